@@ -1,0 +1,90 @@
+// Command segvol is the headless side of the application: it inspects and
+// converts studies for scripts and reports, with no GUI dependencies.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+const usage = `usage: segvol COMMAND [ARGS]
+
+commands:
+  info PATH [--series UID|N] [--json]     describe a study (NIfTI file, DICOM file, folder or DICOMDIR)
+  convert PATH OUT.nii[.gz] [--series UID|N]  write the study as NIfTI
+`
+
+// errUsage marks mistakes in the command line, which exit with status 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the exit status. A panic in a reader
+// becomes one line on stderr: a user sees what failed, not a trace.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "segvol: internal error: %v\n", r)
+			status = 3
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "info":
+		err = cmdInfo(ctx, args[1:], stdout, stderr)
+	case "convert":
+		err = cmdConvert(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "segvol: %s\n", oneLine(err.Error()))
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// oneLine keeps an error message to a single line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments (Go's flag package stops at the first positional
+// one), and returns the positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
