@@ -199,3 +199,18 @@ func norm(a [3]float64) float64 { return math.Sqrt(dot(a, a)) }
 func cross(a, b [3]float64) [3]float64 {
 	return [3]float64{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
 }
+
+// WorldToIndexMatrix is the 3x4 matrix that takes an LPS position (x, y, z,
+// 1) to a fractional voxel index, the form renderers step through.
+func (g Geometry) WorldToIndexMatrix() ([3][4]float64, error) {
+	inv, err := g.inverse()
+	if err != nil {
+		return [3][4]float64{}, err
+	}
+	var m [3][4]float64
+	for a := 0; a < 3; a++ {
+		copy(m[a][:3], inv[a][:])
+		m[a][3] = -dot(inv[a], g.Origin)
+	}
+	return m, nil
+}
