@@ -1,0 +1,265 @@
+// Package mpr is the toolkit-free model of the multiplanar views: for each
+// of the axial, coronal and sagittal views, which plane of patient space it
+// shows, how its pixels map to millimetres, and how scrolling, zooming and
+// panning change that — what ITK-SNAP's GenericSliceModel is to its Qt
+// widgets. The views are planes of patient space, not of the storage grid,
+// so an oblique or tilted acquisition is shown in its true geometry.
+package mpr
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// Orientation names a view.
+type Orientation int
+
+// The three views, in the order the layouts show them.
+const (
+	Axial Orientation = iota
+	Coronal
+	Sagittal
+)
+
+func (o Orientation) String() string {
+	switch o {
+	case Axial:
+		return "axial"
+	case Coronal:
+		return "coronal"
+	case Sagittal:
+		return "sagittal"
+	}
+	return fmt.Sprintf("orientation(%d)", int(o))
+}
+
+// ParseOrientation reads "axial", "coronal" or "sagittal".
+func ParseOrientation(s string) (Orientation, error) {
+	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
+		if o.String() == s {
+			return o, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown view %q (want axial, coronal or sagittal)", s)
+}
+
+// Screen axes in LPS, in radiological convention: the patient's right on
+// the screen's left, anterior up on axial, superior up on the others.
+// right is the patient direction of screen +x, down of screen +y.
+func (o Orientation) axes() (right, down [3]float64) {
+	switch o {
+	case Coronal:
+		return [3]float64{1, 0, 0}, [3]float64{0, 0, -1}
+	case Sagittal:
+		return [3]float64{0, 1, 0}, [3]float64{0, 0, -1}
+	}
+	return [3]float64{1, 0, 0}, [3]float64{0, 1, 0}
+}
+
+// Normal is the patient direction a view looks along (slice +1 moves the
+// plane this way).
+func (o Orientation) Normal() [3]float64 {
+	switch o {
+	case Coronal:
+		return [3]float64{0, 1, 0} // towards posterior
+	case Sagittal:
+		return [3]float64{1, 0, 0} // towards the patient's left
+	}
+	return [3]float64{0, 0, 1} // towards superior
+}
+
+// Edges are the orientation letters at the left, right, top and bottom of
+// the view.
+func (o Orientation) Edges() (left, right, top, bottom string) {
+	r, d := o.axes()
+	return letter(r, false), letter(r, true), letter(d, false), letter(d, true)
+}
+
+func letter(v [3]float64, positive bool) string {
+	pos, neg := [3]string{"L", "P", "S"}, [3]string{"R", "A", "I"}
+	for c := 0; c < 3; c++ {
+		if v[c] != 0 {
+			if (v[c] > 0) == positive {
+				return pos[c]
+			}
+			return neg[c]
+		}
+	}
+	return ""
+}
+
+// View is one slice view: its orientation, its size in pixels and the
+// user's zoom and pan. The plane's depth comes from the shared cursor.
+type View struct {
+	Orient        Orientation
+	Width, Height int
+	Zoom          float64    // 1 fits the study in the view
+	Pan           [2]float64 // mm the study centre is moved right and down
+}
+
+// Frame is what a view needs to know of the study: its extent in patient
+// space and the spacing to step by.
+type Frame struct {
+	Geom volume.Geometry
+	Dims [3]int
+}
+
+// bounds is the patient-space box of the grid's corners (voxel edges).
+func (f Frame) bounds() (lo, hi [3]float64) {
+	lo = [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+	hi = [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for c := 0; c < 8; c++ {
+		p := [3]float64{-0.5, -0.5, -0.5}
+		for a := 0; a < 3; a++ {
+			if c&(1<<a) != 0 {
+				p[a] = float64(f.Dims[a]) - 0.5
+			}
+		}
+		w := f.Geom.IndexToWorld(p)
+		for a := 0; a < 3; a++ {
+			lo[a], hi[a] = math.Min(lo[a], w[a]), math.Max(hi[a], w[a])
+		}
+	}
+	return lo, hi
+}
+
+// Centre is the centre of the study's patient-space box.
+func (f Frame) Centre() [3]float64 {
+	lo, hi := f.bounds()
+	return [3]float64{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}
+}
+
+// Step is the distance in mm between slices along a patient direction:
+// the length along it of one step of the index axis closest to it.
+func (f Frame) Step(dir [3]float64) float64 {
+	best, step := -1.0, 1.0
+	for a := 0; a < 3; a++ {
+		ax := f.Geom.Axes[a]
+		n := math.Sqrt(ax[0]*ax[0] + ax[1]*ax[1] + ax[2]*ax[2])
+		if n == 0 {
+			continue
+		}
+		c := math.Abs(ax[0]*dir[0]+ax[1]*dir[1]+ax[2]*dir[2]) / n
+		if c > best {
+			best, step = c, n*c
+		}
+	}
+	if step < 1e-6 {
+		return 1
+	}
+	return step
+}
+
+// MMPerPixel is the size of one screen pixel at the current zoom: at zoom 1
+// the study's extent across the view fits the view's smaller side.
+func (v View) MMPerPixel(f Frame) float64 {
+	lo, hi := f.bounds()
+	r, d := v.Orient.axes()
+	extent := func(dir [3]float64) float64 {
+		s := 0.0
+		for c := 0; c < 3; c++ {
+			s += math.Abs(dir[c]) * (hi[c] - lo[c])
+		}
+		return s
+	}
+	mm := math.Max(extent(r)/float64(max(v.Width, 1)), extent(d)/float64(max(v.Height, 1)))
+	zoom := v.Zoom
+	if !(zoom > 0) {
+		zoom = 1
+	}
+	if mm <= 0 {
+		mm = 1
+	}
+	return mm / zoom
+}
+
+// Plane is the patient-space plane the view shows through the cursor.
+func (v View) Plane(f Frame, cursor [3]float64) render.Plane {
+	r, d := v.Orient.axes()
+	mm := v.MMPerPixel(f)
+	n := v.Orient.Normal()
+	c := f.Centre()
+	// The screen centre shows the study centre moved by the pan; the depth
+	// is the cursor's.
+	depth := dot(sub(cursor, c), n)
+	var centre [3]float64
+	for a := 0; a < 3; a++ {
+		centre[a] = c[a] + n[a]*depth - r[a]*v.Pan[0] - d[a]*v.Pan[1]
+	}
+	// Pixel (x, y) centre is at centre + ((x+0.5) - W/2)*mm*r + ((y+0.5) - H/2)*mm*d.
+	var p render.Plane
+	for a := 0; a < 3; a++ {
+		p.U[a], p.V[a] = r[a]*mm, d[a]*mm
+		p.Origin[a] = centre[a] + (0.5-float64(v.Width)/2)*mm*r[a] + (0.5-float64(v.Height)/2)*mm*d[a]
+	}
+	return p
+}
+
+// ScreenToWorld is the patient position under screen point (x, y), in
+// pixels from the view's top-left corner, on the plane through the cursor.
+func (v View) ScreenToWorld(f Frame, cursor [3]float64, x, y float64) [3]float64 {
+	p := v.Plane(f, cursor)
+	var w [3]float64
+	for a := 0; a < 3; a++ {
+		w[a] = p.Origin[a] + (x-0.5)*p.U[a] + (y-0.5)*p.V[a]
+	}
+	return w
+}
+
+// WorldToScreen is where a patient position appears in the view (its
+// projection onto the view's plane), in pixels from the top-left corner.
+func (v View) WorldToScreen(f Frame, cursor [3]float64, w [3]float64) (x, y float64) {
+	p := v.Plane(f, cursor)
+	d := sub(w, p.Origin)
+	mm := v.MMPerPixel(f)
+	return dot(d, p.U)/(mm*mm) + 0.5, dot(d, p.V)/(mm*mm) + 0.5
+}
+
+// Slice is the 0-based number of the slice the cursor is on along this
+// view's normal, and how many there are, counted in steps of Frame.Step
+// across the study's extent.
+func (v View) Slice(f Frame, cursor [3]float64) (n, count int) {
+	lo, hi := f.bounds()
+	nrm := v.Orient.Normal()
+	step := f.Step(nrm)
+	var first, last float64
+	for c := 0; c < 3; c++ {
+		if nrm[c] != 0 {
+			first, last = lo[c]*nrm[c], hi[c]*nrm[c]
+			if first > last {
+				first, last = last, first
+			}
+		}
+	}
+	count = int(math.Round((last - first) / step))
+	if count < 1 {
+		count = 1
+	}
+	n = int(math.Floor((dot(cursor, nrm) - first) / step))
+	return max(0, min(n, count-1)), count
+}
+
+// Scroll moves the cursor by n slices along the view's normal, staying
+// within the study.
+func (v View) Scroll(f Frame, cursor [3]float64, n int) [3]float64 {
+	nrm := v.Orient.Normal()
+	step := f.Step(nrm)
+	lo, hi := f.bounds()
+	out := cursor
+	for c := 0; c < 3; c++ {
+		if nrm[c] == 0 {
+			continue
+		}
+		x := cursor[c] + nrm[c]*step*float64(n)
+		// Keep the cursor within the first and last slice centres.
+		out[c] = math.Max(lo[c]+step/2, math.Min(x, hi[c]-step/2))
+	}
+	return out
+}
+
+func dot(a, b [3]float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+
+func sub(a, b [3]float64) [3]float64 { return [3]float64{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }

@@ -1,0 +1,96 @@
+package mpr
+
+import (
+	"math"
+	"testing"
+
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// sampleFrame is the geometry of the bundled sample CT: 122x101x30 voxels of
+// 3 mm, stored RAS (index i towards the patient's right).
+func sampleFrame() Frame {
+	g := volume.FromAffineRAS([4][4]float64{{3, 0, 0, -180}, {0, 3, 0, -150}, {0, 0, 3, 60}, {0, 0, 0, 1}})
+	return Frame{Geom: g, Dims: [3]int{122, 101, 30}}
+}
+
+func TestEdges(t *testing.T) {
+	cases := map[Orientation]string{Axial: "RLAP", Coronal: "RLSI", Sagittal: "APSI"}
+	for o, want := range cases {
+		l, r, tp, b := o.Edges()
+		if got := l + r + tp + b; got != want {
+			t.Errorf("%v edges %s, want %s", o, got, want)
+		}
+	}
+}
+
+func TestScreenWorldRoundTrip(t *testing.T) {
+	f := sampleFrame()
+	c := f.Centre()
+	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
+		v := View{Orient: o, Width: 400, Height: 300, Zoom: 1.7, Pan: [2]float64{12, -5}}
+		w := v.ScreenToWorld(f, c, 123.25, 77.5)
+		x, y := v.WorldToScreen(f, c, w)
+		if math.Abs(x-123.25) > 1e-9 || math.Abs(y-77.5) > 1e-9 {
+			t.Errorf("%v: round trip gave (%v,%v)", o, x, y)
+		}
+		// The point lies on the plane through the cursor.
+		if d := dot(sub(w, c), o.Normal()); math.Abs(d) > 1e-9 {
+			t.Errorf("%v: point %v is %v mm off the plane", o, w, d)
+		}
+	}
+}
+
+func TestFitAndCentre(t *testing.T) {
+	f := sampleFrame()
+	v := View{Orient: Axial, Width: 512, Height: 512, Zoom: 1}
+	// 122 x 3 mm across is the widest extent: it fills 512 pixels.
+	if mm := v.MMPerPixel(f); math.Abs(mm-366.0/512) > 1e-12 {
+		t.Fatalf("mm per pixel %v", mm)
+	}
+	c := f.Centre()
+	w := v.ScreenToWorld(f, c, 256, 256)
+	if math.Abs(w[0]-c[0]) > 1e-9 || math.Abs(w[1]-c[1]) > 1e-9 {
+		t.Fatalf("screen centre shows %v, study centre %v", w, c)
+	}
+	// Screen right is the patient's left (+x in LPS).
+	a := v.ScreenToWorld(f, c, 100, 256)
+	b := v.ScreenToWorld(f, c, 400, 256)
+	if !(b[0] > a[0]) {
+		t.Fatalf("screen right goes to x %v from %v: not towards the patient's left", b[0], a[0])
+	}
+}
+
+func TestScrollAndSliceNumber(t *testing.T) {
+	f := sampleFrame()
+	v := View{Orient: Axial, Width: 256, Height: 256, Zoom: 1}
+	c := f.Centre()
+	n0, count := v.Slice(f, c)
+	if count != 30 {
+		t.Fatalf("axial slice count %d, want 30", count)
+	}
+	c2 := v.Scroll(f, c, 2)
+	if d := c2[2] - c[2]; math.Abs(d-6) > 1e-9 {
+		t.Fatalf("two slices up moved %v mm, want 6", d)
+	}
+	if n2, _ := v.Slice(f, c2); n2 != n0+2 {
+		t.Fatalf("slice %d after scrolling from %d", n2, n0)
+	}
+	// Scrolling far stops at the last slice centre.
+	top := v.Scroll(f, c, 1000)
+	if n, _ := v.Slice(f, top); n != 29 {
+		t.Fatalf("scrolled past the end: slice %d", n)
+	}
+	bottom := v.Scroll(f, c, -1000)
+	if n, _ := v.Slice(f, bottom); n != 0 {
+		t.Fatalf("scrolled past the start: slice %d", n)
+	}
+	// The voxel under the cursor after scrolling to the bottom is slice 0.
+	idx, err := f.Geom.WorldToIndex(bottom)
+	if err != nil || math.Abs(idx[2]) > 1e-9 {
+		t.Fatalf("bottom cursor at index %v (%v)", idx, err)
+	}
+	if _, count := (View{Orient: Sagittal}).Slice(f, c); count != 122 {
+		t.Fatalf("sagittal slice count %d, want 122", count)
+	}
+}
