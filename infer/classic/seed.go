@@ -174,46 +174,39 @@ func (w *work) growCore() {
 	w.cutCore(labels, keep)
 }
 
-// cutCore splits the core between the automatic seed with the positive
-// clicks and the negative clicks that fall in it: each core voxel goes to
-// the nearest, counted in face steps through the core. A negative click on
-// the automatic seed drops the core: the seed was wrong.
+// cutCore removes the core within clickMM of each negative click and
+// keeps what stays joined to the automatic seed or a positive click: a leak
+// through a neck goes, the rest of the core stays. A negative click on the
+// automatic seed drops the core: the seed was wrong.
 func (w *work) cutCore(labels []int32, keep int32) {
-	owner := make([]uint8, w.len()) // 0 none, 1 kept, 2 cut
-	var queue []int
+	in := make([]uint8, w.len())
+	for _, m := range w.core {
+		in[m] = 1
+	}
+	cut := false
 	for _, c := range w.clicks {
 		if m := w.index(c.I, c.J, c.K); !c.Positive && labels[m] == keep {
-			if m == w.auto {
-				w.core = nil
-				return
-			}
-			owner[m] = 2
-			queue = append(queue, m)
+			cut = true
+			w.ball(m, clickMM, func(q int) { in[q] = 0 })
 		}
 	}
-	if len(queue) == 0 {
+	if !cut {
 		return
 	}
-	owner[w.auto] = 1
-	queue = append(queue, w.auto)
-	for _, c := range w.clicks {
-		if m := w.index(c.I, c.J, c.K); c.Positive && labels[m] == keep && owner[m] == 0 {
-			owner[m] = 1
-			queue = append(queue, m)
-		}
+	if in[w.auto] == 0 {
+		w.core = nil
+		return
 	}
-	for h := 0; h < len(queue); h++ { // breadth first: the nearest claims first
-		m := queue[h]
-		w.neighbours(m, func(q int) {
-			if owner[q] == 0 && labels[q] == keep {
-				owner[q] = owner[m]
-				queue = append(queue, q)
-			}
-		})
+	parts, _ := morph.Components(in, w.g, morph.Faces)
+	ok := map[int32]bool{parts[w.auto]: true}
+	for _, c := range w.clicks {
+		if m := w.index(c.I, c.J, c.K); c.Positive && parts[m] != 0 {
+			ok[parts[m]] = true
+		}
 	}
 	kept := w.core[:0]
 	for _, m := range w.core {
-		if owner[m] == 1 {
+		if ok[parts[m]] {
 			kept = append(kept, m)
 		}
 	}
