@@ -95,6 +95,11 @@ func fillVolume(out *infoJSON, v *volume.Volume) {
 	out.Transfer = v.Meta.TransferSyntax
 	out.Orient = v.Geom.Orientation()
 	out.Direction = v.Geom.Direction()
+	for a := range out.Direction {
+		for c := range out.Direction[a] {
+			out.Direction[a][c] += 0 // -0 prints as "-0.000000"
+		}
+	}
 	out.Origin = v.Geom.Origin
 	out.Sheared = v.Geom.Sheared()
 	out.AffineRAS = v.Geom.AffineRAS()
@@ -111,7 +116,7 @@ func printInfo(w io.Writer, in infoJSON, asJSON bool) error {
 		return enc.Encode(in)
 	}
 	var b strings.Builder
-	p := func(k, f string, a ...any) { fmt.Fprintf(&b, "%-18s"+f+"\n", append([]any{k + ":"}, a...)...) }
+	p := func(k, f string, a ...any) { fmt.Fprintf(&b, "%-24s"+f+"\n", append([]any{k + ":"}, a...)...) }
 	p("Path", "%s", in.Path)
 	if len(in.Series) > 1 {
 		fmt.Fprintf(&b, "Series (%d; choose one with --series UID or N):\n", len(in.Series))

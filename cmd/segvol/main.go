@@ -18,6 +18,9 @@ const usage = `usage: segvol COMMAND [ARGS]
 commands:
   info PATH [--series UID|N] [--json]     describe a study (NIfTI file, DICOM file, folder or DICOMDIR)
   convert PATH OUT.nii[.gz] [--series UID|N]  write the study as NIfTI
+  render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W]
+         [--labels MASK.nii.gz] [--size PX] [--interp nearest|linear] --out FILE.png
+                                          draw one view as the viewer does (CPU renderer)
 `
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -48,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdInfo(ctx, args[1:], stdout, stderr)
 	case "convert":
 		err = cmdConvert(ctx, args[1:], stdout, stderr)
+	case "render":
+		err = cmdRender(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -13,6 +13,10 @@ import (
 
 const sample = "../../assets/sample/example_ct_sm.nii.gz"
 
+// python is Debian's interpreter, where python3-nibabel installs; a python3
+// earlier on PATH (pyenv) may lack it.
+const python = "/usr/bin/python3"
+
 // segvol runs the CLI in-process and returns its exit status and output.
 func segvol(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -51,11 +55,11 @@ func TestInfoSampleJSON(t *testing.T) {
 		}
 	}
 	// The affine must be the one nibabel reports for the file.
-	needTool(t, "python3")
-	ref, err := exec.Command("python3", "-c",
+	needTool(t, python)
+	ref, err := exec.Command(python, "-c",
 		"import sys,json,nibabel as nb; print(json.dumps(nb.load(sys.argv[1]).affine.tolist()))", sample).Output()
 	if err != nil {
-		t.Skipf("nibabel unavailable: %v", err)
+		t.Fatalf("nibabel: %v", err)
 	}
 	var aff [4][4]float64
 	if err := json.Unmarshal(ref, &aff); err != nil {
@@ -89,7 +93,7 @@ func TestConvertRoundTrip(t *testing.T) {
 	if st, _, errs := segvol(t, "convert", sample, out); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errs)
 	}
-	needTool(t, "python3")
+	needTool(t, python)
 	script := `import sys,numpy as np,nibabel as nb
 a,b=nb.load(sys.argv[1]),nb.load(sys.argv[2])
 da,db=np.asanyarray(a.dataobj),np.asanyarray(b.dataobj)
@@ -98,7 +102,7 @@ assert np.array_equal(da,db),"voxels differ"
 assert np.allclose(a.affine,b.affine,atol=1e-4),(a.affine,b.affine)
 assert np.allclose(b.get_qform(),b.get_sform(),atol=1e-4),"qform and sform disagree"
 print("ok")`
-	res, err := exec.Command("python3", "-c", script, sample, out).CombinedOutput()
+	res, err := exec.Command(python, "-c", script, sample, out).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nibabel comparison failed: %v\n%s", err, res)
 	}

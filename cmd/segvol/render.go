@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/render/cpu"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/study"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	series := fs.String("series", "", "series UID or 1-based index")
+	view := fs.String("view", "axial", "axial, sagittal or coronal")
+	slice := fs.Int("slice", -1, "slice number (0-based; default the middle)")
+	win := fs.String("window", "", "window as CENTER,WIDTH in real values (HU for CT)")
+	labelPath := fs.String("labels", "", "label map (NIfTI) in the image's grid")
+	size := fs.Int("size", 512, "output width and height in pixels")
+	interp := fs.String("interp", "linear", "nearest or linear")
+	out := fs.String("out", "", "output PNG")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		return fmt.Errorf("%w: segvol render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W] [--labels MASK.nii.gz] --out FILE.png", errUsage)
+	}
+	o, err := mpr.ParseOrientation(*view)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *size < 16 || *size > 8192 {
+		return fmt.Errorf("%w: --size %d is outside 16..8192", errUsage, *size)
+	}
+	opt := render.Options{Interp: render.Linear}
+	switch *interp {
+	case "nearest":
+		opt.Interp = render.Nearest
+	case "linear":
+	default:
+		return fmt.Errorf("%w: --interp %q (want nearest or linear)", errUsage, *interp)
+	}
+	st, err := study.Open(ctx, pos[0], study.Options{Series: *series})
+	if err != nil {
+		return err
+	}
+	v := st.Volume
+	if *win != "" {
+		if opt.Center, opt.Width, err = parseWindow(*win); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	} else {
+		opt.Center, opt.Width = defaultWindow(v)
+	}
+	var lab *render.Labels
+	if *labelPath != "" {
+		data, err := readLabels(*labelPath, v)
+		if err != nil {
+			return err
+		}
+		lab = &render.Labels{Data: data, Colors: labels.Palette(110), Fill: true, Outline: true}
+	}
+
+	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}
+	mv := mpr.View{Orient: o, Width: *size, Height: *size, Zoom: 1}
+	cursor := mv.Scroll(f, f.Centre(), -math.MaxInt32) // slice 0
+	_, count := mv.Slice(f, cursor)
+	n := *slice
+	if n < 0 {
+		n = count / 2
+	}
+	if n >= count {
+		return fmt.Errorf("%w: --slice %d: the %s view has slices 0..%d", errUsage, n, o, count-1)
+	}
+	cursor = mv.Scroll(f, cursor, n)
+	rv, err := v.ForRender()
+	if err != nil {
+		return err
+	}
+	img := image.NewRGBA(image.Rect(0, 0, *size, *size))
+	if err := cpu.New().Render(img, mv.Plane(f, cursor), rv, lab, opt); err != nil {
+		return err
+	}
+	if err := writePNG(*out, img); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s slice %d of %d, window %g/%g\n", *out, o, n, count, opt.Center, opt.Width)
+	return nil
+}
+
+func parseWindow(s string) (c, w float64, err error) {
+	parts := strings.Split(s, ",")
+	if len(parts) == 2 {
+		c, err1 := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
+		w, err2 := strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
+		if err1 == nil && err2 == nil && w > 0 {
+			return c, w, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("--window %q: want CENTER,WIDTH with a positive width", s)
+}
+
+// defaultWindow is the window a reader would start from: the file's own
+// preset, soft tissue for CT (or for a NIfTI whose values look like HU, as
+// NIfTI carries no modality), else the 1st to 99th percentile of values.
+func defaultWindow(v *volume.Volume) (center, width float64) {
+	if len(v.Meta.Windows) > 0 && v.Meta.Windows[0].Width > 0 {
+		return v.Meta.Windows[0].Center, v.Meta.Windows[0].Width
+	}
+	if lo, hi := v.Range(); v.Meta.Modality == "CT" || (v.Meta.Modality == "" && lo <= -900 && lo >= -3100 && hi >= 300) {
+		return 40, 400
+	}
+	lo, hi := percentiles(v, 0.01, 0.99)
+	if !(hi > lo) {
+		lo, hi = v.Range()
+	}
+	if !(hi > lo) {
+		return lo, 1
+	}
+	return (lo + hi) / 2, hi - lo
+}
+
+// percentiles of the real values, from a subsample of at most ~1M voxels.
+func percentiles(v *volume.Volume, p0, p1 float64) (float64, float64) {
+	n := v.Len()
+	step := max(1, n/(1<<20))
+	vals := make([]float64, 0, n/step+1)
+	for i := 0; i < n; i += step {
+		if x := v.Value(i); !math.IsNaN(x) {
+			vals = append(vals, x)
+		}
+	}
+	if len(vals) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	sort.Float64s(vals)
+	at := func(p float64) float64 { return vals[int(p*float64(len(vals)-1))] }
+	return at(p0), at(p1)
+}
+
+// readLabels loads a label map and checks that it lies on the image's grid.
+func readLabels(path string, img *volume.Volume) ([]uint8, error) {
+	lv, err := nifti.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if lv.Dims != img.Dims {
+		return nil, fmt.Errorf("label map %s is %v voxels, the image %v", path, lv.Dims, img.Dims)
+	}
+	// Corners of the grid must coincide to 0.01 mm.
+	for _, c := range [][3]float64{{0, 0, 0}, {float64(img.Dims[0] - 1), float64(img.Dims[1] - 1), float64(img.Dims[2] - 1)}} {
+		a, b := lv.Geom.IndexToWorld(c), img.Geom.IndexToWorld(c)
+		if math.Abs(a[0]-b[0]) > 0.01 || math.Abs(a[1]-b[1]) > 0.01 || math.Abs(a[2]-b[2]) > 0.01 {
+			return nil, fmt.Errorf("label map %s is not on the image's grid (voxel %v at %v, image %v)", path, c, a, b)
+		}
+	}
+	if d, ok := lv.Data.([]uint8); ok && lv.Slope == 1 && lv.Intercept == 0 {
+		return d, nil
+	}
+	out := make([]uint8, lv.Len())
+	for i := range out {
+		x := lv.Value(i)
+		if x < 0 || x > 255 || x != math.Trunc(x) {
+			return nil, fmt.Errorf("label map %s holds %g: labels must be whole numbers 0..255", path, x)
+		}
+		out[i] = uint8(x)
+	}
+	return out, nil
+}
+
+// writePNG writes atomically: a half-written picture never replaces a good one.
+func writePNG(path string, img image.Image) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".segvol-*.png")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := png.Encode(tmp, img); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
