@@ -187,25 +187,31 @@ type number interface {
 
 func blockMean[T number](out []float32, dims [3]int, v []T, img Image, b Box, f [3]int) {
 	// Sums run in float64 per output row so that int16 sums cannot overflow
-	// and the row buffer stays small.
+	// and the row buffer stays small; the inner loop walks one block's run
+	// of a row, with no division per voxel.
 	sum := make([]float64, dims[0])
-	cnt := make([]int, dims[0])
 	for z := range dims[2] {
 		for y := range dims[1] {
 			clear(sum)
-			clear(cnt)
+			cnt := 0
 			for k := b.Min[2] + z*f[2]; k < b.Min[2]+(z+1)*f[2] && k <= b.Max[2]; k++ {
 				for j := b.Min[1] + y*f[1]; j < b.Min[1]+(y+1)*f[1] && j <= b.Max[1]; j++ {
 					row := v[img.Offset(b.Min[0], j, k) : img.Offset(b.Max[0], j, k)+1]
-					for i, x := range row {
-						sum[i/f[0]] += float64(x)
-						cnt[i/f[0]]++
+					for x := range dims[0] {
+						var s float64
+						for _, e := range row[x*f[0] : min((x+1)*f[0], len(row))] {
+							s += float64(e)
+						}
+						sum[x] += s
 					}
+					cnt++
 				}
 			}
 			o := dims[0] * (y + dims[1]*z)
+			w := b.Max[0] - b.Min[0] + 1
 			for x := range dims[0] {
-				out[o+x] = float32(sum[x]/float64(cnt[x])*img.Slope + img.Intercept)
+				n := float64(cnt * (min((x+1)*f[0], w) - x*f[0]))
+				out[o+x] = float32(sum[x]/n*img.Slope + img.Intercept)
 			}
 		}
 	}

@@ -228,6 +228,17 @@ func (w *work) paste(img infer.Image, out []uint8) {
 		return out
 	}
 	tx, ty, tz := taps(0), taps(1), taps(2)
+	// Runs of fine columns between the same two block centres: where both
+	// lie on one side of 0.5, the whole run does too.
+	type run struct{ start, end, c0, c1 int }
+	var runs []run
+	for i, x := range tx {
+		if len(runs) > 0 && runs[len(runs)-1].c0 == x.c0 {
+			runs[len(runs)-1].end = i + 1
+			continue
+		}
+		runs = append(runs, run{i, i + 1, x.c0, x.c1})
+	}
 	row := make([]float32, w.g[0])
 	plane := w.g[0] * w.g[1]
 	for k, z := range tz {
@@ -240,13 +251,27 @@ func (w *work) paste(img infer.Image, out []uint8) {
 				b := w.x[r10+c] + y.t*(w.x[r11+c]-w.x[r10+c])
 				row[c] = a + z.t*(b-a)
 			}
-			o := img.Offset(lo[0], lo[1]+j, lo[2]+k)
-			for i, x := range tx {
-				var v uint8
-				if row[x.c0]+x.t*(row[x.c1]-row[x.c0]) > 0.5 {
-					v = 1
+			dst := out[img.Offset(lo[0], lo[1]+j, lo[2]+k):]
+			for _, r := range runs {
+				a, b := row[r.c0], row[r.c1]
+				if (a > 0.5) == (b > 0.5) {
+					var v uint8
+					if a > 0.5 {
+						v = 1
+					}
+					seg := dst[r.start:r.end]
+					for i := range seg {
+						seg[i] = v
+					}
+					continue
 				}
-				out[o+i] = v
+				for i := r.start; i < r.end; i++ {
+					var v uint8
+					if a+tx[i].t*(b-a) > 0.5 {
+						v = 1
+					}
+					dst[i] = v
+				}
 			}
 		}
 	}
