@@ -107,8 +107,8 @@ type Frame struct {
 	Dims [3]int
 }
 
-// bounds is the patient-space box of the grid's corners (voxel edges).
-func (f Frame) bounds() (lo, hi [3]float64) {
+// Bounds is the patient-space box of the grid's corners (voxel edges).
+func (f Frame) Bounds() (lo, hi [3]float64) {
 	lo = [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
 	hi = [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
 	for c := 0; c < 8; c++ {
@@ -128,7 +128,7 @@ func (f Frame) bounds() (lo, hi [3]float64) {
 
 // Centre is the centre of the study's patient-space box.
 func (f Frame) Centre() [3]float64 {
-	lo, hi := f.bounds()
+	lo, hi := f.Bounds()
 	return [3]float64{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}
 }
 
@@ -156,7 +156,7 @@ func (f Frame) Step(dir [3]float64) float64 {
 // MMPerPixel is the size of one screen pixel at the current zoom: at zoom 1
 // the study's extent across the view fits the view's smaller side.
 func (v View) MMPerPixel(f Frame) float64 {
-	lo, hi := f.bounds()
+	lo, hi := f.Bounds()
 	r, d := v.Orient.axes()
 	extent := func(dir [3]float64) float64 {
 		s := 0.0
@@ -222,7 +222,7 @@ func (v View) WorldToScreen(f Frame, cursor [3]float64, w [3]float64) (x, y floa
 // view's normal, and how many there are, counted in steps of Frame.Step
 // across the study's extent.
 func (v View) Slice(f Frame, cursor [3]float64) (n, count int) {
-	lo, hi := f.bounds()
+	lo, hi := f.Bounds()
 	nrm := v.Orient.Normal()
 	step := f.Step(nrm)
 	var first, last float64
@@ -247,7 +247,7 @@ func (v View) Slice(f Frame, cursor [3]float64) (n, count int) {
 func (v View) Scroll(f Frame, cursor [3]float64, n int) [3]float64 {
 	nrm := v.Orient.Normal()
 	step := f.Step(nrm)
-	lo, hi := f.bounds()
+	lo, hi := f.Bounds()
 	out := cursor
 	for c := 0; c < 3; c++ {
 		if nrm[c] == 0 {
@@ -263,3 +263,43 @@ func (v View) Scroll(f Frame, cursor [3]float64, n int) [3]float64 {
 func dot(a, b [3]float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
 
 func sub(a, b [3]float64) [3]float64 { return [3]float64{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }
+
+// Clamp keeps a patient position within the study's box, at least half a
+// slice inside along each patient axis, so the cursor always has a slice.
+func (f Frame) Clamp(p [3]float64) [3]float64 {
+	lo, hi := f.Bounds()
+	for c := 0; c < 3; c++ {
+		var dir [3]float64
+		dir[c] = 1
+		half := math.Min(f.Step(dir)/2, (hi[c]-lo[c])/2)
+		p[c] = math.Max(lo[c]+half, math.Min(p[c], hi[c]-half))
+	}
+	return p
+}
+
+// ZoomAround multiplies the zoom by factor keeping the patient point under
+// screen point (x, y) where it is, as a map zooms around the pointer.
+func (v View) ZoomAround(f Frame, factor, x, y float64) View {
+	if !(factor > 0) {
+		return v
+	}
+	if !(v.Zoom > 0) {
+		v.Zoom = 1
+	}
+	before := v.MMPerPixel(f)
+	v.Zoom *= factor
+	after := v.MMPerPixel(f)
+	// A screen point shows centre + (x - W/2)*mm along the screen axis;
+	// moving the pan by (x - W/2)*(after-before) keeps that point fixed.
+	v.Pan[0] += (x - float64(v.Width)/2) * (after - before)
+	v.Pan[1] += (y - float64(v.Height)/2) * (after - before)
+	return v
+}
+
+// PanBy moves the image by (dx, dy) screen pixels.
+func (v View) PanBy(f Frame, dx, dy float64) View {
+	mm := v.MMPerPixel(f)
+	v.Pan[0] += dx * mm
+	v.Pan[1] += dy * mm
+	return v
+}

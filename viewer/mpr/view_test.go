@@ -94,3 +94,51 @@ func TestScrollAndSliceNumber(t *testing.T) {
 		t.Fatalf("sagittal slice count %d, want 122", count)
 	}
 }
+
+func TestZoomAroundKeepsPointFixed(t *testing.T) {
+	f := sampleFrame()
+	c := f.Centre()
+	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
+		v := View{Orient: o, Width: 300, Height: 200, Zoom: 1, Pan: [2]float64{4, -7}}
+		before := v.ScreenToWorld(f, c, 70, 150)
+		z := v.ZoomAround(f, 2.5, 70, 150)
+		if math.Abs(z.Zoom-2.5) > 1e-12 {
+			t.Fatalf("%v: zoom %v", o, z.Zoom)
+		}
+		after := z.ScreenToWorld(f, c, 70, 150)
+		for a := 0; a < 3; a++ {
+			if math.Abs(after[a]-before[a]) > 1e-9 {
+				t.Fatalf("%v: point under the pointer moved from %v to %v", o, before, after)
+			}
+		}
+	}
+}
+
+func TestPanByMovesImageWithPointer(t *testing.T) {
+	f := sampleFrame()
+	c := f.Centre()
+	v := View{Orient: Axial, Width: 300, Height: 200, Zoom: 2}
+	w := v.ScreenToWorld(f, c, 100, 80)
+	p := v.PanBy(f, 15, -10)
+	if x, y := p.WorldToScreen(f, c, w); math.Abs(x-115) > 1e-9 || math.Abs(y-70) > 1e-9 {
+		t.Fatalf("panned point at (%v,%v), want (115,70)", x, y)
+	}
+}
+
+func TestClampKeepsCursorOnASlice(t *testing.T) {
+	f := sampleFrame()
+	p := f.Clamp([3]float64{1e6, -1e6, 0})
+	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
+		v := View{Orient: o}
+		n, count := v.Slice(f, p)
+		if n < 0 || n >= count {
+			t.Fatalf("%v: slice %d of %d", o, n, count)
+		}
+	}
+	lo, hi := f.Bounds()
+	for a := 0; a < 3; a++ {
+		if p[a] < lo[a] || p[a] > hi[a] {
+			t.Fatalf("clamped %v outside %v..%v", p, lo, hi)
+		}
+	}
+}

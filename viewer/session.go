@@ -1,0 +1,222 @@
+// Package viewer is the toolkit-free model of the viewer: the open study,
+// the shared cursor, window/level and the three slice views, changed by
+// commands and watched by observers — ITK-SNAP's Logic and GUI/Model, which
+// the Fyne widgets of package app only draw and drive.
+package viewer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/dicom"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// Orientations lists the three views in layout order.
+var Orientations = [3]mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal}
+
+// What says which part of the session changed.
+type What uint8
+
+// The kinds of change an observer is told about.
+const (
+	CursorChanged What = 1 << iota
+	WindowChanged
+	ViewChanged // zoom, pan or size of the views in Change.Views
+	InterpChanged
+)
+
+// Change is what one command changed and which views must redraw.
+type Change struct {
+	What  What
+	Views [3]bool // indexed by mpr.Orientation
+}
+
+// Affects reports whether view o must redraw.
+func (c Change) Affects(o mpr.Orientation) bool { return c.Views[o] }
+
+var allViews = [3]bool{true, true, true}
+
+// Session is one open study and how it is being looked at. Its methods are
+// not safe for concurrent use: the app calls them from the UI goroutine.
+type Session struct {
+	Volume *volume.Volume
+	Scan   *dicom.ScanResult // the folder's series; nil for NIfTI
+
+	frame     mpr.Frame
+	rvol      *render.Volume
+	cursor    [3]float64
+	views     [3]mpr.View
+	window    volume.Window
+	presets   []volume.Window
+	interp    render.Interp
+	ct        bool
+	observers []func(Change)
+}
+
+// NewSession opens a session on a loaded volume, with the cursor at the
+// study's centre and the default window (see Presets).
+func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
+	if v == nil {
+		return nil, fmt.Errorf("viewer: no volume")
+	}
+	rv, err := v.ForRender()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.Meta.Source, err)
+	}
+	s := &Session{Volume: v, Scan: scan, rvol: rv, frame: mpr.Frame{Geom: v.Geom, Dims: v.Dims}, interp: render.Linear}
+	for _, o := range Orientations {
+		s.views[o] = mpr.View{Orient: o, Width: 256, Height: 256, Zoom: 1}
+	}
+	s.cursor = s.frame.Clamp(s.frame.Centre())
+	s.ct = isCT(v)
+	s.presets = presetsFor(v, s.ct)
+	s.window = s.presets[0]
+	return s, nil
+}
+
+// OnChange registers an observer, called after every command that changed
+// something.
+func (s *Session) OnChange(f func(Change)) { s.observers = append(s.observers, f) }
+
+func (s *Session) notify(c Change) {
+	for _, f := range s.observers {
+		f(c)
+	}
+}
+
+// Frame is the study's extent as the views see it.
+func (s *Session) Frame() mpr.Frame { return s.frame }
+
+// RenderVolume is the volume as renderers take it (sharing the voxels).
+func (s *Session) RenderVolume() *render.Volume { return s.rvol }
+
+// IsCT reports whether values are Hounsfield units: the modality says CT,
+// or (for NIfTI, which has no modality) the range looks like one.
+func (s *Session) IsCT() bool { return s.ct }
+
+// Cursor is the shared crosshair position (LPS, mm).
+func (s *Session) Cursor() [3]float64 { return s.cursor }
+
+// SetCursor moves the crosshair, kept inside the study.
+func (s *Session) SetCursor(p [3]float64) {
+	p = s.frame.Clamp(p)
+	if p == s.cursor {
+		return
+	}
+	s.cursor = p
+	s.notify(Change{What: CursorChanged, Views: allViews})
+}
+
+// SetCursorAt moves the crosshair to the point under screen point (x, y)
+// of view o, as a click does.
+func (s *Session) SetCursorAt(o mpr.Orientation, x, y float64) {
+	s.SetCursor(s.views[o].ScreenToWorld(s.frame, s.cursor, x, y))
+}
+
+// View is the current state of view o.
+func (s *Session) View(o mpr.Orientation) mpr.View { return s.views[o] }
+
+// Plane is the patient-space plane view o shows.
+func (s *Session) Plane(o mpr.Orientation) render.Plane {
+	return s.views[o].Plane(s.frame, s.cursor)
+}
+
+// Slice is the slice number and count of view o at the cursor.
+func (s *Session) Slice(o mpr.Orientation) (n, count int) {
+	return s.views[o].Slice(s.frame, s.cursor)
+}
+
+// CursorOnScreen is where the crosshair crosses view o.
+func (s *Session) CursorOnScreen(o mpr.Orientation) (x, y float64) {
+	return s.views[o].WorldToScreen(s.frame, s.cursor, s.cursor)
+}
+
+func (s *Session) setView(o mpr.Orientation, v mpr.View) {
+	if v == s.views[o] {
+		return
+	}
+	s.views[o] = v
+	c := Change{What: ViewChanged}
+	c.Views[o] = true
+	s.notify(c)
+}
+
+// Resize tells the session the size of view o on screen.
+func (s *Session) Resize(o mpr.Orientation, w, h int) {
+	v := s.views[o]
+	v.Width, v.Height = max(w, 1), max(h, 1)
+	s.setView(o, v)
+}
+
+// ScrollView moves the cursor n slices along view o's normal.
+func (s *Session) ScrollView(o mpr.Orientation, n int) {
+	s.SetCursor(s.views[o].Scroll(s.frame, s.cursor, n))
+}
+
+// Zoom multiplies view o's zoom by factor around screen point (x, y).
+func (s *Session) Zoom(o mpr.Orientation, factor, x, y float64) {
+	s.setView(o, s.views[o].ZoomAround(s.frame, factor, x, y))
+}
+
+// Pan moves view o's image by (dx, dy) screen pixels.
+func (s *Session) Pan(o mpr.Orientation, dx, dy float64) {
+	s.setView(o, s.views[o].PanBy(s.frame, dx, dy))
+}
+
+// ResetView fits the study in view o again, unzoomed and centred.
+func (s *Session) ResetView(o mpr.Orientation) {
+	v := s.views[o]
+	v.Zoom, v.Pan = 1, [2]float64{}
+	s.setView(o, v)
+}
+
+// Interp is the sampling between voxel centres.
+func (s *Session) Interp() render.Interp { return s.interp }
+
+// SetInterp chooses nearest or linear sampling.
+func (s *Session) SetInterp(i render.Interp) {
+	if i == s.interp {
+		return
+	}
+	s.interp = i
+	s.notify(Change{What: InterpChanged, Views: allViews})
+}
+
+// Options are the render settings of every view.
+func (s *Session) Options() render.Options {
+	return render.Options{Center: s.window.Center, Width: s.window.Width, Interp: s.interp}
+}
+
+// Probe is what lies under a screen point: where, which voxel and its
+// value.
+type Probe struct {
+	World  [3]float64 // LPS, mm
+	Index  [3]int     // nearest voxel (column, row, slice)
+	Inside bool       // Index is within the grid; Value is valid
+	Value  float64    // real value after rescale (HU for CT)
+}
+
+// ProbeAt is the probe under screen point (x, y) of view o.
+func (s *Session) ProbeAt(o mpr.Orientation, x, y float64) Probe {
+	return s.ProbeWorld(s.views[o].ScreenToWorld(s.frame, s.cursor, x, y))
+}
+
+// ProbeWorld is the probe at a patient position.
+func (s *Session) ProbeWorld(w [3]float64) Probe {
+	p := Probe{World: w}
+	idx, err := s.Volume.Geom.WorldToIndex(w)
+	if err != nil {
+		return p
+	}
+	for a := 0; a < 3; a++ {
+		p.Index[a] = int(math.Round(idx[a]))
+	}
+	if s.Volume.Contains(p.Index[0], p.Index[1], p.Index[2]) {
+		p.Inside = true
+		p.Value = s.Volume.Value(s.Volume.Offset(p.Index[0], p.Index[1], p.Index[2]))
+	}
+	return p
+}
