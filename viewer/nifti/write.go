@@ -1,0 +1,138 @@
+package nifti
+
+import (
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// xformScanner is the qform/sform code written: coordinates of the scanner
+// (or of whatever the volume was read from, now aligned to it).
+const xformScanner = 1
+
+// datatypeCodes is nativeTypes reversed, for writing.
+var datatypeCodes = func() map[volume.DType]int16 {
+	m := make(map[volume.DType]int16, len(nativeTypes))
+	for code, dt := range nativeTypes {
+		m[dt] = code
+	}
+	return m
+}()
+
+// Write saves v as NIfTI-1 (.nii, or gzip when path ends in .gz),
+// atomically (temp file in the same folder, fsync, rename).
+func Write(path string, v *volume.Volume) (err error) {
+	hdr, err := encodeHeader(v)
+	if err != nil {
+		return fmt.Errorf("nifti: cannot write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("nifti: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("nifti: writing %s: %w", path, err)
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		// Fastest level, as nibabel writes: a CT is mostly noise that
+		// higher levels barely shrink, at several times the cost.
+		zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+		if err = writeImage(zw, hdr, v); err != nil {
+			return err
+		}
+		if err = zw.Close(); err != nil {
+			return err
+		}
+	} else if err = writeImage(f, hdr, v); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not every platform can sync a folder.
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func writeImage(w io.Writer, hdr []byte, v *volume.Volume) error {
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	return writeLittle(w, voxelBytes(v.Data), v.DType().Size())
+}
+
+// encodeHeader is the little-endian NIfTI-1 header of v, with the 4-byte
+// extension flag, so the voxels follow at offset 352.
+func encodeHeader(v *volume.Volume) ([]byte, error) {
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	for _, d := range v.Dims {
+		if d > math.MaxInt16 {
+			return nil, fmt.Errorf("dimension %d does not fit NIfTI-1 (at most %d)", d, math.MaxInt16)
+		}
+	}
+	b := make([]byte, minOffset1)
+	le := binary.LittleEndian
+	put16 := func(at int, x int) { le.PutUint16(b[at:], uint16(int16(x))) }
+	putF := func(at int, x float64) { le.PutUint32(b[at:], math.Float32bits(float32(x))) }
+
+	aff := v.Geom.AffineRAS()
+	quat, zooms, qfac := qformOf(aff)
+	le.PutUint32(b[0:], sizeofHdr1)
+	dims := [8]int{3, v.Dims[0], v.Dims[1], v.Dims[2], 1, 1, 1, 1}
+	for i, d := range dims {
+		put16(40+2*i, d)
+	}
+	dt := v.DType()
+	put16(70, int(datatypeCodes[dt]))
+	put16(72, 8*dt.Size())
+	pixdim := [8]float64{qfac, zooms[0], zooms[1], zooms[2], 1, 1, 1, 1}
+	for i, p := range pixdim {
+		putF(76+4*i, p)
+	}
+	putF(108, minOffset1)
+	putF(112, v.Slope)
+	putF(116, v.Intercept)
+	b[123] = 2 // xyzt_units: mm
+	if len(v.Meta.Windows) > 0 {
+		w := v.Meta.Windows[0]
+		putF(124, w.Center+w.Width/2) // cal_max
+		putF(128, w.Center-w.Width/2) // cal_min
+	}
+	copy(b[148:227], v.Meta.SeriesDescription) // 79 bytes keep the NUL
+	put16(252, xformScanner)
+	put16(254, xformScanner)
+	for i := 0; i < 3; i++ {
+		putF(256+4*i, quat[i])
+		putF(268+4*i, aff[i][3])
+		for c := 0; c < 4; c++ {
+			putF(280+16*i+4*c, aff[i][c])
+		}
+	}
+	copy(b[344:], "n+1\x00")
+	return b, nil
+}
