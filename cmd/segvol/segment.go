@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/infer/classic"
+	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/study"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// pointList collects repeated --point or --negative flags.
+type pointList struct {
+	pts      *[]infer.Point
+	positive bool
+}
+
+func (l pointList) String() string { return "" }
+func (l pointList) Set(s string) error {
+	v, err := ints(s, 3)
+	if err != nil {
+		return err
+	}
+	*l.pts = append(*l.pts, infer.Point{I: v[0], J: v[1], K: v[2], Positive: l.positive})
+	return nil
+}
+
+// ints parses n comma-separated integers.
+func ints(s string, n int) ([]int, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != n {
+		return nil, fmt.Errorf("want %d comma-separated voxel indices, got %q", n, s)
+	}
+	out := make([]int, n)
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return nil, fmt.Errorf("bad voxel index %q in %q", p, s)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// segmenter picks the engine behind --backend.
+func segmenter(name string) (infer.Segmenter, error) {
+	switch name {
+	case "auto", "classic":
+		return classic.Segmenter{}, nil
+	case "segvol":
+		return nil, errors.New("the segvol backend is not available yet; use --backend classic (or auto)")
+	}
+	return nil, fmt.Errorf("%w: unknown backend %q (auto, classic or segvol)", errUsage, name)
+}
+
+// openImage opens a study and hands its voxels to an engine without a copy.
+func openImage(ctx context.Context, path, series string) (*volume.Volume, infer.Image, error) {
+	st, err := study.Open(ctx, path, study.Options{Series: series})
+	if err != nil {
+		return nil, infer.Image{}, err
+	}
+	v := st.Volume
+	return v, infer.Image{Dims: v.Dims, Spacing: v.Geom.Spacing(), Voxels: v.Data, Slope: v.Slope, Intercept: v.Intercept}, nil
+}
+
+func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("segment", flag.ContinueOnError)
+	image := fs.String("image", "", "the study to segment")
+	series := fs.String("series", "", "series UID or 1-based index")
+	var p infer.Prompt
+	fs.Var(pointList{&p.Points, true}, "point", "positive click i,j,k (repeatable)")
+	fs.Var(pointList{&p.Points, false}, "negative", "negative click i,j,k (repeatable)")
+	box := fs.String("box", "", "box i0,j0,k0,i1,j1,k1 (inclusive voxel indices)")
+	text := fs.String("text", "", "structure name")
+	backend := fs.String("backend", "auto", "auto, classic or segvol")
+	out := fs.String("out", "", "output mask (.nii or .nii.gz)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *image == "" || *out == "" {
+		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] --out MASK.nii.gz", errUsage)
+	}
+	if *box != "" {
+		v, err := ints(*box, 6)
+		if err != nil {
+			return fmt.Errorf("%w: --box: %v", errUsage, err)
+		}
+		p.Box = &infer.Box{Min: [3]int{v[0], v[1], v[2]}, Max: [3]int{v[3], v[4], v[5]}}
+	}
+	p.Text = *text
+	seg, err := segmenter(*backend)
+	if err != nil {
+		return err
+	}
+	vol, img, err := openImage(ctx, *image, *series)
+	if err != nil {
+		return err
+	}
+	mask, err := seg.Segment(ctx, img, p, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *image, err)
+	}
+	res := &volume.Volume{Dims: vol.Dims, Data: mask, Slope: 1, Geom: vol.Geom}
+	if err := nifti.Write(*out, res); err != nil {
+		return err
+	}
+	n := 0
+	for _, m := range mask {
+		n += int(m)
+	}
+	sp := vol.Geom.Spacing()
+	fmt.Fprintf(stdout, "%s: %d voxels (%.1f mL) by %s\n", *out, n, float64(n)*sp[0]*sp[1]*sp[2]/1000, seg.Name())
+	return nil
+}

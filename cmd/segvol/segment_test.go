@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/segvolapp/segvol/viewer/nifti"
+)
+
+func TestSegmentWritesMaskWithImageGeometry(t *testing.T) {
+	ct := filepath.Join(sampleDir, "example_ct_sm.nii.gz")
+	out := filepath.Join(t.TempDir(), "mask.nii.gz")
+	var stdout bytes.Buffer
+	// Left kidney's box in the sample, with one positive click inside it.
+	err := cmdSegment(context.Background(), []string{"--image", ct, "--box", "62,35,0,78,55,13",
+		"--point", "70,45,6", "--out", out}, &stdout, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := nifti.Read(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := nifti.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Dims != img.Dims || m.Geom != img.Geom {
+		t.Fatalf("mask geometry %v %+v, image %v %+v", m.Dims, m.Geom, img.Dims, img.Geom)
+	}
+	data, ok := m.Data.([]uint8)
+	if !ok {
+		t.Fatalf("mask voxels %T, want []uint8", m.Data)
+	}
+	n := 0
+	for _, v := range data {
+		n += int(v)
+	}
+	if n == 0 || !strings.Contains(stdout.String(), "classic") {
+		t.Fatalf("empty mask or no report: %q", stdout.String())
+	}
+}
+
+func TestSegmentRefusals(t *testing.T) {
+	ct := filepath.Join(sampleDir, "example_ct_sm.nii.gz")
+	out := filepath.Join(t.TempDir(), "m.nii")
+	for _, c := range []struct {
+		args  []string
+		usage bool
+		text  string
+	}{
+		{[]string{"--image", ct}, true, ""},
+		{[]string{"--image", ct, "--box", "1,2,3", "--out", out}, true, "6 comma-separated"},
+		{[]string{"--image", ct, "--point", "1,2", "--out", out}, true, "3 comma-separated"},
+		{[]string{"--image", ct, "--text", "liver", "--out", out}, false, "cannot segment by name"},
+		{[]string{"--image", ct, "--box", "0,0,0,9,9,9", "--backend", "segvol", "--out", out}, false, "not available yet"},
+		{[]string{"--image", ct, "--point", "500,1,1", "--out", out}, false, "outside"},
+	} {
+		err := cmdSegment(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || errors.Is(err, errUsage) != c.usage || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%v: got %v", c.args, err)
+		}
+	}
+}
