@@ -21,6 +21,11 @@ commands:
   render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W]
          [--labels MASK.nii.gz] [--size PX] [--interp nearest|linear] --out FILE.png
                                           draw one view as the viewer does (CPU renderer)
+  segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]...
+          [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] --out MASK.nii.gz
+                                          segment from a box and/or clicks (voxel indices as info reports them)
+  eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--json]
+                                          box + corrective clicks protocol (CVPR 2025 interactive challenge)
 `
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -53,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdConvert(ctx, args[1:], stdout, stderr)
 	case "render":
 		err = cmdRender(ctx, args[1:], stdout, stderr)
+	case "segment":
+		err = cmdSegment(ctx, args[1:], stdout, stderr)
+	case "eval":
+		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
