@@ -5,9 +5,11 @@
 //   - RLE Lossless (1.2.840.10008.1.2.5): pure Go (rle.go). PackBits is a
 //     page of code and exact by construction; no library is worth a cgo edge.
 //   - JPEG Baseline and Extended (.4.50, .4.51), 8-bit: Go's image/jpeg, the
-//     standard library's maintained decoder (progressive and subsampling
-//     included). 12-bit Extended, which image/jpeg refuses: our own
-//     sequential Huffman DCT decoder (jpeg.go, dct.go), grayscale only.
+//     standard library's maintained decoder (progressive included), with
+//     IJG-style chroma upsampling and the colour space taken from the DICOM
+//     Photometric Interpretation (jpeg8.go, upsample.go). 12-bit Extended,
+//     which image/jpeg refuses: our own sequential Huffman DCT decoder with
+//     an exact float IDCT (jpeg.go, dct.go), grayscale only.
 //   - JPEG Lossless (.4.57, .4.70): pure Go from ITU-T T.81 Annex H
 //     (lossless.go): a small, exact integer process shared with the DCT
 //     path's marker and Huffman code.

@@ -37,6 +37,10 @@ func decodeJPEG8(data []byte, f Frame, out []byte) error {
 	// DICOM's Photometric Interpretation, not JFIF/Adobe guesses, says
 	// whether the three components are YCbCr (PS3.5 8.2.1).
 	ybr := strings.HasPrefix(f.Photometric, "YBR")
+	var cb, cr []uint8
+	if m, ok := img.(*image.YCbCr); ok {
+		cb, cr = fullChroma(m)
+	}
 	for y := 0; y < f.Rows; y++ {
 		for x := 0; x < w; x++ {
 			var c [3]uint8
@@ -44,8 +48,7 @@ func decodeJPEG8(data []byte, f Frame, out []byte) error {
 			case *image.Gray:
 				c[0] = m.Pix[y*m.Stride+x]
 			case *image.YCbCr:
-				ci := m.COffset(x, y)
-				c = [3]uint8{m.Y[m.YOffset(x, y)], m.Cb[ci], m.Cr[ci]}
+				c = [3]uint8{m.Y[m.YOffset(x, y)], cb[y*w+x], cr[y*w+x]}
 			case *image.RGBA: // components exactly as coded
 				p := m.Pix[y*m.Stride+4*x:]
 				c = [3]uint8{p[0], p[1], p[2]}

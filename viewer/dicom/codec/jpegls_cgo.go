@@ -47,6 +47,7 @@ static const char* jls_decode(const void* src, size_t n, void* dst, size_t cap,
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -60,6 +61,12 @@ func init() {
 // decodeJPEGLS decodes with CharLS, which writes 1 byte per sample up to 8
 // bits and 2 above, planes first when the stream is not interleaved.
 func decodeJPEGLS(data []byte, f Frame, out []byte) error {
+	// CharLS 2.4 spends tens of seconds on a stream cut off before its EOI
+	// marker, so a truncated stream is refused before it gets there.
+	end := bytes.TrimRight(data, "\x00") // fragments are padded to even length
+	if !bytes.HasSuffix(end, []byte{0xFF, mEOI}) {
+		return fmt.Errorf("%w: no EOI marker at the end", errTruncated)
+	}
 	var fi C.charls_frame_info
 	var planar C.int32_t
 	msg := C.jls_decode(unsafe.Pointer(&data[0]), C.size_t(len(data)),
