@@ -1,0 +1,339 @@
+package gl
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"math"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+	"github.com/go-gl/glfw/v3.3/glfw"
+
+	"github.com/segvolapp/segvol/render"
+)
+
+// Texture units the programs read from.
+const (
+	unitVoxels = iota
+	unitLabels
+	unitSlice
+	unitColors
+)
+
+// maxTargets bounds the framebuffers kept for the sizes views are drawn at.
+const maxTargets = 4
+
+// state is everything that lives on the GL thread.
+type state struct {
+	win      *glfw.Window
+	fp64     bool // shaders compute in double precision
+	max3D    int32
+	vao      uint32
+	reslice  map[voxelKind]*program
+	compose  *program
+	voxels   texture3D
+	labels   texture3D
+	colors   uint32
+	palette  []uint8 // RGBA of labels 0..255; an allocation of its own, as cgo wants
+	nColors  int
+	targets  map[image.Point]*target
+	accounts *atomic.Int64
+}
+
+func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
+	defer recoverGLFW(&err)
+	win.MakeContextCurrent()
+	if err := gl.Init(); err != nil {
+		return nil, fmt.Errorf("render/gl: loading OpenGL: %w", err)
+	}
+	var major, minor int32
+	gl.GetIntegerv(gl.MAJOR_VERSION, &major)
+	gl.GetIntegerv(gl.MINOR_VERSION, &minor)
+	if major < 3 || major == 3 && minor < 3 {
+		return nil, fmt.Errorf("render/gl: OpenGL %d.%d, want 3.3 or later", major, minor)
+	}
+	st = &state{win: win, fp64: major >= 4, reslice: map[voxelKind]*program{}, palette: make([]uint8, 256*4),
+		targets: map[image.Point]*target{}, accounts: accounts}
+	gl.GetIntegerv(gl.MAX_3D_TEXTURE_SIZE, &st.max3D)
+	// Core profiles draw only with a vertex array bound; the full-screen
+	// triangle comes from gl_VertexID, so it stays empty.
+	gl.GenVertexArrays(1, &st.vao)
+	gl.BindVertexArray(st.vao)
+	if st.compose, err = newProgram(st.header(), composeShader); err != nil {
+		st.free()
+		return nil, err
+	}
+	gl.GenTextures(1, &st.colors)
+	gl.ActiveTexture(gl.TEXTURE0 + unitColors)
+	gl.BindTexture(gl.TEXTURE_2D, st.colors)
+	setNearest(gl.TEXTURE_2D)
+	gl.TexImage2D(gl.TEXTURE_2D, 0, gl.RGBA8UI, 256, 1, 0, gl.RGBA_INTEGER, gl.UNSIGNED_BYTE, gl.Ptr(st.palette))
+	return st, checkError("colour table")
+}
+
+// header starts every fragment shader: the GLSL version and the precision
+// of position and value arithmetic.
+func (st *state) header() string {
+	if st.fp64 {
+		return "#version 400 core\n#define FP64\n"
+	}
+	return "#version 330 core\n"
+}
+
+func (st *state) free() {
+	for _, p := range st.reslice {
+		p.delete()
+	}
+	if st.compose != nil {
+		st.compose.delete()
+	}
+	st.voxels.free()
+	st.labels.free()
+	for k, t := range st.targets {
+		t.free()
+		delete(st.targets, k)
+	}
+	gl.DeleteTextures(1, &st.colors)
+	gl.DeleteVertexArrays(1, &st.vao)
+	st.account()
+	glfw.DetachCurrentContext()
+}
+
+// account publishes the bytes held on the GPU.
+func (st *state) account() {
+	n := st.voxels.bytes + st.labels.bytes + 256*4
+	for _, t := range st.targets {
+		n += t.bytes()
+	}
+	st.accounts.Store(n)
+}
+
+func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, gen uint64) error {
+	vf, err := formatOf(v.Voxels)
+	if err != nil {
+		return err
+	}
+	for a := 0; a < 3; a++ {
+		if v.Dims[a] > int(st.max3D) {
+			return fmt.Errorf("render/gl: volume %v exceeds the GPU's 3D texture size %d", v.Dims, st.max3D)
+		}
+	}
+	if err := st.voxels.upload(unitVoxels, v.Dims, vf, gen); err != nil {
+		return err
+	}
+	if l != nil {
+		lf, _ := formatOf(l.Data) // a []uint8 always has a format
+		if err := st.labels.upload(unitLabels, v.Dims, lf, gen); err != nil {
+			return err
+		}
+		st.setColors(l)
+	}
+	prog, err := st.resliceProgram(vf.kind)
+	if err != nil {
+		return err
+	}
+	size := dst.Rect.Size()
+	t, err := st.target(size)
+	if err != nil {
+		return err
+	}
+	st.account()
+	gl.Viewport(0, 0, int32(size.X), int32(size.Y))
+
+	// Pass 1: the grey level and the label under each pixel.
+	gl.BindFramebuffer(gl.FRAMEBUFFER, t.sliceFBO)
+	gl.UseProgram(prog.id)
+	st.setReslice(prog, p, v, l, o)
+	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+
+	// Pass 2: the label overlay, which needs the neighbours' labels.
+	gl.BindFramebuffer(gl.FRAMEBUFFER, t.outFBO)
+	gl.UseProgram(st.compose.id)
+	gl.ActiveTexture(gl.TEXTURE0 + unitSlice)
+	gl.BindTexture(gl.TEXTURE_2D, t.slice)
+	c := st.compose
+	gl.Uniform1i(c.loc("slice"), unitSlice)
+	gl.Uniform1i(c.loc("colors"), unitColors)
+	fill, outline, n := false, false, 0
+	if l != nil {
+		fill, outline, n = l.Fill, l.Outline, st.nColors
+	}
+	gl.Uniform1i(c.loc("fill"), boolInt(fill))
+	gl.Uniform1i(c.loc("outline"), boolInt(outline))
+	gl.Uniform1i(c.loc("nColors"), int32(n))
+	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+
+	// Framebuffer row y is image row y: nothing to flip.
+	gl.PixelStorei(gl.PACK_ALIGNMENT, 4)
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(dst.Stride/4))
+	gl.ReadPixels(0, 0, int32(size.X), int32(size.Y), gl.RGBA, gl.UNSIGNED_BYTE, gl.Ptr(&dst.Pix[0]))
+	return checkError("drawing")
+}
+
+func boolInt(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// setReslice passes the plane, the matrix and the window to the reslicing
+// program as the shader's position arithmetic wants them.
+func (st *state) setReslice(prog *program, p render.Plane, v *render.Volume, l *render.Labels, o render.Options) {
+	m := &v.WorldToIndex
+	// The index step of one pixel along a row, computed as render/cpu does.
+	var step [3]float64
+	for a := 0; a < 3; a++ {
+		step[a] = m[a][0]*p.U[0] + m[a][1]*p.U[1] + m[a][2]*p.U[2]
+	}
+	st.setReals(prog.loc("origin"), p.Origin[:])
+	st.setReals(prog.loc("vdir"), p.V[:])
+	st.setReals(prog.loc("step"), step[:])
+	st.setReals(prog.loc("m"), []float64{
+		m[0][0], m[0][1], m[0][2], m[0][3],
+		m[1][0], m[1][1], m[1][2], m[1][3],
+		m[2][0], m[2][1], m[2][2], m[2][3]})
+	lo, scale := o.Center-o.Width/2, 255/o.Width
+	st.setReals(prog.loc("win"), []float64{v.Slope, v.Intercept, lo, scale})
+	gl.Uniform3i(prog.loc("dims"), int32(v.Dims[0]), int32(v.Dims[1]), int32(v.Dims[2]))
+	gl.Uniform1i(prog.loc("linear"), boolInt(o.Interp == render.Linear))
+	gl.Uniform1i(prog.loc("hasLabels"), boolInt(l != nil))
+	gl.Uniform1i(prog.loc("voxels"), unitVoxels)
+	gl.Uniform1i(prog.loc("labels"), unitLabels)
+}
+
+// setReals sets a uvec2 array uniform to the bits of each value: a double's
+// two halves where shaders compute in double precision (glUniform*d is not
+// in GL 3.3), else a float's bits. The shader's R() turns them back.
+func (st *state) setReals(loc int32, vals []float64) {
+	bits := make([]uint32, 2*len(vals))
+	for i, v := range vals {
+		if st.fp64 {
+			b := math.Float64bits(v)
+			bits[2*i], bits[2*i+1] = uint32(b), uint32(b>>32)
+		} else {
+			bits[2*i] = math.Float32bits(float32(v))
+		}
+	}
+	gl.Uniform2uiv(loc, int32(len(vals)), &bits[0])
+}
+
+// setColors uploads the colour table when it changed.
+func (st *state) setColors(l *render.Labels) {
+	pal := make([]uint8, 256*4)
+	n := min(len(l.Colors), 256)
+	for i, c := range l.Colors[:n] {
+		pal[4*i], pal[4*i+1], pal[4*i+2], pal[4*i+3] = c.R, c.G, c.B, c.A
+	}
+	st.nColors = n
+	if bytes.Equal(pal, st.palette) {
+		return
+	}
+	st.palette = pal
+	gl.ActiveTexture(gl.TEXTURE0 + unitColors)
+	gl.BindTexture(gl.TEXTURE_2D, st.colors)
+	gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 256, 1, gl.RGBA_INTEGER, gl.UNSIGNED_BYTE, gl.Ptr(st.palette))
+}
+
+func (st *state) resliceProgram(k voxelKind) (*program, error) {
+	if p := st.reslice[k]; p != nil {
+		return p, nil
+	}
+	p, err := newProgram(st.header()+"#define VOXELS "+k.sampler()+"\n", resliceShader)
+	if err != nil {
+		return nil, err
+	}
+	st.reslice[k] = p
+	return p, nil
+}
+
+// target is the pair of framebuffers one output size is drawn through.
+type target struct {
+	size             image.Point
+	slice, out       uint32 // textures: RG8UI grey+label, RGBA8 colour
+	sliceFBO, outFBO uint32
+}
+
+func (t *target) bytes() int64 { return int64(t.size.X*t.size.Y) * (2 + 4) }
+
+func (t *target) free() {
+	gl.DeleteFramebuffers(1, &t.sliceFBO)
+	gl.DeleteFramebuffers(1, &t.outFBO)
+	gl.DeleteTextures(1, &t.slice)
+	gl.DeleteTextures(1, &t.out)
+}
+
+func (st *state) target(size image.Point) (*target, error) {
+	if t := st.targets[size]; t != nil {
+		return t, nil
+	}
+	if len(st.targets) >= maxTargets {
+		for k, t := range st.targets {
+			t.free()
+			delete(st.targets, k)
+		}
+	}
+	t := &target{size: size}
+	var err error
+	if t.slice, t.sliceFBO, err = colorTarget(size, gl.RG8UI, gl.RG_INTEGER); err == nil {
+		t.out, t.outFBO, err = colorTarget(size, gl.RGBA8, gl.RGBA)
+	}
+	if err != nil {
+		t.free()
+		return nil, err
+	}
+	st.targets[size] = t
+	return t, nil
+}
+
+func colorTarget(size image.Point, internal int32, format uint32) (tex, fbo uint32, err error) {
+	gl.GenTextures(1, &tex)
+	gl.ActiveTexture(gl.TEXTURE0 + unitSlice)
+	gl.BindTexture(gl.TEXTURE_2D, tex)
+	setNearest(gl.TEXTURE_2D)
+	gl.TexImage2D(gl.TEXTURE_2D, 0, internal, int32(size.X), int32(size.Y), 0, format, gl.UNSIGNED_BYTE, nil)
+	gl.GenFramebuffers(1, &fbo)
+	gl.BindFramebuffer(gl.FRAMEBUFFER, fbo)
+	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0)
+	if s := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); s != gl.FRAMEBUFFER_COMPLETE {
+		return tex, fbo, fmt.Errorf("render/gl: %v framebuffer incomplete (status 0x%x)", size, s)
+	}
+	return tex, fbo, checkError("framebuffer")
+}
+
+// setNearest makes the bound texture complete without mipmaps; integer
+// textures cannot be filtered anyway, and the shaders interpolate themselves.
+func setNearest(target uint32) {
+	gl.TexParameteri(target, gl.TEXTURE_MIN_FILTER, gl.NEAREST)
+	gl.TexParameteri(target, gl.TEXTURE_MAG_FILTER, gl.NEAREST)
+	gl.TexParameteri(target, gl.TEXTURE_MAX_LEVEL, 0)
+}
+
+func checkError(what string) error {
+	if e := gl.GetError(); e != gl.NO_ERROR {
+		var names []string
+		for ; e != gl.NO_ERROR; e = gl.GetError() {
+			names = append(names, glErrorName(e))
+		}
+		return fmt.Errorf("render/gl: %s: %s", what, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+func glErrorName(e uint32) string {
+	switch e {
+	case gl.OUT_OF_MEMORY:
+		return "out of GPU memory"
+	case gl.INVALID_ENUM:
+		return "GL_INVALID_ENUM"
+	case gl.INVALID_VALUE:
+		return "GL_INVALID_VALUE"
+	case gl.INVALID_OPERATION:
+		return "GL_INVALID_OPERATION"
+	case gl.INVALID_FRAMEBUFFER_OPERATION:
+		return "GL_INVALID_FRAMEBUFFER_OPERATION"
+	}
+	return fmt.Sprintf("GL error 0x%x", e)
+}
