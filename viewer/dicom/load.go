@@ -190,6 +190,7 @@ func (s *Series) decodeFile(path string, jobs []job, data any) error {
 	if err != nil {
 		return err
 	}
+	defer r.release()
 	if r.pixTag < 0 {
 		return errors.New("pixel data disappeared since the scan")
 	}
@@ -378,15 +379,21 @@ func convert[T integer](c conv, dst []T, src []byte) {
 	}
 	sign := uint32(1) << (c.bits - 1)
 	full := int64(mask) + 1
-	plain := c.bits == uint(c.bpp*8) && !c.mono1
 	le := binary.LittleEndian
 	for y := 0; y < c.rows; y++ {
 		row := src[((c.y0+y)*c.stride+c.x0)*c.bpp:]
 		out := dst[y*c.cols : (y+1)*c.cols]
-		if plain && c.bpp == 2 {
-			// All bits stored, no inversion: the bit pattern is the value.
+		if c.bpp == 2 && !c.mono1 {
+			// The common case, kept branch-free: mask to BitsStored, and
+			// sign-extend by shifting the sign bit to the top and back.
+			m, sh := uint16(mask), 16-c.bits
 			for x := range out {
-				out[x] = T(le.Uint16(row[2*x:]))
+				v := le.Uint16(row[2*x:]) & m
+				if c.signed {
+					out[x] = T(int16(v<<sh) >> sh)
+				} else {
+					out[x] = T(v)
+				}
 			}
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
@@ -46,13 +47,38 @@ type rawFile struct {
 	pixLen   int // its value length; -1 when encapsulated
 }
 
-// readRaw reads and walks one file.
+// buffers recycles file buffers: a series is hundreds of same-sized files,
+// and a fresh zeroed buffer per file costs as much as reading it.
+var buffers sync.Pool
+
+// readRaw reads and walks one file. Call release when done with it.
 func readRaw(path string) (*rawFile, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := int(st.Size())
+	var b []byte
+	if p, ok := buffers.Get().(*[]byte); ok && cap(*p) >= n {
+		b = (*p)[:n]
+	} else {
+		b = make([]byte, n)
+	}
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, err
+	}
 	return parseRaw(path, b)
+}
+
+// release hands the file buffer back for reuse; r must not be used after.
+func (r *rawFile) release() {
+	b := r.file[:0]
+	buffers.Put(&b)
 }
 
 // parseRaw walks the file meta group and the data set of b.

@@ -122,6 +122,7 @@ func dicomdirFiles(path string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	fi, err := parseHeaderElements(r)
+	r.release()
 	if err != nil || find(fi, tag.DirectoryRecordSequence) == nil {
 		return []string{path}, nil
 	}
@@ -156,6 +157,7 @@ func scanFiles(ctx context.Context, files []string) ([]*fileInfo, []string) {
 		r, err := readRaw(files[i])
 		if err == nil {
 			infos[i], err = parseHeader(r)
+			r.release()
 		}
 		switch {
 		case err != nil:
