@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"math"
 	"os"
@@ -302,4 +303,34 @@ func dirNames(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// MONOCHROME1 is inverted within BitsStored so high is bright; its windows
+// follow, and loading twice gives the same result.
+func TestMonochrome1Inverted(t *testing.T) {
+	src := shared(t, "suyashkumar_dicom_v1.1.0", "4.dcm")
+	res, err := Scan(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Load(context.Background(), res.Series[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(context.Background(), res.Series[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Meta.Windows, b.Meta.Windows) || !strings.Contains(strings.Join(a.Warnings, ";"), "MONOCHROME1") {
+		t.Fatalf("windows %v then %v, warnings %q", a.Meta.Windows, b.Meta.Windows, a.Warnings)
+	}
+	raw, err := readRaw(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.release()
+	stored := int(binary.LittleEndian.Uint16(raw.data[raw.pixValue:])) & (1<<res.Series[0].pix.bitsStored - 1)
+	if got := int(a.Data.([]uint16)[0]); got != 1<<res.Series[0].pix.bitsStored-1-stored {
+		t.Fatalf("first voxel %d, stored %d", got, stored)
+	}
 }

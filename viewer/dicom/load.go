@@ -121,6 +121,7 @@ func (s *Series) applyRescale(v *volume.Volume, ims []image) {
 	for _, im := range ims[1:] {
 		varies = varies || im.slope != slope || im.intercept != inter
 	}
+	v.Meta.Windows = append([]volume.Window(nil), v.Meta.Windows...) // the series keeps its own
 	if s.pix.photometric == "MONOCHROME1" {
 		// Stored values were inverted (K - v) so that high is bright; the
 		// real values and windows follow: real' = (slope*K + 2*inter) - real.
@@ -130,7 +131,6 @@ func (s *Series) applyRescale(v *volume.Volume, ims []image) {
 		}
 		v.Warnings = append(v.Warnings, "MONOCHROME1: values inverted within the stored range so that high is bright")
 	}
-	v.Meta.Windows = append([]volume.Window(nil), v.Meta.Windows...)
 	if !varies {
 		v.Slope, v.Intercept = slope, inter
 		return
