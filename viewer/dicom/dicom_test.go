@@ -2,8 +2,8 @@ package dicom
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
