@@ -18,6 +18,8 @@ void main() {
 // label under it, with render/cpu's arithmetic in the same order (in double
 // precision where FP64 is defined; precise forbids fused multiply-adds that
 // Go does not do), so both pick the same voxels and round the same way.
+// LINEAR and LABELS are compile-time choices: llvmpipe runs both sides of a
+// branch on a uniform, which doubled the cost of a frame.
 const resliceShader = `
 #ifdef FP64
 #define real double
@@ -33,7 +35,6 @@ real R(uvec2 u) { return uintBitsToFloat(u.x); }
 
 uniform VOXELS voxels;
 uniform usampler3D labels;
-uniform bool linear, hasLabels;
 uniform ivec3 dims;
 // Reals as bits (see setReals): the plane's origin and row direction, the
 // index step along a row, the world-to-index matrix by rows, and
@@ -72,7 +73,8 @@ void main() {
 	ivec3 ni = ivec3(n);
 
 	uint g = 0u;
-	if (linear) {
+#ifdef LINEAR
+	{
 		// Within half a voxel outside the grid the edge value holds.
 		if (all(greaterThanEqual(f, real3(-0.5))) && all(lessThan(f, real3(dims) - 0.5))) {
 			real3 fc = max(real3(0.0), min(f, real3(dims - 1)));
@@ -86,13 +88,18 @@ void main() {
 			real c11 = lerp(voxel(b + ivec3(0, d.y, d.z)), voxel(b + d), t.x);
 			g = gray(lerp(lerp(c00, c10, t.y), lerp(c01, c11, t.y), t.z));
 		}
-	} else if (inside) {
+	}
+#else
+	if (inside) {
 		g = gray(voxel(ni));
 	}
+#endif
 	uint label = 0u;
-	if (hasLabels && inside) {
+#ifdef LABELS
+	if (inside) {
 		label = texelFetch(labels, ni, 0).r;
 	}
+#endif
 	result = uvec2(g, label);
 }
 `

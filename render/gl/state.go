@@ -31,7 +31,7 @@ type state struct {
 	fp64     bool // shaders compute in double precision
 	max3D    int32
 	vao      uint32
-	reslice  map[voxelKind]*program
+	reslice  map[variant]*program
 	compose  *program
 	voxels   texture3D
 	labels   texture3D
@@ -54,7 +54,7 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 	if major < 3 || major == 3 && minor < 3 {
 		return nil, fmt.Errorf("render/gl: OpenGL %d.%d, want 3.3 or later", major, minor)
 	}
-	st = &state{win: win, fp64: major >= 4, reslice: map[voxelKind]*program{}, palette: make([]uint8, 256*4),
+	st = &state{win: win, fp64: major >= 4, reslice: map[variant]*program{}, palette: make([]uint8, 256*4),
 		targets: map[image.Point]*target{}, accounts: accounts}
 	gl.GetIntegerv(gl.MAX_3D_TEXTURE_SIZE, &st.max3D)
 	// Core profiles draw only with a vertex array bound; the full-screen
@@ -130,7 +130,7 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 		}
 		st.setColors(l)
 	}
-	prog, err := st.resliceProgram(vf.kind)
+	prog, err := st.resliceProgram(variant{vf.kind, o.Interp == render.Linear, l != nil})
 	if err != nil {
 		return err
 	}
@@ -198,8 +198,6 @@ func (st *state) setReslice(prog *program, p render.Plane, v *render.Volume, l *
 	lo, scale := o.Center-o.Width/2, 255/o.Width
 	st.setReals(prog.loc("win"), []float64{v.Slope, v.Intercept, lo, scale})
 	gl.Uniform3i(prog.loc("dims"), int32(v.Dims[0]), int32(v.Dims[1]), int32(v.Dims[2]))
-	gl.Uniform1i(prog.loc("linear"), boolInt(o.Interp == render.Linear))
-	gl.Uniform1i(prog.loc("hasLabels"), boolInt(l != nil))
 	gl.Uniform1i(prog.loc("voxels"), unitVoxels)
 	gl.Uniform1i(prog.loc("labels"), unitLabels)
 }
@@ -237,15 +235,29 @@ func (st *state) setColors(l *render.Labels) {
 	gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 256, 1, gl.RGBA_INTEGER, gl.UNSIGNED_BYTE, gl.Ptr(st.palette))
 }
 
-func (st *state) resliceProgram(k voxelKind) (*program, error) {
-	if p := st.reslice[k]; p != nil {
+// variant is what a reslicing program is compiled for.
+type variant struct {
+	kind           voxelKind
+	linear, labels bool
+}
+
+// resliceProgram compiles each variant when it is first drawn.
+func (st *state) resliceProgram(v variant) (*program, error) {
+	if p := st.reslice[v]; p != nil {
 		return p, nil
 	}
-	p, err := newProgram(st.header()+"#define VOXELS "+k.sampler()+"\n", resliceShader)
+	defs := st.header() + "#define VOXELS " + v.kind.sampler() + "\n"
+	if v.linear {
+		defs += "#define LINEAR\n"
+	}
+	if v.labels {
+		defs += "#define LABELS\n"
+	}
+	p, err := newProgram(defs, resliceShader)
 	if err != nil {
 		return nil, err
 	}
-	st.reslice[k] = p
+	st.reslice[v] = p
 	return p, nil
 }
 
