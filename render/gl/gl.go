@@ -1,9 +1,9 @@
 // Package gl is the slice renderer on the GPU: the volume and its label map
 // live in 3D textures, uploaded once in their native integer form, and a
 // reslicing shader draws each plane into a framebuffer that is read back
-// into the caller's image. It matches render/cpu pixel for pixel where the
-// context has double-precision shaders (GL 4.0 and later), and to within a
-// grey level or a voxel at exact ties on GL 3.3.
+// into the caller's image. It matches render/cpu pixel for pixel: the shader
+// repeats its arithmetic in double precision, so it needs OpenGL 4.0; where
+// there is none, New fails and the caller falls back to render/cpu.
 //
 // OpenGL contexts belong to one OS thread, so every GL call runs on a
 // goroutine locked to its own thread, and Render hands it the work over a
@@ -62,8 +62,8 @@ func (t *thread) do(f func()) {
 
 func (t *thread) stop() { close(t.jobs) }
 
-// HiddenWindow makes an invisible 1x1 window with an OpenGL 3.3 (or later)
-// core context, for New. GLFW must be initialised, and like every GLFW window
+// HiddenWindow makes an invisible 1x1 window with an OpenGL core context of
+// version 3.3 or later (drivers give their newest; New wants 4.0), for New. GLFW must be initialised, and like every GLFW window
 // call this must run on the thread that owns GLFW (under Fyne, inside
 // fyne.DoAndWait). The window hints are reset afterwards so that windows made
 // later by the caller are not hidden.

@@ -15,23 +15,16 @@ void main() {
 `
 
 // resliceShader computes, for each output pixel, its grey level and the
-// label under it, with render/cpu's arithmetic in the same order (in double
-// precision where FP64 is defined; precise forbids fused multiply-adds that
-// Go does not do), so both pick the same voxels and round the same way.
+// label under it, with render/cpu's arithmetic in the same order and in double
+// precision (precise forbids fused multiply-adds that Go does not do), so
+// both pick the same voxels and round the same way.
 // LINEAR and LABELS are compile-time choices: llvmpipe runs both sides of a
 // branch on a uniform, which doubled the cost of a frame.
 const resliceShader = `
-#ifdef FP64
 #define real double
 #define real3 dvec3
 #define PRECISE precise
 real R(uvec2 u) { return packDouble2x32(u); }
-#else
-#define real float
-#define real3 vec3
-#define PRECISE
-real R(uvec2 u) { return uintBitsToFloat(u.x); }
-#endif
 
 uniform VOXELS voxels;
 uniform usampler3D labels;

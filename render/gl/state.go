@@ -28,7 +28,6 @@ const maxTargets = 4
 // state is everything that lives on the GL thread.
 type state struct {
 	win      *glfw.Window
-	fp64     bool // shaders compute in double precision
 	max3D    int32
 	vao      uint32
 	reslice  map[variant]*program
@@ -51,17 +50,20 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 	var major, minor int32
 	gl.GetIntegerv(gl.MAJOR_VERSION, &major)
 	gl.GetIntegerv(gl.MINOR_VERSION, &minor)
-	if major < 3 || major == 3 && minor < 3 {
-		return nil, fmt.Errorf("render/gl: OpenGL %d.%d, want 3.3 or later", major, minor)
+	// Double-precision shaders (GL 4.0) are what makes the output match
+	// render/cpu: in single precision, ties in nearest sampling and window
+	// rounding went the other way on hundreds of pixels per view.
+	if major < 4 {
+		return nil, fmt.Errorf("render/gl: OpenGL %d.%d has no double-precision shaders, want 4.0 or later", major, minor)
 	}
-	st = &state{win: win, fp64: major >= 4, reslice: map[variant]*program{}, palette: make([]uint8, 256*4),
+	st = &state{win: win, reslice: map[variant]*program{}, palette: make([]uint8, 256*4),
 		targets: map[image.Point]*target{}, accounts: accounts}
 	gl.GetIntegerv(gl.MAX_3D_TEXTURE_SIZE, &st.max3D)
 	// Core profiles draw only with a vertex array bound; the full-screen
 	// triangle comes from gl_VertexID, so it stays empty.
 	gl.GenVertexArrays(1, &st.vao)
 	gl.BindVertexArray(st.vao)
-	if st.compose, err = newProgram(st.header(), composeShader); err != nil {
+	if st.compose, err = newProgram(header, composeShader); err != nil {
 		st.free()
 		return nil, err
 	}
@@ -73,14 +75,8 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 	return st, checkError("colour table")
 }
 
-// header starts every fragment shader: the GLSL version and the precision
-// of position and value arithmetic.
-func (st *state) header() string {
-	if st.fp64 {
-		return "#version 400 core\n#define FP64\n"
-	}
-	return "#version 330 core\n"
-}
+// header starts every shader.
+const header = "#version 400 core\n"
 
 func (st *state) free() {
 	for _, p := range st.reslice {
@@ -188,32 +184,27 @@ func (st *state) setReslice(prog *program, p render.Plane, v *render.Volume, l *
 	for a := 0; a < 3; a++ {
 		step[a] = m[a][0]*p.U[0] + m[a][1]*p.U[1] + m[a][2]*p.U[2]
 	}
-	st.setReals(prog.loc("origin"), p.Origin[:])
-	st.setReals(prog.loc("vdir"), p.V[:])
-	st.setReals(prog.loc("step"), step[:])
-	st.setReals(prog.loc("m"), []float64{
+	setReals(prog.loc("origin"), p.Origin[:])
+	setReals(prog.loc("vdir"), p.V[:])
+	setReals(prog.loc("step"), step[:])
+	setReals(prog.loc("m"), []float64{
 		m[0][0], m[0][1], m[0][2], m[0][3],
 		m[1][0], m[1][1], m[1][2], m[1][3],
 		m[2][0], m[2][1], m[2][2], m[2][3]})
 	lo, scale := o.Center-o.Width/2, 255/o.Width
-	st.setReals(prog.loc("win"), []float64{v.Slope, v.Intercept, lo, scale})
+	setReals(prog.loc("win"), []float64{v.Slope, v.Intercept, lo, scale})
 	gl.Uniform3i(prog.loc("dims"), int32(v.Dims[0]), int32(v.Dims[1]), int32(v.Dims[2]))
 	gl.Uniform1i(prog.loc("voxels"), unitVoxels)
 	gl.Uniform1i(prog.loc("labels"), unitLabels)
 }
 
-// setReals sets a uvec2 array uniform to the bits of each value: a double's
-// two halves where shaders compute in double precision (glUniform*d is not
-// in GL 3.3), else a float's bits. The shader's R() turns them back.
-func (st *state) setReals(loc int32, vals []float64) {
+// setReals sets a uvec2 array uniform to the two halves of each double
+// (glUniform*d is not in the GL 3.3 bindings); the shader's R() joins them.
+func setReals(loc int32, vals []float64) {
 	bits := make([]uint32, 2*len(vals))
 	for i, v := range vals {
-		if st.fp64 {
-			b := math.Float64bits(v)
-			bits[2*i], bits[2*i+1] = uint32(b), uint32(b>>32)
-		} else {
-			bits[2*i] = math.Float32bits(float32(v))
-		}
+		b := math.Float64bits(v)
+		bits[2*i], bits[2*i+1] = uint32(b), uint32(b>>32)
 	}
 	gl.Uniform2uiv(loc, int32(len(vals)), &bits[0])
 }
@@ -246,7 +237,7 @@ func (st *state) resliceProgram(v variant) (*program, error) {
 	if p := st.reslice[v]; p != nil {
 		return p, nil
 	}
-	defs := st.header() + "#define VOXELS " + v.kind.sampler() + "\n"
+	defs := header + "#define VOXELS " + v.kind.sampler() + "\n"
 	if v.linear {
 		defs += "#define LINEAR\n"
 	}
