@@ -3,7 +3,7 @@
 package nifti
 
 // Without cgo there is no libdeflate (see inflate_cgo.go): inflate with
-// compress/gzip, still straight into the voxel slice, about 2-3x slower.
+// compress/gzip, still straight into the voxel slice, about 4x slower.
 
 func inflate(src []byte, h *header, n int) (data any, raw []byte, err error) {
 	data, raw = newVoxels(h.dtype, n, 0)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -85,6 +86,11 @@ func TestScaledAndWindow(t *testing.T) {
 	if v.Meta.SeriesDescription != "spm - 3D normalized" {
 		t.Errorf("descrip %q", v.Meta.SeriesDescription)
 	}
+	// cal_min 629.8262, cal_max 5571.6216 (float32) as a window preset.
+	lo, hi := float64(float32(629.8262)), float64(float32(5571.6216))
+	if want := []volume.Window{{Name: "cal_min/cal_max", Center: (lo + hi) / 2, Width: hi - lo}}; !reflect.DeepEqual(v.Meta.Windows, want) {
+		t.Errorf("windows %+v, want %+v", v.Meta.Windows, want)
+	}
 }
 
 // TestRoundTrip: Read, Write (.nii.gz and .nii), Read again gives identical
@@ -122,8 +128,8 @@ func TestRoundTrip(t *testing.T) {
 			if w.Slope != v.Slope || w.Intercept != v.Intercept || w.Geom != v.Geom {
 				t.Errorf("rescale or geometry changed: %g/%g %+v, was %g/%g %+v", w.Slope, w.Intercept, w.Geom, v.Slope, v.Intercept, v.Geom)
 			}
-			if w.Meta.SeriesDescription != v.Meta.SeriesDescription {
-				t.Errorf("descrip %q, was %q", w.Meta.SeriesDescription, v.Meta.SeriesDescription)
+			if w.Meta.SeriesDescription != v.Meta.SeriesDescription || !reflect.DeepEqual(w.Meta.Windows, v.Meta.Windows) {
+				t.Errorf("descrip %q windows %+v, was %q %+v", w.Meta.SeriesDescription, w.Meta.Windows, v.Meta.SeriesDescription, v.Meta.Windows)
 			}
 			compareNibabel(t, w, refs[out])
 			checkQform(t, w, refs[out])
