@@ -1,0 +1,150 @@
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer"
+)
+
+// recentKey is the preference that lists recent studies, newest first.
+const (
+	recentKey = "recentStudies"
+	maxRecent = 10
+)
+
+func (v *Viewer) mainMenu() *fyne.MainMenu {
+	v.recentMenu = fyne.NewMenuItem("Recent studies", nil)
+	v.recentMenu.ChildMenu = fyne.NewMenu("", v.recentItems()...)
+	file := fyne.NewMenu("File",
+		fyne.NewMenuItem("Open file…", v.openFileDialog),
+		fyne.NewMenuItem("Open DICOM folder…", v.openFolderDialog),
+		v.recentMenu,
+	)
+	// Fyne adds Quit to the first menu itself.
+	view := fyne.NewMenu("View",
+		fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
+		fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Reset views (R)", v.resetViews),
+		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
+		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
+	)
+	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
+	return fyne.NewMainMenu(file, view, v.presetMenu)
+}
+
+func (v *Viewer) resetViews() {
+	if v.session == nil {
+		return
+	}
+	for _, o := range viewer.Orientations {
+		v.session.ResetView(o)
+	}
+}
+
+func (v *Viewer) setInterp(i render.Interp) {
+	if v.session != nil {
+		v.session.SetInterp(i)
+	}
+}
+
+// presetItems are the window presets of the open study.
+func (v *Viewer) presetItems() []*fyne.MenuItem {
+	if v.session == nil {
+		return []*fyne.MenuItem{disabled("No study open")}
+	}
+	var items []*fyne.MenuItem
+	for _, p := range v.session.Presets() {
+		name := p.Name
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%s (W %s L %s)", name, num(p.Width), num(p.Center)),
+			func() { v.session.ApplyPreset(name) }))
+	}
+	return items
+}
+
+func disabled(label string) *fyne.MenuItem {
+	it := fyne.NewMenuItem(label, nil)
+	it.Disabled = true
+	return it
+}
+
+func (v *Viewer) recent() []string { return v.app.Preferences().StringList(recentKey) }
+
+func (v *Viewer) recentItems() []*fyne.MenuItem {
+	paths := v.recent()
+	if len(paths) == 0 {
+		return []*fyne.MenuItem{disabled("None yet")}
+	}
+	items := make([]*fyne.MenuItem, len(paths))
+	for i, p := range paths {
+		items[i] = fyne.NewMenuItem(p, func() { v.Open(p, "") })
+	}
+	return items
+}
+
+// remember puts path first in the recent studies.
+func (v *Viewer) remember(path string) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	list := slices.DeleteFunc(slices.Clone(v.recent()), func(s string) bool { return s == path })
+	list = append([]string{path}, list...)
+	if len(list) > maxRecent {
+		list = list[:maxRecent]
+	}
+	v.app.Preferences().SetStringList(recentKey, list)
+	v.recentMenu.ChildMenu.Items = v.recentItems()
+	v.recentMenu.ChildMenu.Refresh()
+}
+
+func (v *Viewer) openFileDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			v.showError(err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		v.Open(path, "")
+	}, v.win)
+	d.Resize(fyne.NewSize(800, 600))
+	d.Show()
+}
+
+func (v *Viewer) openFolderDialog() {
+	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+		if err != nil {
+			v.showError(err)
+			return
+		}
+		if u != nil {
+			v.Open(u.Path(), "")
+		}
+	}, v.win)
+	d.Resize(fyne.NewSize(800, 600))
+	d.Show()
+}
+
+// dropped opens the first file or folder dropped on the window.
+func (v *Viewer) dropped(_ fyne.Position, uris []fyne.URI) {
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			v.Open(u.Path(), "")
+			return
+		}
+	}
+}
+
+// showError shows a one-line error; the app stays up.
+func (v *Viewer) showError(err error) {
+	dialog.ShowError(err, v.win)
+}

@@ -1,0 +1,312 @@
+// Package app is the Fyne face of the viewer: the slice views, the main
+// window, its menus and dialogs. It only draws the viewer.Session and turns
+// mouse and keys into its commands.
+package app
+
+import (
+	"image"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// dragMode is what a mouse drag does, chosen when the button goes down.
+type dragMode uint8
+
+const (
+	dragNone dragMode = iota
+	dragCursor
+	dragWindow
+	dragPan
+)
+
+// zoomStep is the zoom factor of one wheel notch with Ctrl held.
+const zoomStep = 1.15
+
+// SliceView shows one orientation of a session: the resliced image, the
+// crosshair and the overlays, and drives the session with mouse and keys.
+type SliceView struct {
+	widget.BaseWidget
+
+	orient   mpr.Orientation
+	session  *viewer.Session
+	renderer render.Renderer
+
+	// OnDoubleTap, when set, is called on a double click (the window
+	// maximises the view).
+	OnDoubleTap func()
+	// OnRenderError, when set, is told of a renderer failure.
+	OnRenderError func(error)
+
+	mode       dragMode
+	dragFrom   fyne.Position // pointer at the start of a window drag
+	dragSum    fyne.Position // how far a window drag has gone
+	windowFrom volume.Window // window at the start of a window drag
+	button     desktop.MouseButton
+	keysHeld   fyne.KeyModifier // modifiers seen by KeyDown while focused
+	pointer    fyne.Position
+	hovering   bool
+	focused    bool
+	frames     int // images rendered, for counting presented frames
+}
+
+// NewSliceView makes the view of one orientation, drawn by renderer.
+func NewSliceView(o mpr.Orientation, r render.Renderer) *SliceView {
+	v := &SliceView{orient: o, renderer: r}
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// Orientation is the view's orientation.
+func (v *SliceView) Orientation() mpr.Orientation { return v.orient }
+
+// SetSession shows a session (nil for none).
+func (v *SliceView) SetSession(s *viewer.Session) {
+	v.session = s
+	v.syncSize()
+	v.Refresh()
+}
+
+// SetRenderer swaps the renderer (the window falls back to the CPU one).
+func (v *SliceView) SetRenderer(r render.Renderer) {
+	v.renderer = r
+	v.Refresh()
+}
+
+// Frames is the number of images rendered so far.
+func (v *SliceView) Frames() int { return v.frames }
+
+// Resize keeps the session's idea of the view size in step.
+func (v *SliceView) Resize(s fyne.Size) {
+	v.BaseWidget.Resize(s)
+	v.syncSize()
+}
+
+func (v *SliceView) syncSize() {
+	if v.session == nil {
+		return
+	}
+	s := v.Size()
+	v.session.Resize(v.orient, int(s.Width+0.5), int(s.Height+0.5))
+}
+
+// CreateRenderer implements fyne.Widget.
+func (v *SliceView) CreateRenderer() fyne.WidgetRenderer { return newSliceRenderer(v) }
+
+// Scrolled scrolls slices, or zooms around the pointer with Ctrl.
+func (v *SliceView) Scrolled(ev *fyne.ScrollEvent) {
+	if v.session == nil || ev.Scrolled.DY == 0 {
+		return
+	}
+	up := ev.Scrolled.DY > 0
+	if v.modifiers()&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0 {
+		f := zoomStep
+		if !up {
+			f = 1 / zoomStep
+		}
+		v.session.Zoom(v.orient, f, float64(ev.Position.X), float64(ev.Position.Y))
+		return
+	}
+	if up {
+		v.session.ScrollView(v.orient, 1)
+	} else {
+		v.session.ScrollView(v.orient, -1)
+	}
+}
+
+// modifiers are the keys held now: the desktop driver knows them even
+// when another widget has the focus.
+func (v *SliceView) modifiers() fyne.KeyModifier {
+	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers() | v.keysHeld
+	}
+	return v.keysHeld
+}
+
+// MouseDown picks what a drag will do: ITK-SNAP's and Slicer's buttons,
+// with Shift and Ctrl on the left button for one-button mice.
+func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		c.Focus(v)
+	}
+	if v.session == nil {
+		return
+	}
+	v.button = ev.Button
+	switch {
+	case ev.Button == desktop.MouseButtonSecondary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&fyne.KeyModifierShift != 0):
+		v.startWindowDrag(ev.Position)
+	case ev.Button == desktop.MouseButtonTertiary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0):
+		v.mode = dragPan
+	case ev.Button == desktop.MouseButtonPrimary:
+		v.mode = dragCursor
+		v.session.SetCursorAt(v.orient, float64(ev.Position.X), float64(ev.Position.Y))
+	}
+}
+
+func (v *SliceView) startWindowDrag(at fyne.Position) {
+	v.mode, v.dragFrom, v.dragSum, v.windowFrom = dragWindow, at, fyne.Position{}, v.session.Window()
+}
+
+// MouseUp ends a drag begun with the right button (the driver sends no
+// DragEnd for it).
+func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
+	if ev.Button == desktop.MouseButtonSecondary {
+		v.mode = dragNone
+	}
+	v.button = 0
+}
+
+// Dragged moves the crosshair, the window or the image.
+func (v *SliceView) Dragged(ev *fyne.DragEvent) {
+	v.pointer = ev.Position
+	if v.session == nil {
+		return
+	}
+	switch v.mode {
+	case dragCursor:
+		v.session.SetCursorAt(v.orient, float64(ev.Position.X), float64(ev.Position.Y))
+	case dragWindow:
+		// Summing the deltas, not reading the position, keeps this right
+		// when the pointer leaves the view.
+		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
+		v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+	case dragPan:
+		v.session.Pan(v.orient, float64(ev.Dragged.DX), float64(ev.Dragged.DY))
+	}
+}
+
+func (v *SliceView) dragWindowTo(p fyne.Position) {
+	v.dragSum = p.Subtract(v.dragFrom)
+	v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+}
+
+// DragEnd ends a left or middle drag.
+func (v *SliceView) DragEnd() { v.mode = dragNone }
+
+// MouseIn starts showing the value under the pointer.
+func (v *SliceView) MouseIn(ev *desktop.MouseEvent) {
+	v.hovering = true
+	v.MouseMoved(ev)
+}
+
+// MouseMoved follows the pointer; the driver reports right-button drags
+// here.
+func (v *SliceView) MouseMoved(ev *desktop.MouseEvent) {
+	v.pointer = ev.Position
+	if v.mode == dragWindow && v.button == desktop.MouseButtonSecondary && v.session != nil {
+		v.dragWindowTo(ev.Position)
+		return
+	}
+	v.Refresh()
+}
+
+// MouseOut stops showing the value under the pointer.
+func (v *SliceView) MouseOut() {
+	v.hovering = false
+	v.Refresh()
+}
+
+// DoubleTapped maximises the view (or restores the layout).
+func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
+	if v.OnDoubleTap != nil {
+		v.OnDoubleTap()
+	}
+}
+
+// FocusGained implements fyne.Focusable.
+func (v *SliceView) FocusGained() { v.focused = true }
+
+// FocusLost implements fyne.Focusable.
+func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
+
+// TypedRune implements fyne.Focusable; R resets the view.
+func (v *SliceView) TypedRune(r rune) {
+	if v.session != nil && (r == 'r' || r == 'R') {
+		v.session.ResetView(v.orient)
+	}
+}
+
+// TypedKey scrolls with Page Up/Down and the arrow keys.
+func (v *SliceView) TypedKey(ev *fyne.KeyEvent) {
+	if v.session == nil {
+		return
+	}
+	switch ev.Name {
+	case fyne.KeyPageUp, fyne.KeyUp, fyne.KeyRight:
+		v.session.ScrollView(v.orient, 1)
+	case fyne.KeyPageDown, fyne.KeyDown, fyne.KeyLeft:
+		v.session.ScrollView(v.orient, -1)
+	}
+}
+
+// KeyDown tracks Ctrl and Shift where the driver cannot report them.
+func (v *SliceView) KeyDown(ev *fyne.KeyEvent) { v.keysHeld |= modifierOf(ev.Name) }
+
+// KeyUp implements desktop.Keyable.
+func (v *SliceView) KeyUp(ev *fyne.KeyEvent) { v.keysHeld &^= modifierOf(ev.Name) }
+
+func modifierOf(k fyne.KeyName) fyne.KeyModifier {
+	switch k {
+	case desktop.KeyControlLeft, desktop.KeyControlRight:
+		return fyne.KeyModifierControl
+	case desktop.KeyShiftLeft, desktop.KeyShiftRight:
+		return fyne.KeyModifierShift
+	}
+	return 0
+}
+
+// renderKey is everything the image depends on, so that an unchanged view
+// is not rendered again.
+type renderKey struct {
+	plane  render.Plane
+	opts   render.Options
+	w, h   int
+	vol    *render.Volume
+	engine render.Renderer
+}
+
+// keyFor is what a w x h pixel image of the view depends on now.
+func (v *SliceView) keyFor(w, h int) renderKey {
+	if v.session == nil {
+		return renderKey{w: w, h: h, engine: v.renderer}
+	}
+	view := v.session.View(v.orient)
+	// The same view at the device's pixel size shows the same area:
+	// zoom-to-fit scales with the size and the pan is in mm.
+	view.Width, view.Height = w, h
+	return renderKey{view.Plane(v.session.Frame(), v.session.Cursor()), v.session.Options(), w, h, v.session.RenderVolume(), v.renderer}
+}
+
+// render draws the image of key k into img (reused when its size fits).
+func (v *SliceView) render(img *image.RGBA, k renderKey) *image.RGBA {
+	if img == nil || img.Rect.Dx() != k.w || img.Rect.Dy() != k.h {
+		img = image.NewRGBA(image.Rect(0, 0, max(k.w, 1), max(k.h, 1)))
+	}
+	if v.session == nil || v.renderer == nil || k.w <= 0 || k.h <= 0 {
+		clear(img.Pix)
+		return img
+	}
+	if err := v.renderer.Render(img, k.plane, k.vol, nil, k.opts); err != nil {
+		if v.OnRenderError != nil {
+			v.OnRenderError(err)
+		}
+		clear(img.Pix)
+		return img
+	}
+	v.frames++
+	return img
+}
+
+var (
+	crosshairColor = color.NRGBA{0x30, 0xa0, 0xff, 0xd0}
+	letterColor    = color.NRGBA{0xff, 0xc0, 0x40, 0xff}
+	textColor      = color.NRGBA{0xf0, 0xf0, 0xf0, 0xff}
+)

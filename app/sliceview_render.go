@@ -1,0 +1,221 @@
+package app
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
+)
+
+// sliceRenderer draws a SliceView: the image as a raster, then the
+// crosshair, orientation letters, text and scale bar as canvas objects so
+// that they stay sharp at any zoom.
+type sliceRenderer struct {
+	v          *SliceView
+	background *canvas.Rectangle
+	raster     *canvas.Raster
+	img        *image.RGBA
+	key        renderKey // what img shows
+	pw, ph     int       // the raster's size in pixels, from the last paint
+
+	hLine, vLine             *canvas.Line
+	left, right, top, bottom *canvas.Text
+	title, window            *canvas.Text
+	cursorText, pointerText  *canvas.Text
+	scaleBar                 *canvas.Line
+	scaleText                *canvas.Text
+	objects                  []fyne.CanvasObject
+}
+
+func newSliceRenderer(v *SliceView) *sliceRenderer {
+	r := &sliceRenderer{v: v, background: canvas.NewRectangle(color.Black)}
+	r.raster = canvas.NewRaster(r.paint)
+	r.raster.ScaleMode = canvas.ImageScalePixels
+	text := func(c color.Color, bold bool) *canvas.Text {
+		t := canvas.NewText("", c)
+		t.TextSize = theme.CaptionTextSize() + 1
+		t.TextStyle.Bold = bold
+		t.TextStyle.Monospace = !bold
+		return t
+	}
+	r.hLine, r.vLine = canvas.NewLine(crosshairColor), canvas.NewLine(crosshairColor)
+	r.left, r.right = text(letterColor, true), text(letterColor, true)
+	r.top, r.bottom = text(letterColor, true), text(letterColor, true)
+	r.title, r.window = text(textColor, true), text(textColor, false)
+	r.cursorText, r.pointerText = text(textColor, false), text(textColor, false)
+	r.scaleBar, r.scaleText = canvas.NewLine(textColor), text(textColor, false)
+	r.scaleBar.StrokeWidth = 2
+	r.objects = []fyne.CanvasObject{r.background, r.raster, r.hLine, r.vLine,
+		r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleBar, r.scaleText}
+	r.Refresh()
+	return r
+}
+
+// paint is the raster's generator: it renders only when the view changed.
+func (r *sliceRenderer) paint(w, h int) image.Image {
+	r.pw, r.ph = w, h
+	if k := r.v.keyFor(w, h); r.img == nil || k != r.key {
+		r.img, r.key = r.v.render(r.img, k), k
+	}
+	return r.img
+}
+
+func (r *sliceRenderer) Destroy() {}
+
+func (r *sliceRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
+
+func (r *sliceRenderer) Objects() []fyne.CanvasObject { return r.objects }
+
+func (r *sliceRenderer) Layout(size fyne.Size) {
+	r.background.Resize(size)
+	r.raster.Resize(size)
+	r.placeOverlays(size)
+}
+
+// Refresh repaints the image only when what it shows changed; the
+// overlays are cheap and always follow.
+func (r *sliceRenderer) Refresh() {
+	if r.img == nil || r.v.keyFor(r.pw, r.ph) != r.key {
+		r.raster.Refresh()
+	}
+	before := r.texts()
+	r.placeOverlays(r.v.Size())
+	// Re-rasterising text is what costs while scrolling: refresh only the
+	// texts that changed; the lines are cheap.
+	for i, t := range r.textObjects() {
+		if t.Text != before[i] {
+			t.Refresh()
+		}
+	}
+	for _, l := range []*canvas.Line{r.hLine, r.vLine, r.scaleBar} {
+		l.Refresh()
+	}
+}
+
+func (r *sliceRenderer) textObjects() []*canvas.Text {
+	return []*canvas.Text{r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleText}
+}
+
+func (r *sliceRenderer) texts() []string {
+	var out []string
+	for _, t := range r.textObjects() {
+		out = append(out, t.Text)
+	}
+	return out
+}
+
+func (r *sliceRenderer) placeOverlays(size fyne.Size) {
+	s := r.v.session
+	overlays := r.objects[2:]
+	if s == nil {
+		for _, o := range overlays {
+			o.Hide()
+		}
+		return
+	}
+	for _, o := range overlays {
+		o.Show()
+	}
+	o := r.v.orient
+	const pad = 4
+
+	// Crosshair through the cursor.
+	x, y := s.CursorOnScreen(o)
+	cx, cy := float32(x), float32(y)
+	r.hLine.Position1, r.hLine.Position2 = fyne.NewPos(0, cy), fyne.NewPos(size.Width, cy)
+	r.vLine.Position1, r.vLine.Position2 = fyne.NewPos(cx, 0), fyne.NewPos(cx, size.Height)
+
+	// Orientation letters at the middle of each edge.
+	l, rt, t, b := o.Edges()
+	r.left.Text, r.right.Text, r.top.Text, r.bottom.Text = l, rt, t, b
+	place := func(txt *canvas.Text, fx, fy float32) {
+		m := txt.MinSize()
+		txt.Resize(m)
+		txt.Move(fyne.NewPos(fx*(size.Width-m.Width-2*pad)+pad, fy*(size.Height-m.Height-2*pad)+pad))
+	}
+	place(r.left, 0, 0.5)
+	place(r.right, 1, 0.5)
+	place(r.top, 0.5, 0)
+	place(r.bottom, 0.5, 1)
+	// The bottom letter sits above the two lines of cursor and pointer text.
+	r.bottom.Move(r.bottom.Position().SubtractXY(0, 2*r.bottom.MinSize().Height))
+
+	n, count := s.Slice(o)
+	r.title.Text = fmt.Sprintf("%s %d/%d", titleCase(o.String()), n+1, count)
+	w := s.Window()
+	r.window.Text = fmt.Sprintf("W %s L %s", num(w.Width), num(w.Center))
+	place(r.title, 0, 0)
+	place(r.window, 1, 0)
+
+	c := s.ProbeWorld(s.Cursor())
+	r.cursorText.Text = fmt.Sprintf("Cursor %s", r.describe(c.World, c.Index, c.Inside, c.Value))
+	r.pointerText.Text = ""
+	if r.v.hovering {
+		p := s.ProbeAt(o, float64(r.v.pointer.X), float64(r.v.pointer.Y))
+		r.pointerText.Text = fmt.Sprintf("Mouse  %s", r.describe(p.World, p.Index, p.Inside, p.Value))
+	}
+	lineH := r.cursorText.MinSize().Height
+	r.cursorText.Resize(r.cursorText.MinSize())
+	r.cursorText.Move(fyne.NewPos(pad, size.Height-pad-2*lineH))
+	r.pointerText.Resize(r.pointerText.MinSize())
+	r.pointerText.Move(fyne.NewPos(pad, size.Height-pad-lineH))
+
+	// Scale bar: a round length of at most a fifth of the view's width.
+	mm := s.View(o).MMPerPixel(s.Frame())
+	length := niceLength(float64(size.Width) / 5 * mm)
+	px := float32(length / mm)
+	// It sits at the right, above the two lines of text.
+	right := size.Width - pad - 2
+	barY := size.Height - pad - 2*lineH - 4
+	r.scaleBar.Position1, r.scaleBar.Position2 = fyne.NewPos(right-px, barY), fyne.NewPos(right, barY)
+	r.scaleText.Text = fmt.Sprintf("%s mm", num(length))
+	m := r.scaleText.MinSize()
+	r.scaleText.Resize(m)
+	r.scaleText.Move(fyne.NewPos(right-m.Width, barY-m.Height-2))
+}
+
+// describe is a position in mm, its voxel and the value there.
+func (r *sliceRenderer) describe(w [3]float64, idx [3]int, inside bool, value float64) string {
+	s := fmt.Sprintf("%.1f %.1f %.1f mm", w[0], w[1], w[2])
+	if !inside {
+		return s + "  (outside)"
+	}
+	unit := ""
+	if r.v.session.IsCT() {
+		unit = " HU"
+	}
+	return fmt.Sprintf("%s  [%d %d %d]  %s%s", s, idx[0], idx[1], idx[2], num(value), unit)
+}
+
+// niceLength is the largest 1, 2 or 5 times a power of ten not above mm.
+func niceLength(mm float64) float64 {
+	if !(mm > 0) {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(mm)))
+	for _, f := range []float64{5, 2, 1} {
+		if f*p <= mm {
+			return f * p
+		}
+	}
+	return p
+}
+
+// num prints a value without a trailing ".0" for whole numbers.
+func num(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e9 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.4g", x)
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

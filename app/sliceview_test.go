@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/segvolapp/segvol/render/cpu"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/study"
+)
+
+// samplePath is the bundled sample CT, from the package directory.
+var samplePath = filepath.Join("..", "assets", "sample", "example_ct_sm.nii.gz")
+
+func openSample(t *testing.T) *viewer.Session {
+	t.Helper()
+	st, err := study.Open(context.Background(), samplePath, study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := viewer.NewSession(st.Volume, st.Scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sliceWindow shows one view of the sample, 300x300, on a test canvas.
+func sliceWindow(t *testing.T, o mpr.Orientation) (*SliceView, *viewer.Session, fyne.Window) {
+	t.Helper()
+	test.NewTempApp(t)
+	s := openSample(t)
+	v := NewSliceView(o, cpu.New())
+	w := test.NewWindow(v)
+	w.SetPadded(false)
+	w.Resize(fyne.NewSize(300, 300))
+	v.SetSession(s)
+	s.OnChange(func(c viewer.Change) {
+		if c.Affects(o) {
+			v.Refresh()
+		}
+	})
+	t.Cleanup(w.Close)
+	return v, s, w
+}
+
+func press(v *SliceView, b desktop.MouseButton, m fyne.KeyModifier, at fyne.Position) {
+	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: b, Modifier: m})
+}
+
+func TestSliceViewShowsSample(t *testing.T) {
+	_, _, w := sliceWindow(t, mpr.Axial)
+	test.AssertImageMatches(t, "axial.png", w.Canvas().Capture())
+}
+
+func TestSliceViewScroll(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Axial)
+	n0, _ := s.Slice(mpr.Axial)
+	test.Scroll(w.Canvas(), fyne.NewPos(150, 150), 0, 10)
+	test.Scroll(w.Canvas(), fyne.NewPos(150, 150), 0, 10)
+	if n, _ := s.Slice(mpr.Axial); n != n0+2 {
+		t.Fatalf("slice %d after two wheel notches up from %d", n, n0)
+	}
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown})
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageUp})
+	if n, _ := s.Slice(mpr.Axial); n != n0+1 {
+		t.Fatalf("slice %d after Page Down, Down, Page Up from %d", n, n0+2)
+	}
+	test.AssertImageMatches(t, "axial_scrolled.png", w.Canvas().Capture())
+}
+
+func TestSliceViewDragMovesCrosshair(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Coronal)
+	press(v, desktop.MouseButtonPrimary, 0, fyne.NewPos(100, 120))
+	test.Drag(w.Canvas(), fyne.NewPos(100, 120), 40, -30)
+	// test.Drag reports the drag at its start point: the crosshair follows
+	// it there.
+	x, y := s.CursorOnScreen(mpr.Coronal)
+	if abs(x-100) > 0.5 || abs(y-120) > 0.5 {
+		t.Fatalf("crosshair at (%.1f,%.1f), dragged at (100,120)", x, y)
+	}
+	test.AssertImageMatches(t, "coronal_crosshair.png", w.Canvas().Capture())
+}
+
+func TestSliceViewWindowLevelDrag(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Axial)
+	from := s.Window()
+	// Right-button drag: the driver reports it as mouse moves.
+	press(v, desktop.MouseButtonSecondary, 0, fyne.NewPos(100, 100))
+	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(160, 80)}, Button: desktop.MouseButtonSecondary})
+	v.MouseUp(&desktop.MouseEvent{Button: desktop.MouseButtonSecondary})
+	got := s.Window()
+	if !(got.Width > from.Width && got.Center < from.Center) {
+		t.Fatalf("right drag right/up: window %+v from %+v", got, from)
+	}
+	test.AssertImageMatches(t, "axial_window.png", w.Canvas().Capture())
+	// Shift+left drag does the same.
+	from = s.Window()
+	press(v, desktop.MouseButtonPrimary, fyne.KeyModifierShift, fyne.NewPos(100, 100))
+	test.Drag(w.Canvas(), fyne.NewPos(100, 100), -20, 0)
+	if got := s.Window(); !(got.Width < from.Width) {
+		t.Fatalf("shift drag left: window %+v from %+v", got, from)
+	}
+}
+
+func TestSliceViewZoomPanReset(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Sagittal)
+	at := fyne.NewPos(200, 150)
+	before := s.ProbeAt(mpr.Sagittal, 200, 150).World
+	v.KeyDown(&fyne.KeyEvent{Name: desktop.KeyControlLeft})
+	for i := 0; i < 5; i++ {
+		// test.Scroll sends no position; the driver does.
+		v.Scrolled(&fyne.ScrollEvent{PointEvent: fyne.PointEvent{Position: at}, Scrolled: fyne.Delta{DY: 10}})
+	}
+	v.KeyUp(&fyne.KeyEvent{Name: desktop.KeyControlLeft})
+	if z := s.View(mpr.Sagittal).Zoom; abs(z-2.011) > 0.01 {
+		t.Fatalf("zoom %v after five Ctrl+wheel notches", z)
+	}
+	if after := s.ProbeAt(mpr.Sagittal, 200, 150).World; abs(after[1]-before[1])+abs(after[2]-before[2]) > 1e-6 {
+		t.Fatalf("the point under the pointer moved from %v to %v", before, after)
+	}
+	test.AssertImageMatches(t, "sagittal_zoomed.png", w.Canvas().Capture())
+	pan := s.View(mpr.Sagittal).Pan
+	press(v, desktop.MouseButtonTertiary, 0, fyne.NewPos(150, 150))
+	test.Drag(w.Canvas(), fyne.NewPos(150, 150), 30, 0)
+	if p := s.View(mpr.Sagittal).Pan; !(p[0] > pan[0]) || p[1] != pan[1] {
+		t.Fatalf("middle drag right: pan %v from %v", p, pan)
+	}
+	v.TypedRune('r')
+	if vw := s.View(mpr.Sagittal); vw.Zoom != 1 || vw.Pan != [2]float64{} {
+		t.Fatalf("R left %+v", vw)
+	}
+}
+
+func TestSliceViewOnlyRendersOnChange(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Coronal)
+	w.Canvas().Capture()
+	n := v.Frames()
+	// Moving the cursor within the coronal plane moves the crosshair only.
+	c := s.Cursor()
+	c[0] += 9
+	s.SetCursor(c)
+	w.Canvas().Capture()
+	if v.Frames() != n {
+		t.Fatalf("%d renders for a crosshair move", v.Frames()-n)
+	}
+	s.ScrollView(mpr.Coronal, 1)
+	w.Canvas().Capture()
+	if v.Frames() != n+1 {
+		t.Fatalf("%d renders for a new slice, want 1", v.Frames()-n)
+	}
+}
+
+func TestNiceLength(t *testing.T) {
+	for in, want := range map[float64]float64{73: 50, 20: 20, 19.9: 10, 0.3: 0.2, 1: 1} {
+		if got := niceLength(in); abs(got-want) > 1e-12 {
+			t.Errorf("niceLength(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

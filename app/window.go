@@ -1,0 +1,209 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/render/cpu"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// Layout is how the panes are arranged.
+type Layout int
+
+// The layouts.
+const (
+	Layout1x3 Layout = iota // three views side by side
+	Layout2x2               // three views and the study information
+)
+
+// Options configure the main window.
+type Options struct {
+	// NewRenderer makes the GPU renderer; nil, or an error from it, means
+	// the CPU renderer is used and the status bar says why.
+	NewRenderer func() (render.Renderer, error)
+	// OnLoaded, when set, is called on the UI goroutine after each load
+	// ends, with the error if it failed (nil when cancelled or when a
+	// series is to be picked).
+	OnLoaded func(error)
+}
+
+// Viewer is the main window: three linked slice views, the study
+// information, menus, a status bar and the loading of studies.
+type Viewer struct {
+	app     fyne.App
+	win     fyne.Window
+	session *viewer.Session
+
+	views     [3]*SliceView
+	info      *widget.Label
+	panes     *fyne.Container
+	layout    Layout
+	maximised *SliceView // nil when the layout shows all panes
+
+	renderer     render.Renderer
+	rendererName string
+	status       *widget.Label
+	loadInfo     string // load time and warnings of the open study
+	presetMenu   *fyne.Menu
+	recentMenu   *fyne.MenuItem
+	loading      *loading
+	onLoaded     func(error)
+}
+
+// New builds the main window of app a; Show it, then Open a study.
+func New(a fyne.App, opt Options) *Viewer {
+	v := &Viewer{app: a, win: a.NewWindow("SegVol viewer"), onLoaded: opt.OnLoaded}
+	v.renderer, v.rendererName = chooseRenderer(opt.NewRenderer)
+	for _, o := range viewer.Orientations {
+		sv := NewSliceView(o, v.renderer)
+		sv.OnDoubleTap = func() { v.toggleMaximised(sv) }
+		sv.OnRenderError = v.renderFailed
+		v.views[o] = sv
+	}
+	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")
+	v.info.Wrapping = fyne.TextWrapWord
+	v.info.TextStyle.Monospace = true
+	v.status = widget.NewLabel("")
+	v.status.Truncation = fyne.TextTruncateEllipsis
+	v.panes = container.NewGridWithColumns(3)
+	v.setPanes()
+	v.win.SetContent(container.NewBorder(nil, v.status, nil, nil, v.panes))
+	v.win.SetMainMenu(v.mainMenu())
+	v.win.SetOnDropped(v.dropped)
+	v.win.Canvas().SetOnTypedKey(v.typedKey)
+	v.win.Canvas().SetOnTypedRune(v.typedRune)
+	v.win.Resize(fyne.NewSize(1280, 520))
+	v.updateStatus()
+	return v
+}
+
+// chooseRenderer is the GPU renderer when one can be made, else the CPU one.
+func chooseRenderer(gpu func() (render.Renderer, error)) (render.Renderer, string) {
+	if gpu == nil {
+		return cpu.New(), "CPU renderer"
+	}
+	r, err := gpu()
+	if err != nil {
+		return cpu.New(), fmt.Sprintf("CPU renderer (no OpenGL 3.3: %v)", err)
+	}
+	return r, "OpenGL renderer"
+}
+
+// renderFailed falls back to the CPU renderer when the GPU one fails.
+func (v *Viewer) renderFailed(err error) {
+	if _, isCPU := v.renderer.(*cpu.Renderer); isCPU {
+		v.setStatusNote(fmt.Sprintf("render error: %v", err))
+		return
+	}
+	v.renderer, v.rendererName = cpu.New(), fmt.Sprintf("CPU renderer (OpenGL failed: %v)", err)
+	for _, sv := range v.views {
+		sv.SetRenderer(v.renderer)
+	}
+	v.updateStatus()
+}
+
+// Window is the Fyne window.
+func (v *Viewer) Window() fyne.Window { return v.win }
+
+// Session is the open study, or nil.
+func (v *Viewer) Session() *viewer.Session { return v.session }
+
+// View is the slice view of orientation o.
+func (v *Viewer) View(o mpr.Orientation) *SliceView { return v.views[o] }
+
+// SetSession shows a session in every pane.
+func (v *Viewer) SetSession(s *viewer.Session) {
+	v.session = s
+	s.OnChange(func(c viewer.Change) {
+		for _, o := range viewer.Orientations {
+			if c.Affects(o) {
+				v.views[o].Refresh()
+			}
+		}
+		if c.What&viewer.WindowChanged != 0 {
+			v.updateStatus()
+		}
+	})
+	for _, sv := range v.views {
+		sv.SetSession(s)
+	}
+	v.info.SetText(studyInfo(s))
+	v.win.SetTitle("SegVol viewer — " + studyTitle(s))
+	v.presetMenu.Items = v.presetItems()
+	v.presetMenu.Refresh()
+	v.updateStatus()
+}
+
+// SetLayout arranges the panes 1x3 or 2x2.
+func (v *Viewer) SetLayout(l Layout) {
+	v.layout, v.maximised = l, nil
+	v.setPanes()
+}
+
+func (v *Viewer) setPanes() {
+	switch {
+	case v.maximised != nil:
+		v.panes.Layout = container.NewGridWithColumns(1).Layout
+		v.panes.Objects = []fyne.CanvasObject{v.maximised}
+	case v.layout == Layout2x2:
+		v.panes.Layout = container.NewGridWithColumns(2).Layout
+		v.panes.Objects = []fyne.CanvasObject{v.views[0], v.views[1], v.views[2], container.NewVScroll(v.info)}
+	default:
+		v.panes.Layout = container.NewGridWithColumns(3).Layout
+		v.panes.Objects = []fyne.CanvasObject{v.views[0], v.views[1], v.views[2]}
+	}
+	v.panes.Refresh()
+}
+
+// toggleMaximised shows one view alone, or the layout again.
+func (v *Viewer) toggleMaximised(sv *SliceView) {
+	if v.maximised == sv {
+		v.maximised = nil
+	} else {
+		v.maximised = sv
+	}
+	v.setPanes()
+}
+
+// activeView is the view the keys go to when no view has the focus: the
+// one under the pointer, else the axial one.
+func (v *Viewer) activeView() *SliceView {
+	for _, sv := range v.views {
+		if sv.hovering {
+			return sv
+		}
+	}
+	return v.views[mpr.Axial]
+}
+
+func (v *Viewer) typedKey(ev *fyne.KeyEvent) { v.activeView().TypedKey(ev) }
+
+func (v *Viewer) typedRune(r rune) { v.activeView().TypedRune(r) }
+
+func (v *Viewer) updateStatus() {
+	parts := []string{v.rendererName}
+	if v.session != nil {
+		w := v.session.Window()
+		name := w.Name
+		if name == "" {
+			name = "custom"
+		}
+		parts = append(parts, fmt.Sprintf("window %s (W %s L %s)", name, num(w.Width), num(w.Center)))
+	}
+	if v.loadInfo != "" {
+		parts = append(parts, v.loadInfo)
+	}
+	v.status.SetText(strings.Join(parts, "  ·  "))
+}
+
+func (v *Viewer) setStatusNote(s string) {
+	v.loadInfo = s
+	v.updateStatus()
+}

@@ -1,0 +1,115 @@
+// Command segvol-viewer shows a study in three linked views:
+//
+//	segvol-viewer [PATH]
+//
+// PATH is a NIfTI file, a DICOM file, a folder of DICOM files or a
+// DICOMDIR; without it the bundled sample CT opens.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/segvolapp/segvol/app"
+	"github.com/segvolapp/segvol/assets"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+func main() {
+	bench := flag.Duration("bench-scroll", 0, "after loading, scroll the axial view for this long, print the frames presented per second and quit")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	path := flag.Arg(0)
+	if path == "" {
+		p, err := sampleFile()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
+			os.Exit(1)
+		}
+		path = p
+	}
+
+	a := fyneapp.NewWithID("app.segvol.viewer")
+	var v *app.Viewer
+	first := true
+	v = app.New(a, app.Options{OnLoaded: func(err error) {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
+			return
+		}
+		if s := v.Session(); s != nil {
+			// A line for scripts and the Xvfb test: the study is on screen.
+			fmt.Printf("segvol-viewer: opened %s\n", s.Volume.Meta.Source)
+		}
+		if first && *bench > 0 {
+			go benchScroll(v, *bench)
+		}
+		first = false
+	}})
+	v.Window().Show()
+	v.Open(path, "")
+	a.Run()
+}
+
+// sampleFile writes the embedded sample study to the user cache once, so
+// that it opens (and is remembered) like any other file.
+func sampleFile() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	p := filepath.Join(dir, "segvol", assets.SampleName)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, assets.SampleCT) {
+		return p, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", fmt.Errorf("cannot unpack the sample study: %w", err)
+	}
+	if err := os.WriteFile(p, assets.SampleCT, 0o644); err != nil {
+		return "", fmt.Errorf("cannot unpack the sample study: %w", err)
+	}
+	return p, nil
+}
+
+// benchScroll asks for a new axial slice 120 times a second, twice a 60 Hz
+// display's rate, as a fast wheel does, for d, and reports how many frames
+// were drawn: the rate the window keeps up with while scrolling.
+func benchScroll(v *app.Viewer, d time.Duration) {
+	view := v.View(mpr.Axial)
+	var start int
+	fyne.DoAndWait(func() { start = view.Frames() })
+	t0 := time.Now()
+	dir := 1
+	tick := time.NewTicker(time.Second / 120)
+	defer tick.Stop()
+	for time.Since(t0) < d {
+		<-tick.C
+		fyne.Do(func() {
+			s := v.Session()
+			n, count := s.Slice(mpr.Axial)
+			if (dir > 0 && n == count-1) || (dir < 0 && n == 0) {
+				dir = -dir
+			}
+			s.ScrollView(mpr.Axial, dir)
+		})
+	}
+	var end int
+	fyne.DoAndWait(func() { end = view.Frames() })
+	el := time.Since(t0).Seconds()
+	fmt.Printf("segvol-viewer: scrolling: %d frames in %.2f s = %.1f frames/s\n", end-start, el, float64(end-start)/el)
+	fyne.Do(func() { fyne.CurrentApp().Quit() })
+}
