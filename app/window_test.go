@@ -1,0 +1,106 @@
+package app
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// openViewer makes the main window on a test app and waits for Open.
+func openViewer(t *testing.T, opt Options, path string) (*Viewer, error) {
+	t.Helper()
+	done := make(chan error, 1)
+	opt.OnLoaded = func(err error) { done <- err }
+	v := New(test.NewTempApp(t), opt)
+	t.Cleanup(v.Window().Close)
+	v.Open(path, "")
+	select {
+	case err := <-done:
+		return v, err
+	case <-time.After(30 * time.Second):
+		t.Fatal("loading did not finish")
+	}
+	return nil, nil
+}
+
+func TestViewerOpensSample(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.Session()
+	if s == nil || s.Volume.Dims != [3]int{122, 101, 30} {
+		t.Fatalf("session %+v", s)
+	}
+	for _, o := range []mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal} {
+		if v.View(o).session != s {
+			t.Errorf("%v view does not show the study", o)
+		}
+	}
+	abs, _ := filepath.Abs(samplePath)
+	if r := v.recent(); len(r) != 1 || r[0] != abs {
+		t.Errorf("recent studies %v", r)
+	}
+	if st := v.status.Text; !strings.Contains(st, "CPU renderer") || !strings.Contains(st, "Soft tissue") || !strings.Contains(st, "loaded in") {
+		t.Errorf("status %q", st)
+	}
+	v.SetLayout(Layout2x2)
+	if len(v.panes.Objects) != 4 || !strings.Contains(v.info.Text, "122 x 101 x 30 voxels (int16)") || !strings.Contains(v.info.Text, "Spacing            3 x 3 x 3 mm") {
+		t.Errorf("2x2 layout: %d panes, info:\n%s", len(v.panes.Objects), v.info.Text)
+	}
+	// A double click maximises a view, another brings the layout back.
+	test.DoubleTap(v.View(mpr.Coronal))
+	if len(v.panes.Objects) != 1 || v.panes.Objects[0] != v.View(mpr.Coronal) {
+		t.Fatalf("double click did not maximise: %d panes", len(v.panes.Objects))
+	}
+	test.DoubleTap(v.View(mpr.Coronal))
+	if len(v.panes.Objects) != 4 {
+		t.Fatalf("second double click left %d panes", len(v.panes.Objects))
+	}
+	// A window preset from the menu.
+	for _, it := range v.presetMenu.Items {
+		if strings.HasPrefix(it.Label, "Lung") {
+			it.Action()
+		}
+	}
+	if w := s.Window(); w.Center != -600 || !strings.Contains(v.status.Text, "Lung") {
+		t.Fatalf("lung preset: %+v, status %q", w, v.status.Text)
+	}
+}
+
+func TestViewerReportsBadFileAndStaysUp(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "broken.nii")
+	if err := os.WriteFile(bad, []byte("not a study"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := openViewer(t, Options{}, bad)
+	if err == nil {
+		t.Fatal("a broken file opened")
+	}
+	if v.Session() != nil || len(v.recent()) != 0 {
+		t.Fatal("a failed load changed the session or the recent studies")
+	}
+	if !strings.Contains(err.Error(), "broken.nii") {
+		t.Errorf("the error does not name the file: %v", err)
+	}
+}
+
+func TestViewerFallsBackToCPU(t *testing.T) {
+	v, err := openViewer(t, Options{NewRenderer: func() (render.Renderer, error) {
+		return nil, errors.New("no GLX visual")
+	}}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := v.status.Text; !strings.Contains(st, "CPU renderer (no OpenGL 3.3: no GLX visual)") {
+		t.Fatalf("status %q", st)
+	}
+}
