@@ -5,13 +5,16 @@ GO := $(shell scripts/ensure-go.sh)
 export CGO_ENABLED := 1
 BIN := bin
 
-# Build: cgo decoders for JPEG 2000 (OpenJPEG), JPEG-LS (CharLS), and
-# libdeflate for fast .nii.gz reading.
-APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev
-# Tests compare against peer tools and references on the same files.
-APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools
+# Build: cgo decoders for JPEG 2000 (OpenJPEG), JPEG-LS (CharLS), libdeflate
+# for fast .nii.gz reading, and the X11/OpenGL headers Fyne and go-gl need.
+APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+# Tests compare against peer tools and references on the same files, and run
+# the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
+APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools \
+	xvfb xauth x11-apps imagemagick
+XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
-SAMPLE := assets/sample/example_ct_sm.nii.gz
 FUZZTIME ?= 10s
 
 .PHONY: deps deps-test build test vet fuzz bench run clean
@@ -25,7 +28,7 @@ deps-test:
 	$(GO) mod download
 
 build: deps
-	$(GO) build -o $(BIN)/ ./cmd/segvol
+	$(GO) build -o $(BIN)/ ./cmd/segvol ./cmd/segvol-viewer
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -33,7 +36,7 @@ vet:
 	$(GO) vet ./...
 
 test: deps-test vet
-	$(GO) test ./...
+	$(XVFB) $(GO) test ./...
 	$(MAKE) --no-print-directory fuzz
 
 # A short run of every fuzz target beyond its seed corpus (the seeds already
@@ -50,12 +53,13 @@ fuzz:
 # Benchmarks, then the peer comparisons (dcm2niix, nibabel) on the same files
 # in the same run; the scripts print the ratios.
 bench: deps-test
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh
 
+# Opens the viewer on the bundled sample study.
 run: build
-	$(BIN)/segvol info $(SAMPLE)
+	$(BIN)/segvol-viewer
 
 clean:
 	rm -rf $(BIN)

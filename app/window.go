@@ -25,9 +25,6 @@ const (
 
 // Options configure the main window.
 type Options struct {
-	// NewRenderer makes the GPU renderer; nil, or an error from it, means
-	// the CPU renderer is used and the status bar says why.
-	NewRenderer func() (render.Renderer, error)
 	// OnLoaded, when set, is called on the UI goroutine after each load
 	// ends, with the error if it failed (nil when cancelled or when a
 	// series is to be picked).
@@ -60,7 +57,9 @@ type Viewer struct {
 // New builds the main window of app a; Show it, then Open a study.
 func New(a fyne.App, opt Options) *Viewer {
 	v := &Viewer{app: a, win: a.NewWindow("SegVol viewer"), onLoaded: opt.OnLoaded}
-	v.renderer, v.rendererName = chooseRenderer(opt.NewRenderer)
+	// The CPU renderer draws until UseRenderer hands over a GPU one: the
+	// GL context can only be made once the app's event loop runs.
+	v.renderer, v.rendererName = cpu.New(), "CPU renderer"
 	for _, o := range viewer.Orientations {
 		sv := NewSliceView(o, v.renderer)
 		sv.OnDoubleTap = func() { v.toggleMaximised(sv) }
@@ -84,16 +83,19 @@ func New(a fyne.App, opt Options) *Viewer {
 	return v
 }
 
-// chooseRenderer is the GPU renderer when one can be made, else the CPU one.
-func chooseRenderer(gpu func() (render.Renderer, error)) (render.Renderer, string) {
-	if gpu == nil {
-		return cpu.New(), "CPU renderer"
+// UseRenderer switches the views to the GPU renderer r, or, when err says
+// none could be made, keeps the CPU renderer and says why in the status bar.
+func (v *Viewer) UseRenderer(r render.Renderer, err error) {
+	if err != nil || r == nil {
+		v.rendererName = fmt.Sprintf("CPU renderer (OpenGL unavailable: %v)", err)
+		v.updateStatus()
+		return
 	}
-	r, err := gpu()
-	if err != nil {
-		return cpu.New(), fmt.Sprintf("CPU renderer (no OpenGL 3.3: %v)", err)
+	v.renderer, v.rendererName = r, "OpenGL renderer"
+	for _, sv := range v.views {
+		sv.SetRenderer(r)
 	}
-	return r, "OpenGL renderer"
+	v.updateStatus()
 }
 
 // renderFailed falls back to the CPU renderer when the GPU one fails.

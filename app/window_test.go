@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -94,13 +93,12 @@ func TestViewerReportsBadFileAndStaysUp(t *testing.T) {
 }
 
 func TestViewerFallsBackToCPU(t *testing.T) {
-	v, err := openViewer(t, Options{NewRenderer: func() (render.Renderer, error) {
-		return nil, errors.New("no GLX visual")
-	}}, samplePath)
+	v, err := openViewer(t, Options{}, samplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := v.status.Text; !strings.Contains(st, "CPU renderer (no OpenGL 3.3: no GLX visual)") {
+	v.UseRenderer(nil, errors.New("no GLX visual"))
+	if st := v.status.Text; !strings.Contains(st, "CPU renderer (OpenGL unavailable: no GLX visual)") {
 		t.Fatalf("status %q", st)
 	}
 }

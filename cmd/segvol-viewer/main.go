@@ -17,19 +17,23 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/go-gl/glfw/v3.3/glfw"
+
 	"github.com/segvolapp/segvol/app"
 	"github.com/segvolapp/segvol/assets"
+	"github.com/segvolapp/segvol/render/gl"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
 func main() {
 	bench := flag.Duration("bench-scroll", 0, "after loading, scroll the axial view for this long, print the frames presented per second and quit")
+	renderer := flag.String("renderer", "auto", "auto (OpenGL, else CPU), gl or cpu")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 1 {
+	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -62,7 +66,37 @@ func main() {
 	}})
 	v.Window().Show()
 	v.Open(path, "")
+	if *renderer != "cpu" {
+		go startGL(v, *renderer == "gl")
+	}
 	a.Run()
+}
+
+// startGL makes the OpenGL renderer once the event loop runs (its hidden
+// context window must be made on the main thread, next to Fyne's own) and
+// hands it to the viewer; without OpenGL 4.0 the CPU renderer stays, and
+// the status bar says why. With required set, that is fatal instead.
+func startGL(v *app.Viewer, required bool) {
+	var ctxWin *glfw.Window
+	r, err := gl.New(func() (w *glfw.Window, err error) {
+		fyne.DoAndWait(func() { w, err = gl.HiddenWindow() })
+		ctxWin = w
+		return w, err
+	})
+	if err != nil && ctxWin != nil {
+		fyne.DoAndWait(ctxWin.Destroy)
+	}
+	if err != nil && required {
+		fmt.Fprintf(os.Stderr, "segvol-viewer: OpenGL renderer: %v\n", err)
+		os.Exit(1)
+	}
+	fyne.Do(func() {
+		if r == nil {
+			v.UseRenderer(nil, err)
+			return
+		}
+		v.UseRenderer(r, nil)
+	})
 }
 
 // sampleFile writes the embedded sample study to the user cache once, so
