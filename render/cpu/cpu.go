@@ -288,6 +288,12 @@ func drawRow[T number](s *sampler, data []T, v *render.Volume, interp render.Int
 	if interp == render.Linear {
 		tri = newTrilinearAxes(s.dims)
 	}
+	if interp == render.Linear {
+		if a, base, stride, ok := s.oneAxis(); ok {
+			linearOneAxis(s, &tri, data, v, pix, labels, lab, x0, x1, a, base, stride)
+			return
+		}
+	}
 	if interp == render.Nearest && s.lut != nil {
 		if a, base, stride, ok := s.oneAxis(); ok {
 			// An axis-aligned view of an axis-aligned study: only one index
@@ -323,6 +329,45 @@ func drawRow[T number](s *sampler, data []T, v *render.Volume, interp render.Int
 		q[0], q[1], q[2], q[3] = g, g, g, 255
 		if lab != nil {
 			lab[x] = labels[n]
+		}
+	}
+}
+
+// linearOneAxis is drawRow's trilinear case when only index axis a changes
+// along the row: the other two axes' voxels and fractions are worked out
+// once. The arithmetic per pixel is trilinear's, in the same order.
+func linearOneAxis[T number](s *sampler, t *trilinearAxes, data []T, v *render.Volume, pix []uint8, labels, lab []uint8, x0, x1, a, base, stride int) {
+	var b [3]int
+	var frac [3]float64
+	inside := true
+	for c := 0; c < 3; c++ {
+		if c == a {
+			continue
+		}
+		f := s.start[c]
+		if f < -0.5 || f >= t.hi[c] {
+			inside = false
+		}
+		b[c], frac[c] = t.axis(c, f)
+	}
+	st, f0 := s.step[a], s.start[a]
+	for x := x0; x < x1; x++ {
+		f := f0 + st*float64(x)
+		var g uint32
+		if inside && f >= -0.5 && f < t.hi[a] {
+			b[a], frac[a] = t.axis(a, f)
+			o := b[0] + t.nx*b[1] + t.nxy*b[2]
+			dx, dy, dz := t.dx, t.dy, t.dz
+			c00 := lerp(float64(data[o]), float64(data[o+dx]), frac[0])
+			c10 := lerp(float64(data[o+dy]), float64(data[o+dy+dx]), frac[0])
+			c01 := lerp(float64(data[o+dz]), float64(data[o+dz+dx]), frac[0])
+			c11 := lerp(float64(data[o+dz+dy]), float64(data[o+dz+dy+dx]), frac[0])
+			val := lerp(lerp(c00, c10, frac[1]), lerp(c01, c11, frac[1]), frac[2])
+			g = uint32(s.win.gray(val*v.Slope + v.Intercept))
+		}
+		binary.LittleEndian.PutUint32(pix[4*x:], 0xff000000|g*0x010101)
+		if lab != nil {
+			lab[x] = labels[base+stride*int(f+0.5)]
 		}
 	}
 }
