@@ -76,6 +76,9 @@ func isCT(v *volume.Volume) bool {
 	return lo <= -900 && lo >= -4000 && hi >= 300
 }
 
+// DefaultWindow is the window a study opens with: the first of Presets.
+func DefaultWindow(v *volume.Volume) volume.Window { return presetsFor(v, isCT(v))[0] }
+
 func presetsFor(v *volume.Volume, ct bool) []volume.Window {
 	var out []volume.Window
 	if ct {

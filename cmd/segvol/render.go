@@ -10,12 +10,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/render/cpu"
+	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 	"github.com/segvolapp/segvol/viewer/nifti"
@@ -65,7 +65,8 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	} else {
-		opt.Center, opt.Width = defaultWindow(v)
+		w := viewer.DefaultWindow(v)
+		opt.Center, opt.Width = w.Center, w.Width
 	}
 	var lab *render.Labels
 	if *labelPath != "" {
@@ -113,44 +114,6 @@ func parseWindow(s string) (c, w float64, err error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("--window %q: want CENTER,WIDTH with a positive width", s)
-}
-
-// defaultWindow is the window a reader would start from: the file's own
-// preset, soft tissue for CT (or for a NIfTI whose values look like HU, as
-// NIfTI carries no modality), else the 1st to 99th percentile of values.
-func defaultWindow(v *volume.Volume) (center, width float64) {
-	if len(v.Meta.Windows) > 0 && v.Meta.Windows[0].Width > 0 {
-		return v.Meta.Windows[0].Center, v.Meta.Windows[0].Width
-	}
-	if lo, hi := v.Range(); v.Meta.Modality == "CT" || (v.Meta.Modality == "" && lo <= -900 && lo >= -3100 && hi >= 300) {
-		return 40, 400
-	}
-	lo, hi := percentiles(v, 0.01, 0.99)
-	if !(hi > lo) {
-		lo, hi = v.Range()
-	}
-	if !(hi > lo) {
-		return lo, 1
-	}
-	return (lo + hi) / 2, hi - lo
-}
-
-// percentiles of the real values, from a subsample of at most ~1M voxels.
-func percentiles(v *volume.Volume, p0, p1 float64) (float64, float64) {
-	n := v.Len()
-	step := max(1, n/(1<<20))
-	vals := make([]float64, 0, n/step+1)
-	for i := 0; i < n; i += step {
-		if x := v.Value(i); !math.IsNaN(x) {
-			vals = append(vals, x)
-		}
-	}
-	if len(vals) == 0 {
-		return math.NaN(), math.NaN()
-	}
-	sort.Float64s(vals)
-	at := func(p float64) float64 { return vals[int(p*float64(len(vals)-1))] }
-	return at(p0), at(p1)
 }
 
 // readLabels loads a label map and checks that it lies on the image's grid.
