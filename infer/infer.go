@@ -1,6 +1,7 @@
 // Package infer declares what a prompted 3D segmentation engine takes and
-// returns. It holds plain types only and imports nothing of this module, so
-// that engines are tested alone and reused by the CLI and the app alike.
+// returns. It holds plain types only and imports nothing of this module but
+// the loop splitter internal/parallel, so that engines are tested alone and
+// reused by the CLI and the app alike.
 package infer
 
 import (
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/segvolapp/segvol/internal/parallel"
 )
 
 // Image is one 3D image handed to an engine without copying: the voxel slice
@@ -189,8 +192,15 @@ func blockMean[T number](out []float32, dims [3]int, v []T, img Image, b Box, f 
 	// Sums run in float64 per output row so that int16 sums cannot overflow
 	// and the row buffer stays small; the inner loop walks one block's run
 	// of a row, with no division per voxel.
+	parallel.For(dims[2], func(z0, z1 int) {
+		blockMeanSlices(out, dims, v, img, b, f, z0, z1)
+	})
+}
+
+// blockMeanSlices is blockMean for output slices [z0, z1).
+func blockMeanSlices[T number](out []float32, dims [3]int, v []T, img Image, b Box, f [3]int, z0, z1 int) {
 	sum := make([]float64, dims[0])
-	for z := range dims[2] {
+	for z := z0; z < z1; z++ {
 		for y := range dims[1] {
 			clear(sum)
 			cnt := 0

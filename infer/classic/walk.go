@@ -6,6 +6,7 @@ import (
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/morph"
+	"github.com/segvolapp/segvol/internal/parallel"
 )
 
 // walk solves the random walker with an intensity prior: the probability x
@@ -239,40 +240,44 @@ func (w *work) paste(img infer.Image, out []uint8) {
 		}
 		runs = append(runs, run{i, i + 1, x.c0, x.c1})
 	}
-	row := make([]float32, w.g[0])
 	plane := w.g[0] * w.g[1]
-	for k, z := range tz {
-		for j, y := range ty {
-			// Interpolate across rows and slices once per block column.
-			r00, r01 := z.c0*plane+y.c0*w.g[0], z.c0*plane+y.c1*w.g[0]
-			r10, r11 := z.c1*plane+y.c0*w.g[0], z.c1*plane+y.c1*w.g[0]
-			for c := range w.g[0] {
-				a := w.x[r00+c] + y.t*(w.x[r01+c]-w.x[r00+c])
-				b := w.x[r10+c] + y.t*(w.x[r11+c]-w.x[r10+c])
-				row[c] = a + z.t*(b-a)
-			}
-			dst := out[img.Offset(lo[0], lo[1]+j, lo[2]+k):]
-			for _, r := range runs {
-				a, b := row[r.c0], row[r.c1]
-				if (a > 0.5) == (b > 0.5) {
-					var v uint8
-					if a > 0.5 {
-						v = 1
-					}
-					seg := dst[r.start:r.end]
-					for i := range seg {
-						seg[i] = v
-					}
-					continue
+	// Fine slices are independent: split them over the CPUs.
+	parallel.For(len(tz), func(k0, k1 int) {
+		row := make([]float32, w.g[0])
+		for k := k0; k < k1; k++ {
+			z := tz[k]
+			for j, y := range ty {
+				// Interpolate across rows and slices once per block column.
+				r00, r01 := z.c0*plane+y.c0*w.g[0], z.c0*plane+y.c1*w.g[0]
+				r10, r11 := z.c1*plane+y.c0*w.g[0], z.c1*plane+y.c1*w.g[0]
+				for c := range w.g[0] {
+					a := w.x[r00+c] + y.t*(w.x[r01+c]-w.x[r00+c])
+					b := w.x[r10+c] + y.t*(w.x[r11+c]-w.x[r10+c])
+					row[c] = a + z.t*(b-a)
 				}
-				for i := r.start; i < r.end; i++ {
-					var v uint8
-					if a+tx[i].t*(b-a) > 0.5 {
-						v = 1
+				dst := out[img.Offset(lo[0], lo[1]+j, lo[2]+k):]
+				for _, r := range runs {
+					a, b := row[r.c0], row[r.c1]
+					if (a > 0.5) == (b > 0.5) {
+						var v uint8
+						if a > 0.5 {
+							v = 1
+						}
+						seg := dst[r.start:r.end]
+						for i := range seg {
+							seg[i] = v
+						}
+						continue
 					}
-					dst[i] = v
+					for i := r.start; i < r.end; i++ {
+						var v uint8
+						if a+tx[i].t*(b-a) > 0.5 {
+							v = 1
+						}
+						dst[i] = v
+					}
 				}
 			}
 		}
-	}
+	})
 }

@@ -6,9 +6,8 @@ import (
 	"encoding/binary"
 	"image"
 	"math"
-	"runtime"
-	"sync"
 
+	"github.com/segvolapp/segvol/internal/parallel"
 	"github.com/segvolapp/segvol/render"
 )
 
@@ -73,34 +72,11 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 			r.row(dst, y, p, v, l, o, win)
 		}
 	}
-	parallel(h, rows)
+	parallel.For(h, rows)
 	if l != nil {
 		r.overlay(dst, l)
 	}
 	return nil
-}
-
-// parallel splits rows [0, n) over the CPUs.
-func parallel(n int, f func(y0, y1 int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for y := 0; y < n; y += chunk {
-		end := min(y+chunk, n)
-		wg.Add(1)
-		go func(a, b int) {
-			defer wg.Done()
-			f(a, b)
-		}(y, end)
-	}
-	wg.Wait()
 }
 
 func (r *Renderer) prepareLUT(v *render.Volume, o render.Options, win window) {
@@ -442,7 +418,7 @@ func lerp(a, b, t float64) float64 { return a + (b-a)*t }
 func (r *Renderer) overlay(dst *image.RGBA, l *render.Labels) {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	lab := r.labels[:w*h]
-	parallel(h, func(y0, y1 int) {
+	parallel.For(h, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			pix := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 			for x := 0; x < w; x++ {
