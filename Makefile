@@ -17,17 +17,22 @@ XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 FUZZTIME ?= 10s
 
-.PHONY: deps deps-test build test vet fuzz bench run clean
+.PHONY: deps deps-test ort build test vet fuzz bench run clean
 
 deps:
 	scripts/apt-deps.sh $(APT_BUILD)
 	$(GO) mod download
 
-deps-test:
+deps-test: ort
 	scripts/apt-deps.sh $(APT_TEST)
 	$(GO) mod download
 
-build: deps
+# ONNX Runtime's shared library, pinned and checked by SHA-256, into
+# third_party/onnxruntime/ (see the script for the GPU variant).
+ort:
+	scripts/fetch-ort.sh
+
+build: deps ort
 	$(GO) build -o $(BIN)/ ./cmd/segvol ./cmd/segvol-viewer
 
 vet:
