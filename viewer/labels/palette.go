@@ -1,5 +1,3 @@
-// Package labels holds what belongs to label maps: for now the default
-// colour of each label value.
 package labels
 
 import (

@@ -1,0 +1,204 @@
+package labels
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// DescriptionPath is the label description file that goes with a label
+// map file: the same name with .txt for its NIfTI extension.
+func DescriptionPath(labelPath string) string {
+	return baseName(labelPath) + ".txt"
+}
+
+// baseName strips .nii or .nii.gz (any case).
+func baseName(p string) string {
+	low := strings.ToLower(p)
+	for _, ext := range []string{".nii.gz", ".nii"} {
+		if strings.HasSuffix(low, ext) {
+			return p[:len(p)-len(ext)]
+		}
+	}
+	return p
+}
+
+// Save writes the label map as NIfTI (uint8, gzip for .gz) in the image's
+// geometry and its segment table beside it as an ITK-SNAP label
+// description file (DescriptionPath), each atomically.
+func (m *LabelMap) Save(path string) error {
+	m.mu.RLock()
+	segs := m.segmentsLocked()
+	err := nifti.Write(path, m.asVolume(m.vox))
+	m.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := writeDescription(&b, segs); err != nil {
+		return err
+	}
+	return writeAtomic(DescriptionPath(path), b.Bytes())
+}
+
+func (m *LabelMap) segmentsLocked() []Segment {
+	var out []Segment
+	for v := 1; v < 256; v++ {
+		if m.tab.used[v] {
+			out = append(out, m.tab.seg[v])
+		}
+	}
+	return out
+}
+
+func (m *LabelMap) asVolume(vox []uint8) *volume.Volume {
+	v := &volume.Volume{Dims: m.dims, Data: vox, Slope: 1, Geom: m.geom}
+	v.Meta.SeriesDescription = "segmentation"
+	return v
+}
+
+// gridTolerance is how far (mm) a label file's grid may sit from the
+// image's: NIfTI keeps the affine in float32.
+const gridTolerance = 0.01
+
+// Load reads a label map file in img's grid and, when it exists, the
+// label description file beside it (name.txt, or name.label); without one
+// every value present becomes a segment "Label N" in its default colour.
+// A value listed in the file but absent from the voxels is kept as an
+// empty segment.
+func Load(path string, img *volume.Volume) (*LabelMap, error) {
+	m, err := New(img)
+	if err != nil {
+		return nil, err
+	}
+	lv, err := nifti.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.takeVoxels(path, lv); err != nil {
+		return nil, err
+	}
+	var listed []Segment
+	base := baseName(path)
+	for _, ext := range []string{".txt", ".label"} {
+		f, err := os.Open(base + ext)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("labels: %w", err)
+		}
+		listed, err = readDescription(base+ext, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	m.fillTable(listed)
+	return m, nil
+}
+
+// takeVoxels checks a read label volume against the image's grid and
+// copies its values, which must be whole numbers in 0..255.
+func (m *LabelMap) takeVoxels(path string, lv *volume.Volume) error {
+	if lv.Dims != m.dims {
+		return fmt.Errorf("labels: %s is %dx%dx%d, the image %dx%dx%d", path,
+			lv.Dims[0], lv.Dims[1], lv.Dims[2], m.dims[0], m.dims[1], m.dims[2])
+	}
+	if !sameGrid(lv.Geom, m.geom) {
+		return fmt.Errorf("labels: %s is not in the image's geometry (origin or axes differ by more than %g mm)", path, gridTolerance)
+	}
+	if d, ok := lv.Data.([]uint8); ok && lv.Slope == 1 && lv.Intercept == 0 {
+		copy(m.vox, d)
+		return nil
+	}
+	for n := range m.vox {
+		x := lv.Value(n)
+		if x != math.Trunc(x) || x < 0 || x > 255 {
+			return fmt.Errorf("labels: %s holds value %g: labels must be whole numbers 0..255", path, x)
+		}
+		m.vox[n] = uint8(x)
+	}
+	return nil
+}
+
+func sameGrid(a, b volume.Geometry) bool {
+	near := func(x, y float64) bool { return math.Abs(x-y) <= gridTolerance }
+	for c := range 3 {
+		if !near(a.Origin[c], b.Origin[c]) {
+			return false
+		}
+		for ax := range 3 {
+			if !near(a.Axes[ax][c], b.Axes[ax][c]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fillTable sets the table to the listed segments plus a default one for
+// every other value present in the voxels.
+func (m *LabelMap) fillTable(listed []Segment) {
+	for _, s := range listed {
+		if s.Value == 0 {
+			continue
+		}
+		m.tab.seg[s.Value], m.tab.used[s.Value] = s, true
+	}
+	var present [256]bool
+	for _, x := range m.vox {
+		present[x] = true
+	}
+	for v := 1; v < 256; v++ {
+		if present[v] && !m.tab.used[v] {
+			m.tab.seg[v], m.tab.used[v] = defaultSegment(uint8(v)), true
+		}
+	}
+}
+
+// writeAtomic replaces path with data so that a crash leaves the old file
+// or the new one, never a torn one: a temporary file in the same folder,
+// fsync, rename, then fsync of the folder.
+func writeAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("labels: writing %s: %w", path, err)
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
