@@ -63,7 +63,9 @@ func FloatAttr(name string, v float32) Attr {
 }
 
 // Input declares a float32 graph input; a negative dimension is dynamic.
-func (g *Graph) Input(name string, shape ...int64) { g.inputs = append(g.inputs, valueInfo(name, Float, shape)) }
+func (g *Graph) Input(name string, shape ...int64) {
+	g.inputs = append(g.inputs, valueInfo(name, Float, shape))
+}
 
 // Output declares a float32 graph output; a negative dimension is dynamic.
 func (g *Graph) Output(name string, shape ...int64) {
