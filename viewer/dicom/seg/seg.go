@@ -26,7 +26,10 @@ type Code struct {
 
 // Segment describes one segment of a segmentation.
 type Segment struct {
-	Number      int // SegmentNumber, 1..65535
+	// Number identifies the segment: for WriteLabelMap the label value of
+	// its voxels. DICOM numbers a SEG's segments 1..N in order, so Write
+	// stores the i-th segment as i+1 and Read returns those numbers.
+	Number      int
 	Label       string
 	Description string
 	// Category and Type are the SegmentedPropertyCategory and Type codes;

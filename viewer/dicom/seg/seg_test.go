@@ -426,3 +426,46 @@ func TestReadRefusesBadInput(t *testing.T) {
 		t.Error("SEG on a different grid: no error")
 	}
 }
+
+// TestWriteLabelMap writes a dcmqi label map (the NRRD of the 24x38x3 case,
+// with a second label added) on its image and reads it back.
+func TestWriteLabelMap(t *testing.T) {
+	series, img := load(t, filepath.Join(dcmqiDir, "24x38x3", "image"))
+	src, err := SourceOf(series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := readNRRD(t, filepath.Join(dcmqiDir, "24x38x3", "nrrd", "label.nrrd"))
+	sameGrid(t, n, img.Dims, img.Geom)
+	lab, err := volume.New(volume.Uint8, img.Dims, img.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := lab.Data.([]uint8)
+	for i, v := range n.data {
+		data[i] = uint8(v)
+	}
+	for i := 0; i < 10; i++ {
+		data[lab.Offset(i, 3, 2)] = 7
+	}
+	segs := []Segment{{Number: 1, Label: "Liver"}, {Number: 7, Label: "kidney"}}
+	out := filepath.Join(t.TempDir(), "labels.dcm")
+	if err := WriteLabelMap(out, src, img, lab, segs); err != nil {
+		t.Fatal(err)
+	}
+	Dciodvfy(t, out)
+	got, err := Read(out, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range segs {
+		for p, v := range data {
+			if (v == uint8(s.Number)) != (got.Masks[i][p] != 0) {
+				t.Fatalf("segment %d differs at voxel %d", s.Number, p)
+			}
+		}
+	}
+	if got.Overlaps {
+		t.Error("a label map cannot overlap")
+	}
+}

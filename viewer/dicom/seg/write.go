@@ -51,30 +51,53 @@ const posTol = 0.05
 // frame is one stored frame: slice k of segment index s.
 type frame struct{ s, k int }
 
+// planes is where the voxels come from: one mask per segment, or a label
+// map whose values are the segment numbers.
+type planes interface {
+	// frames lists the (segment, slice) pairs that hold voxels, segment by
+	// segment, slices ascending.
+	frames() []frame
+	// plane fills dst (one slice) with the frame's mask, non-zero inside.
+	plane(f frame, dst []uint8)
+	// overlap is the SegmentsOverlap value.
+	overlap() string
+}
+
 // Write saves masks (one per segment, each of img.Len() voxels, non-zero
 // inside) as a binary DICOM SEG at path, atomically. Only frames holding
 // segment voxels are stored; img must be the volume loaded from src.
 func Write(path string, src *Source, img *volume.Volume, masks [][]uint8, segs []Segment) error {
-	if err := check(src, img, masks, segs); err != nil {
+	if err := checkMasks(img, masks, segs); err != nil {
+		return fmt.Errorf("seg: cannot write %s: %w", path, err)
+	}
+	return write(path, src, img, segs, maskPlanes{masks, img.Dims})
+}
+
+// WriteLabelMap saves a label map (integer voxels in img's grid, 0 outside
+// every segment) as a binary DICOM SEG: each segment is the voxels whose
+// value is its Number; values no segment names are left out. It holds no
+// copy of the voxels, where Write needs a whole mask per segment.
+func WriteLabelMap(path string, src *Source, img, labels *volume.Volume, segs []Segment) error {
+	lp, err := newLabelPlanes(labels, img, segs)
+	if err != nil {
+		return fmt.Errorf("seg: cannot write %s: %w", path, err)
+	}
+	return write(path, src, img, segs, lp)
+}
+
+func write(path string, src *Source, img *volume.Volume, segs []Segment, p planes) error {
+	if err := check(src, img, segs); err != nil {
 		return fmt.Errorf("seg: cannot write %s: %w", path, err)
 	}
 	slices, err := matchSlices(src.Refs, img)
 	if err != nil {
 		return fmt.Errorf("seg: cannot write %s: %w", path, err)
 	}
-	var frames []frame
-	plane := img.Dims[0] * img.Dims[1]
-	for s, m := range masks {
-		for k := 0; k < img.Dims[2]; k++ {
-			if anySet(m[k*plane : (k+1)*plane]) {
-				frames = append(frames, frame{s, k})
-			}
-		}
-	}
+	frames := p.frames()
 	if len(frames) == 0 {
-		return fmt.Errorf("seg: cannot write %s: every mask is empty", path)
+		return fmt.Errorf("seg: cannot write %s: every segment is empty", path)
 	}
-	ds, err := dataset(src, img, masks, segs, slices, frames)
+	ds, err := dataset(src, img, p, segs, slices, frames)
 	if err != nil {
 		return fmt.Errorf("seg: cannot write %s: %w", path, err)
 	}
@@ -84,15 +107,24 @@ func Write(path string, src *Source, img *volume.Volume, masks [][]uint8, segs [
 	return nil
 }
 
-func check(src *Source, img *volume.Volume, masks [][]uint8, segs []Segment) error {
+func checkMasks(img *volume.Volume, masks [][]uint8, segs []Segment) error {
+	if len(masks) != len(segs) {
+		return fmt.Errorf("%d masks for %d segments", len(masks), len(segs))
+	}
+	for i, m := range masks {
+		if img != nil && len(m) != img.Len() {
+			return fmt.Errorf("segment %d: mask has %d voxels, the image %d", segs[i].Number, len(m), img.Len())
+		}
+	}
+	return nil
+}
+
+func check(src *Source, img *volume.Volume, segs []Segment) error {
 	if src == nil || len(src.Refs) == 0 {
 		return errors.New("no source DICOM series to reference")
 	}
 	if img == nil || img.Len() == 0 {
 		return errors.New("no image")
-	}
-	if len(masks) != len(segs) {
-		return fmt.Errorf("%d masks for %d segments", len(masks), len(segs))
 	}
 	if len(segs) == 0 {
 		return errors.New("no segments")
@@ -103,9 +135,6 @@ func check(src *Source, img *volume.Volume, masks [][]uint8, segs []Segment) err
 			return fmt.Errorf("segment %d: number %d is outside 1..65535 or repeated", i+1, s.Number)
 		}
 		seen[s.Number] = true
-		if len(masks[i]) != img.Len() {
-			return fmt.Errorf("segment %d: mask has %d voxels, the image %d", s.Number, len(masks[i]), img.Len())
-		}
 		switch s.Algorithm {
 		case "", "MANUAL", "SEMIAUTOMATIC", "AUTOMATIC":
 		default:
@@ -147,15 +176,6 @@ func matchSlices(refs []dicom.SliceRef, img *volume.Volume) ([]*dicom.SliceRef, 
 	return out, nil
 }
 
-func anySet(b []uint8) bool {
-	for _, v := range b {
-		if v != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // Codes the SEG's references and derivation use (DICOM CID 7202, 7203).
 var (
 	codeSourceImage  = Code{"121322", "DCM", "Source image for image processing operation"}
@@ -164,7 +184,7 @@ var (
 
 // dataset builds the SEG: file meta, the modules of the Segmentation IOD,
 // and the bit-packed frames.
-func dataset(src *Source, img *volume.Volume, masks [][]uint8, segs []Segment, slices []*dicom.SliceRef, frames []frame) (*dcm.Dataset, error) {
+func dataset(src *Source, img *volume.Volume, p planes, segs []Segment, slices []*dicom.SliceRef, frames []frame) (*dcm.Dataset, error) {
 	var uids [4]string // SOP instance, series, dimension organisation, implementation
 	for i := range uids {
 		u, err := newUID()
@@ -234,7 +254,7 @@ func dataset(src *Source, img *volume.Volume, masks [][]uint8, segs []Segment, s
 		b.el(tag.BitsAllocated, 1), b.el(tag.BitsStored, 1), b.el(tag.HighBit, 0),
 		b.el(tag.PixelRepresentation, 0), b.el(tag.LossyImageCompression, "00"),
 		b.el(tag.SegmentationType, "BINARY"),
-		b.el(tag.SegmentsOverlap, overlap(masks)),
+		b.el(tag.SegmentsOverlap, p.overlap()),
 		b.seq(tag.DimensionOrganizationSequence, []*dcm.Element{b.el(tag.DimensionOrganizationUID, dimUID)}),
 		b.seq(tag.DimensionIndexSequence,
 			dimension(b, dimUID, tag.ReferencedSegmentNumber, tag.SegmentIdentificationSequence, "ReferencedSegmentNumber"),
@@ -242,12 +262,12 @@ func dataset(src *Source, img *volume.Volume, masks [][]uint8, segs []Segment, s
 		referencedSeries(b, h, slices),
 		segmentSequence(b, segs),
 		shared(b, h, img),
-		perFrame(b, img, segs, slices, frames),
+		perFrame(b, img, slices, frames),
 	)
 	if b.err != nil {
 		return nil, b.err
 	}
-	pix, err := dcm.NewValue(dcm.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: pack(img, masks, frames)})
+	pix, err := dcm.NewValue(dcm.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: pack(img, p, frames)})
 	if err != nil {
 		return nil, err
 	}
@@ -268,25 +288,6 @@ func dimension(b *builder, org string, index, group tag.Tag, label string) []*dc
 		b.el(tag.FunctionalGroupPointer, []int{int(group.Group), int(group.Element)}),
 		b.el(tag.DimensionDescriptionLabel, label),
 	}
-}
-
-// overlap says whether any voxel is in two segments (SegmentsOverlap).
-func overlap(masks [][]uint8) string {
-	if len(masks) < 2 {
-		return "NO"
-	}
-	for n := range masks[0] {
-		c := 0
-		for _, m := range masks {
-			if m[n] != 0 {
-				c++
-			}
-		}
-		if c > 1 {
-			return "YES"
-		}
-	}
-	return "NO"
 }
 
 // referencedSeries is the Common Instance Reference: every source image a
@@ -326,11 +327,11 @@ func segmentSequence(b *builder, segs []Segment) *dcm.Element {
 		}
 		label := s.Label
 		if label == "" {
-			label = fmt.Sprintf("Segment %d", s.Number)
+			label = fmt.Sprintf("Segment %d", i+1)
 		}
 		lab := rgbToLab(s.Color)
 		it := []*dcm.Element{
-			b.el(tag.SegmentNumber, s.Number),
+			b.el(tag.SegmentNumber, i+1),
 			b.el(tag.SegmentLabel, truncate(label, 64)),
 			b.el(tag.SegmentAlgorithmType, alg),
 			b.el(tag.RecommendedDisplayCIELabValue, lab[:]),
@@ -387,10 +388,10 @@ func shared(b *builder, h []*dcm.Element, img *volume.Volume) *dcm.Element {
 
 // perFrame is the Per-frame Functional Groups: for each frame its source
 // image, dimension indices, position and segment.
-func perFrame(b *builder, img *volume.Volume, segs []Segment, slices []*dicom.SliceRef, frames []frame) *dcm.Element {
+func perFrame(b *builder, img *volume.Volume, slices []*dicom.SliceRef, frames []frame) *dcm.Element {
 	out := make([][]*dcm.Element, len(frames))
 	for i, f := range frames {
-		num := segs[f.s].Number
+		num := f.s + 1 // segments are numbered 1..N in order (PS3.3 C.8.20.2)
 		pos := img.Geom.IndexToWorld([3]float64{0, 0, float64(f.k)})
 		it := []*dcm.Element{
 			b.seq(tag.FrameContentSequence, []*dcm.Element{b.el(tag.DimensionIndexValues, []int{num, f.k + 1})}),
@@ -418,13 +419,14 @@ func perFrame(b *builder, img *volume.Volume, segs []Segment, slices []*dicom.Sl
 
 // pack stores the frames one bit per pixel, frame after frame with no
 // padding between them, the first pixel in the lowest bit (PS3.5 8.1.1).
-func pack(img *volume.Volume, masks [][]uint8, frames []frame) []byte {
-	plane := img.Dims[0] * img.Dims[1]
-	n := (len(frames)*plane + 7) / 8
+func pack(img *volume.Volume, p planes, frames []frame) []byte {
+	plane := make([]uint8, img.Dims[0]*img.Dims[1])
+	n := (len(frames)*len(plane) + 7) / 8
 	out := make([]byte, n+n%2)
 	bit := 0
 	for _, f := range frames {
-		for _, v := range masks[f.s][f.k*plane : (f.k+1)*plane] {
+		p.plane(f, plane)
+		for _, v := range plane {
 			if v != 0 {
 				out[bit>>3] |= 1 << (bit & 7)
 			}
