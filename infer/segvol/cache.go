@@ -56,10 +56,10 @@ func (c *cache) embedding(ctx context.Context, m Model, k windowKey, input func(
 	if e, ok := c.embs[k]; ok {
 		return e, nil
 	}
+	progress(frac, stage)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	progress(frac, stage)
 	e, err := m.Encode(ctx, input())
 	if err != nil {
 		return nil, fmt.Errorf("segvol image encoder: %w", err)

@@ -107,8 +107,9 @@ func (t *TextEmbeddings) Vector(name string) ([]float32, error) {
 	return nil, fmt.Errorf("unknown structure %q; the model knows %d names, e.g. %s", name, len(t.names), strings.Join(t.names[:min(5, len(t.names))], ", "))
 }
 
-// closest returns up to n names that contain the query or lie within an
-// edit distance of a third of its length, nearest first.
+// closest returns up to n names that contain the query (or that it
+// contains) or lie within an edit distance of a third of its length,
+// nearest first.
 func (t *TextEmbeddings) closest(name string, n int) []string {
 	q := canonical(name)
 	type cand struct {
@@ -120,9 +121,8 @@ func (t *TextEmbeddings) closest(name string, n int) []string {
 		c := canonical(s)
 		d := editDistance(q, c)
 		if q != "" && (strings.Contains(c, q) || strings.Contains(q, c)) {
-			d = min(d, abs(len(c)-len(q)))
-		}
-		if d <= max(2, len(q)/3) {
+			cs = append(cs, cand{s, min(d, abs(len(c)-len(q)))})
+		} else if d <= max(2, len(q)/3) {
 			cs = append(cs, cand{s, d})
 		}
 	}
