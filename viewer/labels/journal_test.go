@@ -1,0 +1,161 @@
+package labels
+
+import (
+	"image/color"
+	"reflect"
+	"testing"
+)
+
+type state struct {
+	vox  []uint8
+	segs []Segment
+}
+
+func stateOf(m *LabelMap) state { return state{snapshot(m), m.Segments()} }
+
+func (s state) equal(o state) bool {
+	return string(s.vox) == string(o.vox) && reflect.DeepEqual(s.segs, o.segs)
+}
+
+// TestUndoRedoExact runs mixed edits, then undoes and redoes them all,
+// comparing whole arrays and tables at every step.
+func TestUndoRedoExact(t *testing.T) {
+	m := sampleMap(t)
+	g := m.Geometry()
+	_, deep := deepInside(t, m)
+	axial := &Plane{Point: deep, Normal: [3]float64{0, 0, 1}}
+	var v uint8
+	actions := []struct {
+		name string
+		do   func() error
+	}{
+		{"add segment", func() (err error) { v, err = m.AddSegment("tumour"); return err }},
+		{"sphere", func() error { _, err := m.Paint(Brush{RadiusMM: 12}, deep, v); return err }},
+		{"stroke", func() error {
+			m.Begin("stroke")
+			defer m.End()
+			for s := range 8 {
+				at := g.IndexToWorld([3]float64{30 + 4*float64(s), 40, 15})
+				if _, err := m.Paint(Brush{RadiusMM: 8, Plane: axial}, at, v); err != nil {
+					return err
+				}
+			}
+			_, err := m.Erase(Brush{RadiusMM: 4, Plane: axial}, g.IndexToWorld([3]float64{40, 40, 15}), 0)
+			return err
+		}},
+		{"accept spleen as tumour", func() error { _, err := m.Apply(m.Mask(spleen), v, Replace); return err }},
+		{"rename", func() error { return m.Rename(liver, "Liver") }},
+		{"recolour", func() error { return m.Recolor(liver, color.NRGBA{R: 200, G: 90, B: 60}) }},
+		{"carve", func() error { _, err := m.Erase(Brush{RadiusMM: 16}, deep, liver); return err }},
+		{"fill holes", func() error { _, err := m.FillHoles(liver); return err }},
+		{"smooth", func() error { _, err := m.Smooth(liver, 3); return err }},
+		{"delete segment", func() error { _, err := m.DeleteSegment(2); return err }},
+		{"island", func() error { _, err := m.Paint(Brush{RadiusMM: 6}, g.IndexToWorld([3]float64{60, 3, 15}), v); return err }},
+		{"keep largest island", func() error { _, err := m.KeepLargestIsland(v); return err }},
+	}
+	states := []state{stateOf(m)}
+	for _, a := range actions {
+		if err := a.do(); err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+		s := stateOf(m)
+		if s.equal(states[len(states)-1]) {
+			t.Fatalf("%s changed nothing", a.name)
+		}
+		states = append(states, s)
+	}
+	t.Logf("journal after %d steps: %d bytes", len(actions), m.JournalBytes())
+	for i := len(actions) - 1; i >= 0; i-- {
+		if name, ok := m.CanUndo(); !ok || name == "" {
+			t.Fatalf("no undo step named for %s", actions[i].name)
+		}
+		if _, ok := m.Undo(); !ok {
+			t.Fatalf("cannot undo %s", actions[i].name)
+		}
+		if !stateOf(m).equal(states[i]) {
+			t.Fatalf("undoing %s did not restore the state before it", actions[i].name)
+		}
+	}
+	if _, ok := m.Undo(); ok {
+		t.Fatal("undo past the first step")
+	}
+	for i := range actions {
+		if _, ok := m.Redo(); !ok {
+			t.Fatalf("cannot redo %s", actions[i].name)
+		}
+		if !stateOf(m).equal(states[i+1]) {
+			t.Fatalf("redoing %s did not give the state after it", actions[i].name)
+		}
+	}
+	// A new edit after undo drops the redo history.
+	m.Undo()
+	if c, _ := m.Paint(Brush{RadiusMM: 5}, deep, v); c.Empty() {
+		t.Fatal("the last paint changed nothing")
+	}
+	if _, ok := m.CanRedo(); ok {
+		t.Fatal("redo kept after a new edit")
+	}
+}
+
+func TestJournalBound(t *testing.T) {
+	m := sampleMap(t)
+	g := m.Geometry()
+	const limit = 4000
+	m.SetJournalLimit(limit)
+	v, _ := m.AddSegment("")
+	var states [][]uint8
+	for s := range 40 {
+		at := g.IndexToWorld([3]float64{20 + 2*float64(s), 50, float64(s % 30)})
+		if _, err := m.Paint(Brush{RadiusMM: 10}, at, v); err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, snapshot(m))
+		if b := m.JournalBytes(); b > limit {
+			t.Fatalf("journal %d bytes over its %d limit", b, limit)
+		}
+	}
+	undone := 0
+	for {
+		if _, ok := m.Undo(); !ok {
+			break
+		}
+		undone++
+		if got := snapshot(m); string(got) != string(states[len(states)-1-undone]) {
+			t.Fatalf("undo %d did not restore its state", undone)
+		}
+	}
+	if undone == 0 || undone >= 40 {
+		t.Fatalf("%d steps kept under a %d-byte bound", undone, limit)
+	}
+	t.Logf("%d of 40 brush steps kept in %d bytes", undone, limit)
+}
+
+// TestJournalBytes measures the history's cost of a brush stroke and of
+// accepting a whole liver.
+func TestJournalBytes(t *testing.T) {
+	m := sampleMap(t)
+	g := m.Geometry()
+	v, _ := m.AddSegment("")
+	base := m.JournalBytes()
+	axial := &Plane{Point: g.IndexToWorld([3]float64{0, 0, 15}), Normal: [3]float64{0, 0, 1}}
+	m.Begin("stroke")
+	for s := range 20 {
+		m.Paint(Brush{RadiusMM: 10, Plane: axial}, g.IndexToWorld([3]float64{30 + 2*float64(s), 60, 15}), v)
+	}
+	c := m.End()
+	stroke := m.JournalBytes() - base
+	t.Logf("2D brush stroke (20 dabs of 10 mm, %d voxels): %d bytes", c.Voxels, stroke)
+
+	m2, err := New(m.Image())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := m2.AddSegment("liver")
+	base = m2.JournalBytes()
+	c, _ = m2.Apply(m.Mask(liver), w, Replace)
+	accept := m2.JournalBytes() - base
+	t.Logf("whole-liver acceptance (%d voxels): %d bytes (%.3f bytes/voxel)", c.Voxels, accept, float64(accept)/float64(c.Voxels))
+	if stroke <= 0 || accept <= 0 || accept > c.Voxels {
+		t.Fatalf("stroke %d bytes, acceptance %d bytes for %d voxels", stroke, accept, c.Voxels)
+	}
+}
