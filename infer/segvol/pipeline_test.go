@@ -361,3 +361,31 @@ func TestSampleOneWindow(t *testing.T) {
 		t.Errorf("%.4f of the mask in the box", in)
 	}
 }
+
+func TestModelsFolder(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope")
+	if _, err := modelFiles(missing); !errors.Is(err, ErrNoModels) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "export.py") {
+		t.Errorf("missing folder: %v", err)
+	}
+	if _, err := modelFiles(dir); !errors.Is(err, ErrNoModels) || !strings.Contains(err.Error(), EncoderFile) {
+		t.Errorf("empty folder: %v", err)
+	}
+	for _, f := range []string{EncoderFile, PromptFile, DecoderFile} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := modelFiles(dir); err != nil {
+		t.Errorf("complete folder: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(`{"window": [32, 128, 128]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modelFiles(dir); err == nil || !strings.Contains(err.Error(), "window") {
+		t.Errorf("wrong window: %v", err)
+	}
+	if te, err := loadTextIfPresent(dir); te != nil || err != nil {
+		t.Errorf("no text files: %v %v", te, err)
+	}
+}
