@@ -109,7 +109,14 @@ func normHist[T small](v []T, slope, icpt float64, base int) (*norm, error) {
 			fn(n.real(float64(b+base)), hist[b])
 		}
 	}
-	return n.finish(r, extremes(v, n))
+	// The image's extremes in real values are its outermost filled bins.
+	first := slices.IndexFunc(hist, func(c int) bool { return c > 0 })
+	last := len(hist) - 1
+	for hist[last] == 0 {
+		last--
+	}
+	a, b := n.real(float64(first+base)), n.real(float64(last+base))
+	return n.finish(r, [2]float64{min(a, b), max(a, b)})
 }
 
 // normSort ranks 32-bit and float voxels by sorting a copy of the
@@ -234,16 +241,24 @@ func prepare(img infer.Image) (*prepared, error) {
 func cropNorm[T number](v []T, dims [3]int, n *norm) (*prepared, error) {
 	lo := [3]int{dims[2], dims[1], dims[0]}
 	hi := [3]int{-1, -1, -1}
-	x := 0
+	in := func(e T) bool { return n.apply(n.real(float64(e))) > 0 }
 	for k := range dims[2] {
 		for j := range dims[1] {
-			for i := range dims[0] {
-				if n.apply(n.real(float64(v[x]))) > 0 {
-					lo = [3]int{min(lo[0], k), min(lo[1], j), min(lo[2], i)}
-					hi = [3]int{max(hi[0], k), max(hi[1], j), max(hi[2], i)}
-				}
-				x++
+			row := v[dims[0]*(j+dims[1]*k):][:dims[0]]
+			// Only the row's first and last foreground voxels move the box.
+			first := slices.IndexFunc(row, in)
+			if first < 0 {
+				continue
 			}
+			last := first
+			for i := len(row) - 1; i > first; i-- {
+				if in(row[i]) {
+					last = i
+					break
+				}
+			}
+			lo = [3]int{min(lo[0], k), min(lo[1], j), min(lo[2], first)}
+			hi = [3]int{max(hi[0], k), max(hi[1], j), max(hi[2], last)}
 		}
 	}
 	if hi[0] < 0 {
