@@ -156,3 +156,12 @@ func TestBrushRulesAndRange(t *testing.T) {
 		t.Fatal("a zero brush succeeded")
 	}
 }
+
+func BenchmarkPaintDab(b *testing.B) {
+	m := sampleMap(b)
+	at := m.Geometry().IndexToWorld([3]float64{60, 50, 15})
+	for b.Loop() {
+		m.Paint(Brush{RadiusMM: 15}, at, spleen)
+		m.Undo()
+	}
+}

@@ -50,7 +50,10 @@ func TestUndoRedoExact(t *testing.T) {
 		{"fill holes", func() error { _, err := m.FillHoles(liver); return err }},
 		{"smooth", func() error { _, err := m.Smooth(liver, 3); return err }},
 		{"delete segment", func() error { _, err := m.DeleteSegment(2); return err }},
-		{"island", func() error { _, err := m.Paint(Brush{RadiusMM: 6}, g.IndexToWorld([3]float64{60, 3, 15}), v); return err }},
+		{"island", func() error {
+			_, err := m.Paint(Brush{RadiusMM: 6}, g.IndexToWorld([3]float64{60, 3, 15}), v)
+			return err
+		}},
 		{"keep largest island", func() error { _, err := m.KeepLargestIsland(v); return err }},
 	}
 	states := []state{stateOf(m)}

@@ -19,7 +19,6 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	m.SetOpacity(liver, 0.5)
 	m.SetVisible(spleen, false)
 	empty, _ := m.AddSegment("planned, still empty")
-	// Fill the background gap below 1 if any, so 255 stays free.
 	path := filepath.Join(t.TempDir(), "seg.nii.gz")
 	if err := m.Save(path); err != nil {
 		t.Fatal(err)
