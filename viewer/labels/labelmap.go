@@ -324,6 +324,9 @@ func (m *LabelMap) Begin(name string) {
 func (m *LabelMap) End() Change {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.hist.depth == 0 {
+		return Change{} // an End without Begin
+	}
 	c := m.hist.open.change
 	m.end()
 	return c
