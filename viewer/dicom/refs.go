@@ -70,6 +70,14 @@ func (s *Series) SliceRefs() ([]SliceRef, error) {
 				return nil, err
 			}
 			u = [2]string{str(o.Elements, tag.SOPClassUID), str(o.Elements, tag.SOPInstanceUID)}
+			// Anonymisers sometimes blank the data set's UIDs and leave
+			// the file meta group's copies.
+			if u[0] == "" {
+				u[0] = str(o.Elements, tag.MediaStorageSOPClassUID)
+			}
+			if u[1] == "" {
+				u[1] = str(o.Elements, tag.MediaStorageSOPInstanceUID)
+			}
 			if u[1] == "" {
 				return nil, fmt.Errorf("%s: no SOPInstanceUID", im.file)
 			}

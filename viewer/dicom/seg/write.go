@@ -21,10 +21,14 @@ import (
 // Source is what a SEG needs of the series it was drawn on.
 type Source struct {
 	// Header is the top-level elements of one source file: the patient,
-	// study and frame of reference the SEG belongs to.
+	// study and equipment attributes the SEG copies.
 	Header []*dcm.Element
 	// Refs are the source images, matched to slices by position.
 	Refs []dicom.SliceRef
+	// The source's study, series and frame of reference. SourceOf makes
+	// up a UID the files lack (anonymised data), with a warning.
+	StudyInstanceUID, SeriesInstanceUID, FrameOfReferenceUID string
+	Warnings                                                 []string
 }
 
 // SourceOf reads the references of a scanned series (the one the volume
@@ -41,7 +45,25 @@ func SourceOf(s *dicom.Series) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Header: o.Elements, Refs: refs}, nil
+	src := &Source{Header: o.Elements, Refs: refs}
+	for _, u := range []struct {
+		dst  *string
+		t    tag.Tag
+		what string
+	}{
+		{&src.StudyInstanceUID, tag.StudyInstanceUID, "study"},
+		{&src.SeriesInstanceUID, tag.SeriesInstanceUID, "series"},
+		{&src.FrameOfReferenceUID, tag.FrameOfReferenceUID, "frame of reference"},
+	} {
+		if *u.dst = dicom.String(o.Elements, u.t); *u.dst != "" {
+			continue
+		}
+		if *u.dst, err = newUID(); err != nil {
+			return nil, err
+		}
+		src.Warnings = append(src.Warnings, fmt.Sprintf("the source files have no %s UID: the SEG names a new one, so viewers will not link it to its source by that UID", u.what))
+	}
+	return src, nil
 }
 
 // posTol is how far (in voxels) a source image may sit from a slice of the
@@ -123,6 +145,9 @@ func check(src *Source, img *volume.Volume, segs []Segment) error {
 	if src == nil || len(src.Refs) == 0 {
 		return errors.New("no source DICOM series to reference")
 	}
+	if src.StudyInstanceUID == "" || src.SeriesInstanceUID == "" || src.FrameOfReferenceUID == "" {
+		return errors.New("the source lacks its study, series or frame of reference UID")
+	}
 	if img == nil || img.Len() == 0 {
 		return errors.New("no image")
 	}
@@ -195,17 +220,13 @@ func dataset(src *Source, img *volume.Volume, p planes, segs []Segment, slices [
 	}
 	sopUID, seriesUID, dimUID := uids[0], uids[1], uids[2]
 	h := src.Header
-	forUID := dicom.String(h, tag.FrameOfReferenceUID)
-	if forUID == "" {
-		return nil, errors.New("the source series has no FrameOfReferenceUID")
-	}
 	now := time.Now()
 	date, tm := now.Format("20060102"), now.Format("150405")
 	b := &builder{}
 	// Attributes copied from the source: patient, study, frame of
 	// reference. Type 2 ones are written empty when the source lacks them.
 	copied := []tag.Tag{tag.PatientName, tag.PatientID, tag.PatientBirthDate, tag.PatientSex,
-		tag.StudyInstanceUID, tag.StudyDate, tag.StudyTime, tag.ReferringPhysicianName, tag.StudyID,
+		tag.StudyDate, tag.StudyTime, tag.ReferringPhysicianName, tag.StudyID,
 		tag.AccessionNumber, tag.PositionReferenceIndicator}
 	var el []*dcm.Element
 	for _, t := range copied {
@@ -245,7 +266,7 @@ func dataset(src *Source, img *volume.Volume, p planes, segs []Segment, slices [
 		b.el(tag.DeviceSerialNumber, "1"), b.el(tag.SoftwareVersions, version),
 		b.el(tag.SeriesDescription, "Segmentation"),
 		b.el(tag.SeriesInstanceUID, seriesUID), b.el(tag.SeriesNumber, "300"), b.el(tag.InstanceNumber, "1"),
-		b.el(tag.FrameOfReferenceUID, forUID),
+		b.el(tag.StudyInstanceUID, src.StudyInstanceUID), b.el(tag.FrameOfReferenceUID, src.FrameOfReferenceUID),
 		b.el(tag.ContentLabel, "SEGMENTATION"), b.el(tag.ContentDescription, "SegVol segmentation"),
 		b.el(tag.ContentCreatorName, []string{}),
 		b.el(tag.SamplesPerPixel, 1), b.el(tag.PhotometricInterpretation, "MONOCHROME2"),
@@ -259,7 +280,7 @@ func dataset(src *Source, img *volume.Volume, p planes, segs []Segment, slices [
 		b.seq(tag.DimensionIndexSequence,
 			dimension(b, dimUID, tag.ReferencedSegmentNumber, tag.SegmentIdentificationSequence, "ReferencedSegmentNumber"),
 			dimension(b, dimUID, tag.ImagePositionPatient, tag.PlanePositionSequence, "ImagePositionPatient")),
-		referencedSeries(b, h, slices),
+		referencedSeries(b, src.SeriesInstanceUID, slices),
 		segmentSequence(b, segs),
 		shared(b, h, img),
 		perFrame(b, img, slices, frames),
@@ -292,7 +313,7 @@ func dimension(b *builder, org string, index, group tag.Tag, label string) []*dc
 
 // referencedSeries is the Common Instance Reference: every source image a
 // slice of the grid came from.
-func referencedSeries(b *builder, h []*dcm.Element, slices []*dicom.SliceRef) *dcm.Element {
+func referencedSeries(b *builder, seriesUID string, slices []*dicom.SliceRef) *dcm.Element {
 	var inst [][]*dcm.Element
 	seen := map[string]bool{}
 	for _, r := range slices {
@@ -306,7 +327,7 @@ func referencedSeries(b *builder, h []*dcm.Element, slices []*dicom.SliceRef) *d
 		})
 	}
 	return b.seq(tag.ReferencedSeriesSequence, []*dcm.Element{
-		b.el(tag.SeriesInstanceUID, dicom.String(h, tag.SeriesInstanceUID)),
+		b.el(tag.SeriesInstanceUID, seriesUID),
 		b.seq(tag.ReferencedInstanceSequence, inst...),
 	})
 }

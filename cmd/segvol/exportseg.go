@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/segvolapp/segvol/viewer/dicom"
+	"github.com/segvolapp/segvol/viewer/dicom/seg"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+const exportSegUsage = "segvol export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt] [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm"
+
+// gridTol is how far (in voxels) the label map's voxels may be from the
+// image's: NIfTI stores the affine in float32.
+const gridTol = 0.01
+
+func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export-seg", flag.ContinueOnError)
+	image := fs.String("image", "", "DICOM file, folder or DICOMDIR of the source series")
+	series := fs.String("series", "", "series UID or 1-based index")
+	labelPath := fs.String("labels", "", "label map (NIfTI) in the image's grid")
+	names := fs.String("names", "", "ITK-SNAP label description file")
+	algorithm := fs.String("algorithm", "SEMIAUTOMATIC", "how the segments were made")
+	out := fs.String("out", "", "DICOM SEG file to write")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *image == "" || *labelPath == "" || *out == "" {
+		return fmt.Errorf("%w: %s", errUsage, exportSegUsage)
+	}
+	sc, err := dicom.Scan(ctx, *image)
+	if err != nil {
+		return err
+	}
+	s, err := sc.Select(*series)
+	if err != nil {
+		return err
+	}
+	img, err := dicom.Load(ctx, s, nil)
+	if err != nil {
+		return err
+	}
+	lab, err := nifti.Read(*labelPath)
+	if err != nil {
+		return err
+	}
+	if lab, err = alignLabels(lab, img); err != nil {
+		return fmt.Errorf("%s: %w", *labelPath, err)
+	}
+	values, err := labelValues(lab)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *labelPath, err)
+	}
+	table := map[int]snapLabel{}
+	if *names != "" {
+		if table, err = readSnapLabels(*names); err != nil {
+			return err
+		}
+	}
+	segs := make([]seg.Segment, len(values))
+	for i, v := range values {
+		sg := seg.Segment{Number: v, Label: fmt.Sprintf("Segment %d", v), Algorithm: *algorithm, AlgorithmName: "SegVol"}
+		c := labels.DefaultColor(uint8(v))
+		sg.Color = [3]uint8{c.R, c.G, c.B}
+		if l, ok := table[v]; ok {
+			sg.Label, sg.Color = l.name, l.color
+		}
+		segs[i] = sg
+	}
+	src, err := seg.SourceOf(s)
+	if err != nil {
+		return err
+	}
+	for _, w := range src.Warnings {
+		fmt.Fprintf(stderr, "segvol: warning: %s\n", w)
+	}
+	if err := seg.WriteLabelMap(*out, src, img, lab, segs); err != nil {
+		return err
+	}
+	generic := 0
+	for _, sg := range segs {
+		if _, _, known := seg.CodeFor(sg.Label); !known {
+			generic++
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d segments, referencing series %s", *out, len(segs), src.SeriesInstanceUID)
+	if generic > 0 {
+		fmt.Fprintf(stdout, " (%d coded as generic Tissue: name not in the anatomy table)", generic)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// alignLabels returns the label map in the image's grid. A label map of
+// the same voxels stored in another order (dcm2niix and TotalSegmentator
+// flip the rows of a DICOM series) is copied into the image's order; one
+// on other voxels is refused.
+func alignLabels(lab, img *volume.Volume) (*volume.Volume, error) {
+	m, err := lab.Geom.WorldToIndexMatrix()
+	if err != nil {
+		return nil, err
+	}
+	// Label index = origin + step[a] * image index a, all whole numbers.
+	var origin [3]int
+	var step [3][3]int
+	round := func(v float64) (int, bool) {
+		r := math.Round(v)
+		return int(r), math.Abs(v-r) <= gridTol
+	}
+	identity := lab.Dims == img.Dims
+	for c := 0; c < 3; c++ {
+		o := m[c][3]
+		for x := 0; x < 3; x++ {
+			o += m[c][x] * img.Geom.Origin[x]
+		}
+		var ok bool
+		if origin[c], ok = round(o); !ok {
+			return nil, errors.New("label map is not on the image's voxels")
+		}
+		identity = identity && origin[c] == 0
+		for a := 0; a < 3; a++ {
+			d := 0.0
+			for x := 0; x < 3; x++ {
+				d += m[c][x] * img.Geom.Axes[a][x]
+			}
+			if step[a][c], ok = round(d); !ok {
+				return nil, errors.New("label map is not on the image's voxels")
+			}
+			want := 0
+			if a == c {
+				want = 1
+			}
+			identity = identity && step[a][c] == want
+		}
+	}
+	if identity {
+		return lab, nil
+	}
+	// Every image corner must land inside the label map.
+	for corner := 0; corner < 8; corner++ {
+		for c := 0; c < 3; c++ {
+			v := origin[c]
+			for a := 0; a < 3; a++ {
+				if corner&(1<<a) != 0 {
+					v += step[a][c] * (img.Dims[a] - 1)
+				}
+			}
+			if v < 0 || v >= lab.Dims[c] {
+				return nil, fmt.Errorf("label map (%dx%dx%d) does not cover the image (%dx%dx%d)",
+					lab.Dims[0], lab.Dims[1], lab.Dims[2], img.Dims[0], img.Dims[1], img.Dims[2])
+			}
+		}
+	}
+	out, err := volume.New(lab.DType(), img.Dims, img.Geom)
+	if err != nil {
+		return nil, err
+	}
+	src := func(i, j, k int) int {
+		var p [3]int
+		for c := 0; c < 3; c++ {
+			p[c] = origin[c] + step[0][c]*i + step[1][c]*j + step[2][c]*k
+		}
+		return lab.Offset(p[0], p[1], p[2])
+	}
+	switch d := out.Data.(type) {
+	case []uint8:
+		gather(d, lab.Data.([]uint8), img.Dims, src)
+	case []int8:
+		gather(d, lab.Data.([]int8), img.Dims, src)
+	case []uint16:
+		gather(d, lab.Data.([]uint16), img.Dims, src)
+	case []int16:
+		gather(d, lab.Data.([]int16), img.Dims, src)
+	case []uint32:
+		gather(d, lab.Data.([]uint32), img.Dims, src)
+	case []int32:
+		gather(d, lab.Data.([]int32), img.Dims, src)
+	default:
+		return nil, fmt.Errorf("label map voxels are %v, not integers", lab.DType())
+	}
+	return out, nil
+}
+
+// gather copies src into dst's order, voxel (i,j,k) from at(i,j,k).
+func gather[T any](dst, src []T, dims [3]int, at func(i, j, k int) int) {
+	n := 0
+	for k := 0; k < dims[2]; k++ {
+		for j := 0; j < dims[1]; j++ {
+			for i := 0; i < dims[0]; i++ {
+				dst[n] = src[at(i, j, k)]
+				n++
+			}
+		}
+	}
+}
+
+// labelValues are the distinct non-zero values of a label map, ascending.
+func labelValues(lab *volume.Volume) ([]int, error) {
+	seen := map[int]bool{}
+	last := 0.0
+	for n := 0; n < lab.Len(); n++ {
+		v := lab.Stored(n)
+		if v == last {
+			continue
+		}
+		last = v
+		if v != math.Trunc(v) || v < 0 || v > 65535 {
+			return nil, fmt.Errorf("value %g is not a label (an integer 0..65535)", v)
+		}
+		if v != 0 {
+			seen[int(v)] = true
+		}
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("label map is empty")
+	}
+	out := make([]int, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// snapLabel is one line of an ITK-SNAP label description file.
+type snapLabel struct {
+	name  string
+	color [3]uint8
+}
+
+// readSnapLabels parses the lines `IDX R G B A VIS MSH "LABEL"` of an
+// ITK-SNAP label description file ('#' starts a comment line).
+func readSnapLabels(path string) (map[int]snapLabel, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[int]snapLabel{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		head, rest, quoted := strings.Cut(s, `"`)
+		name, _, closed := strings.Cut(rest, `"`)
+		fields := strings.Fields(head)
+		if !quoted || !closed || len(fields) != 7 {
+			return nil, fmt.Errorf("%s:%d: not an ITK-SNAP label line (IDX R G B A VIS MSH \"LABEL\")", path, line)
+		}
+		var nums [4]int
+		for i := range nums {
+			if nums[i], err = strconv.Atoi(fields[i]); err != nil || nums[i] < 0 || (i > 0 && nums[i] > 255) || nums[0] > 65535 {
+				return nil, fmt.Errorf("%s:%d: bad number %q", path, line, fields[i])
+			}
+		}
+		if nums[0] == 0 {
+			continue // the background, "Clear Label"
+		}
+		out[nums[0]] = snapLabel{name: name, color: [3]uint8{uint8(nums[1]), uint8(nums[2]), uint8(nums[3])}}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
