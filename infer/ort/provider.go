@@ -1,0 +1,128 @@
+package ort
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+// provider is an execution provider.
+type provider int
+
+const (
+	cpuEP provider = iota
+	cudaEP
+	directMLEP
+	coreMLEP
+)
+
+func (p provider) String() string {
+	return [...]string{"CPU", "CUDA", "DirectML", "CoreML"}[p]
+}
+
+// wanted lists the providers to try, best first, for a device name; the CPU
+// is always the fallback and is not listed.
+func wanted(device string) ([]provider, error) {
+	switch device {
+	case "", Auto:
+		switch runtime.GOOS {
+		case "windows":
+			return []provider{cudaEP, directMLEP}, nil
+		case "darwin":
+			return []provider{coreMLEP}, nil
+		default:
+			return []provider{cudaEP}, nil
+		}
+	case CPU:
+		return nil, nil
+	case CUDA:
+		return []provider{cudaEP}, nil
+	case DirectML:
+		return []provider{directMLEP}, nil
+	case CoreML:
+		return []provider{coreMLEP}, nil
+	}
+	return nil, fmt.Errorf("ort: unknown device %q (auto, cpu, cuda, directml or coreml)", device)
+}
+
+// probe returns the first provider of want that this library and machine
+// accept, or the CPU, with the reason each one before it was refused. A
+// provider can still fail when a session starts (no device, out of memory);
+// NewSession falls back then.
+func (r *Runtime) probe(want []provider) (provider, []string) {
+	var why []string
+	for _, p := range want {
+		err := p.missing(r.path)
+		if err == nil {
+			var so *onnx.SessionOptions
+			so, err = onnx.NewSessionOptions()
+			if err == nil {
+				err = p.appendTo(so)
+				so.Destroy()
+			}
+		}
+		if err == nil {
+			return p, why
+		}
+		why = append(why, fmt.Sprintf("%s: %v", p, err))
+	}
+	return cpuEP, why
+}
+
+// missing says why p cannot run on this platform or next to this library,
+// before ONNX Runtime is asked (its own message for a missing provider
+// library is only "Failed to load shared library").
+func (p provider) missing(lib string) error {
+	switch p {
+	case cudaEP:
+		name := "libonnxruntime_providers_cuda.so"
+		switch runtime.GOOS {
+		case "darwin":
+			return fmt.Errorf("not available on macOS")
+		case "windows":
+			name = "onnxruntime_providers_cuda.dll"
+		}
+		dir := filepath.Dir(lib)
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("%s not found in %s", name, dir)
+		}
+	case directMLEP:
+		if runtime.GOOS != "windows" {
+			return fmt.Errorf("Windows only")
+		}
+	case coreMLEP:
+		if runtime.GOOS != "darwin" {
+			return fmt.Errorf("macOS only")
+		}
+	}
+	return nil
+}
+
+// appendTo adds p to the session options (the CPU needs nothing).
+func (p provider) appendTo(so *onnx.SessionOptions) error {
+	switch p {
+	case cudaEP:
+		co, err := onnx.NewCUDAProviderOptions()
+		if err != nil {
+			return err
+		}
+		defer co.Destroy()
+		return so.AppendExecutionProviderCUDA(co)
+	case directMLEP:
+		// DirectML runs neither memory patterns nor parallel execution.
+		if err := so.SetMemPattern(false); err != nil {
+			return err
+		}
+		if err := so.SetExecutionMode(onnx.ExecutionModeSequential); err != nil {
+			return err
+		}
+		return so.AppendExecutionProviderDirectML(0)
+	case coreMLEP:
+		// ML Program is the CoreML format that covers the most operators.
+		return so.AppendExecutionProviderCoreMLV2(map[string]string{"ModelFormat": "MLProgram"})
+	}
+	return nil
+}
