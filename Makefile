@@ -11,7 +11,7 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
-APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools \
+APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
 	xvfb xauth x11-apps imagemagick
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 

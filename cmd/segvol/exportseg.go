@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,10 +20,6 @@ import (
 )
 
 const exportSegUsage = "segvol export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt] [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm"
-
-// gridTol is how far (in voxels) the label map's voxels may be from the
-// image's: NIfTI stores the affine in float32.
-const gridTol = 0.01
 
 func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export-seg", flag.ContinueOnError)
@@ -57,7 +52,7 @@ func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if lab, err = alignLabels(lab, img); err != nil {
+	if lab, err = lab.OnGrid(img.Dims, img.Geom); err != nil {
 		return fmt.Errorf("%s: %w", *labelPath, err)
 	}
 	values, err := labelValues(lab)
@@ -102,109 +97,6 @@ func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// alignLabels returns the label map in the image's grid. A label map of
-// the same voxels stored in another order (dcm2niix and TotalSegmentator
-// flip the rows of a DICOM series) is copied into the image's order; one
-// on other voxels is refused.
-func alignLabels(lab, img *volume.Volume) (*volume.Volume, error) {
-	m, err := lab.Geom.WorldToIndexMatrix()
-	if err != nil {
-		return nil, err
-	}
-	// Label index = origin + step[a] * image index a, all whole numbers.
-	var origin [3]int
-	var step [3][3]int
-	round := func(v float64) (int, bool) {
-		r := math.Round(v)
-		return int(r), math.Abs(v-r) <= gridTol
-	}
-	identity := lab.Dims == img.Dims
-	for c := 0; c < 3; c++ {
-		o := m[c][3]
-		for x := 0; x < 3; x++ {
-			o += m[c][x] * img.Geom.Origin[x]
-		}
-		var ok bool
-		if origin[c], ok = round(o); !ok {
-			return nil, errors.New("label map is not on the image's voxels")
-		}
-		identity = identity && origin[c] == 0
-		for a := 0; a < 3; a++ {
-			d := 0.0
-			for x := 0; x < 3; x++ {
-				d += m[c][x] * img.Geom.Axes[a][x]
-			}
-			if step[a][c], ok = round(d); !ok {
-				return nil, errors.New("label map is not on the image's voxels")
-			}
-			want := 0
-			if a == c {
-				want = 1
-			}
-			identity = identity && step[a][c] == want
-		}
-	}
-	if identity {
-		return lab, nil
-	}
-	// Every image corner must land inside the label map.
-	for corner := 0; corner < 8; corner++ {
-		for c := 0; c < 3; c++ {
-			v := origin[c]
-			for a := 0; a < 3; a++ {
-				if corner&(1<<a) != 0 {
-					v += step[a][c] * (img.Dims[a] - 1)
-				}
-			}
-			if v < 0 || v >= lab.Dims[c] {
-				return nil, fmt.Errorf("label map (%dx%dx%d) does not cover the image (%dx%dx%d)",
-					lab.Dims[0], lab.Dims[1], lab.Dims[2], img.Dims[0], img.Dims[1], img.Dims[2])
-			}
-		}
-	}
-	out, err := volume.New(lab.DType(), img.Dims, img.Geom)
-	if err != nil {
-		return nil, err
-	}
-	src := func(i, j, k int) int {
-		var p [3]int
-		for c := 0; c < 3; c++ {
-			p[c] = origin[c] + step[0][c]*i + step[1][c]*j + step[2][c]*k
-		}
-		return lab.Offset(p[0], p[1], p[2])
-	}
-	switch d := out.Data.(type) {
-	case []uint8:
-		gather(d, lab.Data.([]uint8), img.Dims, src)
-	case []int8:
-		gather(d, lab.Data.([]int8), img.Dims, src)
-	case []uint16:
-		gather(d, lab.Data.([]uint16), img.Dims, src)
-	case []int16:
-		gather(d, lab.Data.([]int16), img.Dims, src)
-	case []uint32:
-		gather(d, lab.Data.([]uint32), img.Dims, src)
-	case []int32:
-		gather(d, lab.Data.([]int32), img.Dims, src)
-	default:
-		return nil, fmt.Errorf("label map voxels are %v, not integers", lab.DType())
-	}
-	return out, nil
-}
-
-// gather copies src into dst's order, voxel (i,j,k) from at(i,j,k).
-func gather[T any](dst, src []T, dims [3]int, at func(i, j, k int) int) {
-	n := 0
-	for k := 0; k < dims[2]; k++ {
-		for j := 0; j < dims[1]; j++ {
-			for i := 0; i < dims[0]; i++ {
-				dst[n] = src[at(i, j, k)]
-				n++
-			}
-		}
-	}
 }
 
 // labelValues are the distinct non-zero values of a label map, ascending.

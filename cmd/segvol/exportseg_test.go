@@ -79,7 +79,7 @@ func exportAndCheck(t *testing.T, dicomDir string, lab *volume.Volume, names map
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab, err = alignLabels(lab, img)
+	lab, err = lab.OnGrid(img.Dims, img.Geom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestExportSegRefusals(t *testing.T) {
 	}{
 		{[]string{"--image", dicomDir}, true, "export-seg"},
 		{[]string{"--image", dicomDir, "--labels", empty, "--out", filepath.Join(dir, "x.dcm")}, false, "empty"},
-		{[]string{"--image", dicomDir, "--labels", sample, "--out", filepath.Join(dir, "x.dcm")}, false, "label map is"},
+		{[]string{"--image", dicomDir, "--labels", sample, "--out", filepath.Join(dir, "x.dcm")}, false, "not on the same voxels"},
 		{[]string{"--image", dicomDir, "--labels", empty, "--names", badNames, "--out", filepath.Join(dir, "x.dcm")}, false, "empty"},
 	} {
 		err := cmdExportSeg(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})

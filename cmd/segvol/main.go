@@ -26,6 +26,9 @@ commands:
                                           segment from a box and/or clicks (voxel indices as info reports them)
   eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--json]
                                           box + corrective clicks protocol (CVPR 2025 interactive challenge)
+  export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
+             [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
+                                          write a label map as a DICOM SEG referencing its source series
 `
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -62,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdSegment(ctx, args[1:], stdout, stderr)
 	case "eval":
 		err = cmdEval(ctx, args[1:], stdout, stderr)
+	case "export-seg":
+		err = cmdExportSeg(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

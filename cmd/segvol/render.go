@@ -8,11 +8,10 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/render/cpu"
 	"github.com/segvolapp/segvol/viewer"
@@ -116,21 +115,14 @@ func parseWindow(s string) (c, w float64, err error) {
 	return 0, 0, fmt.Errorf("--window %q: want CENTER,WIDTH with a positive width", s)
 }
 
-// readLabels loads a label map and checks that it lies on the image's grid.
+// readLabels loads a label map on the image's voxels (in any storage order).
 func readLabels(path string, img *volume.Volume) ([]uint8, error) {
 	lv, err := nifti.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	if lv.Dims != img.Dims {
-		return nil, fmt.Errorf("label map %s is %v voxels, the image %v", path, lv.Dims, img.Dims)
-	}
-	// Corners of the grid must coincide to 0.01 mm.
-	for _, c := range [][3]float64{{0, 0, 0}, {float64(img.Dims[0] - 1), float64(img.Dims[1] - 1), float64(img.Dims[2] - 1)}} {
-		a, b := lv.Geom.IndexToWorld(c), img.Geom.IndexToWorld(c)
-		if math.Abs(a[0]-b[0]) > 0.01 || math.Abs(a[1]-b[1]) > 0.01 || math.Abs(a[2]-b[2]) > 0.01 {
-			return nil, fmt.Errorf("label map %s is not on the image's grid (voxel %v at %v, image %v)", path, c, a, b)
-		}
+	if lv, err = lv.OnGrid(img.Dims, img.Geom); err != nil {
+		return nil, fmt.Errorf("label map %s: %w", path, err)
 	}
 	if d, ok := lv.Data.([]uint8); ok && lv.Slope == 1 && lv.Intercept == 0 {
 		return d, nil
@@ -148,17 +140,5 @@ func readLabels(path string, img *volume.Volume) ([]uint8, error) {
 
 // writePNG writes atomically: a half-written picture never replaces a good one.
 func writePNG(path string, img image.Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".segvol-*.png")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := png.Encode(tmp, img); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 }

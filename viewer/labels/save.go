@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -167,38 +168,14 @@ func (m *LabelMap) fillTable(listed []Segment) {
 }
 
 // writeAtomic replaces path with data so that a crash leaves the old file
-// or the new one, never a torn one: a temporary file in the same folder,
-// fsync, rename, then fsync of the folder.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// or the new one, never half of one.
+func writeAtomic(path string, data []byte) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("labels: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("labels: writing %s: %w", path, err)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
+		return fmt.Errorf("labels: writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -28,51 +27,25 @@ var datatypeCodes = func() map[volume.DType]int16 {
 
 // Write saves v as NIfTI-1 (.nii, or gzip when path ends in .gz),
 // atomically (temp file in the same folder, fsync, rename).
-func Write(path string, v *volume.Volume) (err error) {
+func Write(path string, v *volume.Volume) error {
 	hdr, err := encodeHeader(v)
 	if err != nil {
 		return fmt.Errorf("nifti: cannot write %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("nifti: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("nifti: writing %s: %w", path, err)
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		if !strings.HasSuffix(strings.ToLower(path), ".gz") {
+			return writeImage(w, hdr, v)
 		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if strings.HasSuffix(strings.ToLower(path), ".gz") {
 		// Fastest level, as nibabel writes: a CT is mostly noise that
 		// higher levels barely shrink, at several times the cost.
-		zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-		if err = writeImage(zw, hdr, v); err != nil {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		if err := writeImage(zw, hdr, v); err != nil {
 			return err
 		}
-		if err = zw.Close(); err != nil {
-			return err
-		}
-	} else if err = writeImage(f, hdr, v); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a folder.
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
+		return zw.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("nifti: writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -133,3 +133,44 @@ func TestFloatRangeIgnoresNaN(t *testing.T) {
 		t.Fatalf("range %v..%v", lo, hi)
 	}
 }
+
+func TestOnGridReorders(t *testing.T) {
+	// A 4x3x2 grid stored LPS, and the same voxels stored with rows and
+	// columns flipped (as dcm2niix writes a DICOM series).
+	g := NewGeometry([3]float64{-10, 20, 5}, [3]float64{0.5, 0.8, 2}, [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}})
+	dims := [3]int{4, 3, 2}
+	img, _ := New(Uint8, dims, g)
+	flipped := Geometry{Origin: g.IndexToWorld([3]float64{3, 2, 0}),
+		Axes: [3][3]float64{{-0.5, 0, 0}, {0, -0.8, 0}, {0, 0, 2}}}
+	lab, _ := New(Uint8, dims, flipped)
+	ld := lab.Data.([]uint8)
+	for n := range ld {
+		ld[n] = uint8(n + 1)
+	}
+	got, err := lab.OnGrid(img.Dims, img.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 2; k++ {
+		for j := 0; j < 3; j++ {
+			for i := 0; i < 4; i++ {
+				want := ld[lab.Offset(3-i, 2-j, k)]
+				if v := got.Data.([]uint8)[got.Offset(i, j, k)]; v != want {
+					t.Fatalf("voxel (%d,%d,%d) = %d, want %d", i, j, k, v, want)
+				}
+			}
+		}
+	}
+	if same, _ := img.OnGrid(img.Dims, img.Geom); same != img {
+		t.Fatal("same grid was copied")
+	}
+	shifted := Geometry{Origin: [3]float64{-9.75, 20, 5}, Axes: g.Axes}
+	moved, _ := New(Uint8, dims, shifted)
+	if _, err := moved.OnGrid(img.Dims, img.Geom); err == nil {
+		t.Fatal("a grid shifted by half a voxel was accepted")
+	}
+	small, _ := New(Uint8, [3]int{2, 3, 2}, g)
+	if _, err := small.OnGrid(img.Dims, img.Geom); err == nil {
+		t.Fatal("a label map that does not cover the image was accepted")
+	}
+}

@@ -1,0 +1,54 @@
+// Package atomicfile writes files so that a crash or a full disk never
+// leaves half a file where a good one was: the user's masks and studies are
+// only ever replaced whole.
+package atomicfile
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write creates or replaces path with what write produces. The bytes go to
+// a temporary file in the same folder (so the rename cannot cross file
+// systems), which is synced and renamed over path; the folder is synced so
+// the rename itself survives a crash. On any error the temporary file is
+// removed and path is left as it was.
+func Write(path string, write func(w io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err = write(w); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	// Not every platform can sync a folder; the file is safe either way.
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
