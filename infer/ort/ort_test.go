@@ -592,3 +592,41 @@ func BenchmarkDecoderGraph(b *testing.B) {
 		}
 	}
 }
+
+// Sessions run from several goroutines at once, here with one thread each.
+func TestConcurrentRuns(t *testing.T) {
+	runtimeFor(t, CPU)
+	r, err := Open(Options{Device: CPU, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s, err := r.NewSession(model(t, "prompt_encoder.onnx"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]Tensor{"point_coords": randomTensor(1, 1, 4, 3), "point_labels": randomTensor(2, 1, 4)}
+	want, err := s.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				got, err := s.Run(context.Background(), in)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i, v := range got["point_tokens"].Data {
+					if v != want["point_tokens"].Data[i] {
+						t.Errorf("point_tokens[%d] = %g, then %g", i, want["point_tokens"].Data[i], v)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
