@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
@@ -59,10 +55,14 @@ func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("%s: %w", *labelPath, err)
 	}
-	table := map[int]snapLabel{}
+	table := map[int]labels.Segment{}
 	if *names != "" {
-		if table, err = readSnapLabels(*names); err != nil {
+		described, err := labels.ReadDescription(*names)
+		if err != nil {
 			return err
+		}
+		for _, d := range described {
+			table[int(d.Value)] = d
 		}
 	}
 	segs := make([]seg.Segment, len(values))
@@ -71,7 +71,7 @@ func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		c := labels.DefaultColor(uint8(v))
 		sg.Color = [3]uint8{c.R, c.G, c.B}
 		if l, ok := table[v]; ok {
-			sg.Label, sg.Color = l.name, l.color
+			sg.Label, sg.Color = l.Name, [3]uint8{l.Color.R, l.Color.G, l.Color.B}
 		}
 		segs[i] = sg
 	}
@@ -124,49 +124,5 @@ func labelValues(lab *volume.Volume) ([]int, error) {
 		out = append(out, v)
 	}
 	sort.Ints(out)
-	return out, nil
-}
-
-// snapLabel is one line of an ITK-SNAP label description file.
-type snapLabel struct {
-	name  string
-	color [3]uint8
-}
-
-// readSnapLabels parses the lines `IDX R G B A VIS MSH "LABEL"` of an
-// ITK-SNAP label description file ('#' starts a comment line).
-func readSnapLabels(path string) (map[int]snapLabel, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[int]snapLabel{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		head, rest, quoted := strings.Cut(s, `"`)
-		name, _, closed := strings.Cut(rest, `"`)
-		fields := strings.Fields(head)
-		if !quoted || !closed || len(fields) != 7 {
-			return nil, fmt.Errorf("%s:%d: not an ITK-SNAP label line (IDX R G B A VIS MSH \"LABEL\")", path, line)
-		}
-		var nums [4]int
-		for i := range nums {
-			if nums[i], err = strconv.Atoi(fields[i]); err != nil || nums[i] < 0 || (i > 0 && nums[i] > 255) || nums[0] > 65535 {
-				return nil, fmt.Errorf("%s:%d: bad number %q", path, line, fields[i])
-			}
-		}
-		if nums[0] == 0 {
-			continue // the background, "Clear Label"
-		}
-		out[nums[0]] = snapLabel{name: name, color: [3]uint8{uint8(nums[1]), uint8(nums[2]), uint8(nums[3])}}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	return out, nil
 }

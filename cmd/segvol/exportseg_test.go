@@ -13,6 +13,7 @@ import (
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -196,7 +197,7 @@ func TestExportSegRefusals(t *testing.T) {
 			t.Errorf("%v: %v", c.args, err)
 		}
 	}
-	if _, err := readSnapLabels(badNames); err == nil {
+	if _, err := labels.ReadDescription(badNames); err == nil {
 		t.Error("bad label description accepted")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -52,6 +53,17 @@ func writeDescription(w io.Writer, segs []Segment) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// ReadDescription reads an ITK-SNAP label description file: the segments
+// it lists, background left out.
+func ReadDescription(path string) ([]Segment, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	defer f.Close()
+	return readDescription(path, f)
 }
 
 // readDescription parses an ITK-SNAP label description file into segments

@@ -1,12 +1,10 @@
 package seg
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -14,6 +12,7 @@ import (
 	dcm "github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -457,34 +456,7 @@ func pack(img *volume.Volume, p planes, frames []frame) []byte {
 	return out
 }
 
-// writeAtomic writes the data set to a temporary file beside path, syncs
-// it and renames it into place, so a crash never leaves half a file.
-func writeAtomic(path string, ds *dcm.Dataset) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err = dcm.Write(w, *ds); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+// writeAtomic writes the data set so that a crash never leaves half a file.
+func writeAtomic(path string, ds *dcm.Dataset) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return dcm.Write(w, *ds) })
 }
