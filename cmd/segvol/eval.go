@@ -30,16 +30,16 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	labels := fs.String("labels", "", "label map in the image's grid")
 	label := fs.Int("label", 0, "label value of the target")
 	clicks := fs.Int("clicks", 5, "corrective clicks after the box")
-	backend := fs.String("backend", "auto", "auto, classic or segvol")
+	engine := addEngineFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *labels == "" || *label <= 0 || *clicks < 0 {
-		return fmt.Errorf("%w: segvol eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--json]", errUsage)
+		return fmt.Errorf("%w: segvol eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--models DIR] [--device D] [--json]", errUsage)
 	}
-	seg, err := segmenter(*backend)
+	seg, err := engine.segmenter(stderr)
 	if err != nil {
 		return err
 	}

@@ -34,9 +34,10 @@ func TestEvalJSONOnSampleKidney(t *testing.T) {
 }
 
 func TestEvalBackends(t *testing.T) {
-	args := []string{"--image", "x", "--labels", "y", "--label", "1", "--backend"}
+	missing := filepath.Join(t.TempDir(), "no-models")
+	args := []string{"--image", "x", "--labels", "y", "--label", "1", "--models", missing, "--backend"}
 	err := cmdEval(context.Background(), append(args, "segvol"), &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "not available yet") {
+	if err == nil || !strings.Contains(err.Error(), "SegVol model files not found") || !strings.Contains(err.Error(), missing) {
 		t.Errorf("segvol backend: %v", err)
 	}
 	err = cmdEval(context.Background(), append(args, "magic"), &bytes.Buffer{}, &bytes.Buffer{})

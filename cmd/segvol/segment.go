@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/classic"
+	"github.com/segvolapp/segvol/infer/ort"
+	segvolmodel "github.com/segvolapp/segvol/infer/segvol"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/study"
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -49,15 +51,57 @@ func ints(s string, n int) ([]int, error) {
 	return out, nil
 }
 
-// segmenter picks the engine behind --backend.
-func segmenter(name string) (infer.Segmenter, error) {
-	switch name {
-	case "auto", "classic":
-		return classic.Segmenter{}, nil
-	case "segvol":
-		return nil, errors.New("the segvol backend is not available yet; use --backend classic (or auto)")
+// engineFlags are the flags that choose a segmentation engine.
+type engineFlags struct{ backend, models, device *string }
+
+func addEngineFlags(fs *flag.FlagSet) engineFlags {
+	return engineFlags{
+		backend: fs.String("backend", "auto", "auto (SegVol when its models are installed, else classic), classic or segvol"),
+		models:  fs.String("models", "", "SegVol models folder (default: the user models folder)"),
+		device:  fs.String("device", "auto", "auto, cpu, cuda, directml or coreml (SegVol only)"),
 	}
-	return nil, fmt.Errorf("%w: unknown backend %q (auto, classic or segvol)", errUsage, name)
+}
+
+// segmenter picks the engine behind --backend. With auto, SegVol runs when
+// its models and ONNX Runtime are there; otherwise the embedded default
+// does, and stderr says why.
+func (e engineFlags) segmenter(stderr io.Writer) (infer.Segmenter, error) {
+	switch *e.backend {
+	case "classic":
+		return classic.Segmenter{}, nil
+	case "segvol", "auto":
+		s, err := loadSegVol(*e.models, *e.device, stderr)
+		if err == nil || *e.backend == "segvol" {
+			return s, err
+		}
+		fmt.Fprintf(stderr, "segvol: using the embedded default: %v\n", err)
+		return classic.Segmenter{}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown backend %q (auto, classic or segvol)", errUsage, *e.backend)
+}
+
+func loadSegVol(dir, device string, stderr io.Writer) (infer.Segmenter, error) {
+	if dir == "" {
+		d, err := segvolmodel.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	// Look for the models before loading a 20 MB library for nothing.
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%w: no models folder %s (see models/README.md)", segvolmodel.ErrNoModels, dir)
+	}
+	rt, err := ort.Open(ort.Options{Device: device})
+	if err != nil {
+		return nil, err
+	}
+	s, err := segvolmodel.Load(dir, rt)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "segvol: SegVol on %s, ONNX Runtime %s\n", rt.Provider(), rt.Version())
+	return s, nil
 }
 
 // openImage opens a study and hands its voxels to an engine without a copy.
@@ -79,14 +123,14 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(pointList{&p.Points, false}, "negative", "negative click i,j,k (repeatable)")
 	box := fs.String("box", "", "box i0,j0,k0,i1,j1,k1 (inclusive voxel indices)")
 	text := fs.String("text", "", "structure name")
-	backend := fs.String("backend", "auto", "auto, classic or segvol")
+	engine := addEngineFlags(fs)
 	out := fs.String("out", "", "output mask (.nii or .nii.gz)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *out == "" {
-		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] --out MASK.nii.gz", errUsage)
+		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] --out MASK.nii.gz", errUsage)
 	}
 	if *box != "" {
 		v, err := ints(*box, 6)
@@ -96,7 +140,7 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		p.Box = &infer.Box{Min: [3]int{v[0], v[1], v[2]}, Max: [3]int{v[3], v[4], v[5]}}
 	}
 	p.Text = *text
-	seg, err := segmenter(*backend)
+	seg, err := engine.segmenter(stderr)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ func TestSegmentWritesMaskWithImageGeometry(t *testing.T) {
 func TestSegmentRefusals(t *testing.T) {
 	ct := filepath.Join(sampleDir, "example_ct_sm.nii.gz")
 	out := filepath.Join(t.TempDir(), "m.nii")
+	missing := filepath.Join(t.TempDir(), "no-models")
 	for _, c := range []struct {
 		args  []string
 		usage bool
@@ -56,13 +57,29 @@ func TestSegmentRefusals(t *testing.T) {
 		{[]string{"--image", ct}, true, ""},
 		{[]string{"--image", ct, "--box", "1,2,3", "--out", out}, true, "6 comma-separated"},
 		{[]string{"--image", ct, "--point", "1,2", "--out", out}, true, "3 comma-separated"},
-		{[]string{"--image", ct, "--text", "liver", "--out", out}, false, "cannot segment by name"},
-		{[]string{"--image", ct, "--box", "0,0,0,9,9,9", "--backend", "segvol", "--out", out}, false, "not available yet"},
+		{[]string{"--image", ct, "--text", "liver", "--models", missing, "--out", out}, false, "cannot segment by name"},
+		{[]string{"--image", ct, "--box", "0,0,0,9,9,9", "--backend", "segvol", "--models", missing, "--out", out}, false, "SegVol model files not found"},
 		{[]string{"--image", ct, "--point", "500,1,1", "--out", out}, false, "outside"},
 	} {
 		err := cmdSegment(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || errors.Is(err, errUsage) != c.usage || !strings.Contains(err.Error(), c.text) {
 			t.Errorf("%v: got %v", c.args, err)
 		}
+	}
+}
+
+// TestAutoFallsBackToClassic: without SegVol's models, auto segments with
+// the embedded default and says why on stderr.
+func TestAutoFallsBackToClassic(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.nii.gz")
+	missing := filepath.Join(t.TempDir(), "no-models")
+	var stdout, stderr bytes.Buffer
+	err := cmdSegment(context.Background(), []string{"--image", sample, "--box", "60,40,10,80,60,20",
+		"--models", missing, "--out", out}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "using the embedded default") || !strings.Contains(stdout.String(), "by classic") {
+		t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
 	}
 }
