@@ -44,6 +44,14 @@ test: deps-test vet
 	$(XVFB) $(GO) test ./...
 	$(MAKE) --no-print-directory fuzz
 
+# The SegVol export proved without the real weights (models/segvol/README.md):
+# a random checkpoint at reduced encoder depth (SEGVOL_TEST_DEPTH=12 for the
+# full size), export, ONNX Runtime from Go against PyTorch, zoom-out-zoom-in.
+.PHONY: test-export
+test-export: ort
+	scripts/apt-deps.sh python3-torch python3-onnx time
+	GO="$(GO)" scripts/test-export.sh
+
 # A short run of every fuzz target beyond its seed corpus (the seeds already
 # run in `go test`); FUZZTIME=5m for a longer hunt.
 fuzz:

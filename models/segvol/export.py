@@ -128,12 +128,12 @@ def text_embeddings(state, names, tokenizer_dir):
     return torch.stack(rows).numpy().astype("<f4")
 
 
-def write_text_embeddings(out, names, vectors):
-    """text_embeddings.json (names in row order) + text_embeddings.f32
-    (little-endian float32, len(names) x 768); see models/segvol/README.md."""
-    vectors.tofile(os.path.join(out, "text_embeddings.f32"))
-    meta = {"format": "segvol-text-embeddings/1", "template": TEMPLATE, "dim": int(vectors.shape[1]),
-            "dtype": "float32-le", "data": "text_embeddings.f32", "names": names}
+def write_text_embeddings(out, names, vectors, checkpoint):
+    """The format infer/segvol reads (text.go): text_embeddings.json names the
+    rows, text_embeddings.bin holds len(names) x 768 little-endian float32."""
+    vectors.tofile(os.path.join(out, "text_embeddings.bin"))
+    meta = {"dim": int(vectors.shape[1]), "categories": names, "template": TEMPLATE,
+            "checkpoint": os.path.basename(checkpoint)}
     with open(os.path.join(out, "text_embeddings.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1, ensure_ascii=False)
 
@@ -272,7 +272,7 @@ def sha256(path):
 def write_manifest(out, args, layout, depth, graphs, text_names, selfcheck):
     files = {}
     for name in sorted(os.listdir(out)):
-        if name.endswith((".onnx", ".f32")) or name == "text_embeddings.json":
+        if name.endswith(".onnx") or name.startswith("text_embeddings."):
             entry = {"bytes": os.path.getsize(os.path.join(out, name)), "sha256": sha256(os.path.join(out, name))}
             entry.update(graphs.get(name, {}))
             files[name] = entry
@@ -335,7 +335,7 @@ def main(argv):
     if with_clip is False:
         print("text embeddings: skipped (the checkpoint has no CLIP text tower)")
     if vectors is not None:
-        write_text_embeddings(a.out, names, vectors)
+        write_text_embeddings(a.out, names, vectors, a.checkpoint)
         print(f"text embeddings: {len(names)} categories")
 
     ref = reference(net, a.seed)

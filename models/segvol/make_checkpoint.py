@@ -20,24 +20,30 @@ import torch
 import checkpoint as ck
 
 
+# Modules whose weights are embedding tables (rows of vectors), not layers.
+EMBEDDINGS = {"iou_token", "mask_tokens", "no_mask_embed", "not_a_point_embed", "point_embeddings",
+              "position_embeddings", "token_embedding", "position_embedding"}
+NORMS = ("norm", "output_upscaling.1.", "mask_downscaling.1.", "mask_downscaling.4.")
+
+
 def random_tensor(key, shape, gen):
     """Values on the scale a trained model has, so that activations neither
-    vanish nor blow up and the numeric checks mean something."""
-    if key.endswith("position_ids"):
-        return torch.arange(shape[-1], dtype=torch.int64).reshape(shape)
-    if "positional_encoding_gaussian_matrix" in key:
-        return torch.randn(shape, generator=gen)  # SAM draws it N(0,1)
+    vanish nor blow up and the float32 comparisons mean something."""
     name = key.rsplit(".", 1)[-1]
-    is_norm = any(n in key for n in ("norm", "output_upscaling.1.", "mask_downscaling.1.", "mask_downscaling.4."))
-    if is_norm and name == "weight":
-        return 1 + 0.1 * torch.randn(shape, generator=gen)
+    if name == "position_ids":
+        return torch.arange(shape[-1], dtype=torch.int64).reshape(shape)
+    if name == "positional_encoding_gaussian_matrix":
+        return torch.randn(shape, generator=gen)  # SAM draws it N(0,1)
+    if EMBEDDINGS.intersection(key.split(".")):
+        return 0.5 * torch.randn(shape, generator=gen)
+    if any(n in key for n in NORMS):
+        return (1 if name == "weight" else 0) + 0.1 * torch.randn(shape, generator=gen)
     if name == "bias":
         return 0.02 * torch.randn(shape, generator=gen)
-    if len(shape) >= 2 and name == "weight" and "embed" not in key and "token" not in key:
-        # A stride-2 kernel-2 transposed conv sums over input channels only.
-        fan_in = shape[0] if key.startswith("mask_decoder.output_upscaling.") else math.prod(shape[1:])
-        return torch.randn(shape, generator=gen) / math.sqrt(fan_in)
-    return 0.5 * torch.randn(shape, generator=gen)
+    # A layer's weight: unit gain. A stride-2 kernel-2 transposed conv sums
+    # over input channels only.
+    fan_in = shape[0] if key.startswith("mask_decoder.output_upscaling.") else math.prod(shape[1:])
+    return torch.randn(shape, generator=gen) / math.sqrt(fan_in)
 
 
 def build(encoder_depth, with_clip, seed):

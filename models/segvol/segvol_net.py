@@ -122,9 +122,10 @@ class RandomFourier(nn.Module):
         """Encoding of the token grid, [768,8,16,16]; coordinates ordered
         (H/16, D/8, W/16) as upstream stacks them, cell centres at +0.5."""
         d, h, w = GRID
-        zd = (torch.arange(d, dtype=torch.float32) + 0.5) / d
-        zh = (torch.arange(h, dtype=torch.float32) + 0.5) / h
-        zw = (torch.arange(w, dtype=torch.float32) + 0.5) / w
+        t = self.positional_encoding_gaussian_matrix.dtype
+        zd = (torch.arange(d, dtype=t) + 0.5) / d
+        zh = (torch.arange(h, dtype=t) + 0.5) / h
+        zw = (torch.arange(w, dtype=t) + 0.5) / w
         gd, gh, gw = torch.meshgrid(zd, zh, zw, indexing="ij")
         return self.encode(torch.stack([gh, gd, gw], dim=-1)).permute(3, 0, 1, 2)
 
