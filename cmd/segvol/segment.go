@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/segvolapp/segvol/infer"
-	"github.com/segvolapp/segvol/infer/classic"
-	"github.com/segvolapp/segvol/infer/ort"
-	segvolmodel "github.com/segvolapp/segvol/infer/segvol"
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/study"
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -62,45 +60,22 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 	}
 }
 
-// segmenter picks the engine behind --backend. With auto, SegVol runs when
-// its models and ONNX Runtime are there; otherwise the embedded default
-// does, and stderr says why.
+// segmenter picks the engine behind --backend (see infer/engine); stderr
+// says which SegVol runs on, or why auto fell back to the embedded default.
 func (e engineFlags) segmenter(stderr io.Writer) (infer.Segmenter, error) {
-	switch *e.backend {
-	case "classic":
-		return classic.Segmenter{}, nil
-	case "segvol", "auto":
-		s, err := loadSegVol(*e.models, *e.device, stderr)
-		if err == nil || *e.backend == "segvol" {
-			return s, err
-		}
-		fmt.Fprintf(stderr, "segvol: using the embedded default: %v\n", err)
-		return classic.Segmenter{}, nil
+	s, info, err := engine.Open(engine.Options{Backend: *e.backend, Models: *e.models, Device: *e.device})
+	if errors.Is(err, engine.ErrUnknownBackend) {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return nil, fmt.Errorf("%w: unknown backend %q (auto, classic or segvol)", errUsage, *e.backend)
-}
-
-func loadSegVol(dir, device string, stderr io.Writer) (infer.Segmenter, error) {
-	if dir == "" {
-		d, err := segvolmodel.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	// Look for the models before loading a 20 MB library for nothing.
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: no models folder %s (see models/README.md)", segvolmodel.ErrNoModels, dir)
-	}
-	rt, err := ort.Open(ort.Options{Device: device})
 	if err != nil {
 		return nil, err
 	}
-	s, err := segvolmodel.Load(dir, rt)
-	if err != nil {
-		return nil, err
+	switch {
+	case info.Fallback != nil:
+		fmt.Fprintf(stderr, "segvol: using the embedded default: %v\n", info.Fallback)
+	case info.Backend == "segvol":
+		fmt.Fprintf(stderr, "segvol: SegVol on %s, %s\n", info.Device, info.Runtime)
 	}
-	fmt.Fprintf(stderr, "segvol: SegVol on %s, ONNX Runtime %s\n", rt.Provider(), rt.Version())
 	return s, nil
 }
 
