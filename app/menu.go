@@ -36,7 +36,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
 	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
-	return fyne.NewMainMenu(file, view, v.presetMenu)
+	return fyne.NewMainMenu(file, view, v.presetMenu, v.helpMenu())
 }
 
 func (v *Viewer) resetViews() {

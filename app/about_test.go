@@ -1,0 +1,53 @@
+package app
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/assets"
+)
+
+// TestAboutShowsVersionAndLicenses opens Help > About on the real main
+// window and checks the version line and one license section per component.
+func TestAboutShowsVersionAndLicenses(t *testing.T) {
+	v := New(test.NewTempApp(t), Options{})
+	t.Cleanup(v.Window().Close)
+	menus := v.Window().MainMenu().Items
+	help := menus[len(menus)-1]
+	if help.Label != "Help" || help.Items[0].Label != "About SegVol" {
+		t.Fatalf("last menu %q, first item %q", help.Label, help.Items[0].Label)
+	}
+	help.Items[0].Action()
+
+	c := aboutContent(fyne.AppMetadata{Version: "0.1.0", Build: 1})
+	border := c.(*fyne.Container)
+	var head *widget.Label
+	var acc *widget.Accordion
+	for _, o := range border.Objects {
+		switch o := o.(type) {
+		case *widget.Label:
+			head = o
+		case *container.Scroll:
+			acc = o.Content.(*widget.Accordion)
+		}
+	}
+	if head == nil || !strings.Contains(head.Text, "SegVol 0.1.0 (build 1,") {
+		t.Fatalf("version line missing: %v", head)
+	}
+	if len(acc.Items) != len(assets.Bundled) {
+		t.Fatalf("%d license sections for %d components", len(acc.Items), len(assets.Bundled))
+	}
+	for i, it := range acc.Items {
+		if text := it.Detail.(*widget.Label).Text; !strings.Contains(it.Title, assets.Bundled[i].License) || len(text) < 200 {
+			t.Errorf("section %q: %d bytes of license text", it.Title, len(text))
+		}
+	}
+	if got := versionText(fyne.AppMetadata{}); !strings.Contains(got, "development build") {
+		t.Errorf("without metadata: %q", got)
+	}
+}
