@@ -43,6 +43,7 @@ vet:
 test: deps-test vet
 	$(XVFB) $(GO) test ./...
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory test-export
 
 # The SegVol export proved without the real weights (models/segvol/README.md):
 # a random checkpoint at reduced encoder depth (SEGVOL_TEST_DEPTH=12 for the
@@ -69,6 +70,7 @@ bench: deps-test
 	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh
+	SEGVOL_TEST_DEPTH=12 GO="$(GO)" scripts/test-export.sh --bench
 
 # Opens the viewer on the bundled sample study.
 run: build
