@@ -68,8 +68,13 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 	win := newWindow(o)
 	r.prepareLUT(v, o, win)
 	rows := func(y0, y1 int) {
+		// Scratch for the trilinear one-axis path, one per worker.
+		var col []float64
+		if o.Interp == render.Linear {
+			col = make([]float64, max(v.Dims[0], v.Dims[1], v.Dims[2]))
+		}
 		for y := y0; y < y1; y++ {
-			r.row(dst, y, p, v, l, o, win)
+			r.row(dst, y, p, v, l, o, win, col)
 		}
 	}
 	parallel.For(h, rows)
@@ -109,7 +114,7 @@ func (r *Renderer) prepareLUT(v *render.Volume, o render.Options, win window) {
 }
 
 // row draws output row y: the grey image, and the label under each pixel.
-func (r *Renderer) row(dst *image.RGBA, y int, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, win window) {
+func (r *Renderer) row(dst *image.RGBA, y int, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, win window, col []float64) {
 	w := dst.Rect.Dx()
 	m := &v.WorldToIndex
 	// Index of pixel (0, y) and the index step of one pixel along the row.
@@ -126,7 +131,7 @@ func (r *Renderer) row(dst *image.RGBA, y int, p render.Plane, v *render.Volume,
 	if l != nil {
 		lab = r.labels[y*w : (y+1)*w]
 	}
-	s := sampler{dims: v.Dims, start: start, step: step, win: win, lut: r.lut.gray, off: r.lut.offset}
+	s := sampler{dims: v.Dims, start: start, step: step, win: win, lut: r.lut.gray, off: r.lut.offset, col: col}
 	// Pixels whose nearest voxel is inside form one run [x0, x1): the index
 	// is monotonic along a row. Outside it the image is black, unlabelled.
 	x0, x1 := s.span(w)
@@ -177,6 +182,7 @@ type sampler struct {
 	win         window
 	lut         []uint8
 	off         int
+	col         []float64 // scratch: one value per voxel along a row's axis
 }
 
 // index is the fractional voxel index of pixel x along axis a.
@@ -310,8 +316,11 @@ func drawRow[T number](s *sampler, data []T, v *render.Volume, interp render.Int
 }
 
 // linearOneAxis is drawRow's trilinear case when only index axis a changes
-// along the row: the other two axes' voxels and fractions are worked out
-// once. The arithmetic per pixel is trilinear's, in the same order.
+// along the row. The other two axes' voxels and fractions are fixed, so the
+// row is first interpolated across them once per voxel along a (into
+// s.col), and each pixel then only interpolates along a. The sum is
+// trilinear's; the order of its terms differs, which moves a value by far
+// less than a grey level (render/gl agrees within one level).
 func linearOneAxis[T number](s *sampler, t *trilinearAxes, data []T, v *render.Volume, pix []uint8, labels, lab []uint8, x0, x1, a, base, stride int) {
 	var b [3]int
 	var frac [3]float64
@@ -326,19 +335,31 @@ func linearOneAxis[T number](s *sampler, t *trilinearAxes, data []T, v *render.V
 		}
 		b[c], frac[c] = t.axis(c, f)
 	}
+	// The two fixed axes, lower first, and their steps to the next voxel.
+	steps := [3]int{t.dx, t.dy, t.dz}
+	strides := [3]int{1, t.nx, t.nxy}
+	u, w := (a+1)%3, (a+2)%3
+	if u > w {
+		u, w = w, u
+	}
+	if inside {
+		o0 := b[u]*strides[u] + b[w]*strides[w]
+		du, dw := steps[u], steps[w]
+		for p := range t.dims[a] {
+			o := o0 + p*strides[a]
+			lo := lerp(float64(data[o]), float64(data[o+du]), frac[u])
+			hi := lerp(float64(data[o+dw]), float64(data[o+dw+du]), frac[u])
+			s.col[p] = lerp(lo, hi, frac[w])
+		}
+	}
+	da := min(1, t.dims[a]-1) // next voxel along a; none on a one-voxel axis
 	st, f0 := s.step[a], s.start[a]
 	for x := x0; x < x1; x++ {
 		f := f0 + st*float64(x)
 		var g uint32
 		if inside && f >= -0.5 && f < t.hi[a] {
-			b[a], frac[a] = t.axis(a, f)
-			o := b[0] + t.nx*b[1] + t.nxy*b[2]
-			dx, dy, dz := t.dx, t.dy, t.dz
-			c00 := lerp(float64(data[o]), float64(data[o+dx]), frac[0])
-			c10 := lerp(float64(data[o+dy]), float64(data[o+dy+dx]), frac[0])
-			c01 := lerp(float64(data[o+dz]), float64(data[o+dz+dx]), frac[0])
-			c11 := lerp(float64(data[o+dz+dy]), float64(data[o+dz+dy+dx]), frac[0])
-			val := lerp(lerp(c00, c10, frac[1]), lerp(c01, c11, frac[1]), frac[2])
+			ba, ta := t.axis(a, f)
+			val := lerp(s.col[ba], s.col[ba+da], ta)
 			g = uint32(s.win.gray(val*v.Slope + v.Intercept))
 		}
 		binary.LittleEndian.PutUint32(pix[4*x:], 0xff000000|g*0x010101)
