@@ -80,6 +80,17 @@ func (v *Viewer) loaded(l *loading, ctx context.Context, path, series string, st
 		v.SetSession(s)
 		v.loadInfo = loadSummary(s, elapsed)
 		v.updateStatus()
+		switch {
+		case v.restore != nil:
+			v.restored()
+		case v.pendingLabels != "":
+			p := v.pendingLabels
+			v.pendingLabels = ""
+			if lerr := v.OpenLabels(p); lerr != nil {
+				err = lerr
+				v.showError(lerr)
+			}
+		}
 	}
 	if v.onLoaded != nil {
 		v.onLoaded(err)

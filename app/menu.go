@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer"
@@ -25,6 +26,12 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Open file…", v.openFileDialog),
 		fyne.NewMenuItem("Open DICOM folder…", v.openFolderDialog),
 		v.recentMenu,
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Open segmentation…", v.openLabelsDialog),
+		&fyne.MenuItem{Label: "Save segmentation", Action: func() { v.save(nil) },
+			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
+		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
+		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
 	)
 	// Fyne adds Quit to the first menu itself.
 	view := fyne.NewMenu("View",

@@ -25,7 +25,13 @@ const (
 	dragCursor
 	dragWindow
 	dragPan
+	dragBox   // a box prompt being drawn
+	dragPaint // a brush or eraser stroke
 )
+
+// markerRadius is how near (pixels) a right click must be to a prompt
+// marker to remove it.
+const markerRadius = 8
 
 // zoomStep is the zoom factor of one wheel notch with Ctrl held.
 const zoomStep = 1.15
@@ -44,10 +50,15 @@ type SliceView struct {
 	OnDoubleTap func()
 	// OnRenderError, when set, is told of a renderer failure.
 	OnRenderError func(error)
+	// OnToolError, when set, is told why a tool could not act.
+	OnToolError func(error)
+	// OnKey, when set, sees keys first; it reports whether it used them.
+	OnKey func(*fyne.KeyEvent) bool
 
 	mode       dragMode
 	dragFrom   fyne.Position // pointer at the start of a window drag
 	dragSum    fyne.Position // how far a window drag has gone
+	boxFrom    fyne.Position // where a box drag or stroke began
 	windowFrom volume.Window // window at the start of a window drag
 	button     desktop.MouseButton
 	keysHeld   fyne.KeyModifier // modifiers seen by KeyDown while focused
@@ -140,15 +151,57 @@ func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 		return
 	}
 	v.button = ev.Button
+	e := v.session.Edit()
+	plain := ev.Modifier&(fyne.KeyModifierShift|fyne.KeyModifierControl|fyne.KeyModifierSuper) == 0
 	switch {
+	case ev.Button == desktop.MouseButtonSecondary && e.Tool().Prompting() && v.removeMarker(ev.Position):
+		v.mode = dragNone
 	case ev.Button == desktop.MouseButtonSecondary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&fyne.KeyModifierShift != 0):
 		v.startWindowDrag(ev.Position)
 	case ev.Button == desktop.MouseButtonTertiary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0):
 		v.mode = dragPan
+	case ev.Button == desktop.MouseButtonPrimary && plain && e.Tool() != viewer.ToolNavigate && e.Tool() != viewer.ToolText:
+		v.toolDown(ev.Position)
 	case ev.Button == desktop.MouseButtonPrimary:
 		v.mode = dragCursor
 		v.session.SetCursorAt(v.orient, float64(ev.Position.X), float64(ev.Position.Y))
 	}
+}
+
+// toolDown starts what the active tool does with the left button.
+func (v *SliceView) toolDown(at fyne.Position) {
+	e := v.session.Edit()
+	x, y := float64(at.X), float64(at.Y)
+	switch e.Tool() {
+	case viewer.ToolPositive, viewer.ToolNegative:
+		e.AddPointAt(v.orient, x, y, e.Tool() == viewer.ToolPositive)
+		v.mode = dragNone
+	case viewer.ToolBox:
+		v.mode, v.boxFrom, v.dragSum = dragBox, at, fyne.Position{}
+	case viewer.ToolBrush, viewer.ToolEraser:
+		v.mode, v.boxFrom, v.dragSum = dragPaint, at, fyne.Position{}
+		v.toolError(e.StrokeAt(v.orient, x, y))
+	case viewer.ToolFill:
+		v.mode = dragNone
+		_, err := e.FillAt(v.orient, x, y)
+		v.toolError(err)
+	}
+}
+
+// dragEnd is where a box drag or stroke has reached.
+func (v *SliceView) dragEnd() fyne.Position { return v.boxFrom.Add(v.dragSum) }
+
+func (v *SliceView) toolError(err error) {
+	if err != nil && v.OnToolError != nil {
+		v.OnToolError(err)
+	}
+}
+
+// removeMarker removes the prompt point under the pointer, if any.
+func (v *SliceView) removeMarker(at fyne.Position) bool {
+	e := v.session.Edit()
+	id, ok := e.MarkerAt(v.orient, float64(at.X), float64(at.Y), markerRadius)
+	return ok && e.RemovePrompt(id)
 }
 
 func (v *SliceView) startWindowDrag(at fyne.Position) {
@@ -159,6 +212,11 @@ func (v *SliceView) startWindowDrag(at fyne.Position) {
 // DragEnd for it).
 func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 	if ev.Button == desktop.MouseButtonSecondary {
+		v.mode = dragNone
+	}
+	if v.mode == dragPaint && v.session != nil {
+		// A click without a drag gets no DragEnd: the stroke ends here.
+		v.session.Edit().EndStroke()
 		v.mode = dragNone
 	}
 	v.button = 0
@@ -180,6 +238,21 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 		v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 	case dragPan:
 		v.session.Pan(v.orient, float64(ev.Dragged.DX), float64(ev.Dragged.DY))
+	case dragBox:
+		// As for the window, the sum of the deltas is where the pointer is.
+		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
+		v.Refresh()
+	case dragPaint:
+		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
+		at := v.dragEnd()
+		v.toolError(v.session.Edit().StrokeAt(v.orient, float64(at.X), float64(at.Y)))
+	case dragNone:
+		// A drag whose button press the driver did not report (the test
+		// driver's Drag, which gives its start point) starts the tool.
+		if e := v.session.Edit(); e.Tool() == viewer.ToolBox || e.Tool().Painting() {
+			v.toolDown(ev.Position)
+			v.Dragged(ev)
+		}
 	}
 }
 
@@ -188,8 +261,22 @@ func (v *SliceView) dragWindowTo(p fyne.Position) {
 	v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 }
 
-// DragEnd ends a left or middle drag.
-func (v *SliceView) DragEnd() { v.mode = dragNone }
+// DragEnd ends a left or middle drag: a box drag sets the box prompt, a
+// stroke becomes one undo step.
+func (v *SliceView) DragEnd() {
+	if v.session != nil {
+		e := v.session.Edit()
+		switch v.mode {
+		case dragBox:
+			end := v.dragEnd()
+			v.toolError(e.SetBoxFromDrag(v.orient, float64(v.boxFrom.X), float64(v.boxFrom.Y), float64(end.X), float64(end.Y)))
+		case dragPaint:
+			e.EndStroke()
+		}
+	}
+	v.mode = dragNone
+	v.Refresh()
+}
 
 // MouseIn starts showing the value under the pointer.
 func (v *SliceView) MouseIn(ev *desktop.MouseEvent) {
@@ -227,16 +314,22 @@ func (v *SliceView) FocusGained() { v.focused = true }
 // FocusLost implements fyne.Focusable.
 func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
 
-// TypedRune implements fyne.Focusable; R resets the view.
+// TypedRune implements fyne.Focusable; R resets the view, the tool
+// letters pick a tool.
 func (v *SliceView) TypedRune(r rune) {
-	if v.session != nil && (r == 'r' || r == 'R') {
+	if v.session == nil {
+		return
+	}
+	if r == 'r' || r == 'R' {
 		v.session.ResetView(v.orient)
+	} else if t, ok := viewer.ToolForKey(r); ok {
+		v.session.Edit().SetTool(t)
 	}
 }
 
 // TypedKey scrolls with Page Up/Down and the arrow keys.
 func (v *SliceView) TypedKey(ev *fyne.KeyEvent) {
-	if v.session == nil {
+	if v.session == nil || (v.OnKey != nil && v.OnKey(ev)) {
 		return
 	}
 	switch ev.Name {
@@ -271,6 +364,7 @@ type renderKey struct {
 	w, h   int
 	vol    *render.Volume
 	engine render.Renderer
+	labels viewer.LabelsKey
 }
 
 // keyFor is what a w x h pixel image of the view depends on now.
@@ -282,7 +376,7 @@ func (v *SliceView) keyFor(w, h int) renderKey {
 	// The same view at the device's pixel size shows the same area:
 	// zoom-to-fit scales with the size and the pan is in mm.
 	view.Width, view.Height = w, h
-	return renderKey{view.Plane(v.session.Frame(), v.session.Cursor()), v.session.Options(), w, h, v.session.RenderVolume(), v.renderer}
+	return renderKey{view.Plane(v.session.Frame(), v.session.Cursor()), v.session.Options(), w, h, v.session.RenderVolume(), v.renderer, v.session.Edit().LabelsKey()}
 }
 
 // render draws the image of key k into img (reused when its size fits).
@@ -294,7 +388,9 @@ func (v *SliceView) render(img *image.RGBA, k renderKey) *image.RGBA {
 		clear(img.Pix)
 		return img
 	}
-	if err := v.renderer.Render(img, k.plane, k.vol, nil, k.opts); err != nil {
+	var err error
+	v.session.Edit().RenderLabels(func(l *render.Labels) { err = v.renderer.Render(img, k.plane, k.vol, l, k.opts) })
+	if err != nil {
 		if v.OnRenderError != nil {
 			v.OnRenderError(err)
 		}
@@ -309,4 +405,7 @@ var (
 	crosshairColor = color.NRGBA{0x30, 0xa0, 0xff, 0xd0}
 	letterColor    = color.NRGBA{0xff, 0xc0, 0x40, 0xff}
 	textColor      = color.NRGBA{0xf0, 0xf0, 0xf0, 0xff}
+	positiveColor  = color.NRGBA{0x20, 0xe0, 0x40, 0xff}
+	negativeColor  = color.NRGBA{0xff, 0x30, 0x30, 0xff}
+	boxColor       = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
 )

@@ -28,6 +28,10 @@ type sliceRenderer struct {
 	cursorText, pointerText  *canvas.Text
 	scaleBar                 *canvas.Line
 	scaleText                *canvas.Text
+	box, band                *canvas.Rectangle // the box prompt; a box being drawn
+	brush                    *canvas.Circle    // the brush outline at the pointer
+	markers                  []*canvas.Circle  // prompt points, grown as needed
+	fixed                    int               // objects before the markers
 	objects                  []fyne.CanvasObject
 }
 
@@ -49,8 +53,21 @@ func newSliceRenderer(v *SliceView) *sliceRenderer {
 	r.cursorText, r.pointerText = text(textColor, false), text(textColor, false)
 	r.scaleBar, r.scaleText = canvas.NewLine(textColor), text(textColor, false)
 	r.scaleBar.StrokeWidth = 2
+	outline := func(c color.Color, dashed bool) *canvas.Rectangle {
+		b := canvas.NewRectangle(color.Transparent)
+		b.StrokeColor, b.StrokeWidth = c, 2
+		if dashed {
+			b.StrokeWidth = 1
+		}
+		return b
+	}
+	r.box, r.band = outline(boxColor, false), outline(boxColor, true)
+	r.brush = canvas.NewCircle(color.Transparent)
+	r.brush.StrokeColor, r.brush.StrokeWidth = textColor, 1
 	r.objects = []fyne.CanvasObject{r.background, r.raster, r.hLine, r.vLine,
-		r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleBar, r.scaleText}
+		r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleBar, r.scaleText,
+		r.box, r.band, r.brush}
+	r.fixed = len(r.objects)
 	r.Refresh()
 	return r
 }
@@ -94,7 +111,59 @@ func (r *sliceRenderer) Refresh() {
 	for _, l := range []*canvas.Line{r.hLine, r.vLine, r.scaleBar} {
 		l.Refresh()
 	}
+	for _, o := range r.objects[r.fixed-3:] {
+		o.Refresh()
+	}
 }
+
+// placeTools shows the prompts and the tool's feedback of the view.
+func (r *sliceRenderer) placeTools() {
+	s := r.v.session
+	e := s.Edit()
+	o := r.v.orient
+	r.box.Hide()
+	if x0, y0, x1, y1, ok := e.BoxOn(o); ok {
+		r.box.Move(fyne.NewPos(float32(x0), float32(y0)))
+		r.box.Resize(fyne.NewSize(float32(x1-x0), float32(y1-y0)))
+		r.box.Show()
+	}
+	r.band.Hide()
+	if r.v.mode == dragBox {
+		a, b := r.v.boxFrom, r.v.dragEnd()
+		r.band.Move(fyne.NewPos(min(a.X, b.X), min(a.Y, b.Y)))
+		r.band.Resize(fyne.NewSize(abs32(b.X-a.X), abs32(b.Y-a.Y)))
+		r.band.Show()
+	}
+	r.brush.Hide()
+	if e.Tool().Painting() && r.v.hovering {
+		rad := float32(e.BrushMM / s.View(o).MMPerPixel(s.Frame()))
+		p := r.v.pointer
+		r.brush.Move(p.SubtractXY(rad, rad))
+		r.brush.Resize(fyne.NewSize(2*rad, 2*rad))
+		r.brush.Show()
+	}
+	ms := e.MarkersOn(o)
+	for len(r.markers) < len(ms) {
+		c := canvas.NewCircle(color.Transparent)
+		c.StrokeWidth = 2
+		r.markers = append(r.markers, c)
+	}
+	r.objects = r.objects[:r.fixed]
+	const rad = 5
+	for i, m := range ms {
+		c := r.markers[i]
+		c.FillColor, c.StrokeColor = negativeColor, color.White
+		if m.Positive {
+			c.FillColor = positiveColor
+		}
+		c.Move(fyne.NewPos(float32(m.X)-rad, float32(m.Y)-rad))
+		c.Resize(fyne.NewSize(2*rad, 2*rad))
+		c.Refresh()
+		r.objects = append(r.objects, c)
+	}
+}
+
+func abs32(x float32) float32 { return max(x, -x) }
 
 func (r *sliceRenderer) textObjects() []*canvas.Text {
 	return []*canvas.Text{r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleText}
@@ -120,6 +189,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	for _, o := range overlays {
 		o.Show()
 	}
+	r.placeTools()
 	o := r.v.orient
 	const pad = 4
 

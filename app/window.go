@@ -3,14 +3,18 @@ package app
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/render/cpu"
 	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -29,6 +33,18 @@ type Options struct {
 	// ends, with the error if it failed (nil when cancelled or when a
 	// series is to be picked).
 	OnLoaded func(error)
+	// OnSegmented, when set, is called on the UI goroutine after each AI
+	// run ends, with its error (context.Canceled when cancelled).
+	OnSegmented func(error)
+	// Engine chooses the segmentation engine (default: auto).
+	Engine engine.Options
+	// Labels, when set, is a label file opened onto the first study.
+	Labels string
+	// RecoveryDir is where autosaves go (default viewer.RecoveryDir()).
+	RecoveryDir string
+	// AutosaveInterval is how often unsaved work is autosaved (default
+	// AutosaveInterval; negative: never).
+	AutosaveInterval time.Duration
 }
 
 // Viewer is the main window: three linked slice views, the study
@@ -52,11 +68,29 @@ type Viewer struct {
 	recentMenu   *fyne.MenuItem
 	loading      *loading
 	onLoaded     func(error)
+
+	tools         *toolBar
+	segPanel      *segmentsPanel
+	aiPanel       *aiPanel
+	brushPanel    *brushPanel
+	editItems     editMenu
+	ai            aiState
+	categories    []string
+	onSegmented   func(error)
+	files         segFiles
+	recoveryDir   string
+	pendingLabels string           // opened onto the next study loaded
+	restore       *labels.Recovery // a recovery to put on the next study loaded
+	closing       dialog.Dialog    // the unsaved-changes question, when shown
 }
 
 // New builds the main window of app a; Show it, then Open a study.
 func New(a fyne.App, opt Options) *Viewer {
-	v := &Viewer{app: a, win: a.NewWindow("SegVol viewer"), onLoaded: opt.OnLoaded}
+	v := &Viewer{app: a, win: a.NewWindow("SegVol viewer"), onLoaded: opt.OnLoaded, onSegmented: opt.OnSegmented,
+		pendingLabels: opt.Labels, recoveryDir: opt.RecoveryDir}
+	if v.recoveryDir == "" {
+		v.recoveryDir = viewer.RecoveryDir()
+	}
 	// The CPU renderer draws until UseRenderer hands over a GPU one: the
 	// GL context can only be made once the app's event loop runs.
 	v.renderer, v.rendererName = cpu.New(), "CPU renderer"
@@ -64,6 +98,8 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv := NewSliceView(o, v.renderer)
 		sv.OnDoubleTap = func() { v.toggleMaximised(sv) }
 		sv.OnRenderError = v.renderFailed
+		sv.OnToolError = v.report
+		sv.OnKey = v.segmentKey
 		v.views[o] = sv
 	}
 	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")
@@ -73,13 +109,26 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.panes = container.NewGridWithColumns(3)
 	v.setPanes()
-	v.win.SetContent(container.NewBorder(nil, v.status, nil, nil, v.panes))
+	v.tools = newToolBar(v)
+	v.segPanel, v.aiPanel, v.brushPanel = newSegmentsPanel(v), newAIPanel(v), newBrushPanel(v)
+	side := container.NewVScroll(container.NewVBox(v.segPanel.content, widget.NewSeparator(), v.aiPanel.content,
+		widget.NewSeparator(), v.brushPanel.content))
+	side.SetMinSize(fyne.NewSize(320, 0))
+	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, side, v.panes))
 	v.win.SetMainMenu(v.mainMenu())
 	v.win.SetOnDropped(v.dropped)
 	v.win.Canvas().SetOnTypedKey(v.typedKey)
 	v.win.Canvas().SetOnTypedRune(v.typedRune)
-	v.win.Resize(fyne.NewSize(1280, 520))
+	v.win.SetCloseIntercept(v.closeIntercept)
+	v.win.Resize(fyne.NewSize(1400, 660))
 	v.updateStatus()
+	v.loadEngine(opt.Engine)
+	switch {
+	case opt.AutosaveInterval == 0:
+		v.startAutosave(AutosaveInterval)
+	case opt.AutosaveInterval > 0:
+		v.startAutosave(opt.AutosaveInterval)
+	}
 	return v
 }
 
@@ -132,6 +181,7 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 		if c.What&viewer.WindowChanged != 0 {
 			v.updateStatus()
 		}
+		v.segmentationChanged(c.What)
 	})
 	for _, sv := range v.views {
 		sv.SetSession(s)
@@ -140,7 +190,35 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	v.win.SetTitle("SegVol viewer — " + studyTitle(s))
 	v.presetMenu.Items = v.presetItems()
 	v.presetMenu.Refresh()
+	v.CancelSegmentation()
+	v.files.path = ""
+	v.segPanel.sync()
+	v.aiPanel.sync()
+	v.brushPanel.sync()
+	v.tools.sync(s.Edit().Tool())
+	v.syncUndo()
 	v.updateStatus()
+}
+
+// segmentationChanged follows the editor: the GPU renderer re-uploads
+// labels changed in place, the panels and the Undo items follow.
+func (v *Viewer) segmentationChanged(w viewer.What) {
+	if w&viewer.LabelsChanged != 0 {
+		if inv, ok := v.renderer.(interface{ Invalidate() }); ok {
+			inv.Invalidate()
+		}
+		v.segPanel.sync()
+		v.syncUndo()
+	}
+	if w&viewer.PreviewChanged != 0 {
+		v.aiPanel.sync()
+	}
+	if w&viewer.PromptsChanged != 0 {
+		v.promptsChanged()
+	}
+	if w&viewer.ToolChanged != 0 {
+		v.tools.sync(v.session.Edit().Tool())
+	}
 }
 
 // SetLayout arranges the panes 1x3 or 2x2.
@@ -189,8 +267,15 @@ func (v *Viewer) typedKey(ev *fyne.KeyEvent) { v.activeView().TypedKey(ev) }
 
 func (v *Viewer) typedRune(r rune) { v.activeView().TypedRune(r) }
 
+// ViewRect is where view o lies in the window's canvas (for scripts and
+// tests that look at screenshots).
+func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
+	sv := v.views[o]
+	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
+}
+
 func (v *Viewer) updateStatus() {
-	parts := []string{v.rendererName}
+	parts := []string{v.rendererName, v.engineStatus()}
 	if v.session != nil {
 		w := v.session.Window()
 		name := w.Name

@@ -26,6 +26,10 @@ const (
 	WindowChanged
 	ViewChanged // zoom, pan or size of the views in Change.Views
 	InterpChanged
+	LabelsChanged  // voxels, segment table, active segment or overlay settings
+	PromptsChanged // AI prompts added or removed
+	PreviewChanged // the AI preview appeared, changed or went
+	ToolChanged
 )
 
 // Change is what one command changed and which views must redraw.
@@ -54,6 +58,7 @@ type Session struct {
 	interp    render.Interp
 	ct        bool
 	observers []func(Change)
+	edit      *Editor
 }
 
 // NewSession opens a session on a loaded volume, with the cursor at the
@@ -74,6 +79,9 @@ func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
 	s.ct = isCT(v)
 	s.presets = presetsFor(v, s.ct)
 	s.window = s.presets[0]
+	if s.edit, err = newEditor(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -86,6 +94,9 @@ func (s *Session) notify(c Change) {
 		f(c)
 	}
 }
+
+// Edit is the segmentation of the study: labels, tools, prompts, preview.
+func (s *Session) Edit() *Editor { return s.edit }
 
 // Frame is the study's extent as the views see it.
 func (s *Session) Frame() mpr.Frame { return s.frame }

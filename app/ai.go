@@ -1,0 +1,341 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/infer/segvol"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+)
+
+// aiState is the segmentation engine and the run in progress.
+type aiState struct {
+	seg     infer.Segmenter // nil until the engine is loaded
+	info    engine.Info
+	latency time.Duration // of the last finished run
+	cancel  context.CancelFunc
+	gen     int // the run whose result is wanted
+}
+
+// loadEngine picks the engine in the background (loading ONNX Runtime and
+// the SegVol graphs takes a while) and the category list.
+func (v *Viewer) loadEngine(o engine.Options) {
+	go func() {
+		s, info, err := engine.Open(o)
+		names := categories(info)
+		fyne.Do(func() {
+			if err != nil {
+				v.showError(fmt.Errorf("segmentation engine: %w", err))
+				return
+			}
+			v.ai.seg, v.ai.info, v.categories = s, info, names
+			v.updateStatus()
+		})
+	}()
+}
+
+// categories is the structure list: models/categories.txt (in the models
+// folder, the working folder or beside the program), else the SegVol
+// model's text categories.
+func categories(info engine.Info) []string {
+	places := []string{filepath.Join(info.Models, "categories.txt"), filepath.Join("models", "categories.txt")}
+	if exe, err := os.Executable(); err == nil {
+		places = append(places, filepath.Join(filepath.Dir(exe), "..", "models", "categories.txt"))
+	}
+	for _, p := range places {
+		if names, err := viewer.ReadCategories(p); err == nil && len(names) > 0 {
+			return names
+		}
+	}
+	if info.Backend == "segvol" {
+		if t, err := segvol.LoadText(info.Models); err == nil {
+			return t.Categories()
+		}
+	}
+	return nil
+}
+
+// engineStatus is the status bar's part about the engine.
+func (v *Viewer) engineStatus() string {
+	a := &v.ai
+	if a.seg == nil {
+		return "AI: loading…"
+	}
+	s := fmt.Sprintf("AI: %s on %s", a.info.Backend, a.info.Device)
+	if a.info.Backend == "classic" {
+		s = "AI: embedded default (CPU)"
+	}
+	if a.latency > 0 {
+		s += fmt.Sprintf(", last %.2f s", a.latency.Seconds())
+	}
+	return s
+}
+
+// RunSegmentation segments from the prompts in the background; the result
+// becomes the preview. A run still going is cancelled: the newest prompts
+// win. With SegVol only the decoder runs again on a new click, as the
+// image embedding is cached.
+func (v *Viewer) RunSegmentation() {
+	if v.session == nil {
+		return
+	}
+	e := v.session.Edit()
+	a := &v.ai
+	if a.seg == nil {
+		v.setStatusNote("the segmentation engine is still loading")
+		return
+	}
+	if !e.HasPrompt() {
+		v.setStatusNote("place a positive point, a box or a structure name first")
+		return
+	}
+	if e.Text() != "" && a.info.Backend != "segvol" {
+		v.showError(fmt.Errorf("structure names need SegVol (%v); use points or a box with the embedded default", a.info.Fallback))
+		return
+	}
+	v.CancelSegmentation()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.gen++
+	gen := a.gen
+	img, prompt, seg := v.session.Image(), e.Prompt(), a.seg
+	v.aiPanel.running(true)
+	start := time.Now()
+	progress := func(f float64, stage string) {
+		fyne.Do(func() {
+			if gen == a.gen {
+				v.aiPanel.progress(f, stage)
+			}
+		})
+	}
+	go func() {
+		mask, err := seg.Segment(ctx, img, prompt, progress)
+		took := time.Since(start)
+		fyne.Do(func() { v.segmented(gen, ctx, mask, took, err) })
+	}()
+}
+
+// segmented takes a finished run back on the UI goroutine.
+func (v *Viewer) segmented(gen int, ctx context.Context, mask []uint8, took time.Duration, err error) {
+	a := &v.ai
+	if gen != a.gen {
+		return // a newer run replaced it
+	}
+	a.cancel()
+	a.cancel = nil
+	v.aiPanel.running(false)
+	switch {
+	case ctx.Err() != nil:
+		err = context.Canceled
+		v.setStatusNote("segmentation cancelled")
+	case err != nil:
+		v.showError(err)
+	default:
+		a.latency = took
+		err = v.session.Edit().SetPreview(mask)
+		v.updateStatus()
+	}
+	if v.onSegmented != nil {
+		v.onSegmented(err)
+	}
+}
+
+// CancelSegmentation stops the run in progress, if any.
+func (v *Viewer) CancelSegmentation() {
+	if v.ai.cancel != nil {
+		v.ai.cancel()
+	}
+}
+
+// Accept writes the preview into the active segment with op.
+func (v *Viewer) Accept(op labels.Op) {
+	if v.session == nil {
+		return
+	}
+	v.CancelSegmentation()
+	_, err := v.session.Edit().Accept(op)
+	v.report(err)
+}
+
+// Reject drops the preview and the prompts.
+func (v *Viewer) Reject() {
+	if v.session != nil {
+		v.CancelSegmentation()
+		v.session.Edit().Reject()
+	}
+}
+
+// textPromptDialog picks the structure to segment by name.
+func (v *Viewer) textPromptDialog() {
+	if v.ai.seg != nil && v.ai.info.Backend != "segvol" {
+		dialog.ShowInformation("Structure name", fmt.Sprintf("Segmenting a structure by name needs SegVol: %v.\n"+
+			"The embedded default segments from points and boxes.", v.ai.info.Fallback), v.win)
+		v.session.Edit().SetTool(viewer.ToolNavigate)
+		return
+	}
+	v.nameDialog("Segment a structure", v.session.Edit().Text(), func(name string) {
+		v.session.Edit().SetText(name)
+	})
+}
+
+func (v *Viewer) report(err error) {
+	if err != nil {
+		v.setStatusNote(err.Error())
+	}
+}
+
+// aiPanel shows the prompts (each removable), runs and cancels the
+// segmentation with its progress, and accepts or rejects the preview.
+type aiPanel struct {
+	v        *Viewer
+	prompts  *widget.List
+	rows     []promptRow
+	bar      *widget.ProgressBar
+	stage    *widget.Label
+	run      *widget.Button
+	cancel   *widget.Button
+	auto     *widget.Check
+	opSelect *widget.Select
+	accept   *widget.Button
+	reject   *widget.Button
+	content  fyne.CanvasObject
+}
+
+type promptRow struct {
+	id   int // point ID; 0 for the box, -1 for the text
+	text string
+}
+
+var acceptOps = []struct {
+	name string
+	op   labels.Op
+}{{"Replace segment", labels.Replace}, {"Add to segment", labels.Add}, {"Subtract from segment", labels.Subtract}, {"Intersect with segment", labels.Intersect}}
+
+func newAIPanel(v *Viewer) *aiPanel {
+	p := &aiPanel{v: v}
+	p.prompts = widget.NewList(func() int { return len(p.rows) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, nil, widget.NewButton("✕", nil), widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			c := o.(*fyne.Container)
+			r := p.rows[i]
+			c.Objects[0].(*widget.Label).SetText(r.text)
+			c.Objects[1].(*widget.Button).OnTapped = func() { v.removePrompt(r.id) }
+		})
+	p.bar = widget.NewProgressBar()
+	p.stage = widget.NewLabel("")
+	p.run = widget.NewButton("Run", v.RunSegmentation)
+	p.run.Importance = widget.HighImportance
+	p.cancel = widget.NewButton("Cancel", v.CancelSegmentation)
+	p.auto = widget.NewCheck("Run on each prompt", nil)
+	p.auto.SetChecked(true)
+	names := make([]string, len(acceptOps))
+	for i, o := range acceptOps {
+		names[i] = o.name
+	}
+	p.opSelect = widget.NewSelect(names, nil)
+	p.opSelect.SetSelectedIndex(0)
+	p.accept = widget.NewButton("Accept", func() { v.Accept(acceptOps[max(p.opSelect.SelectedIndex(), 0)].op) })
+	p.reject = widget.NewButton("Reject", v.Reject)
+	p.content = container.NewVBox(
+		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewGridWrap(fyne.NewSize(300, 100), p.prompts),
+		container.NewHBox(p.run, p.cancel, p.auto),
+		p.bar, p.stage,
+		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),
+	)
+	p.running(false)
+	return p
+}
+
+func (v *Viewer) removePrompt(id int) {
+	if v.session == nil {
+		return
+	}
+	e := v.session.Edit()
+	if id < 0 {
+		e.SetText("")
+		return
+	}
+	e.RemovePrompt(id)
+}
+
+func (p *aiPanel) running(on bool) {
+	if on {
+		p.bar.SetValue(0)
+		p.bar.Show()
+		p.cancel.Enable()
+		p.stage.SetText("starting…")
+		return
+	}
+	p.bar.Hide()
+	p.cancel.Disable()
+	p.stage.SetText("")
+	p.sync()
+}
+
+func (p *aiPanel) progress(f float64, stage string) {
+	p.bar.SetValue(f)
+	p.stage.SetText(stage)
+}
+
+// sync lists the prompts and enables Accept and Reject with a preview.
+func (p *aiPanel) sync() {
+	p.rows = p.rows[:0]
+	if p.v.session != nil {
+		e := p.v.session.Edit()
+		for _, pt := range e.Points() {
+			kind := "negative"
+			if pt.Positive {
+				kind = "positive"
+			}
+			p.rows = append(p.rows, promptRow{pt.ID, fmt.Sprintf("%s point %.0f, %.0f, %.0f mm", kind, pt.World[0], pt.World[1], pt.World[2])})
+		}
+		if b := e.Box(); b.Complete() {
+			t := fmt.Sprintf("box %.0f×%.0f×%.0f voxels", b.Hi[0]-b.Lo[0]+1, b.Hi[1]-b.Lo[1]+1, b.Hi[2]-b.Lo[2]+1)
+			if b.Guessed >= 0 {
+				t += " (depth guessed: drag in a second view)"
+			}
+			p.rows = append(p.rows, promptRow{0, t})
+		}
+		if t := e.Text(); t != "" {
+			p.rows = append(p.rows, promptRow{-1, "structure: " + t})
+		}
+		if e.Preview() != nil {
+			p.accept.Enable()
+			p.reject.Enable()
+			if p.stage.Text == "" {
+				p.stage.SetText(fmt.Sprintf("preview: %d voxels", e.PreviewVoxels()))
+			}
+		} else {
+			p.accept.Disable()
+			p.reject.Disable()
+		}
+	}
+	p.prompts.Refresh()
+}
+
+// promptsChanged runs the segmentation again when prompts change (and
+// auto-run is on), or drops a preview none are left for.
+func (v *Viewer) promptsChanged() {
+	v.aiPanel.sync()
+	e := v.session.Edit()
+	if v.aiPanel.auto.Checked && e.HasPrompt() {
+		v.RunSegmentation()
+	}
+}
+
+var errNoSession = errors.New("no study open")

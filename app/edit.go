@@ -1,0 +1,225 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// editMenu holds the items whose label says what will be undone.
+type editMenu struct {
+	menu       *fyne.Menu
+	undo, redo *fyne.MenuItem
+}
+
+func (v *Viewer) newEditMenu() *fyne.Menu {
+	m := &v.editItems
+	m.undo = fyne.NewMenuItem("Undo", func() { v.Undo() })
+	// The driver reports Ctrl+Z as ShortcutUndo, Ctrl+Shift+Z as is.
+	m.undo.Shortcut = &fyne.ShortcutUndo{}
+	m.redo = fyne.NewMenuItem("Redo", func() { v.Redo() })
+	m.redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	v.win.Canvas().AddShortcut(&fyne.ShortcutRedo{}, func(fyne.Shortcut) { v.Redo() }) // Ctrl+Y
+	edit := func(label string, op func(m *labels.LabelMap, s uint8) (labels.Change, error)) *fyne.MenuItem {
+		return fyne.NewMenuItem(label, func() { v.editActive(op) })
+	}
+	m.menu = fyne.NewMenu("Edit",
+		m.undo, m.redo,
+		fyne.NewMenuItemSeparator(),
+		edit("Keep largest island", (*labels.LabelMap).KeepLargestIsland),
+		fyne.NewMenuItem("Remove islands smaller than…", v.removeIslandsDialog),
+		edit("Fill holes", (*labels.LabelMap).FillHoles),
+		fyne.NewMenuItem("Smooth…", v.smoothDialog),
+		fyne.NewMenuItem("Interpolate between painted slices (axial)", func() { v.interpolate(mpr.Axial) }),
+		fyne.NewMenuItem("Interpolate between painted slices (coronal)", func() { v.interpolate(mpr.Coronal) }),
+		fyne.NewMenuItem("Interpolate between painted slices (sagittal)", func() { v.interpolate(mpr.Sagittal) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Merge another segment into the active one…", v.mergeDialog),
+		fyne.NewMenuItem("Add the preview to the active segment", func() { v.Accept(labels.Add) }),
+		fyne.NewMenuItem("Subtract the preview from the active segment", func() { v.Accept(labels.Subtract) }),
+		fyne.NewMenuItem("Intersect the active segment with the preview", func() { v.Accept(labels.Intersect) }),
+	)
+	return m.menu
+}
+
+// syncUndo names the steps Undo and Redo would take.
+func (v *Viewer) syncUndo() {
+	m := &v.editItems
+	if v.session == nil || m.menu == nil {
+		return
+	}
+	lm := v.session.Edit().Labels()
+	u, canU := lm.CanUndo()
+	r, canR := lm.CanRedo()
+	ul, rl := "Undo", "Redo"
+	if canU {
+		ul = "Undo " + u
+	}
+	if canR {
+		rl = "Redo " + r
+	}
+	if ul != m.undo.Label || rl != m.redo.Label || m.undo.Disabled == canU || m.redo.Disabled == canR {
+		m.undo.Label, m.undo.Disabled = ul, !canU
+		m.redo.Label, m.redo.Disabled = rl, !canR
+		if mm := v.win.MainMenu(); mm != nil {
+			mm.Refresh()
+		}
+	}
+}
+
+// Undo undoes the last change to the segmentation.
+func (v *Viewer) Undo() {
+	if v.session != nil && !v.session.Edit().Undo() {
+		v.setStatusNote("nothing to undo")
+	}
+}
+
+// Redo redoes the last undone change.
+func (v *Viewer) Redo() {
+	if v.session != nil && !v.session.Edit().Redo() {
+		v.setStatusNote("nothing to redo")
+	}
+}
+
+func (v *Viewer) editActive(op func(m *labels.LabelMap, s uint8) (labels.Change, error)) {
+	if v.session == nil {
+		return
+	}
+	c, err := v.session.Edit().Edit(op)
+	if err != nil {
+		v.showError(err)
+		return
+	}
+	v.setStatusNote(fmt.Sprintf("%d voxels changed", c.Voxels))
+}
+
+// numberDialog asks for one positive number.
+func (v *Viewer) numberDialog(title, label, initial string, done func(float64)) {
+	entry := widget.NewEntry()
+	entry.SetText(initial)
+	dialog.ShowForm(title, "OK", "Cancel", []*widget.FormItem{widget.NewFormItem(label, entry)}, func(ok bool) {
+		if !ok {
+			return
+		}
+		x, err := strconv.ParseFloat(entry.Text, 64)
+		if err != nil || !(x > 0) {
+			v.showError(fmt.Errorf("%q is not a positive number", entry.Text))
+			return
+		}
+		done(x)
+	}, v.win)
+}
+
+func (v *Viewer) removeIslandsDialog() {
+	v.numberDialog("Remove small islands", "Smaller than (mL)", "1", func(ml float64) {
+		v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.RemoveIslands(s, ml) })
+	})
+}
+
+func (v *Viewer) smoothDialog() {
+	v.numberDialog("Smooth", "Radius (mm)", "2", func(r float64) {
+		v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Smooth(s, r) })
+	})
+}
+
+// interpolate fills the slices between those painted in view o's
+// orientation (the index axis across it).
+func (v *Viewer) interpolate(o mpr.Orientation) {
+	if v.session == nil {
+		return
+	}
+	axis := v.session.Edit().NormalAxis(o)
+	v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Interpolate(s, axis) })
+}
+
+// mergeDialog picks another segment whose voxels join the active one.
+func (v *Viewer) mergeDialog() {
+	e := v.activeEditor()
+	if e == nil {
+		return
+	}
+	var names []string
+	var values []uint8
+	for _, sg := range e.Labels().Segments() {
+		if sg.Value != e.Active() {
+			names, values = append(names, sg.Name), append(values, sg.Value)
+		}
+	}
+	if len(names) == 0 {
+		v.setStatusNote("there is no other segment to merge")
+		return
+	}
+	sel := widget.NewSelect(names, nil)
+	sel.SetSelectedIndex(0)
+	dialog.ShowForm("Merge segments", "Merge", "Cancel", []*widget.FormItem{widget.NewFormItem("Segment", sel)}, func(ok bool) {
+		if ok && sel.SelectedIndex() >= 0 {
+			other := values[sel.SelectedIndex()]
+			v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Apply(m.Mask(other), s, labels.Add) })
+		}
+	}, v.win)
+}
+
+// segmentationMenu runs, accepts and rejects the AI, picks tools and sets
+// the overlay.
+func (v *Viewer) segmentationMenu() *fyne.Menu {
+	var tools []*fyne.MenuItem
+	for _, t := range viewer.Tools {
+		tools = append(tools, fyne.NewMenuItem(fmt.Sprintf("%s (%c)", t, t.Key()-'a'+'A'), func() { v.SetTool(t) }))
+	}
+	toolItem := fyne.NewMenuItem("Tool", nil)
+	toolItem.ChildMenu = fyne.NewMenu("", tools...)
+	overlay := func(label string, set func(fill, outline bool) (bool, bool)) *fyne.MenuItem {
+		return fyne.NewMenuItem(label, func() {
+			if v.session != nil {
+				e := v.session.Edit()
+				f, o, a := e.Overlay()
+				f, o = set(f, o)
+				e.SetOverlay(f, o, a)
+			}
+		})
+	}
+	return fyne.NewMenu("Segmentation",
+		fyne.NewMenuItem("Run AI segmentation", v.RunSegmentation),
+		fyne.NewMenuItem("Cancel", v.CancelSegmentation),
+		fyne.NewMenuItem("Accept preview: replace segment (Enter)", func() { v.Accept(labels.Replace) }),
+		fyne.NewMenuItem("Accept preview: add to segment", func() { v.Accept(labels.Add) }),
+		fyne.NewMenuItem("Reject preview (Esc)", v.Reject),
+		fyne.NewMenuItem("Clear prompts", func() {
+			if v.session != nil {
+				v.session.Edit().ClearPrompts()
+			}
+		}),
+		fyne.NewMenuItemSeparator(),
+		toolItem,
+		fyne.NewMenuItem("Add segment…", v.addSegmentDialog),
+		fyne.NewMenuItemSeparator(),
+		overlay("Overlay: fill and outline", func(bool, bool) (bool, bool) { return true, true }),
+		overlay("Overlay: fill only", func(bool, bool) (bool, bool) { return true, false }),
+		overlay("Overlay: outline only", func(bool, bool) (bool, bool) { return false, true }),
+	)
+}
+
+// segmentKey handles Enter (accept, replacing the segment) and Escape
+// (reject) in any view.
+func (v *Viewer) segmentKey(ev *fyne.KeyEvent) bool {
+	if v.session == nil || v.session.Edit().Preview() == nil {
+		return false
+	}
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		v.Accept(labels.Replace)
+		return true
+	case fyne.KeyEscape:
+		v.Reject()
+		return true
+	}
+	return false
+}

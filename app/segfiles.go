@@ -1,0 +1,287 @@
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+)
+
+// AutosaveInterval is how often unsaved work goes to the recovery folder.
+const AutosaveInterval = time.Minute
+
+// segFiles is where the segmentation was saved and autosaved.
+type segFiles struct {
+	path     string // last saved or opened label file; "" for none
+	recovery string // this session's recovery record; "" before the first autosave
+	stop     chan struct{}
+}
+
+// SaveLabels writes the segmentation to path (NIfTI, .nii.gz unless it
+// ends in .nii, with the ITK-SNAP label file beside it).
+func (v *Viewer) SaveLabels(path string) error {
+	if v.session == nil {
+		return errNoSession
+	}
+	path = viewer.LabelsPath(path)
+	if err := v.session.Edit().SaveLabels(path); err != nil {
+		return err
+	}
+	v.files.path = path
+	v.dropRecovery()
+	v.setStatusNote("saved " + filepath.Base(path))
+	return nil
+}
+
+// OpenLabels loads a label file (and the label description beside it)
+// onto the open study, replacing the segmentation.
+func (v *Viewer) OpenLabels(path string) error {
+	if v.session == nil {
+		return errNoSession
+	}
+	m, err := viewer.LoadLabels(path, v.session.Volume)
+	if err != nil {
+		return err
+	}
+	if err := v.session.Edit().SetLabels(m); err != nil {
+		return err
+	}
+	v.files.path = path
+	v.setStatusNote(fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments())))
+	return nil
+}
+
+func (v *Viewer) saveDialog(then func()) {
+	if v.session == nil {
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			v.showError(err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		if err := v.SaveLabels(path); err != nil {
+			v.showError(err)
+			return
+		}
+		if then != nil {
+			then()
+		}
+	}, v.win)
+	d.SetFileName(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(v.session.Volume.Meta.Source), ".gz"), ".nii") + "_seg.nii.gz")
+	d.Resize(fyne.NewSize(800, 600))
+	d.Show()
+}
+
+// save writes to the file the segmentation came from, or asks for one.
+func (v *Viewer) save(then func()) {
+	if v.files.path == "" {
+		v.saveDialog(then)
+		return
+	}
+	if err := v.SaveLabels(v.files.path); err != nil {
+		v.showError(err)
+		return
+	}
+	if then != nil {
+		then()
+	}
+}
+
+func (v *Viewer) openLabelsDialog() {
+	if v.session == nil {
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			v.showError(err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		if err := v.OpenLabels(path); err != nil {
+			v.showError(err)
+		}
+	}, v.win)
+	d.Resize(fyne.NewSize(800, 600))
+	d.Show()
+}
+
+func (v *Viewer) exportSEGDialog() {
+	if v.session == nil {
+		return
+	}
+	if v.session.Series() == nil {
+		v.showError(fmt.Errorf("DICOM SEG export needs a study opened from DICOM; save as NIfTI instead"))
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			if err != nil {
+				v.showError(err)
+			}
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		if err := v.session.ExportSEG(path); err != nil {
+			v.showError(err)
+			return
+		}
+		v.setStatusNote("exported " + filepath.Base(path))
+	}, v.win)
+	d.SetFileName("segmentation.dcm")
+	d.Resize(fyne.NewSize(800, 600))
+	d.Show()
+}
+
+// startAutosave writes unsaved work to the recovery folder every interval
+// until the window closes; the write itself runs off the UI goroutine.
+func (v *Viewer) startAutosave(interval time.Duration) {
+	v.files.stop = make(chan struct{})
+	stop := v.files.stop
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			var m *labels.LabelMap
+			fyne.DoAndWait(func() {
+				if v.session != nil && v.session.Edit().Dirty() {
+					m = v.session.Edit().Labels()
+				}
+			})
+			if m == nil {
+				continue
+			}
+			rec, err := m.Autosave(v.recoveryDir)
+			fyne.Do(func() {
+				if err != nil {
+					v.setStatusNote("autosave failed: " + err.Error())
+				} else if rec != "" {
+					v.files.recovery = rec
+				}
+			})
+		}
+	}()
+}
+
+// Autosave writes the recovery record now (what the timer does).
+func (v *Viewer) Autosave() (string, error) {
+	if v.session == nil {
+		return "", errNoSession
+	}
+	rec, err := v.session.Edit().Labels().Autosave(v.recoveryDir)
+	if err == nil && rec != "" {
+		v.files.recovery = rec
+	}
+	return rec, err
+}
+
+// dropRecovery removes this session's recovery record once the work is
+// saved or knowingly discarded.
+func (v *Viewer) dropRecovery() {
+	if v.files.recovery == "" {
+		return
+	}
+	recs, _ := labels.FindRecovery(v.recoveryDir)
+	for _, r := range recs {
+		if r.Path == v.files.recovery {
+			labels.RemoveRecovery(r)
+		}
+	}
+	v.files.recovery = ""
+}
+
+// OfferRecovery asks, after a crash, whether to restore the work the
+// recovery folder holds: the newest record's study opens with it.
+func (v *Viewer) OfferRecovery() {
+	recs, err := labels.FindRecovery(v.recoveryDir)
+	if err != nil || len(recs) == 0 {
+		return
+	}
+	r := recs[0]
+	msg := widget.NewLabel(fmt.Sprintf("Unsaved segmentation of\n%s\nfrom %s (%d segments) was recovered after the app stopped unexpectedly.",
+		r.Source, r.Time.Local().Format("2006-01-02 15:04"), len(r.Segments)))
+	msg.Wrapping = fyne.TextWrapWord
+	var d dialog.Dialog
+	discard := widget.NewButton("Discard", func() {
+		d.Hide()
+		labels.RemoveRecovery(r)
+		v.OfferRecovery() // the next one, if any
+	})
+	restore := widget.NewButton("Restore", func() {
+		d.Hide()
+		v.restore = &r
+		v.Open(r.Source, "")
+	})
+	restore.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons("Restore unsaved work?", container.NewVBox(msg, container.NewHBox(discard, restore)), v.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+}
+
+// restored puts a recovered label map on the study just opened for it.
+func (v *Viewer) restored() {
+	r := v.restore
+	v.restore = nil
+	m, err := labels.LoadRecovery(*r, v.session.Volume)
+	if err == nil {
+		err = v.session.Edit().SetLabels(m)
+	}
+	if err != nil {
+		v.showError(fmt.Errorf("restoring %s: %w", r.Path, err))
+		return
+	}
+	// Restored work is not saved anywhere yet.
+	v.session.Edit().MarkUnsaved()
+	labels.RemoveRecovery(*r)
+	v.setStatusNote("restored unsaved work from " + r.Time.Local().Format("15:04"))
+}
+
+// closeIntercept asks before closing with unsaved changes.
+func (v *Viewer) closeIntercept() {
+	if v.session == nil || !v.session.Edit().Dirty() {
+		v.closeNow()
+		return
+	}
+	var d dialog.Dialog
+	save := widget.NewButton("Save…", func() { d.Hide(); v.save(v.closeNow) })
+	save.Importance = widget.HighImportance
+	discard := widget.NewButton("Close without saving", func() { d.Hide(); v.closeNow() })
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons("Unsaved segmentation",
+		container.NewVBox(widget.NewLabel("The segmentation has unsaved changes."), container.NewHBox(cancel, discard, save)), v.win)
+	d.Show()
+	v.closing = d
+}
+
+func (v *Viewer) closeNow() {
+	if v.files.stop != nil {
+		close(v.files.stop)
+		v.files.stop = nil
+	}
+	v.CancelSegmentation()
+	v.dropRecovery()
+	v.win.Close()
+}

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+)
+
+// toolBar is a row of tool buttons, the active one highlighted, each
+// labelled with its key.
+type toolBar struct {
+	v       *Viewer
+	buttons []*widget.Button
+	content fyne.CanvasObject
+}
+
+func newToolBar(v *Viewer) *toolBar {
+	b := &toolBar{v: v}
+	row := container.NewHBox()
+	for _, t := range viewer.Tools {
+		btn := widget.NewButton(fmt.Sprintf("%s (%c)", t, t.Key()-'a'+'A'), func() { v.SetTool(t) })
+		b.buttons = append(b.buttons, btn)
+		row.Add(btn)
+	}
+	b.content = container.NewHScroll(row)
+	b.sync(viewer.ToolNavigate)
+	return b
+}
+
+func (b *toolBar) sync(active viewer.Tool) {
+	for i, btn := range b.buttons {
+		imp := widget.LowImportance
+		if viewer.Tools[i] == active {
+			imp = widget.HighImportance
+		}
+		if btn.Importance != imp {
+			btn.Importance = imp
+			btn.Refresh()
+		}
+	}
+}
+
+// SetTool picks the tool of the left mouse button; the structure name tool
+// opens the category picker.
+func (v *Viewer) SetTool(t viewer.Tool) {
+	if v.session == nil {
+		return
+	}
+	v.session.Edit().SetTool(t)
+	if t == viewer.ToolText {
+		v.textPromptDialog()
+	}
+}
+
+// brushPanel sets the brush and eraser size, sphere or disc, the intensity
+// range of brush, eraser and fill, and the fill's tolerance.
+type brushPanel struct {
+	v         *Viewer
+	size      *widget.Slider
+	sizeLabel *widget.Label
+	sphere    *widget.Check
+	limit     *widget.Check
+	lo, hi    *widget.Entry
+	tolerance *widget.Entry
+	content   fyne.CanvasObject
+}
+
+func newBrushPanel(v *Viewer) *brushPanel {
+	p := &brushPanel{v: v}
+	p.size = widget.NewSlider(0.5, 50)
+	p.size.Step = 0.5
+	p.sizeLabel = widget.NewLabel("")
+	p.size.OnChanged = func(r float64) {
+		p.sizeLabel.SetText(fmt.Sprintf("radius %s mm", num(r)))
+		if e := p.edit(); e != nil {
+			e.BrushMM = r
+		}
+	}
+	p.sphere = widget.NewCheck("3D (sphere)", func(on bool) {
+		if e := p.edit(); e != nil {
+			e.Brush3D = on
+		}
+	})
+	p.lo, p.hi, p.tolerance = widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	p.lo.SetPlaceHolder("min")
+	p.hi.SetPlaceHolder("max")
+	p.limit = widget.NewCheck("Only values in", func(bool) { p.apply() })
+	p.lo.OnChanged = func(string) { p.apply() }
+	p.hi.OnChanged = func(string) { p.apply() }
+	p.tolerance.OnChanged = func(s string) {
+		if e := p.edit(); e != nil {
+			if x, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && x >= 0 {
+				e.FillTolerance = x
+			}
+		}
+	}
+	p.content = container.NewVBox(
+		widget.NewLabelWithStyle("Brush, eraser, 3D fill", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, p.sizeLabel, p.size),
+		p.sphere,
+		container.NewBorder(nil, nil, p.limit, nil, container.NewGridWithColumns(2, p.lo, p.hi)),
+		container.NewBorder(nil, nil, widget.NewLabel("Fill: clicked value ±"), nil, p.tolerance),
+	)
+	return p
+}
+
+func (p *brushPanel) edit() *viewer.Editor {
+	if p.v.session == nil {
+		return nil
+	}
+	return p.v.session.Edit()
+}
+
+// apply sets the intensity range when both ends parse and the box is on.
+func (p *brushPanel) apply() {
+	e := p.edit()
+	if e == nil {
+		return
+	}
+	e.Range = nil
+	lo, err1 := strconv.ParseFloat(strings.TrimSpace(p.lo.Text), 64)
+	hi, err2 := strconv.ParseFloat(strings.TrimSpace(p.hi.Text), 64)
+	if p.limit.Checked && err1 == nil && err2 == nil && lo <= hi {
+		e.Range = &[2]float64{lo, hi}
+	}
+}
+
+// sync shows a new session's settings.
+func (p *brushPanel) sync() {
+	e := p.edit()
+	if e == nil {
+		return
+	}
+	p.size.SetValue(e.BrushMM)
+	p.sphere.SetChecked(e.Brush3D)
+	p.tolerance.SetText(num(e.FillTolerance))
+	p.apply()
+}

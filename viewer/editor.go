@@ -1,0 +1,332 @@
+package viewer
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// PreviewValue is the label value the AI preview is drawn with: it is
+// composed into the label map the renderers see, so both renderers show
+// it with no second pass. A segment with this value is hidden under the
+// preview while one is shown.
+const PreviewValue = 255
+
+// PreviewColor is the preview's colour: a yellow no default segment
+// colour is close to.
+var PreviewColor = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
+
+// Editor is the segmentation side of a session: the label map and its
+// active segment, the tool, the AI prompts and preview, the brush and the
+// overlay settings. Like Session, it is used from the UI goroutine only;
+// the label map itself is also safe to read from others (autosave).
+type Editor struct {
+	s      *Session
+	labels *labels.LabelMap
+	active uint8
+	tool   Tool
+
+	points []Point
+	nextID int
+	box    *Box
+	text   string
+
+	preview    []uint8
+	previewN   int
+	previewGen uint64
+
+	// BrushMM is the brush and eraser radius in mm.
+	BrushMM float64
+	// Brush3D makes the brush a sphere; otherwise a disc in the view.
+	Brush3D bool
+	// Range, when set, limits brush, eraser and 3D fill to image values
+	// within it (HU for CT).
+	Range *[2]float64
+	// FillTolerance is the 3D fill's range around the clicked value when
+	// Range is not set.
+	FillTolerance float64
+
+	fill, outline bool
+	opacity       float64 // multiplies every segment's opacity
+
+	display    []uint8 // labels with the preview composed in
+	displayKey [2]uint64
+	stroke     bool // a brush stroke is open (one undo step)
+	lastDab    [3]float64
+	saved      uint64
+}
+
+func newEditor(s *Session) (*Editor, error) {
+	m, err := labels.New(s.Volume)
+	if err != nil {
+		return nil, err
+	}
+	return &Editor{s: s, labels: m, BrushMM: 5, FillTolerance: 100, fill: true, outline: true, opacity: 0.5}, nil
+}
+
+// Labels is the label map.
+func (e *Editor) Labels() *labels.LabelMap { return e.labels }
+
+// SetLabels replaces the label map (a loaded or recovered one), which then
+// counts as saved; the preview and prompts stay.
+func (e *Editor) SetLabels(m *labels.LabelMap) error {
+	if m.Dims() != e.s.Volume.Dims {
+		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
+	}
+	e.labels, e.stroke = m, false
+	e.active = 0
+	if segs := m.Segments(); len(segs) > 0 {
+		e.active = segs[0].Value
+	}
+	e.saved = m.Revision()
+	e.labelsChanged()
+	return nil
+}
+
+// Dirty reports whether the label map changed since it was last saved or
+// loaded.
+func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved }
+
+// MarkSaved records that the label map as it is now is saved.
+func (e *Editor) MarkSaved() { e.saved = e.labels.Revision() }
+
+// Tool is the active tool.
+func (e *Editor) Tool() Tool { return e.tool }
+
+// SetTool picks the tool of the left mouse button.
+func (e *Editor) SetTool(t Tool) {
+	if t == e.tool {
+		return
+	}
+	e.EndStroke()
+	e.tool = t
+	e.s.notify(Change{What: ToolChanged, Views: allViews})
+}
+
+// Active is the segment that edits and accepted previews write (0: none).
+func (e *Editor) Active() uint8 { return e.active }
+
+// SetActive picks the active segment.
+func (e *Editor) SetActive(v uint8) error {
+	if _, ok := e.labels.Segment(v); !ok && v != 0 {
+		return fmt.Errorf("%w %d", labels.ErrNoSegment, v)
+	}
+	e.active = v
+	e.s.notify(Change{What: LabelsChanged})
+	return nil
+}
+
+// AddSegment adds a segment (named name, or "Label N") and makes it active.
+func (e *Editor) AddSegment(name string) (uint8, error) {
+	v, err := e.labels.AddSegment(name)
+	if err != nil {
+		return 0, err
+	}
+	e.active = v
+	e.labelsChanged()
+	return v, nil
+}
+
+// DeleteSegment deletes segment v and its voxels (one undo step).
+func (e *Editor) DeleteSegment(v uint8) error {
+	if _, err := e.labels.DeleteSegment(v); err != nil {
+		return err
+	}
+	if e.active == v {
+		e.active = 0
+		if segs := e.labels.Segments(); len(segs) > 0 {
+			e.active = segs[0].Value
+		}
+	}
+	e.labelsChanged()
+	return nil
+}
+
+// Do runs a label map operation that returns an error (rename, recolour,
+// visibility, opacity, lock) and tells the views.
+func (e *Editor) Do(op func(m *labels.LabelMap) error) error {
+	err := op(e.labels)
+	e.labelsChanged()
+	return err
+}
+
+// Edit runs an edit of the active segment (islands, holes, smoothing,
+// interpolation), one undo step, and tells the views.
+func (e *Editor) Edit(op func(m *labels.LabelMap, v uint8) (labels.Change, error)) (labels.Change, error) {
+	if e.active == 0 {
+		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
+	}
+	c, err := op(e.labels, e.active)
+	e.labelsChanged()
+	return c, err
+}
+
+// Undo undoes the last step and reports whether there was one.
+func (e *Editor) Undo() bool {
+	e.EndStroke()
+	_, ok := e.labels.Undo()
+	e.fixActive()
+	e.labelsChanged()
+	return ok
+}
+
+// Redo redoes the last undone step.
+func (e *Editor) Redo() bool {
+	e.EndStroke()
+	_, ok := e.labels.Redo()
+	e.fixActive()
+	e.labelsChanged()
+	return ok
+}
+
+// fixActive keeps the active segment one that exists after an undo or
+// redo changed the table.
+func (e *Editor) fixActive() {
+	if _, ok := e.labels.Segment(e.active); ok {
+		return
+	}
+	e.active = 0
+	if segs := e.labels.Segments(); len(segs) > 0 {
+		e.active = segs[len(segs)-1].Value
+	}
+}
+
+func (e *Editor) labelsChanged() {
+	e.s.notify(Change{What: LabelsChanged, Views: allViews})
+}
+
+// Overlay is how segments are drawn: filled, outlined, and the opacity
+// every segment's own is multiplied by.
+func (e *Editor) Overlay() (fill, outline bool, opacity float64) {
+	return e.fill, e.outline, e.opacity
+}
+
+// SetOverlay sets how segments are drawn.
+func (e *Editor) SetOverlay(fill, outline bool, opacity float64) {
+	e.fill, e.outline, e.opacity = fill, outline, min(max(opacity, 0), 1)
+	e.labelsChanged()
+}
+
+// Preview is the AI result awaiting acceptance (1 inside), or nil.
+func (e *Editor) Preview() []uint8 { return e.preview }
+
+// PreviewVoxels is the number of voxels of the preview.
+func (e *Editor) PreviewVoxels() int { return e.previewN }
+
+// SetPreview shows an AI result as the preview (nil removes it).
+func (e *Editor) SetPreview(mask []uint8) error {
+	if mask != nil && len(mask) != e.s.Volume.Len() {
+		return fmt.Errorf("preview of %d voxels for a %d-voxel image", len(mask), e.s.Volume.Len())
+	}
+	e.preview, e.previewN = mask, 0
+	for _, x := range mask {
+		if x != 0 {
+			e.previewN++
+		}
+	}
+	e.previewGen++
+	e.s.notify(Change{What: PreviewChanged | LabelsChanged, Views: allViews})
+	return nil
+}
+
+// Accept writes the preview into the active segment with op (replace, add,
+// subtract or intersect) as one undo step, then clears the preview and the
+// prompts. Without an active segment it adds one, named after the
+// structure prompt when there is one.
+func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
+	if e.preview == nil {
+		return labels.Change{}, fmt.Errorf("no preview to accept: run a segmentation first")
+	}
+	if e.active == 0 {
+		if _, err := e.AddSegment(e.text); err != nil {
+			return labels.Change{}, err
+		}
+	}
+	if seg, _ := e.labels.Segment(e.active); seg.Locked {
+		return labels.Change{}, fmt.Errorf("segment %q is locked", seg.Name)
+	}
+	c, err := e.labels.Apply(e.preview, e.active, op)
+	if err != nil {
+		return c, err
+	}
+	e.points, e.box, e.text = nil, nil, ""
+	e.SetPreview(nil)
+	e.promptsChanged()
+	return c, nil
+}
+
+// Reject drops the preview and the prompts.
+func (e *Editor) Reject() {
+	e.SetPreview(nil)
+	e.ClearPrompts()
+}
+
+// LabelsKey changes whenever the drawn label map does: a view compares it
+// to know whether to render again.
+type LabelsKey struct {
+	Revision, Preview uint64
+	Fill, Outline     bool
+	Opacity           float64
+}
+
+// LabelsKey is the current LabelsKey.
+func (e *Editor) LabelsKey() LabelsKey {
+	return LabelsKey{e.labels.Revision(), e.previewGen, e.fill, e.outline, e.opacity}
+}
+
+// RenderLabels calls fn with the label map as renderers take it: the
+// visible segments' colours, the preview composed in with PreviewValue,
+// under the map's read lock (fn must not keep it).
+func (e *Editor) RenderLabels(fn func(*render.Labels)) {
+	segs := e.labels.Segments()
+	rev := e.labels.Revision()
+	colors := make([]color.NRGBA, 256)
+	for _, sg := range segs {
+		if sg.Visible {
+			c := sg.Color
+			c.A = uint8(math.Round(255 * sg.Opacity * e.opacity))
+			colors[sg.Value] = c
+		}
+	}
+	l := &render.Labels{Colors: colors, Fill: e.fill, Outline: e.outline}
+	e.labels.Read(func(vox []uint8) {
+		l.Data = vox
+		if e.preview != nil {
+			pc := PreviewColor
+			pc.A = uint8(math.Round(255 * max(e.opacity, 0.3)))
+			colors[PreviewValue] = pc
+			if key := [2]uint64{rev, e.previewGen}; e.display == nil || e.displayKey != key {
+				if len(e.display) != len(vox) {
+					e.display = make([]uint8, len(vox))
+				}
+				for n, x := range vox {
+					if e.preview[n] != 0 {
+						x = PreviewValue
+					}
+					e.display[n] = x
+				}
+				e.displayKey = key
+			}
+			l.Data = e.display
+		}
+		fn(l)
+	})
+}
+
+// ProbeLabel is the segment under screen point (x, y) of view o (0 for
+// background or outside).
+func (e *Editor) ProbeLabel(o mpr.Orientation, x, y float64) uint8 {
+	p := e.s.ProbeAt(o, x, y)
+	if !p.Inside {
+		return 0
+	}
+	return e.labels.At(p.Index[0], p.Index[1], p.Index[2])
+}
+
+// MarkUnsaved records that the label map is not saved anywhere (restored
+// from an autosave).
+func (e *Editor) MarkUnsaved() { e.saved = e.labels.Revision() - 1 }
