@@ -133,11 +133,12 @@ func (v *Viewer) segmented(gen int, ctx context.Context, mask []uint8, took time
 	if gen != a.gen {
 		return // a newer run replaced it
 	}
+	cancelled := ctx.Err() != nil
 	a.cancel()
 	a.cancel = nil
 	v.aiPanel.running(false)
 	switch {
-	case ctx.Err() != nil:
+	case cancelled:
 		err = context.Canceled
 		v.setStatusNote("segmentation cancelled")
 	case err != nil:

@@ -43,7 +43,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
 	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
-	return fyne.NewMainMenu(file, view, v.presetMenu, v.helpMenu())
+	return fyne.NewMainMenu(file, v.newEditMenu(), v.segmentationMenu(), view, v.presetMenu, v.helpMenu())
 }
 
 func (v *Viewer) resetViews() {

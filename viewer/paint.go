@@ -59,6 +59,7 @@ func (e *Editor) EndStroke() {
 	if e.stroke {
 		e.stroke = false
 		e.labels.End()
+		e.labelsChanged() // the step is now in the journal
 	}
 }
 

@@ -1,0 +1,314 @@
+package app
+
+import (
+	"image"
+	"image/color"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+var sampleSeg = filepath.Join("..", "assets", "sample", "example_seg.nii.gz")
+
+// waitFor polls cond on the UI goroutine.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		ok := false
+		fyne.DoAndWait(func() { ok = cond() })
+		if ok {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// dragIn drags in view o from screen point (x0, y0) of the view to
+// (x1, y1), through the window's canvas as a user would.
+func dragIn(t *testing.T, v *Viewer, o mpr.Orientation, x0, y0, x1, y1 float64) {
+	t.Helper()
+	at, _ := v.ViewRect(o)
+	test.Drag(v.win.Canvas(), at.AddXY(float32(x0), float32(y0)), float32(x1-x0), float32(y1-y0))
+}
+
+// TestSegmentEditSaveReload is the scripted session: a box on the sample's
+// liver, the embedded default, accept into a segment, paint, undo, save,
+// reload, compare voxels.
+func TestSegmentEditSaveReload(t *testing.T) {
+	segmented := make(chan error, 8)
+	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: t.TempDir(), AutosaveInterval: -1,
+		OnSegmented: func(err error) { segmented <- err }}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Window().Resize(fyne.NewSize(1400, 660))
+	waitFor(t, "the engine", func() bool { return v.ai.seg != nil })
+	if st := v.status.Text; !strings.Contains(st, "AI: embedded default") {
+		t.Errorf("status %q", st)
+	}
+	s := v.Session()
+	e := s.Edit()
+	truth, err := viewer.LoadLabels(sampleSeg, s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liver := truth.Mask(5)
+	lo, hi := bounds(liver, s.Volume.Dims)
+	g := s.Volume.Geom
+	s.SetCursor(g.IndexToWorld([3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2}))
+	screen := func(o mpr.Orientation, idx [3]int) (float64, float64) {
+		return s.View(o).WorldToScreen(s.Frame(), s.Cursor(), g.IndexToWorld([3]float64{float64(idx[0]), float64(idx[1]), float64(idx[2])}))
+	}
+
+	// The box tool by its key; a drag in the axial view, then one in the
+	// coronal view for the depth. Each runs the engine.
+	v.View(mpr.Axial).TypedRune('b')
+	if e.Tool() != viewer.ToolBox || v.tools.buttons[3].Importance != widget.HighImportance {
+		t.Fatalf("tool %v", e.Tool())
+	}
+	for _, o := range []mpr.Orientation{mpr.Axial, mpr.Coronal} {
+		x0, y0 := screen(o, lo)
+		x1, y1 := screen(o, hi)
+		dragIn(t, v, o, x0, y0, x1, y1)
+	}
+	if b := e.Box(); !b.Complete() || b.Guessed != -1 {
+		t.Fatalf("box %+v after drags in two views", b)
+	}
+	if len(v.aiPanel.rows) != 1 || !strings.HasPrefix(v.aiPanel.rows[0].text, "box") {
+		t.Errorf("prompt list %+v", v.aiPanel.rows)
+	}
+	for {
+		select {
+		case err := <-segmented:
+			if err != nil && !strings.Contains(err.Error(), "cancel") {
+				t.Fatal(err)
+			}
+			if err != nil {
+				continue
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("no segmentation; status %q", v.status.Text)
+		}
+		break
+	}
+	var preview []uint8
+	fyne.DoAndWait(func() { preview = e.Preview() })
+	if preview == nil || !strings.Contains(v.status.Text, "last ") {
+		t.Fatalf("no preview; status %q", v.status.Text)
+	}
+	t.Logf("preview Dice with the liver %.3f; %s", dice(preview, liver), v.status.Text)
+	if d := dice(preview, liver); d < 0.6 {
+		t.Errorf("preview Dice %.3f", d)
+	}
+	// The preview shows in the views in its colour.
+	img := v.View(mpr.Axial).render(nil, v.View(mpr.Axial).keyFor(300, 300))
+	if !hasColour(img, viewer.PreviewColor) {
+		t.Error("the axial view does not show the preview's colour")
+	}
+
+	// Accept (Enter) into a new segment: one undo step.
+	v.View(mpr.Axial).TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if e.Preview() != nil || e.Active() == 0 {
+		t.Fatalf("after Enter: preview %v, active %d", e.Preview() != nil, e.Active())
+	}
+	accepted := e.Labels().Mask(e.Active())
+	if !slices.Equal(accepted, preview) {
+		t.Fatal("the segment is not the preview")
+	}
+	if !strings.HasPrefix(v.editItems.undo.Label, "Undo apply") {
+		t.Errorf("undo item %q", v.editItems.undo.Label)
+	}
+
+	// Paint with the brush beside the liver, then undo the stroke.
+	v.SetTool(viewer.ToolBrush)
+	x, y := s.CursorOnScreen(mpr.Axial)
+	dragIn(t, v, mpr.Axial, x-40, y+60, x+40, y+60)
+	painted := e.Labels().Mask(e.Active())
+	if count(painted) <= count(accepted) {
+		t.Fatalf("the brush painted nothing (%d voxels, %d before)", count(painted), count(accepted))
+	}
+	if v.editItems.undo.Label != "Undo Brush" {
+		t.Errorf("undo item %q", v.editItems.undo.Label)
+	}
+	v.Undo()
+	if !slices.Equal(e.Labels().Mask(e.Active()), accepted) {
+		t.Fatal("undo did not take the stroke back")
+	}
+	v.Redo()
+	if !slices.Equal(e.Labels().Mask(e.Active()), painted) {
+		t.Fatal("redo did not bring the stroke back")
+	}
+	v.Undo()
+
+	// The segments panel names it and measures it.
+	waitFor(t, "statistics", func() bool { return strings.Contains(v.segPanel.info.Text, "mL") })
+	if len(v.segPanel.segs) != 1 {
+		t.Errorf("segments panel %+v", v.segPanel.segs)
+	}
+
+	// Save and load back.
+	if !e.Dirty() {
+		t.Error("not dirty before saving")
+	}
+	path := filepath.Join(t.TempDir(), "liver")
+	if err := v.SaveLabels(path); err != nil {
+		t.Fatal(err)
+	}
+	if e.Dirty() {
+		t.Error("dirty after saving")
+	}
+	v.Undo() // change it, then load the saved file over it
+	if err := v.OpenLabels(path + ".nii.gz"); err != nil {
+		t.Fatal(err)
+	}
+	e = v.Session().Edit()
+	if got := e.Labels().Mask(e.Active()); !slices.Equal(got, accepted) {
+		t.Fatal("the reloaded segmentation differs from the saved one")
+	}
+	if segs := e.Labels().Segments(); len(segs) != 1 || segs[0].Name != "Label 1" {
+		t.Errorf("reloaded segments %+v", segs)
+	}
+}
+
+// TestPromptMarkersAndRecovery: points placed with the tools show as
+// markers, a right click removes one; an autosave is offered back.
+func TestPromptMarkersAndRecovery(t *testing.T) {
+	dir := t.TempDir()
+	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: dir, AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.aiPanel.auto.SetChecked(false)
+	s := v.Session()
+	e := s.Edit()
+	v.SetTool(viewer.ToolPositive)
+	sv := v.View(mpr.Axial)
+	press(sv, desktop.MouseButtonPrimary, 0, fyne.NewPos(120, 100))
+	v.SetTool(viewer.ToolNegative)
+	press(sv, desktop.MouseButtonPrimary, 0, fyne.NewPos(160, 100))
+	if m := e.MarkersOn(mpr.Axial); len(m) != 2 || len(v.aiPanel.rows) != 2 {
+		t.Fatalf("markers %+v, prompt rows %+v", m, v.aiPanel.rows)
+	}
+	press(sv, desktop.MouseButtonSecondary, 0, fyne.NewPos(161, 102)) // right click on the negative point
+	if m := e.MarkersOn(mpr.Axial); len(m) != 1 || !m[0].Positive {
+		t.Fatalf("after a right click: %+v", m)
+	}
+	v.removePrompt(e.Points()[0].ID)
+	if e.HasPrompt() {
+		t.Fatal("the list's remove button left a prompt")
+	}
+
+	// Unsaved work goes to the recovery folder and is offered back.
+	if _, err := e.AddSegment("spleen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Autosave(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := labels.FindRecovery(dir)
+	if err != nil || len(recs) != 1 || recs[0].Segments[0].Name != "spleen" {
+		t.Fatalf("recovery %+v %v", recs, err)
+	}
+	loaded := make(chan error, 1)
+	v2 := New(test.NewTempApp(t), Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: dir, AutosaveInterval: -1,
+		OnLoaded: func(err error) { loaded <- err }})
+	t.Cleanup(v2.Window().Close)
+	v2.OfferRecovery()
+	restore := findButton(t, v2.win.Canvas().Overlays().Top(), "Restore")
+	if restore == nil {
+		t.Fatal("no recovery offer")
+	}
+	test.Tap(restore)
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	e2 := v2.Session().Edit()
+	if segs := e2.Labels().Segments(); len(segs) != 1 || segs[0].Name != "spleen" || !e2.Dirty() {
+		t.Fatalf("restored %+v, dirty %v", segs, e2.Dirty())
+	}
+	if recs, _ := labels.FindRecovery(dir); len(recs) != 0 {
+		t.Errorf("the restored record is still offered: %+v", recs)
+	}
+}
+
+// findButton finds a button by its label in a dialog.
+func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			found = b
+		}
+		switch c := o.(type) {
+		case *fyne.Container:
+			for _, x := range c.Objects {
+				walk(x)
+			}
+		case fyne.Widget:
+			for _, x := range test.TempWidgetRenderer(t, c).Objects() {
+				walk(x)
+			}
+		}
+	}
+	if o != nil {
+		walk(o)
+	}
+	return found
+}
+
+func bounds(mask []uint8, d [3]int) (lo, hi [3]int) {
+	lo, hi = d, [3]int{-1, -1, -1}
+	for n, x := range mask {
+		if x != 0 {
+			idx := [3]int{n % d[0], n / d[0] % d[1], n / (d[0] * d[1])}
+			for a := range 3 {
+				lo[a], hi[a] = min(lo[a], idx[a]), max(hi[a], idx[a])
+			}
+		}
+	}
+	return lo, hi
+}
+
+func count(m []uint8) int {
+	n := 0
+	for _, x := range m {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func dice(a, b []uint8) float64 {
+	both := 0
+	for n := range a {
+		if a[n] != 0 && b[n] != 0 {
+			both++
+		}
+	}
+	return 2 * float64(both) / float64(count(a)+count(b))
+}
+
+// hasColour reports whether some pixel is within 40 of c on every channel
+// (the fill blends it with the image; the outline is c itself).
+func hasColour(img *image.RGBA, c color.NRGBA) bool {
+	near := func(a, b uint8) bool { return max(a, b)-min(a, b) <= 40 }
+	for n := 0; n+3 < len(img.Pix); n += 4 {
+		if near(img.Pix[n], c.R) && near(img.Pix[n+1], c.G) && near(img.Pix[n+2], c.B) {
+			return true
+		}
+	}
+	return false
+}
