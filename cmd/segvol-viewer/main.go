@@ -1,9 +1,10 @@
 // Command segvol-viewer shows a study in three linked views:
 //
-//	segvol-viewer [PATH]
+//	segvol-viewer [--labels MASK.nii.gz] [--backend auto|classic|segvol] [PATH]
 //
 // PATH is a NIfTI file, a DICOM file, a folder of DICOM files or a
-// DICOMDIR; without it the bundled sample CT opens.
+// DICOMDIR; without it the bundled sample CT opens. --labels opens a
+// segmentation (NIfTI label map, ITK-SNAP label file beside it) on it.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/segvolapp/segvol/app"
 	"github.com/segvolapp/segvol/assets"
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/render/gl"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
@@ -28,8 +30,12 @@ import (
 func main() {
 	bench := flag.Duration("bench-scroll", 0, "after loading, scroll the axial view for this long, print the frames presented per second and quit")
 	renderer := flag.String("renderer", "auto", "auto (OpenGL, else CPU), gl or cpu")
+	labelPath := flag.String("labels", "", "segmentation to open on the study (NIfTI label map)")
+	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
+	models := flag.String("models", "", "SegVol models folder (default: the user models folder)")
+	device := flag.String("device", "auto", "auto, cpu, cuda, directml or coreml (SegVol only)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -50,22 +56,30 @@ func main() {
 	a := fyneapp.NewWithID("app.segvol.viewer")
 	var v *app.Viewer
 	first := true
-	v = app.New(a, app.Options{OnLoaded: func(err error) {
+	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device}}
+	opt.OnLoaded = func(err error) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
 			return
 		}
 		if s := v.Session(); s != nil {
 			// A line for scripts and the Xvfb test: the study is on screen.
+			// Where the views lie in the window, for the screenshot test.
+			for _, o := range []mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal} {
+				at, size := v.ViewRect(o)
+				fmt.Printf("segvol-viewer: view %v at %g,%g size %gx%g scale %g\n", o, at.X, at.Y, size.Width, size.Height, v.Window().Canvas().Scale())
+			}
 			fmt.Printf("segvol-viewer: opened %s\n", s.Volume.Meta.Source)
 		}
 		if first && *bench > 0 {
 			go benchScroll(v, *bench)
 		}
 		first = false
-	}})
+	}
+	v = app.New(a, opt)
 	v.Window().Show()
 	v.Open(path, "")
+	v.OfferRecovery()
 	if *renderer != "cpu" {
 		go startGL(v, *renderer == "gl")
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -12,6 +13,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	viewerpkg "github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // need finds a tool, skipping without it unless CI is set.
@@ -55,9 +61,9 @@ func xserver(t *testing.T) (bin, display string) {
 	return bin, ":" + strings.TrimSpace(n)
 }
 
-// viewer starts the app on display and returns its further output lines
-// once it printed prefix.
-func viewer(t *testing.T, bin, display, prefix string, args ...string) <-chan string {
+// viewer starts the app on display and returns, once it printed prefix,
+// the lines it printed until then and a channel of its further lines.
+func viewer(t *testing.T, bin, display, prefix string, args ...string) ([]string, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	// A private HOME keeps the user's cache and preferences out of it.
@@ -79,15 +85,17 @@ func viewer(t *testing.T, bin, display, prefix string, args ...string) <-chan st
 		close(lines)
 	}()
 	timeout := time.After(60 * time.Second)
+	var seen []string
 	for {
 		select {
 		case l, ok := <-lines:
 			if !ok {
 				t.Fatalf("the viewer exited before printing %q", prefix)
 			}
+			seen = append(seen, l)
 			if strings.HasPrefix(l, prefix) {
 				t.Log(l)
-				return lines
+				return seen, lines
 			}
 		case <-timeout:
 			t.Fatalf("no %q from the viewer in 60 s", prefix)
@@ -100,32 +108,18 @@ func viewer(t *testing.T, bin, display, prefix string, args ...string) <-chan st
 // images of it.
 func TestAppShowsSampleUnderXvfb(t *testing.T) {
 	bin, display := xserver(t)
-	viewer(t, bin, display, "segvol-viewer: opened")
-	time.Sleep(2 * time.Second) // a few frames to paint
-	shot := filepath.Join(t.TempDir(), "shot.png")
-	xwd := exec.Command("sh", "-c", fmt.Sprintf("xwd -root -display %s | convert xwd:- %s", display, shot))
-	if out, err := xwd.CombinedOutput(); err != nil {
-		t.Fatalf("screenshot: %v\n%s", err, out)
-	}
-	if dst := os.Getenv("SEGVOL_SCREENSHOT"); dst != "" {
-		data, _ := os.ReadFile(shot)
-		os.WriteFile(dst, data, 0o644)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The window is 1280 wide at the top left (Xvfb has no window
-	// manager); each view is a third of it. Crop the middle of each.
+	seen, _ := viewer(t, bin, display, "segvol-viewer: opened")
+	img := screenshot(t, display)
+	// Crop the middle of each view (the window sits at the top left:
+	// Xvfb has no window manager).
+	rects := viewRects(t, seen)
 	var crops [3][]float64
-	for i := range crops {
-		x0 := i*1280/3 + 40
-		crops[i] = gray(img, image.Rect(x0, 120, x0+340, 400))
+	for i, o := range []string{"axial", "coronal", "sagittal"} {
+		// The same size from each, about the middle 80%.
+		r := rects[o]
+		c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
+		w, h := rects["axial"].Dx()*4/10, rects["axial"].Dy()*3/10
+		crops[i] = gray(img, image.Rect(c.X-w, c.Y-h, c.X+w, c.Y+h))
 		mean, sd := stats(crops[i])
 		t.Logf("view %d: mean %.1f, sd %.1f", i, mean, sd)
 		if sd < 20 || mean < 10 {
@@ -146,13 +140,60 @@ func TestAppShowsSampleUnderXvfb(t *testing.T) {
 // machine is shared).
 func TestScrollFrameRateUnderXvfb(t *testing.T) {
 	bin, display := xserver(t)
-	for l := range viewer(t, bin, display, "segvol-viewer: opened", "--bench-scroll", "4s") {
+	_, lines := viewer(t, bin, display, "segvol-viewer: opened", "--bench-scroll", "4s")
+	for l := range lines {
 		if strings.HasPrefix(l, "segvol-viewer: scrolling") {
 			t.Log(l)
 			return
 		}
 	}
 	t.Fatal("no frame count from the viewer")
+}
+
+// screenshot waits for a few frames, then captures the screen (copied to
+// $SEGVOL_SCREENSHOT when set).
+func screenshot(t *testing.T, display string) image.Image {
+	t.Helper()
+	time.Sleep(2 * time.Second)
+	shot := filepath.Join(t.TempDir(), "shot.png")
+	xwd := exec.Command("sh", "-c", fmt.Sprintf("xwd -root -display %s | convert xwd:- %s", display, shot))
+	if out, err := xwd.CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v\n%s", err, out)
+	}
+	if dst := os.Getenv("SEGVOL_SCREENSHOT"); dst != "" {
+		data, _ := os.ReadFile(shot)
+		os.WriteFile(dst, data, 0o644)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// viewRects reads the views' places in screen pixels from the lines the
+// viewer printed.
+func viewRects(t *testing.T, lines []string) map[string]image.Rectangle {
+	t.Helper()
+	out := map[string]image.Rectangle{}
+	for _, l := range lines {
+		var name string
+		var x, y, w, h, scale float64
+		if n, _ := fmt.Sscanf(l, "segvol-viewer: view %s at %g,%g size %gx%g scale %g", &name, &x, &y, &w, &h, &scale); n == 6 {
+			px := func(v float64) int { return int(math.Round(v * scale)) }
+			out[name] = image.Rect(px(x), px(y), px(x+w), px(y+h))
+		}
+	}
+	if len(out) != 3 {
+		t.Fatalf("view places not printed: %q", lines)
+	}
+	t.Logf("views %v", out)
+	return out
 }
 
 func gray(img image.Image, r image.Rectangle) []float64 {
@@ -183,4 +224,88 @@ func meanAbsDiff(a, b []float64) float64 {
 		d += math.Abs(a[i] - b[i])
 	}
 	return d / float64(len(a))
+}
+
+// TestOverlayUnderXvfb opens the sample with its label map and checks, in
+// a screenshot of the axial view, that the liver's pixels show the liver
+// segment's colour blended over grey, and that others do not, with each
+// renderer.
+func TestOverlayUnderXvfb(t *testing.T) {
+	st, err := study.Open(t.Context(), filepath.Join("..", "..", "assets", "sample", "example_ct_sm.nii.gz"), study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join("..", "..", "assets", "sample", "example_seg.nii.gz")
+	for _, renderer := range []string{"gl", "cpu"} {
+		t.Run(renderer, func(t *testing.T) {
+			bin, display := xserver(t)
+			seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", renderer, "--backend", "classic", "--labels", seg)
+			img := screenshot(t, display)
+			r := viewRects(t, seen)["axial"]
+			s, err := viewerpkg.NewSession(st.Volume, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := viewerpkg.LoadLabels(seg, st.Volume)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Resize(mpr.Axial, r.Dx(), r.Dy())
+			c := labels.DefaultColor(liverValue)
+			const alpha = 128 // segment opacity 1 times the overlay's 0.5
+			label := func(x, y float64) uint8 {
+				p := s.ProbeAt(mpr.Axial, x, y)
+				return m.At(p.Index[0], p.Index[1], p.Index[2])
+			}
+			var liver, liverTinted, other, otherTinted int
+			cx, cy := s.CursorOnScreen(mpr.Axial)
+			for y := 4; y < r.Dy()-4; y++ {
+				for x := 4; x < r.Dx()-4; x++ {
+					fx, fy := float64(x), float64(y)
+					if math.Abs(fx-cx) < 4 || math.Abs(fy-cy) < 4 {
+						continue // the crosshair
+					}
+					v := label(fx, fy)
+					// Interior pixels only: outlines are drawn opaque.
+					if label(fx-3, fy) != v || label(fx+3, fy) != v || label(fx, fy-3) != v || label(fx, fy+3) != v {
+						continue
+					}
+					tinted := blendedOverGray(img.At(r.Min.X+x, r.Min.Y+y), c, alpha)
+					switch {
+					case v == liverValue:
+						liver++
+						if tinted {
+							liverTinted++
+						}
+					case v == 0 && s.ProbeAt(mpr.Axial, fx, fy).Inside:
+						other++
+						if tinted {
+							otherTinted++
+						}
+					}
+				}
+			}
+			t.Logf("liver: %d of %d pixels in its colour; background: %d of %d", liverTinted, liver, otherTinted, other)
+			if liver < 500 || float64(liverTinted) < 0.85*float64(liver) {
+				t.Errorf("the liver shows its colour at %d of %d pixels", liverTinted, liver)
+			}
+			if float64(otherTinted) > 0.05*float64(other) {
+				t.Errorf("%d of %d background pixels look like the liver", otherTinted, other)
+			}
+		})
+	}
+}
+
+// liverValue is the liver's label in TotalSegmentator's map.
+const liverValue = 5
+
+// blendedOverGray reports whether pixel px is c at alpha over some grey:
+// undoing the blend must give three equal channels.
+func blendedOverGray(px color.Color, c color.NRGBA, alpha float64) bool {
+	r, g, b, _ := px.RGBA()
+	under := func(q uint32, ch uint8) float64 {
+		return (float64(q>>8)*255 - float64(ch)*alpha) / (255 - alpha)
+	}
+	gr, gg, gb := under(r, c.R), under(g, c.G), under(b, c.B)
+	return math.Abs(gr-gg) <= 6 && math.Abs(gg-gb) <= 6 && math.Abs(gr-gb) <= 6 && gr >= -6
 }
