@@ -47,7 +47,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	if v.session == nil {
 		return errNoSession
 	}
-	m, err := viewer.LoadLabels(path, v.session.Volume)
+	m, err := labels.Load(path, v.session.Volume)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func TestSegmentEditSaveReload(t *testing.T) {
 	}
 	s := v.Session()
 	e := s.Edit()
-	truth, err := viewer.LoadLabels(sampleSeg, s.Volume)
+	truth, err := labels.Load(sampleSeg, s.Volume)
 	if err != nil {
 		t.Fatal(err)
 	}

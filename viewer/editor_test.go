@@ -23,7 +23,7 @@ const liverValue = 5
 // liver is the sample's liver mask and its voxel bounding box.
 func liver(t *testing.T, s *Session) (mask []uint8, lo, hi [3]int) {
 	t.Helper()
-	m, err := LoadLabels(sampleSeg, s.Volume)
+	m, err := labels.Load(sampleSeg, s.Volume)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestLoadLabelsStoredFlipped(t *testing.T) {
 	s := sample(t)
 	want, _, _ := liver(t, s)
 	// The same label map stored with its columns reversed.
-	m, err := LoadLabels(sampleSeg, s.Volume)
+	m, err := labels.Load(sampleSeg, s.Volume)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,14 +285,14 @@ func TestLoadLabelsStoredFlipped(t *testing.T) {
 	if err := nifti.Write(path, &volume.Volume{Dims: d, Data: flipped, Slope: 1, Geom: g}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadLabels(path, s.Volume)
+	got, err := labels.Load(path, s.Volume)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got.Mask(liverValue), want) {
 		t.Error("the flipped label map did not come back in the image's order")
 	}
-	if _, err := LoadLabels(filepath.Join(t.TempDir(), "none.nii.gz"), s.Volume); !os.IsNotExist(err) && err == nil {
+	if _, err := labels.Load(filepath.Join(t.TempDir(), "none.nii.gz"), s.Volume); !os.IsNotExist(err) && err == nil {
 		t.Error("a missing file loaded")
 	}
 }

@@ -2,17 +2,13 @@ package viewer
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
-	"github.com/segvolapp/segvol/viewer/labels"
-	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -34,60 +30,6 @@ func (e *Editor) SaveLabels(path string) error {
 	}
 	e.MarkSaved()
 	return nil
-}
-
-// LoadLabels reads a label map and the label file beside it onto img. A
-// label NIfTI on the same voxels stored in another order (flipped or
-// permuted axes, as other tools write) is put in the image's order first.
-func LoadLabels(path string, img *volume.Volume) (*labels.LabelMap, error) {
-	m, err := labels.Load(path, img)
-	if err == nil {
-		return m, nil
-	}
-	lv, rerr := nifti.Read(path)
-	if rerr != nil {
-		return nil, rerr
-	}
-	if lv.Dims == img.Dims && lv.Geom == img.Geom {
-		return nil, err // same grid: the first error is the real one
-	}
-	on, gerr := lv.OnGrid(img.Dims, img.Geom)
-	if gerr != nil {
-		return nil, fmt.Errorf("%s: %w", path, gerr)
-	}
-	// labels.Load takes files in the image's grid: hand it a realigned
-	// copy, with the label file, from a temporary folder.
-	dir, terr := os.MkdirTemp("", "segvol-labels-")
-	if terr != nil {
-		return nil, terr
-	}
-	defer os.RemoveAll(dir)
-	tmp := filepath.Join(dir, "labels.nii")
-	on.Geom = img.Geom
-	if err := nifti.Write(tmp, on); err != nil {
-		return nil, err
-	}
-	if err := copyFile(labels.DescriptionPath(path), labels.DescriptionPath(tmp)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	return labels.Load(tmp, img)
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // Series is the DICOM series the study was loaded from, or nil for NIfTI.

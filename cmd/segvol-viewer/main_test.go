@@ -246,7 +246,7 @@ func TestOverlayUnderXvfb(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := viewerpkg.LoadLabels(seg, st.Volume)
+			m, err := labels.Load(seg, st.Volume)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -66,10 +66,6 @@ func (m *LabelMap) asVolume(vox []uint8) *volume.Volume {
 	return v
 }
 
-// gridTolerance is how far (mm) a label file's grid may sit from the
-// image's: NIfTI keeps the affine in float32.
-const gridTolerance = 0.01
-
 // Load reads a label map file in img's grid and, when it exists, the
 // label description file beside it (name.txt, or name.label); without one
 // every value present becomes a segment "Label N" in its default colour.
@@ -111,12 +107,12 @@ func Load(path string, img *volume.Volume) (*LabelMap, error) {
 // takeVoxels checks a read label volume against the image's grid and
 // copies its values, which must be whole numbers in 0..255.
 func (m *LabelMap) takeVoxels(path string, lv *volume.Volume) error {
-	if lv.Dims != m.dims {
-		return fmt.Errorf("labels: %s is %dx%dx%d, the image %dx%dx%d", path,
-			lv.Dims[0], lv.Dims[1], lv.Dims[2], m.dims[0], m.dims[1], m.dims[2])
-	}
-	if !sameGrid(lv.Geom, m.geom) {
-		return fmt.Errorf("labels: %s is not in the image's geometry (origin or axes differ by more than %g mm)", path, gridTolerance)
+	// A label file on the image's voxels stored in another order (dcm2niix
+	// and TotalSegmentator flip a DICOM series' rows) is taken in the
+	// image's order; one on other voxels is refused.
+	lv, err := lv.OnGrid(m.dims, m.geom)
+	if err != nil {
+		return fmt.Errorf("labels: %s: %w", path, err)
 	}
 	if d, ok := lv.Data.([]uint8); ok && lv.Slope == 1 && lv.Intercept == 0 {
 		copy(m.vox, d)
@@ -130,21 +126,6 @@ func (m *LabelMap) takeVoxels(path string, lv *volume.Volume) error {
 		m.vox[n] = uint8(x)
 	}
 	return nil
-}
-
-func sameGrid(a, b volume.Geometry) bool {
-	near := func(x, y float64) bool { return math.Abs(x-y) <= gridTolerance }
-	for c := range 3 {
-		if !near(a.Origin[c], b.Origin[c]) {
-			return false
-		}
-		for ax := range 3 {
-			if !near(a.Axes[ax][c], b.Axes[ax][c]) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // fillTable sets the table to the listed segments plus a default one for

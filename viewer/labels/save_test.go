@@ -113,7 +113,7 @@ func TestLoadRejects(t *testing.T) {
 	// Another grid: the CT shifted by a voxel.
 	shifted := *img
 	shifted.Geom.Origin[0] += 3
-	if _, err := Load(path, &shifted); err == nil || !strings.Contains(err.Error(), "geometry") {
+	if _, err := Load(path, &shifted); err == nil || !strings.Contains(err.Error(), "do not cover") {
 		t.Errorf("shifted grid: %v", err)
 	}
 	// The CT itself is not a label map (negative values).
