@@ -204,8 +204,8 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 // labels changed in place, the panels and the Undo items follow.
 func (v *Viewer) segmentationChanged(w viewer.What) {
 	if w&viewer.LabelsChanged != 0 {
-		if inv, ok := v.renderer.(interface{ Invalidate() }); ok {
-			inv.Invalidate()
+		if inv, ok := v.renderer.(interface{ InvalidateLabels() }); ok {
+			inv.InvalidateLabels()
 		}
 		v.segPanel.sync()
 		v.syncUndo()

@@ -30,6 +30,7 @@ type Renderer struct {
 	st      *state        // nil once closed
 	release func()        // gives the window back
 	gen     atomic.Uint64 // bumped by Invalidate
+	labGen  atomic.Uint64 // bumped by Invalidate and InvalidateLabels
 	bytes   atomic.Int64  // texture and framebuffer bytes held on the GPU
 }
 
@@ -173,7 +174,15 @@ func (r *Renderer) Close() {
 // Invalidate tells the renderer that the voxels or the label map changed in
 // place (same slices), so the next Render uploads them again. A different
 // slice is noticed without it.
-func (r *Renderer) Invalidate() { r.gen.Add(1) }
+func (r *Renderer) Invalidate() {
+	r.gen.Add(1)
+	r.labGen.Add(1)
+}
+
+// InvalidateLabels tells the renderer that only the label map changed in
+// place: an edit re-uploads the labels, not the image (a 512x512x300 CT is
+// 150 MB; its labels a third of that).
+func (r *Renderer) InvalidateLabels() { r.labGen.Add(1) }
 
 // TextureBytes is the GPU memory the renderer holds: the volume and label
 // textures, the colour table and the framebuffers.
@@ -194,6 +203,6 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 		return ErrClosed
 	}
 	var err error
-	r.thread.do(func() { err = r.st.render(dst, p, v, l, o, r.gen.Load()) })
+	r.thread.do(func() { err = r.st.render(dst, p, v, l, o, r.gen.Load(), r.labGen.Load()) })
 	return err
 }

@@ -3,6 +3,7 @@ package gl
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
@@ -290,6 +291,26 @@ func TestInvalidate(t *testing.T) {
 	}
 	if img.Pix[0] != 255 {
 		t.Errorf("grey %d after changing the voxel to 100 and Invalidate, want 255", img.Pix[0])
+	}
+	// An edit of the labels re-uploads them alone: the label shows, and a
+	// voxel changed without Invalidate is not re-read.
+	lab := make([]uint8, 8)
+	colors := make([]color.NRGBA, 2)
+	colors[1] = color.NRGBA{R: 255, A: 255}
+	l := &render.Labels{Data: lab, Colors: colors, Fill: true}
+	if err := r.Render(img, p, s.vol, l, o); err != nil {
+		t.Fatal(err)
+	}
+	lab[0], data[1] = 1, 100
+	r.InvalidateLabels()
+	if err := r.Render(img, p, s.vol, l, o); err != nil {
+		t.Fatal(err)
+	}
+	if c := img.RGBAAt(0, 0); c.R != 255 || c.G != 0 {
+		t.Errorf("pixel %v after labelling voxel 0 and InvalidateLabels, want red", c)
+	}
+	if img.Pix[4] != 0 {
+		t.Errorf("grey %d at voxel 1: the voxels were uploaded again", img.Pix[4])
 	}
 	r.Close()
 	if err := r.Render(img, p, s.vol, nil, o); err != ErrClosed {

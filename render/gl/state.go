@@ -106,7 +106,7 @@ func (st *state) account() {
 	st.accounts.Store(n)
 }
 
-func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, gen uint64) error {
+func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, gen, labGen uint64) error {
 	vf, err := formatOf(v.Voxels)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 	}
 	if l != nil {
 		lf, _ := formatOf(l.Data) // a []uint8 always has a format
-		if err := st.labels.upload(unitLabels, v.Dims, lf, gen); err != nil {
+		if err := st.labels.upload(unitLabels, v.Dims, lf, labGen); err != nil {
 			return err
 		}
 		st.setColors(l)
