@@ -385,7 +385,7 @@ func (v *SliceView) render(img *image.RGBA, k renderKey) *image.RGBA {
 		img = image.NewRGBA(image.Rect(0, 0, max(k.w, 1), max(k.h, 1)))
 	}
 	if v.session == nil || v.renderer == nil || k.w <= 0 || k.h <= 0 {
-		clear(img.Pix)
+		blank(img)
 		return img
 	}
 	var err error
@@ -394,7 +394,7 @@ func (v *SliceView) render(img *image.RGBA, k renderKey) *image.RGBA {
 		if v.OnRenderError != nil {
 			v.OnRenderError(err)
 		}
-		clear(img.Pix)
+		blank(img)
 		return img
 	}
 	v.frames++
@@ -409,3 +409,11 @@ var (
 	negativeColor  = color.NRGBA{0xff, 0x30, 0x30, 0xff}
 	boxColor       = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
 )
+
+// blank paints img opaque black: the raster is the view's background, so
+// Fyne composites one full-size layer per view instead of two.
+func blank(img *image.RGBA) {
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 0, 0, 0, 255
+	}
+}

@@ -16,7 +16,6 @@ import (
 // that they stay sharp at any zoom.
 type sliceRenderer struct {
 	v          *SliceView
-	background *canvas.Rectangle
 	raster     *canvas.Raster
 	img        *image.RGBA
 	key        renderKey // what img shows
@@ -36,7 +35,7 @@ type sliceRenderer struct {
 }
 
 func newSliceRenderer(v *SliceView) *sliceRenderer {
-	r := &sliceRenderer{v: v, background: canvas.NewRectangle(color.Black)}
+	r := &sliceRenderer{v: v}
 	r.raster = canvas.NewRaster(r.paint)
 	r.raster.ScaleMode = canvas.ImageScalePixels
 	text := func(c color.Color, bold bool) *canvas.Text {
@@ -64,7 +63,7 @@ func newSliceRenderer(v *SliceView) *sliceRenderer {
 	r.box, r.band = outline(boxColor, false), outline(boxColor, true)
 	r.brush = canvas.NewCircle(color.Transparent)
 	r.brush.StrokeColor, r.brush.StrokeWidth = textColor, 1
-	r.objects = []fyne.CanvasObject{r.background, r.raster, r.hLine, r.vLine,
+	r.objects = []fyne.CanvasObject{r.raster, r.hLine, r.vLine,
 		r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleBar, r.scaleText,
 		r.box, r.band, r.brush}
 	r.fixed = len(r.objects)
@@ -88,7 +87,6 @@ func (r *sliceRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
 func (r *sliceRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *sliceRenderer) Layout(size fyne.Size) {
-	r.background.Resize(size)
 	r.raster.Resize(size)
 	r.placeOverlays(size)
 }
