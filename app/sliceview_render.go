@@ -15,11 +15,11 @@ import (
 // crosshair, orientation letters, text and scale bar as canvas objects so
 // that they stay sharp at any zoom.
 type sliceRenderer struct {
-	v          *SliceView
-	raster     *canvas.Raster
-	img        *image.RGBA
-	key        renderKey // what img shows
-	pw, ph     int       // the raster's size in pixels, from the last paint
+	v      *SliceView
+	raster *canvas.Raster
+	img    *image.RGBA
+	key    renderKey // what img shows
+	pw, ph int       // the raster's size in pixels, from the last paint
 
 	hLine, vLine             *canvas.Line
 	left, right, top, bottom *canvas.Text
