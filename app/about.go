@@ -23,10 +23,11 @@ func (v *Viewer) showAbout() {
 	d.Show()
 }
 
-// versionText is the version line; the metadata comes from FyneApp.toml
-// only in builds made by the fyne tool (the packages), not by go build.
+// versionText is the version line. The packages inject FyneApp.toml's
+// metadata at build time; a plain go build has none (Fyne then reports its
+// own default version, 0.0.1, with no ID) unless it runs inside the checkout.
 func versionText(m fyne.AppMetadata) string {
-	if m.Version == "" {
+	if m.ID == "" {
 		return fmt.Sprintf("SegVol, development build (%s/%s)", runtime.GOOS, runtime.GOARCH)
 	}
 	return fmt.Sprintf("SegVol %s (build %d, %s/%s)", m.Version, m.Build, runtime.GOOS, runtime.GOARCH)

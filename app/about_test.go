@@ -24,7 +24,7 @@ func TestAboutShowsVersionAndLicenses(t *testing.T) {
 	}
 	help.Items[0].Action()
 
-	c := aboutContent(fyne.AppMetadata{Version: "0.1.0", Build: 1})
+	c := aboutContent(fyne.AppMetadata{ID: "app.segvol.viewer", Version: "0.1.0", Build: 1})
 	border := c.(*fyne.Container)
 	var head *widget.Label
 	var acc *widget.Accordion
@@ -47,7 +47,7 @@ func TestAboutShowsVersionAndLicenses(t *testing.T) {
 			t.Errorf("section %q: %d bytes of license text", it.Title, len(text))
 		}
 	}
-	if got := versionText(fyne.AppMetadata{}); !strings.Contains(got, "development build") {
+	if got := versionText(fyne.AppMetadata{Version: "0.0.1", Build: 1}); !strings.Contains(got, "development build") {
 		t.Errorf("without metadata: %q", got)
 	}
 }
