@@ -34,14 +34,16 @@ func need(t *testing.T, tools ...string) {
 }
 
 // xserver starts Xvfb on a free display (it picks one and tells us) and
-// builds the viewer; it returns the binary and the DISPLAY value.
+// builds the viewer, or takes $SEGVOL_VIEWER_BIN (an installed package's,
+// from make test-packages); it returns the binary and the DISPLAY value.
 func xserver(t *testing.T) (bin, display string) {
 	t.Helper()
 	need(t, "Xvfb", "xwd", "convert")
-	dir := t.TempDir()
-	bin = filepath.Join(dir, "segvol-viewer")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if bin = os.Getenv("SEGVOL_VIEWER_BIN"); bin == "" {
+		bin = filepath.Join(t.TempDir(), "segvol-viewer")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
