@@ -96,7 +96,7 @@ func TestDeb(t *testing.T) {
 	dir := t.TempDir()
 	depends := run(t, dir, "dpkg-deb", "-f", deb, "Depends")
 	t.Logf("Depends: %s", strings.TrimSpace(depends))
-	for _, p := range []string{"libc6", "libgl1", "libx11-6", "libopenjp2-7", "libcharls2", "libdeflate0", "libstdc++6"} {
+	for _, p := range []string{"libc6", "libgl1", "libx11-6", "libopenjp2-7", "libcharls2", "libdeflate0", "libstdc++6", "libxcursor1", "libxrandr2"} {
 		if !strings.Contains(depends, p+" ") && !strings.Contains(depends, p+",") && !strings.HasSuffix(strings.TrimSpace(depends), p) {
 			t.Errorf("Depends lacks %s", p)
 		}

@@ -46,6 +46,8 @@ mkdir -p "$tmp/src/debian"
 printf 'Source: segvol\n\nPackage: segvol\nArchitecture: amd64\n' >"$tmp/src/debian/control"
 depends=$(cd "$tmp/src" && dpkg-shlibdeps -O -e"$d/opt/segvol/segvol-viewer" -e"$d/opt/segvol/segvol" \
   -e"$d/opt/segvol/libonnxruntime.so.1" 2>/dev/null | sed 's/^shlibs:Depends=//')
+# GLFW dlopens these X extensions at start, so dpkg-shlibdeps cannot see them.
+depends="$depends, libx11-xcb1, libxcursor1, libxi6, libxinerama1, libxrandr2, libxrender1, libxxf86vm1"
 sed -e "s/@VERSION@/$APP_VERSION-$APP_BUILD/" -e "s/@SIZE@/$(du -sk "$d" | cut -f1)/" \
   -e "s/@DEPENDS@/$depends/" "$root/packaging/deb/control.in" >"$d/DEBIAN/control"
 chmod -R u+rwX,go+rX,go-w "$d"
