@@ -67,7 +67,7 @@ func Check(dst *image.RGBA, v *Volume, l *Labels, o Options) error {
 	if v.Dims[0] <= 0 || v.Dims[1] <= 0 || v.Dims[2] <= 0 {
 		return fmt.Errorf("render: empty volume %v", v.Dims)
 	}
-	if got := voxelCount(v.Voxels); got != n {
+	if got := VoxelCount(v.Voxels); got != n {
 		return fmt.Errorf("render: %T holds %d voxels for %v", v.Voxels, got, v.Dims)
 	}
 	if l != nil && len(l.Data) != n {
@@ -82,7 +82,9 @@ func Check(dst *image.RGBA, v *Volume, l *Labels, o Options) error {
 	return nil
 }
 
-func voxelCount(data any) int {
+// VoxelCount is the length of a native voxel slice, or -1 for anything
+// that is not one of the types Volume.Voxels may hold.
+func VoxelCount(data any) int {
 	switch d := data.(type) {
 	case []uint8:
 		return len(d)

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/segvolapp/segvol/render"
 )
 
 // DType is the native type of the stored voxels.
@@ -293,7 +295,7 @@ func (v *Volume) Validate() error {
 	if v.DType() == 0 {
 		return fmt.Errorf("unsupported voxel slice %T", v.Data)
 	}
-	if l := sliceLen(v.Data); l != n {
+	if l := render.VoxelCount(v.Data); l != n {
 		return fmt.Errorf("voxel slice holds %d values for %d voxels", l, n)
 	}
 	if v.Slope == 0 || math.IsNaN(v.Slope) || math.IsInf(v.Slope, 0) || math.IsNaN(v.Intercept) || math.IsInf(v.Intercept, 0) {
@@ -303,28 +305,6 @@ func (v *Volume) Validate() error {
 		return err
 	}
 	return nil
-}
-
-func sliceLen(data any) int {
-	switch d := data.(type) {
-	case []uint8:
-		return len(d)
-	case []int8:
-		return len(d)
-	case []uint16:
-		return len(d)
-	case []int16:
-		return len(d)
-	case []uint32:
-		return len(d)
-	case []int32:
-		return len(d)
-	case []float32:
-		return len(d)
-	case []float64:
-		return len(d)
-	}
-	return -1
 }
 
 // Bytes is the memory the voxels take.
