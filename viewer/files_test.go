@@ -2,12 +2,10 @@ package viewer
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/segvolapp/segvol/internal/testenv"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/study"
@@ -41,16 +39,7 @@ func TestExportSEGFromDICOMStudy(t *testing.T) {
 	if err := s.ExportSEG(out); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("dciodvfy"); err == nil {
-		res, _ := exec.Command("dciodvfy", out).CombinedOutput()
-		for _, line := range strings.Split(string(res), "\n") {
-			if strings.HasPrefix(line, "Error") {
-				t.Errorf("dciodvfy: %s", line)
-			}
-		}
-	} else if os.Getenv("CI") != "" {
-		t.Fatal("dciodvfy is required in CI (Debian dicom3tools)")
-	}
+	testenv.Dciodvfy(t, out)
 	back, err := seg.Read(out, s.Volume)
 	if err != nil {
 		t.Fatal(err)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/segvolapp/segvol/internal/testenv"
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -34,18 +34,6 @@ func loadDICOM(t *testing.T, dir string) *volume.Volume {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// dciodvfyClean fails the test on any error line of dicom3tools' validator.
-func dciodvfyClean(t *testing.T, path string) {
-	t.Helper()
-	needTool(t, "dciodvfy")
-	out, _ := exec.Command("dciodvfy", path).CombinedOutput()
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "Error") {
-			t.Errorf("dciodvfy: %s", l)
-		}
-	}
 }
 
 // exportAndCheck runs export-seg and checks the SEG read back against the
@@ -74,7 +62,7 @@ func exportAndCheck(t *testing.T, dicomDir string, lab *volume.Volume, names map
 	}
 	t.Log(strings.TrimSpace(stdout.String() + stderr.String()))
 	out := filepath.Join(dir, "seg.dcm")
-	dciodvfyClean(t, out)
+	testenv.Dciodvfy(t, out)
 	img := loadDICOM(t, dicomDir)
 	s, err := seg.Read(out, img)
 	if err != nil {

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/segvolapp/segvol/internal/testenv"
 )
 
 const sample = "../../assets/sample/example_ct_sm.nii.gz"
 
-// python is Debian's interpreter, where python3-nibabel installs; a python3
-// earlier on PATH (pyenv) may lack it.
-const python = "/usr/bin/python3"
+const python = testenv.Python
 
 // segvol runs the CLI in-process and returns its exit status and output.
 func segvol(t *testing.T, args ...string) (int, string, string) {
@@ -23,18 +23,6 @@ func segvol(t *testing.T, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	st := run(args, &out, &errb)
 	return st, out.String(), errb.String()
-}
-
-// needTool skips a test when a reference tool is missing on a developer's
-// machine; in CI (where `make test` installs it) a missing tool fails.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
 }
 
 func TestInfoSampleJSON(t *testing.T) {
@@ -55,7 +43,7 @@ func TestInfoSampleJSON(t *testing.T) {
 		}
 	}
 	// The affine must be the one nibabel reports for the file.
-	needTool(t, python)
+	testenv.NeedTool(t, python)
 	ref, err := exec.Command(python, "-c",
 		"import sys,json,nibabel as nb; print(json.dumps(nb.load(sys.argv[1]).affine.tolist()))", sample).Output()
 	if err != nil {
@@ -93,7 +81,7 @@ func TestConvertRoundTrip(t *testing.T) {
 	if st, _, errs := segvol(t, "convert", sample, out); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errs)
 	}
-	needTool(t, python)
+	testenv.NeedTool(t, python)
 	script := `import sys,numpy as np,nibabel as nb
 a,b=nb.load(sys.argv[1]),nb.load(sys.argv[2])
 da,db=np.asanyarray(a.dataobj),np.asanyarray(b.dataobj)

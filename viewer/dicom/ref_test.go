@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/segvolapp/segvol/internal/testenv"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -27,16 +28,6 @@ func shared(t testing.TB, parts ...string) string {
 		t.Skipf("%s absent", p)
 	}
 	return p
-}
-
-// needTool skips (or fails in CI) when a reference tool is missing.
-func needTool(t testing.TB, name string) {
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
 }
 
 func loadOne(t testing.TB, path string) *volume.Volume {
@@ -81,7 +72,7 @@ func readNifti(t testing.TB, path string) *refImage {
 	// pyenv shim earlier in PATH would hide.
 	python := "/usr/bin/python3"
 	if _, err := os.Stat(python); err != nil {
-		needTool(t, "python3")
+		testenv.NeedTool(t, "python3")
 		python = "python3"
 	}
 	raw := filepath.Join(t.TempDir(), "values.f32")
@@ -114,7 +105,7 @@ func readNifti(t testing.TB, path string) *refImage {
 // dcm2niix converts src in a temp dir and reads the result.
 func dcm2niix(t testing.TB, src string) *refImage {
 	t.Helper()
-	needTool(t, "dcm2niix")
+	testenv.NeedTool(t, "dcm2niix")
 	dir := t.TempDir()
 	if st, err := os.Stat(src); err == nil && !st.IsDir() {
 		// dcm2niix converts a file's whole folder; give it the file alone.

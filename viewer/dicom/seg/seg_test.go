@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,41 +17,13 @@ import (
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"github.com/segvolapp/segvol/internal/testenv"
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
 // dcmqiDir holds the dcmqi SEG examples and their source CT (testdata).
 var dcmqiDir = filepath.Join("..", "..", "..", "testdata", "dcmqi_ct3slice_seg")
-
-// needTool skips (or fails in CI) when a reference tool is missing.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-}
-
-// Dciodvfy runs dicom3tools' IOD validator and returns its warnings,
-// failing the test on any error.
-func Dciodvfy(t *testing.T, path string) []string {
-	t.Helper()
-	needTool(t, "dciodvfy")
-	out, _ := exec.Command("dciodvfy", path).CombinedOutput()
-	var warnings []string
-	for _, l := range strings.Split(string(out), "\n") {
-		switch {
-		case strings.HasPrefix(l, "Error"):
-			t.Errorf("dciodvfy %s: %s", filepath.Base(path), l)
-		case strings.HasPrefix(l, "Warning"):
-			warnings = append(warnings, l)
-		}
-	}
-	return warnings
-}
 
 // load scans and loads the one series of dir.
 func load(t *testing.T, dir string) (*dicom.Series, *volume.Volume) {
@@ -325,7 +296,7 @@ func TestWriteReadBack(t *testing.T) {
 	if err := Write(out, src, ct, masks, segs); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range Dciodvfy(t, out) {
+	for _, w := range testenv.Dciodvfy(t, out) {
 		t.Log(w)
 	}
 	got, err := Read(out, ct)
@@ -453,7 +424,7 @@ func TestWriteLabelMap(t *testing.T) {
 	if err := WriteLabelMap(out, src, img, lab, segs); err != nil {
 		t.Fatal(err)
 	}
-	Dciodvfy(t, out)
+	testenv.Dciodvfy(t, out)
 	got, err := Read(out, img)
 	if err != nil {
 		t.Fatal(err)
