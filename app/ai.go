@@ -46,10 +46,16 @@ func (v *Viewer) loadEngine(o engine.Options) {
 	}()
 }
 
-// categories is the structure list: models/categories.txt (in the models
-// folder, the working folder or beside the program), else the SegVol
-// model's text categories.
+// categories is the structure list: the SegVol model's own text
+// categories when it has them (the only names a text prompt can take),
+// else models/categories.txt (in the models folder, the working folder or
+// beside the program), which still names segments.
 func categories(info engine.Info) []string {
+	if info.Backend == "segvol" {
+		if t, err := segvol.LoadText(info.Models); err == nil {
+			return t.Categories()
+		}
+	}
 	places := []string{filepath.Join(info.Models, "categories.txt"), filepath.Join("models", "categories.txt")}
 	if exe, err := os.Executable(); err == nil {
 		places = append(places, filepath.Join(filepath.Dir(exe), "..", "models", "categories.txt"))
@@ -57,11 +63,6 @@ func categories(info engine.Info) []string {
 	for _, p := range places {
 		if names, err := viewer.ReadCategories(p); err == nil && len(names) > 0 {
 			return names
-		}
-	}
-	if info.Backend == "segvol" {
-		if t, err := segvol.LoadText(info.Models); err == nil {
-			return t.Categories()
 		}
 	}
 	return nil
