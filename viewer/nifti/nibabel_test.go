@@ -15,8 +15,10 @@ import (
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
-// testFile finds a real file: the repository's testdata copy first, then
-// the shared data folder, which only exists on the team's machine.
+// testFile finds a real file: the repository's testdata copy first (the
+// TotalSegmentator sample lives in assets/sample, the study the viewer
+// ships), then the shared data folder, which only exists on the team's
+// machine.
 func testFile(t testing.TB, folder, name string) string {
 	t.Helper()
 	p, ok := findTestFile(folder, name)
@@ -27,8 +29,11 @@ func testFile(t testing.TB, folder, name string) string {
 }
 
 func findTestFile(folder, name string) (string, bool) {
-	for _, dir := range []string{"../../testdata", "../../../shared/data"} {
-		p := filepath.Join(dir, folder, name)
+	for _, p := range []string{
+		filepath.Join("../../testdata", folder, name),
+		filepath.Join("../../assets/sample", name),
+		filepath.Join("../../../shared/data", folder, name),
+	} {
 		if _, err := os.Stat(p); err == nil {
 			return p, true
 		}
