@@ -345,11 +345,31 @@ func linearOneAxis[T number](s *sampler, t *trilinearAxes, data []T, v *render.V
 	if inside {
 		o0 := b[u]*strides[u] + b[w]*strides[w]
 		du, dw := steps[u], steps[w]
-		for p := range t.dims[a] {
-			o := o0 + p*strides[a]
-			lo := lerp(float64(data[o]), float64(data[o+du]), frac[u])
-			hi := lerp(float64(data[o+dw]), float64(data[o+dw+du]), frac[u])
-			s.col[p] = lerp(lo, hi, frac[w])
+		// A fixed axis whose fraction is 0 (the plane through voxel centres,
+		// as after scrolling) needs no second sample: lerp(a, b, 0) is a.
+		fu, fw := frac[u], frac[w]
+		switch {
+		case fu == 0 && fw == 0:
+			for p := range t.dims[a] {
+				s.col[p] = float64(data[o0+p*strides[a]])
+			}
+		case fw == 0:
+			for p := range t.dims[a] {
+				o := o0 + p*strides[a]
+				s.col[p] = lerp(float64(data[o]), float64(data[o+du]), fu)
+			}
+		case fu == 0:
+			for p := range t.dims[a] {
+				o := o0 + p*strides[a]
+				s.col[p] = lerp(float64(data[o]), float64(data[o+dw]), fw)
+			}
+		default:
+			for p := range t.dims[a] {
+				o := o0 + p*strides[a]
+				lo := lerp(float64(data[o]), float64(data[o+du]), fu)
+				hi := lerp(float64(data[o+dw]), float64(data[o+dw+du]), fu)
+				s.col[p] = lerp(lo, hi, fw)
+			}
 		}
 	}
 	da := min(1, t.dims[a]-1) // next voxel along a; none on a one-voxel axis
