@@ -152,6 +152,22 @@ func (p Prompt) Validate(dims [3]int) error {
 	return nil
 }
 
+// Begin is what every engine's Segment does first: it validates the image
+// and the prompt against it, and returns a progress callback that is never
+// nil.
+func Begin(img Image, p Prompt, progress Progress) (Progress, error) {
+	if progress == nil {
+		progress = func(float64, string) {}
+	}
+	if err := img.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(img.Dims); err != nil {
+		return nil, err
+	}
+	return progress, nil
+}
+
 // BlockMean returns the mean real value (stored*Slope+Intercept) of each
 // f[0]xf[1]xf[2] block of voxels inside box b, as float32, and the
 // dimensions of the result. Blocks cut by the box's far faces average what

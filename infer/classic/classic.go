@@ -42,13 +42,8 @@ const (
 // is the positive clicks and Previous, widened; with one, the result stays
 // inside the box. The mask outside the working region is Previous's.
 func (s Segmenter) Segment(ctx context.Context, img infer.Image, p infer.Prompt, progress infer.Progress) ([]uint8, error) {
-	if progress == nil {
-		progress = func(float64, string) {}
-	}
-	if err := img.Validate(); err != nil {
-		return nil, err
-	}
-	if err := p.Validate(img.Dims); err != nil {
+	progress, err := infer.Begin(img, p, progress)
+	if err != nil {
 		return nil, err
 	}
 	if p.Text != "" {

@@ -49,13 +49,8 @@ func (s *Segmenter) Name() string { return "segvol" }
 // Segment returns the mask in img's grid. Prompt.Previous is not used:
 // SegVol takes no mask prompt at inference, so the result replaces it.
 func (s *Segmenter) Segment(ctx context.Context, img infer.Image, p infer.Prompt, progress infer.Progress) ([]uint8, error) {
-	if progress == nil {
-		progress = func(float64, string) {}
-	}
-	if err := img.Validate(); err != nil {
-		return nil, err
-	}
-	if err := p.Validate(img.Dims); err != nil {
+	progress, err := infer.Begin(img, p, progress)
+	if err != nil {
 		return nil, err
 	}
 	var text []float32
