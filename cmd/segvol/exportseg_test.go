@@ -11,29 +11,21 @@ import (
 	"testing"
 
 	"github.com/segvolapp/segvol/internal/testenv"
-	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/study"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
 // loadDICOM loads the one series of dir.
 func loadDICOM(t *testing.T, dir string) *volume.Volume {
 	t.Helper()
-	sc, err := dicom.Scan(context.Background(), dir)
+	st, err := study.Open(context.Background(), dir, study.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := dicom.Load(context.Background(), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return st.Volume
 }
 
 // exportAndCheck runs export-seg and checks the SEG read back against the
