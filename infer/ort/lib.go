@@ -54,15 +54,21 @@ func load(settings string) (string, error) {
 			if strings.Contains(err.Error(), "ORT API base") {
 				return "", fmt.Errorf("ort: %s (%s) is older than ONNX Runtime 1.24, which this build needs (C API 24); run `make ort`", p.path, p.where)
 			}
-			for errors.Unwrap(err) != nil {
-				err = errors.Unwrap(err) // the loader's own message, not the binding's prefixes
-			}
-			return "", fmt.Errorf("ort: cannot load ONNX Runtime from %s (%s): %v", p.path, p.where, err)
+			return "", fmt.Errorf("ort: cannot load ONNX Runtime from %s (%s): %v", p.path, p.where, innermost(err))
 		}
 		loaded.path = p.path
 		return p.path, nil
 	}
 	return "", fmt.Errorf("ort: no ONNX Runtime library found (run `make ort`, or set %s or the library in the settings); tried %s", EnvLib, strings.Join(tried, "; "))
+}
+
+// innermost is the error at the end of err's chain: the loader's or ONNX
+// Runtime's own message, without the binding's prefixes.
+func innermost(err error) error {
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return err
 }
 
 // places lists the candidates in the order Open documents.

@@ -558,8 +558,22 @@ func TestLibraryNotFound(t *testing.T) {
 	}
 }
 
+// benchRuntime opens the runtime on $SEGVOL_DEVICE (default cpu) for the
+// benchmarks; a GPU asked for must run.
+func benchRuntime(b *testing.B) *Runtime {
+	device := os.Getenv("SEGVOL_DEVICE")
+	if device == "" {
+		device = CPU
+	}
+	r := runtimeFor(b, device)
+	if device != CPU && strings.HasPrefix(r.Provider(), "CPU") {
+		b.Fatalf("SEGVOL_DEVICE=%s, but sessions would run on %s", device, r.Provider())
+	}
+	return r
+}
+
 func BenchmarkEncoderGraph(b *testing.B) {
-	r := runtimeFor(b, CPU)
+	r := benchRuntime(b)
 	s, err := r.NewSession(model(b, "image_encoder.onnx"), nil, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -575,7 +589,7 @@ func BenchmarkEncoderGraph(b *testing.B) {
 }
 
 func BenchmarkDecoderGraph(b *testing.B) {
-	r := runtimeFor(b, CPU)
+	r := benchRuntime(b)
 	s, err := r.NewSession(model(b, "mask_decoder.onnx"), nil, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	onnx "github.com/yalue/onnxruntime_go"
 )
@@ -60,7 +61,7 @@ func (r *Runtime) probe(want []provider) (provider, []string) {
 			var so *onnx.SessionOptions
 			so, err = onnx.NewSessionOptions()
 			if err == nil {
-				err = p.appendTo(so)
+				err = p.appendTo(so, r.path)
 				so.Destroy()
 			}
 		}
@@ -78,13 +79,10 @@ func (r *Runtime) probe(want []provider) (provider, []string) {
 func (p provider) missing(lib string) error {
 	switch p {
 	case cudaEP:
-		name := "libonnxruntime_providers_cuda.so"
-		switch runtime.GOOS {
-		case "darwin":
+		if runtime.GOOS == "darwin" {
 			return fmt.Errorf("not available on macOS")
-		case "windows":
-			name = "onnxruntime_providers_cuda.dll"
 		}
+		name := cudaLibName()
 		dir := filepath.Dir(lib)
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("%s not found in %s", name, dir)
@@ -101,16 +99,43 @@ func (p provider) missing(lib string) error {
 	return nil
 }
 
-// appendTo adds p to the session options (the CPU needs nothing).
-func (p provider) appendTo(so *onnx.SessionOptions) error {
+// cudaLibName is the CUDA provider library's file name.
+func cudaLibName() string {
+	if runtime.GOOS == "windows" {
+		return "onnxruntime_providers_cuda.dll"
+	}
+	return "libonnxruntime_providers_cuda.so"
+}
+
+func appendCUDA(so *onnx.SessionOptions) error {
+	co, err := onnx.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer co.Destroy()
+	return so.AppendExecutionProviderCUDA(co)
+}
+
+// appendTo adds p to the session options of a session of the library lib
+// (the CPU needs nothing).
+func (p provider) appendTo(so *onnx.SessionOptions, lib string) error {
 	switch p {
 	case cudaEP:
-		co, err := onnx.NewCUDAProviderOptions()
-		if err != nil {
-			return err
+		// A core built with CUDA (Microsoft's GPU releases) takes it
+		// directly; otherwise the provider library may be a plugin
+		// (asus4's packages), which the core loads through its EP-device
+		// API.
+		err := appendCUDA(so)
+		if err == nil {
+			return nil
 		}
-		defer co.Destroy()
-		return so.AppendExecutionProviderCUDA(co)
+		perr := appendPlugin(so, lib, "CUDA", filepath.Join(filepath.Dir(lib), cudaLibName()), func(ep string) bool {
+			return strings.Contains(strings.ToLower(ep), "cuda")
+		})
+		if perr == nil {
+			return nil
+		}
+		return fmt.Errorf("%v; as a plugin: %v", innermost(err), perr)
 	case directMLEP:
 		// DirectML runs neither memory patterns nor parallel execution.
 		if err := so.SetMemPattern(false); err != nil {

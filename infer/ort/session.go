@@ -106,7 +106,7 @@ func (r *Runtime) create(model string, inputs, outputs []string, ep provider) (*
 			return nil, err
 		}
 	}
-	if err := ep.appendTo(so); err != nil {
+	if err := ep.appendTo(so, r.path); err != nil {
 		return nil, err
 	}
 	return onnx.NewDynamicAdvancedSession(model, inputs, outputs, so)
