@@ -191,3 +191,25 @@ func TestRejectsBadInput(t *testing.T) {
 		t.Error("short voxel slice accepted")
 	}
 }
+
+// TestSpanIsExact: the run of pixels a row draws is exactly the pixels
+// whose nearest voxel is inside, for rows crossing the grid at any slope.
+func TestSpanIsExact(t *testing.T) {
+	dims := [3]int{7, 5, 3}
+	for i, st := range [][3]int32{{1 << 15, 0, 0}, {-70000, 3000, 0}, {40000, -40000, 9000}, {0, 0, 0}, {-1, 1, 0}} {
+		for _, start := range [][3]int32{{-1 << 17, 1 << 16, 0}, {5 << 16, 2 << 16, 1 << 16}, {1 << 15, -1<<15 + 1, 2<<16 + 1<<15 - 1}} {
+			s := sampler{dims: dims, start: start, step: st, frac: 16}
+			x0, x1 := s.span(300)
+			for x := 0; x < 300; x++ {
+				in := true
+				for a := 0; a < 3; a++ {
+					n := s.nearest(a, x)
+					in = in && n >= 0 && n < dims[a]
+				}
+				if got := x >= x0 && x < x1; got != in {
+					t.Fatalf("row %d start %v: pixel %d inside %v, span [%d, %d)", i, start, x, in, x0, x1)
+				}
+			}
+		}
+	}
+}

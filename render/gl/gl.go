@@ -1,9 +1,10 @@
 // Package gl is the slice renderer on the GPU: the volume and its label map
 // live in 3D textures, uploaded once in their native integer form, and a
 // reslicing shader draws each plane into a framebuffer that is read back
-// into the caller's image. It matches render/cpu pixel for pixel: the shader
-// repeats its arithmetic in double precision, so it needs OpenGL 4.0; where
-// there is none, New fails and the caller falls back to render/cpu.
+// into the caller's image. It needs OpenGL 3.3; where there is none, New
+// fails and the caller falls back to render/cpu. Both renderers sample the
+// voxels render.Grid names, in the same integer arithmetic, so their labels
+// agree exactly and their grey levels within one level.
 //
 // OpenGL contexts belong to one OS thread, so every GL call runs on a
 // goroutine locked to its own thread, and Render hands it the work over a
@@ -64,8 +65,8 @@ func (t *thread) do(f func()) {
 func (t *thread) stop() { close(t.jobs) }
 
 // HiddenWindow makes an invisible 1x1 window with an OpenGL core context of
-// version 3.3 or later (drivers give their newest; New wants 4.0), for New. GLFW must be initialised, and like every GLFW window
-// call this must run on the thread that owns GLFW (under Fyne, inside
+// version 3.3 or later, for New. GLFW must be initialised, and like every
+// GLFW window call this must run on the thread that owns GLFW (under Fyne, inside
 // fyne.DoAndWait). The window hints are reset afterwards so that windows made
 // later by the caller are not hidden.
 func HiddenWindow() (w *glfw.Window, err error) {

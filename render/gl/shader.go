@@ -15,37 +15,28 @@ void main() {
 `
 
 // resliceShader computes, for each output pixel, its grey level and the
-// label under it, with render/cpu's arithmetic in the same order and in double
-// precision (precise forbids fused multiply-adds that Go does not do), so
-// both pick the same voxels and round the same way.
+// label under it. The voxel index is render.Grid's fixed point, evaluated in
+// exact integer arithmetic as render/cpu does, so both pick the same voxels;
+// the interpolation and window arithmetic are single precision, within a
+// grey level of render/cpu's.
 // LINEAR and LABELS are compile-time choices: llvmpipe runs both sides of a
 // branch on a uniform, which doubled the cost of a frame.
 const resliceShader = `
-#define real double
-#define real3 dvec3
-#define PRECISE precise
-real R(uvec2 u) { return packDouble2x32(u); }
-
 uniform VOXELS voxels;
 uniform usampler3D labels;
 uniform ivec3 dims;
-// Reals as bits (see setReals): the plane's origin and row direction, the
-// index step along a row, the world-to-index matrix by rows, and
-// slope, intercept, window bottom and grey levels per unit.
-uniform uvec2 origin[3], vdir[3], step[3], m[12], win[4];
+// render.Grid: pixel (x, y) has the index (origin + stepX*x + stepY*y) / 2^frac.
+uniform ivec3 origin, stepX, stepY;
+uniform int frac;
+// The window as a function of the stored value: grey = stored*win.x + win.y.
+uniform vec2 win;
 
 layout(location = 0) out uvec2 result; // grey level, label
 
-real voxel(ivec3 p) { return real(texelFetch(voxels, p, 0).r); }
+float voxel(ivec3 p) { return float(texelFetch(voxels, p, 0).r); }
 
-real lerp(real a, real b, real t) {
-	PRECISE real r = a + (b - a) * t;
-	return r;
-}
-
-uint gray(real stored) {
-	PRECISE real value = stored * R(win[0]) + R(win[1]);
-	PRECISE real g = (value - R(win[2])) * R(win[3]);
+uint gray(float stored) {
+	float g = stored * win.x + win.y;
 	if (isnan(g) || g <= 0.0) return 0u;
 	if (g >= 255.0) return 255u;
 	return uint(g + 0.5);
@@ -53,44 +44,32 @@ uint gray(real stored) {
 
 void main() {
 	ivec2 px = ivec2(gl_FragCoord.xy);
-	real fx = real(px.x), fy = real(px.y);
-	PRECISE real3 c = real3(R(origin[0]), R(origin[1]), R(origin[2])) + real3(R(vdir[0]), R(vdir[1]), R(vdir[2])) * fy;
-	PRECISE real3 f;
-	for (int a = 0; a < 3; a++) {
-		PRECISE real start = R(m[4*a]) * c.x + R(m[4*a+1]) * c.y + R(m[4*a+2]) * c.z + R(m[4*a+3]);
-		f[a] = start + R(step[a]) * fx;
-	}
-	// Nearest: voxel n covers [n-0.5, n+0.5).
-	PRECISE real3 n = f + 0.5;
-	bool inside = all(greaterThanEqual(n, real3(0.0))) && all(lessThan(n, real3(dims)));
-	ivec3 ni = ivec3(n);
+	ivec3 f = origin + stepX * px.x + stepY * px.y;
+	// Nearest: the voxel whose cell holds the index.
+	ivec3 n = (f + (1 << (frac - 1))) >> frac;
+	bool inside = all(greaterThanEqual(n, ivec3(0))) && all(lessThan(n, dims));
 
 	uint g = 0u;
-#ifdef LINEAR
-	{
-		// Within half a voxel outside the grid the edge value holds.
-		if (all(greaterThanEqual(f, real3(-0.5))) && all(lessThan(f, real3(dims) - 0.5))) {
-			real3 fc = max(real3(0.0), min(f, real3(dims - 1)));
-			ivec3 b = ivec3(fc);
-			b -= ivec3(equal(b, dims - 1)) * ivec3(greaterThan(b, ivec3(0)));
-			PRECISE real3 t = fc - real3(b);
-			ivec3 d = ivec3(greaterThan(dims, ivec3(1))); // no step on a one-voxel axis
-			real c00 = lerp(voxel(b), voxel(b + ivec3(d.x, 0, 0)), t.x);
-			real c10 = lerp(voxel(b + ivec3(0, d.y, 0)), voxel(b + ivec3(d.x, d.y, 0)), t.x);
-			real c01 = lerp(voxel(b + ivec3(0, 0, d.z)), voxel(b + ivec3(d.x, 0, d.z)), t.x);
-			real c11 = lerp(voxel(b + ivec3(0, d.y, d.z)), voxel(b + d), t.x);
-			g = gray(lerp(lerp(c00, c10, t.y), lerp(c01, c11, t.y), t.z));
-		}
-	}
-#else
 	if (inside) {
-		g = gray(voxel(ni));
-	}
+#ifdef LINEAR
+		// Within half a voxel outside the grid the edge value holds.
+		ivec3 fc = clamp(f, ivec3(0), (dims - 1) << frac);
+		ivec3 b = min(fc >> frac, max(dims - 2, ivec3(0)));
+		vec3 t = vec3(fc - (b << frac)) * exp2(-float(frac));
+		ivec3 d = ivec3(greaterThan(dims, ivec3(1))); // no step on a one-voxel axis
+		float c00 = mix(voxel(b), voxel(b + ivec3(d.x, 0, 0)), t.x);
+		float c10 = mix(voxel(b + ivec3(0, d.y, 0)), voxel(b + ivec3(d.x, d.y, 0)), t.x);
+		float c01 = mix(voxel(b + ivec3(0, 0, d.z)), voxel(b + ivec3(d.x, 0, d.z)), t.x);
+		float c11 = mix(voxel(b + ivec3(0, d.y, d.z)), voxel(b + d), t.x);
+		g = gray(mix(mix(c00, c10, t.y), mix(c01, c11, t.y), t.z));
+#else
+		g = gray(voxel(n));
 #endif
+	}
 	uint label = 0u;
 #ifdef LABELS
 	if (inside) {
-		label = texelFetch(labels, ni, 0).r;
+		label = texelFetch(labels, n, 0).r;
 	}
 #endif
 	result = uvec2(g, label);

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"math"
 	"strings"
 	"sync/atomic"
 
@@ -50,11 +49,9 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 	var major, minor int32
 	gl.GetIntegerv(gl.MAJOR_VERSION, &major)
 	gl.GetIntegerv(gl.MINOR_VERSION, &minor)
-	// Double-precision shaders (GL 4.0) are what makes the output match
-	// render/cpu: in single precision, ties in nearest sampling and window
-	// rounding went the other way on hundreds of pixels per view.
-	if major < 4 {
-		return nil, fmt.Errorf("render/gl: OpenGL %d.%d has no double-precision shaders, want 4.0 or later", major, minor)
+	// Integer textures, integer shader arithmetic and texelFetch: GL 3.3.
+	if major < 3 || major == 3 && minor < 3 {
+		return nil, fmt.Errorf("render/gl: OpenGL %d.%d, want 3.3 or later", major, minor)
 	}
 	st = &state{win: win, reslice: map[variant]*program{}, palette: make([]uint8, 256*4),
 		targets: map[image.Point]*target{}, accounts: accounts}
@@ -76,7 +73,7 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 }
 
 // header starts every shader.
-const header = "#version 400 core\n"
+const header = "#version 330 core\n"
 
 func (st *state) free() {
 	for _, p := range st.reslice {
@@ -111,6 +108,11 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 	if err != nil {
 		return err
 	}
+	size := dst.Rect.Size()
+	g, err := render.NewGrid(p, v, size.X, size.Y)
+	if err != nil {
+		return err
+	}
 	for a := 0; a < 3; a++ {
 		if v.Dims[a] > int(st.max3D) {
 			return fmt.Errorf("render/gl: volume %v exceeds the GPU's 3D texture size %d", v.Dims, st.max3D)
@@ -130,7 +132,6 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 	if err != nil {
 		return err
 	}
-	size := dst.Rect.Size()
 	t, err := st.target(size)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 	// Pass 1: the grey level and the label under each pixel.
 	gl.BindFramebuffer(gl.FRAMEBUFFER, t.sliceFBO)
 	gl.UseProgram(prog.id)
-	st.setReslice(prog, p, v, l, o)
+	st.setReslice(prog, &g, v, o)
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 
 	// Pass 2: the label overlay, which needs the neighbours' labels.
@@ -175,38 +176,18 @@ func boolInt(b bool) int32 {
 	return 0
 }
 
-// setReslice passes the plane, the matrix and the window to the reslicing
-// program as the shader's position arithmetic wants them.
-func (st *state) setReslice(prog *program, p render.Plane, v *render.Volume, l *render.Labels, o render.Options) {
-	m := &v.WorldToIndex
-	// The index step of one pixel along a row, computed as render/cpu does.
-	var step [3]float64
-	for a := 0; a < 3; a++ {
-		step[a] = m[a][0]*p.U[0] + m[a][1]*p.U[1] + m[a][2]*p.U[2]
-	}
-	setReals(prog.loc("origin"), p.Origin[:])
-	setReals(prog.loc("vdir"), p.V[:])
-	setReals(prog.loc("step"), step[:])
-	setReals(prog.loc("m"), []float64{
-		m[0][0], m[0][1], m[0][2], m[0][3],
-		m[1][0], m[1][1], m[1][2], m[1][3],
-		m[2][0], m[2][1], m[2][2], m[2][3]})
+// setReslice passes the grid, the volume's size and the window to the
+// reslicing program.
+func (st *state) setReslice(prog *program, g *render.Grid, v *render.Volume, o render.Options) {
+	gl.Uniform3i(prog.loc("origin"), g.O[0], g.O[1], g.O[2])
+	gl.Uniform3i(prog.loc("stepX"), g.U[0], g.U[1], g.U[2])
+	gl.Uniform3i(prog.loc("stepY"), g.V[0], g.V[1], g.V[2])
+	gl.Uniform1i(prog.loc("frac"), int32(g.Frac))
 	lo, scale := o.Center-o.Width/2, 255/o.Width
-	setReals(prog.loc("win"), []float64{v.Slope, v.Intercept, lo, scale})
+	gl.Uniform2f(prog.loc("win"), float32(v.Slope*scale), float32((v.Intercept-lo)*scale))
 	gl.Uniform3i(prog.loc("dims"), int32(v.Dims[0]), int32(v.Dims[1]), int32(v.Dims[2]))
 	gl.Uniform1i(prog.loc("voxels"), unitVoxels)
 	gl.Uniform1i(prog.loc("labels"), unitLabels)
-}
-
-// setReals sets a uvec2 array uniform to the two halves of each double
-// (glUniform*d is not in the GL 3.3 bindings); the shader's R() joins them.
-func setReals(loc int32, vals []float64) {
-	bits := make([]uint32, 2*len(vals))
-	for i, v := range vals {
-		b := math.Float64bits(v)
-		bits[2*i], bits[2*i+1] = uint32(b), uint32(b>>32)
-	}
-	gl.Uniform2uiv(loc, int32(len(vals)), &bits[0])
 }
 
 // setColors uploads the colour table when it changed.
