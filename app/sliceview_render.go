@@ -32,6 +32,7 @@ type sliceRenderer struct {
 	markers                  []*canvas.Circle  // prompt points, grown as needed
 	fixed                    int               // objects before the markers
 	objects                  []fyne.CanvasObject
+	states                   [2]overlaysState // before and after a Refresh
 }
 
 func newSliceRenderer(v *SliceView) *sliceRenderer {
@@ -91,26 +92,80 @@ func (r *sliceRenderer) Layout(size fyne.Size) {
 	r.placeOverlays(size)
 }
 
-// Refresh repaints the image only when what it shows changed; the
-// overlays are cheap and always follow.
+// Refresh repaints the image only when what it shows changed, and
+// refreshes only the overlays that changed: each canvas Refresh marks the
+// whole window for a redraw and costs a goroutine-stack walk in Fyne, and
+// a redraw under llvmpipe is most of a frame.
 func (r *sliceRenderer) Refresh() {
 	if r.img == nil || r.v.keyFor(r.pw, r.ph) != r.key {
 		r.raster.Refresh()
 	}
-	before := r.texts()
+	before := r.snapshot(&r.states[0])
 	r.placeOverlays(r.v.Size())
-	// Re-rasterising text is what costs while scrolling: refresh only the
-	// texts that changed; the lines are cheap.
-	for i, t := range r.textObjects() {
-		if t.Text != before[i] {
-			t.Refresh()
+	after := r.snapshot(&r.states[1])
+	for i, o := range r.objects[1:r.fixed] {
+		if after.objs[i] != before.objs[i] {
+			o.Refresh()
 		}
 	}
-	for _, l := range []*canvas.Line{r.hLine, r.vLine, r.scaleBar} {
-		l.Refresh()
+	for i, m := range after.markers {
+		if i >= len(before.markers) || m != before.markers[i] {
+			r.markers[i].Refresh()
+		}
 	}
-	for _, o := range r.objects[r.fixed-3:] {
-		o.Refresh()
+	if len(after.markers) < len(before.markers) {
+		// A marker left the view: the crosshair, always there, marks the
+		// window for the redraw without it.
+		r.hLine.Refresh()
+	}
+}
+
+// overlayState is what an overlay object shows, to tell which changed.
+type overlayState struct {
+	text       string
+	p1, p2     fyne.Position // a line's ends, or an object's place and size
+	fill, edge color.Color
+	visible    bool
+}
+
+// overlaysState is the state of every overlay of a view.
+type overlaysState struct {
+	objs    []overlayState // r.objects[1:r.fixed]
+	markers []overlayState
+}
+
+// snapshot records the overlays' state in s (its slices reused).
+func (r *sliceRenderer) snapshot(s *overlaysState) *overlaysState {
+	s.objs, s.markers = s.objs[:0], s.markers[:0]
+	for _, o := range r.objects[1:r.fixed] {
+		s.objs = append(s.objs, stateOf(o))
+	}
+	for _, c := range r.objects[r.fixed:] {
+		s.markers = append(s.markers, stateOf(c))
+	}
+	return s
+}
+
+func stateOf(o fyne.CanvasObject) overlayState {
+	st := overlayState{p1: o.Position(), p2: fyne.NewPos(o.Size().Width, o.Size().Height), visible: o.Visible()}
+	switch o := o.(type) {
+	case *canvas.Text:
+		st.text = o.Text
+	case *canvas.Line:
+		st.p1, st.p2 = o.Position1, o.Position2
+	case *canvas.Circle:
+		st.fill, st.edge = o.FillColor, o.StrokeColor
+	}
+	return st
+}
+
+// setVisible shows or hides o without a refresh when it already is so.
+func setVisible(o fyne.CanvasObject, on bool) {
+	switch {
+	case on && !o.Visible():
+		o.Show()
+	case !on && o.Visible():
+		o.Hide()
 	}
 }
 
@@ -119,27 +174,26 @@ func (r *sliceRenderer) placeTools() {
 	s := r.v.session
 	e := s.Edit()
 	o := r.v.orient
-	r.box.Hide()
-	if x0, y0, x1, y1, ok := e.BoxOn(o); ok {
+	x0, y0, x1, y1, ok := e.BoxOn(o)
+	if ok {
 		r.box.Move(fyne.NewPos(float32(x0), float32(y0)))
 		r.box.Resize(fyne.NewSize(float32(x1-x0), float32(y1-y0)))
-		r.box.Show()
 	}
-	r.band.Hide()
+	setVisible(r.box, ok)
 	if r.v.mode == dragBox {
 		a, b := r.v.boxFrom, r.v.dragEnd()
 		r.band.Move(fyne.NewPos(min(a.X, b.X), min(a.Y, b.Y)))
 		r.band.Resize(fyne.NewSize(abs32(b.X-a.X), abs32(b.Y-a.Y)))
-		r.band.Show()
 	}
-	r.brush.Hide()
-	if e.Tool().Painting() && r.v.hovering {
+	setVisible(r.band, r.v.mode == dragBox)
+	painting := e.Tool().Painting() && r.v.hovering
+	if painting {
 		rad := float32(e.BrushMM / s.View(o).MMPerPixel(s.Frame()))
 		p := r.v.pointer
 		r.brush.Move(p.SubtractXY(rad, rad))
 		r.brush.Resize(fyne.NewSize(2*rad, 2*rad))
-		r.brush.Show()
 	}
+	setVisible(r.brush, painting)
 	ms := e.MarkersOn(o)
 	for len(r.markers) < len(ms) {
 		c := canvas.NewCircle(color.Transparent)
@@ -156,36 +210,21 @@ func (r *sliceRenderer) placeTools() {
 		}
 		c.Move(fyne.NewPos(float32(m.X)-rad, float32(m.Y)-rad))
 		c.Resize(fyne.NewSize(2*rad, 2*rad))
-		c.Refresh()
 		r.objects = append(r.objects, c)
 	}
 }
 
 func abs32(x float32) float32 { return max(x, -x) }
 
-func (r *sliceRenderer) textObjects() []*canvas.Text {
-	return []*canvas.Text{r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleText}
-}
-
-func (r *sliceRenderer) texts() []string {
-	var out []string
-	for _, t := range r.textObjects() {
-		out = append(out, t.Text)
-	}
-	return out
-}
-
 func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	s := r.v.session
-	overlays := r.objects[2:]
-	if s == nil {
-		for _, o := range overlays {
-			o.Hide()
-		}
-		return
-	}
+	overlays := r.objects[1:r.fixed]
 	for _, o := range overlays {
-		o.Show()
+		setVisible(o, s != nil)
+	}
+	if s == nil {
+		r.objects = r.objects[:r.fixed]
+		return
 	}
 	r.placeTools()
 	o := r.v.orient
@@ -200,17 +239,19 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	// Orientation letters at the middle of each edge.
 	l, rt, t, b := o.Edges()
 	r.left.Text, r.right.Text, r.top.Text, r.bottom.Text = l, rt, t, b
-	place := func(txt *canvas.Text, fx, fy float32) {
+	// Text moves each mark the window dirty: each text moves once, to its
+	// final place, so that an unchanged layout redraws nothing.
+	placeUp := func(txt *canvas.Text, fx, fy, up float32) {
 		m := txt.MinSize()
 		txt.Resize(m)
-		txt.Move(fyne.NewPos(fx*(size.Width-m.Width-2*pad)+pad, fy*(size.Height-m.Height-2*pad)+pad))
+		txt.Move(fyne.NewPos(fx*(size.Width-m.Width-2*pad)+pad, fy*(size.Height-m.Height-2*pad)+pad-up))
 	}
+	place := func(txt *canvas.Text, fx, fy float32) { placeUp(txt, fx, fy, 0) }
 	place(r.left, 0, 0.5)
 	place(r.right, 1, 0.5)
 	place(r.top, 0.5, 0)
-	place(r.bottom, 0.5, 1)
 	// The bottom letter sits above the two lines of cursor and pointer text.
-	r.bottom.Move(r.bottom.Position().SubtractXY(0, 2*r.bottom.MinSize().Height))
+	placeUp(r.bottom, 0.5, 1, 2*r.bottom.MinSize().Height)
 
 	n, count := s.Slice(o)
 	r.title.Text = fmt.Sprintf("%s %d/%d", titleCase(o.String()), n+1, count)
