@@ -39,6 +39,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	keepFreedHeap()
 	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") {
 		flag.Usage()
 		os.Exit(2)
@@ -138,8 +139,10 @@ func sampleFile() (string, error) {
 // were drawn: the rate the window keeps up with while scrolling.
 func benchScroll(v *app.Viewer, d time.Duration) {
 	view := v.View(mpr.Axial)
+	// The CPU times are read on the UI thread: Fyne runs it on main.
 	var start int
-	fyne.DoAndWait(func() { start = view.Frames() })
+	var ut0, pt0 time.Duration
+	fyne.DoAndWait(func() { start = view.Frames(); ut0, pt0, _ = cpuTimes() })
 	t0 := time.Now()
 	dir := 1
 	tick := time.NewTicker(time.Second / 120)
@@ -156,8 +159,18 @@ func benchScroll(v *app.Viewer, d time.Duration) {
 		})
 	}
 	var end int
-	fyne.DoAndWait(func() { end = view.Frames() })
+	var ut1, pt1 time.Duration
+	ok := false
+	fyne.DoAndWait(func() { end = view.Frames(); ut1, pt1, ok = cpuTimes() })
 	el := time.Since(t0).Seconds()
-	fmt.Printf("segvol-viewer: scrolling: %d frames in %.2f s = %.1f frames/s\n", end-start, el, float64(end-start)/el)
+	n := end - start
+	fmt.Printf("segvol-viewer: scrolling: %d frames in %.2f s = %.1f frames/s", n, el, float64(n)/el)
+	if ok && n > 0 {
+		// CPU per frame tells a change's effect even when other programs
+		// share the cores and the frame rate with it.
+		perFrame := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
+		fmt.Printf("; CPU per frame: UI thread %.2f ms, process %.2f ms", perFrame(ut1-ut0), perFrame(pt1-pt0))
+	}
+	fmt.Println()
 	fyne.Do(func() { fyne.CurrentApp().Quit() })
 }
