@@ -19,10 +19,10 @@
 #   TensorRT 10 providers from com.github.asus4.onnxruntime.linux-x64-gpu 0.4.9
 #   (about 330 MB). The CUDA provider needs the CUDA 13 runtime, cuBLAS and
 #   cuRAND (and cuDNN 9 for convolutions) installed on the machine.
-#   Not usable by infer/ort yet: that core library is built without the CUDA
-#   provider bridge ("CUDA execution provider is not enabled in this build"),
-#   and the providers are plugin EPs (CreateEpFactories) that need ONNX
-#   Runtime's EP-device API, which onnxruntime_go v1.27 does not wrap.
+#   That core library has no built-in CUDA provider ("CUDA execution provider
+#   is not enabled in this build"); its CUDA library is a plugin provider
+#   (CreateEpFactories), which infer/ort attaches through ONNX Runtime's
+#   EP-device API (infer/ort/epdevice.go).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest_root="$root/third_party/onnxruntime"

@@ -51,5 +51,5 @@ echo "== the CLI on the sample: segvol segment --backend segvol"
 "$GO" run ./cmd/segvol segment --image assets/sample/example_ct_sm.nii.gz --box 20,20,5,100,80,25 \
   --point 60,50,15 --backend segvol --device cpu --models "$work/models" --out "$work/mask.nii.gz"
 if [ "${1:-}" = --bench ]; then
-  "$GO" test -count=1 -run '^$' -bench . -benchtime 3x ./models/segvol/
+  "$GO" test -count=1 -run '^$' -bench 'Encoder|Decoder' -benchtime 3x ./models/segvol/
 fi

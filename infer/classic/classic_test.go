@@ -210,30 +210,10 @@ func TestPromptErrorsAndCancel(t *testing.T) {
 // about 0.7x0.6x0.3 mm: the size of a thin-slice abdominal CT.
 func BenchmarkSegmentUpsampledCT(b *testing.B) {
 	img, seg := sample(b)
-	big := [3]int{512, 512, 300}
-	src := img.Voxels.([]int16)
-	vox := make([]int16, big[0]*big[1]*big[2])
-	var sp [3]float64
-	for a := range 3 {
-		sp[a] = img.Spacing[a] * float64(img.Dims[a]) / float64(big[a])
-	}
-	n := 0
-	for k := range big[2] {
-		sk := k * img.Dims[2] / big[2]
-		for j := range big[1] {
-			sj := j * img.Dims[1] / big[1]
-			for i := range big[0] {
-				vox[n] = src[img.Offset(i*img.Dims[0]/big[0], sj, sk)]
-				n++
-			}
-		}
-	}
-	up := infer.Image{Dims: big, Spacing: sp, Voxels: vox, Slope: img.Slope, Intercept: img.Intercept}
 	lb, _ := eval.BoundingBox(labelMask(seg, 5), img.Dims)
-	var box infer.Box
-	for a := range 3 {
-		box.Min[a] = lb.Min[a] * big[a] / img.Dims[a]
-		box.Max[a] = (lb.Max[a]+1)*big[a]/img.Dims[a] - 1
+	up, box, err := eval.Upsample(img, [3]int{512, 512, 300}, lb)
+	if err != nil {
+		b.Fatal(err)
 	}
 	p := infer.Prompt{Box: &box, Points: []infer.Point{
 		{I: (box.Min[0] + box.Max[0]) / 2, J: (box.Min[1] + box.Max[1]) / 2, K: (box.Min[2] + box.Max[2]) / 2, Positive: true},

@@ -81,9 +81,9 @@ static int epHardwareType(void *d) {
 	return ((int (*)(const void *))api[slot_HardwareDevice_Type])(hw);
 }
 
-static char *epAppend(void *so, void *device) {
+static char *epAppend(void *so, void *device, char **keys, char **values, size_t n) {
 	const void *devs[1] = {device};
-	return statusMessage(((void *(*)(void *, void *, const void *const *, size_t, const char *const *, const char *const *, size_t))api[slot_SessionOptionsAppendExecutionProvider_V2])(so, env, devs, 1, NULL, NULL, 0));
+	return statusMessage(((void *(*)(void *, void *, const void *const *, size_t, const char *const *, const char *const *, size_t))api[slot_SessionOptionsAppendExecutionProvider_V2])(so, env, devs, 1, (const char *const *)keys, (const char *const *)values, n));
 }
 */
 import "C"
@@ -163,6 +163,15 @@ func registerPlugin(core, name, path string) error {
 	return err
 }
 
+// pluginRegistered reports whether the provider library registered under
+// name loaded.
+func pluginRegistered(name string) bool {
+	plugins.Lock()
+	defer plugins.Unlock()
+	err, ok := plugins.done[name]
+	return ok && err == nil
+}
+
 // epDevice is a device that a provider offers, as GetEpDevices lists it.
 type epDevice struct{ ptr unsafe.Pointer }
 
@@ -199,18 +208,33 @@ func sessionOptionsPtr(so *onnx.SessionOptions) (unsafe.Pointer, error) {
 	return *(*unsafe.Pointer)(unsafe.Pointer(so)), nil
 }
 
-// appendDevice adds a plugin provider's device to the session options.
-func appendDevice(so *onnx.SessionOptions, d epDevice) error {
+// appendDevice adds a provider's device to the session options, with the
+// provider's options.
+func appendDevice(so *onnx.SessionOptions, d epDevice, opts map[string]string) error {
 	p, err := sessionOptionsPtr(so)
 	if err != nil {
 		return err
 	}
-	return cError(C.epAppend(p, d.ptr))
+	// C arrays of C strings: cgo may not pass Go memory holding pointers.
+	n := len(opts)
+	words := C.size_t(2*n+2) * C.size_t(unsafe.Sizeof(uintptr(0)))
+	arr := unsafe.Slice((**C.char)(C.calloc(1, words)), 2*n+2)
+	defer C.free(unsafe.Pointer(&arr[0]))
+	keys, values := arr[:n+1], arr[n+1:]
+	i := 0
+	for k, v := range opts {
+		keys[i], values[i] = C.CString(k), C.CString(v)
+		defer C.free(unsafe.Pointer(keys[i]))
+		defer C.free(unsafe.Pointer(values[i]))
+		i++
+	}
+	return cError(C.epAppend(p, d.ptr, &keys[0], &values[0], C.size_t(n)))
 }
 
 // appendPlugin registers the provider library lib under name and adds the
-// first GPU of a provider whose name match accepts to the session options.
-func appendPlugin(so *onnx.SessionOptions, core, name, lib string, match func(ep string) bool) error {
+// first GPU of a provider whose name match accepts to the session options,
+// with the provider's options.
+func appendPlugin(so *onnx.SessionOptions, core, name, lib string, match func(ep string) bool, opts map[string]string) error {
 	if err := registerPlugin(core, name, lib); err != nil {
 		return err
 	}
@@ -218,5 +242,5 @@ func appendPlugin(so *onnx.SessionOptions, core, name, lib string, match func(ep
 	if err != nil {
 		return err
 	}
-	return appendDevice(so, d)
+	return appendDevice(so, d, opts)
 }

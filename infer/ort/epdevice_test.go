@@ -84,7 +84,7 @@ func TestEPDeviceAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer so.Destroy()
-	if err := appendDevice(so, d); err != nil {
+	if err := appendDevice(so, d, nil); err != nil {
 		t.Fatal(err)
 	}
 	path := model(t, "prompt_encoder.onnx")

@@ -109,6 +109,15 @@ func (r *Runtime) create(model string, inputs, outputs []string, ep provider) (*
 	if err := ep.appendTo(so, r.path); err != nil {
 		return nil, err
 	}
+	if ep == cudaEP && pluginRegistered(cudaPluginName) {
+		op, err := pluginCrashOp(model)
+		if err != nil {
+			return nil, err
+		}
+		if op != "" {
+			return nil, fmt.Errorf("its %s would crash ONNX Runtime's CUDA plugin provider (export it again with this version's models/segvol/export.py)", op)
+		}
+	}
 	return onnx.NewDynamicAdvancedSession(model, inputs, outputs, so)
 }
 

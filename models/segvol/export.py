@@ -14,6 +14,7 @@ see models/segvol/README.md). The contract is shared/docs/segvol.md.
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -69,10 +70,19 @@ def export_graphs(net, out):
 
 
 def export(module, args, path, inputs, outputs, dynamic):
+    # The TorchScript exporter: dynamic_axes means what the contract says
+    # there, while torch.export (the default from PyTorch 2.9) refuses axes
+    # that tracing proves static.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(module, args, path, opset_version=OPSET, input_names=inputs, output_names=outputs,
-                          dynamic_axes=dynamic, do_constant_folding=True)
+                          dynamic_axes=dynamic, do_constant_folding=True, **legacy)
     onnx.checker.check_model(path)
+    # ONNX Runtime 1.29's CUDA plugin provider crashes on these (infer/ort
+    # refuses such a graph on it): segvol_net.py is written to avoid them.
+    for node in onnx.load(path, load_external_data=False).graph.node:
+        if node.op_type in ("Tile", "Slice") or (node.op_type == "Resize" and len(node.input) > 3 and node.input[3]):
+            raise SystemExit(f"{path}: node {node.name} ({node.op_type}) would crash the CUDA plugin provider")
 
 
 def io_shapes(path):

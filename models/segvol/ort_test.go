@@ -202,28 +202,9 @@ func TestZoomOutZoomIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sample := filepath.Join("..", "..", "assets", "sample")
-	v, err := nifti.Read(filepath.Join(sample, "example_ct_sm.nii.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels, err := nifti.Read(filepath.Join(sample, "example_seg.nii.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	liver := make([]uint8, labels.Len())
-	for n := range liver {
-		if labels.Stored(n) == 5 {
-			liver[n] = 1
-		}
-	}
-	box, ok := eval.BoundingBox(liver, labels.Dims)
-	if !ok {
-		t.Fatal("the sample's labels have no liver (5)")
-	}
-	img := infer.Image{Dims: v.Dims, Spacing: v.Geom.Spacing(), Voxels: v.Data, Slope: v.Slope, Intercept: v.Intercept}
+	img, box := liverSample(t)
 	warm := img
-	warm.Voxels = append([]int16(nil), v.Data.([]int16)...)
+	warm.Voxels = append([]int16(nil), img.Voxels.([]int16)...)
 	centre := infer.Point{I: (box.Min[0] + box.Max[0]) / 2, J: (box.Min[1] + box.Max[1]) / 2, K: (box.Min[2] + box.Max[2]) / 2, Positive: true}
 	for _, c := range []struct {
 		what string
@@ -249,6 +230,69 @@ func TestZoomOutZoomIn(t *testing.T) {
 		}
 		fmt.Printf("  zoom-out-zoom-in on %v, liver box, %s (%s): %v, %d voxels inside\n",
 			img.Dims, c.what, rt.Provider(), el.Round(time.Millisecond), inside)
+	}
+}
+
+// liverSample is the sample CT and its liver's (label 5) bounding box.
+func liverSample(tb testing.TB) (infer.Image, infer.Box) {
+	sample := filepath.Join("..", "..", "assets", "sample")
+	v, err := nifti.Read(filepath.Join(sample, "example_ct_sm.nii.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	labels, err := nifti.Read(filepath.Join(sample, "example_seg.nii.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	liver := make([]uint8, labels.Len())
+	for n := range liver {
+		if labels.Stored(n) == 5 {
+			liver[n] = 1
+		}
+	}
+	box, ok := eval.BoundingBox(liver, labels.Dims)
+	if !ok {
+		tb.Fatal("the sample's labels have no liver (5)")
+	}
+	return infer.Image{Dims: v.Dims, Spacing: v.Geom.Spacing(), Voxels: v.Data, Slope: v.Slope, Intercept: v.Intercept}, box
+}
+
+// BenchmarkLiverPass times a whole zoom-out-zoom-in with the liver's box on
+// the sample upsampled to 512x512x300 (a thin-slice abdominal CT), sessions
+// warm and nothing cached; BenchmarkLiverClick, a click on the liver once
+// the window embeddings are cached (decoders only).
+func BenchmarkLiverPass(b *testing.B)  { benchLiver(b, false) }
+func BenchmarkLiverClick(b *testing.B) { benchLiver(b, true) }
+
+func benchLiver(b *testing.B, click bool) {
+	dir := env(b, "SEGVOL_MODELS")
+	seg, err := segvol.Load(dir, openRuntime(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	small, sbox := liverSample(b)
+	img, box, err := eval.Upsample(small, [3]int{512, 512, 300}, sbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := infer.Prompt{Box: &box}
+	if _, err := seg.Segment(context.Background(), img, p, nil); err != nil { // warms the sessions
+		b.Fatal(err)
+	}
+	if click {
+		p.Points = []infer.Point{{I: (box.Min[0] + box.Max[0]) / 2, J: (box.Min[1] + box.Max[1]) / 2, K: (box.Min[2] + box.Max[2]) / 2, Positive: true}}
+	}
+	vox := img.Voxels.([]int16)
+	b.ResetTimer()
+	for range b.N {
+		if !click {
+			b.StopTimer()
+			img.Voxels = append([]int16(nil), vox...) // a new image: nothing cached
+			b.StartTimer()
+		}
+		if _, err := seg.Segment(context.Background(), img, p, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

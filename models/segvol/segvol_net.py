@@ -249,8 +249,10 @@ class TwoWayTransformer(nn.Module):
         self.norm_final_attn = nn.LayerNorm(WIDTH)
 
     def forward(self, image, image_pe, tokens):
-        keys = image.flatten(2).permute(0, 2, 1)
-        key_pe = image_pe.flatten(2).permute(0, 2, 1)
+        # reshape, not flatten(2): flatten exports a Slice of the shape, and
+        # Slice crashes ONNX Runtime 1.29's CUDA plugin provider.
+        keys = image.reshape(image.shape[0], image.shape[1], -1).permute(0, 2, 1)
+        key_pe = image_pe.reshape(image_pe.shape[0], image_pe.shape[1], -1).permute(0, 2, 1)
         queries = tokens
         for layer in self.layers:
             queries, keys = layer(queries, keys, tokens, key_pe)
@@ -334,8 +336,13 @@ class MaskDecoder(nn.Module):
         # has_text so that one graph serves prompts with and without text.
         text = self.txt_align_upscaled_embedding(text_embedding).unsqueeze(1)
         masks = masks + has_text.reshape(1, 1, 1) * (text @ flat)
-        low_res = masks.reshape(b, 1, *up.shape[2:])
-        logits = F.interpolate(low_res, size=WINDOW, mode="trilinear", align_corners=False)
+        low_res = masks.reshape(b, 1, up.shape[2], up.shape[3], up.shape[4])
+        # By scale factors, which are exact (the window is 4x the upscaled
+        # grid in H and W): a Resize by output size crashes ONNX Runtime
+        # 1.29's CUDA plugin provider, a Resize by scales runs.
+        scale = tuple(w / g for w, g in zip(WINDOW, (4 * g for g in GRID)))
+        logits = F.interpolate(low_res, scale_factor=scale, mode="trilinear", align_corners=False,
+                               recompute_scale_factor=False)
         return logits, low_res
 
 
