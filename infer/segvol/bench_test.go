@@ -105,3 +105,102 @@ func (nullModel) Prompt(_ context.Context, _, _ []float32, n int) ([]float32, er
 func (nullModel) Decode(context.Context, []float32, []float32, int, []float32, bool) ([]float32, error) {
 	return nullLogits, nil
 }
+
+// The Go stages of a click on a 512x512x300 upsampling of the sample CT
+// with logits positive everywhere, as random weights give: the zoom-in
+// region is the whole crop, 162 windows. The embeddings are cached first,
+// so "click" is what the Go side adds to 163 decoder runs per click.
+func BenchmarkLarge(b *testing.B) {
+	img := upsampled(b, [3]int{512, 512, 300})
+	s := New(denseModel{}, nil)
+	p := infer.Prompt{Points: []infer.Point{{I: 256, J: 256, K: 150, Positive: true}}}
+	if _, err := s.Segment(context.Background(), img, p, nil); err != nil {
+		b.Fatal(err)
+	}
+	prep := s.cache.prep
+	var fwd, back [3][]int
+	for a := range 3 {
+		fwd[a] = exactMap(prep.dims[a], Window[a])
+		back[a] = legacyMap(Window[a], prep.dims[a])
+	}
+	global := resample(&volume3{data: denseLogits, dims: Window}, back)
+	size := global.dims
+	b.Run("prepare", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := prepare(img); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resize-out", func(b *testing.B) {
+		for b.Loop() {
+			resample(&prep.volume3, fwd)
+		}
+	})
+	b.Run("resize-back", func(b *testing.B) {
+		for b.Loop() {
+			resample(&volume3{data: denseLogits, dims: Window}, back)
+		}
+	})
+	b.Run("foreground", func(b *testing.B) {
+		for b.Loop() {
+			foreground(global, nil)
+		}
+	})
+	b.Run("cut", func(b *testing.B) {
+		for b.Loop() {
+			for _, t := range tiles(size) {
+				cut(&prep.volume3, t.origin(size), t.valid)
+			}
+		}
+	})
+	b.Run("blend", func(b *testing.B) {
+		for b.Loop() {
+			acc := newBlend(size)
+			for _, t := range tiles(size) {
+				acc.add(denseLogits, t.origin(size), t.valid)
+			}
+			acc.mean()
+		}
+	})
+	b.Run("zoom-in", func(b *testing.B) {
+		r := run{s: s, ctx: context.Background(), progress: func(float64, string) {}, c: s.cache}
+		r.pts = cropPoints(p.Points, prep.origin)
+		g := &volume3{data: make([]float32, len(global.data)), dims: size}
+		for range b.N {
+			b.StopTimer()
+			copy(g.data, global.data)
+			b.StartTimer()
+			if err := r.zoomIn(g); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("paste", func(b *testing.B) {
+		for b.Loop() {
+			paste(global, prep.origin, img.Dims)
+		}
+	})
+	b.Run("click", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Segment(context.Background(), img, p, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// denseModel's logits are positive everywhere and vary by voxel.
+type denseModel struct{ nullModel }
+
+var denseLogits = func() []float32 {
+	l := make([]float32, Window[0]*Window[1]*Window[2])
+	for x := range l {
+		l[x] = 1 + float32(x%7)/8
+	}
+	return l
+}()
+
+func (denseModel) Decode(context.Context, []float32, []float32, int, []float32, bool) ([]float32, error) {
+	return denseLogits, nil
+}
