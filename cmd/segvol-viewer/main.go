@@ -57,6 +57,9 @@ func main() {
 	a := fyneapp.NewWithID("app.segvol.viewer")
 	var v *app.Viewer
 	first := true
+	// The renderer in use is settled: at once for the CPU one, else when
+	// OpenGL has been made (or has failed).
+	settled := make(chan struct{})
 	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device}}
 	opt.OnLoaded = func(err error) {
 		if err != nil {
@@ -73,7 +76,7 @@ func main() {
 			fmt.Printf("segvol-viewer: opened %s\n", s.Volume.Meta.Source)
 		}
 		if first && *bench > 0 {
-			go benchScroll(v, *bench)
+			go benchScroll(v, *bench, settled)
 		}
 		first = false
 	}
@@ -82,7 +85,9 @@ func main() {
 	v.Open(path, "")
 	v.OfferRecovery()
 	if *renderer != "cpu" {
-		go startGL(v, *renderer == "gl")
+		go startGL(v, *renderer == "gl", settled)
+	} else {
+		close(settled)
 	}
 	a.Run()
 }
@@ -91,7 +96,7 @@ func main() {
 // context window must be made on the main thread, next to Fyne's own) and
 // hands it to the viewer; without OpenGL 4.0 the CPU renderer stays, and
 // the status bar says why. With required set, that is fatal instead.
-func startGL(v *app.Viewer, required bool) {
+func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 	var ctxWin *glfw.Window
 	r, err := gl.New(func() (w *glfw.Window, err error) {
 		fyne.DoAndWait(func() { w, err = gl.HiddenWindow() })
@@ -106,6 +111,7 @@ func startGL(v *app.Viewer, required bool) {
 		os.Exit(1)
 	}
 	fyne.Do(func() {
+		defer close(settled)
 		if r == nil {
 			v.UseRenderer(nil, err)
 			return
@@ -134,14 +140,23 @@ func sampleFile() (string, error) {
 	return p, nil
 }
 
+// settle is how long the scroll benchmark lets the window draw before it
+// starts.
+const settle = 500 * time.Millisecond
+
 // benchScroll asks for a new axial slice 120 times a second, twice a 60 Hz
 // display's rate, as a fast wheel does, for d, and reports how many frames
 // were drawn: the rate the window keeps up with while scrolling. It goes up
 // one slice at a time and from the last slice back to the first: bouncing
 // at the ends asked for the same slice again two requests later (up, then
 // down), so at half the bounces a frame had nothing new to show (8 frames
-// in 4 s on the 30-slice sample).
-func benchScroll(v *app.Viewer, d time.Duration) {
+// in 4 s on the 30-slice sample). It starts once the renderer is settled
+// and the window has drawn for a while: the window's first frames (its
+// shaders, textures and, for OpenGL, the volume's upload) are start-up, not
+// scrolling.
+func benchScroll(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
+	<-settled
+	time.Sleep(settle)
 	view := v.View(mpr.Axial)
 	// The CPU times are read on the UI thread: Fyne runs it on main.
 	var start int
