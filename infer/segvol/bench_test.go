@@ -40,8 +40,8 @@ func BenchmarkResizeSample(b *testing.B) {
 		back[a] = legacyMap(Window[a], p.dims[a])
 	}
 	for b.Loop() {
-		z := resample(&p.volume3, fwd)
-		resample(z, back)
+		z := resample(&p.volume3, fwd, nil)
+		resample(z, back, nil)
 	}
 }
 
@@ -123,7 +123,7 @@ func BenchmarkLarge(b *testing.B) {
 		fwd[a] = exactMap(prep.dims[a], Window[a])
 		back[a] = legacyMap(Window[a], prep.dims[a])
 	}
-	global := resample(&volume3{data: denseLogits, dims: Window}, back)
+	global := resample(&volume3{data: denseLogits, dims: Window}, back, nil)
 	size := global.dims
 	b.Run("prepare", func(b *testing.B) {
 		for b.Loop() {
@@ -134,29 +134,32 @@ func BenchmarkLarge(b *testing.B) {
 	})
 	b.Run("resize-out", func(b *testing.B) {
 		for b.Loop() {
-			resample(&prep.volume3, fwd)
+			resample(&prep.volume3, fwd, nil)
 		}
 	})
 	b.Run("resize-back", func(b *testing.B) {
+		buf := make([]float32, len(global.data))
 		for b.Loop() {
-			resample(&volume3{data: denseLogits, dims: Window}, back)
+			resample(&volume3{data: denseLogits, dims: Window}, back, buf)
 		}
 	})
 	b.Run("foreground", func(b *testing.B) {
 		for b.Loop() {
-			foreground(global, nil)
+			newSpans(global).box(whole(size))
 		}
 	})
 	b.Run("cut", func(b *testing.B) {
+		win := make([]float32, len(denseLogits))
 		for b.Loop() {
 			for _, t := range tiles(size) {
-				cut(&prep.volume3, t.origin(size), t.valid)
+				cutInto(win, &prep.volume3, t.origin(size), t.valid)
 			}
 		}
 	})
 	b.Run("blend", func(b *testing.B) {
+		g := &volume3{data: make([]float32, len(global.data)), dims: size}
 		for b.Loop() {
-			acc := newBlend(size)
+			acc := blendOver(g, whole(size))
 			for _, t := range tiles(size) {
 				acc.add(denseLogits, t.origin(size), t.valid)
 			}

@@ -38,21 +38,25 @@ type windowKey struct {
 var zoomKey = windowKey{valid: box3{lo: [3]int{-1, -1, -1}}}
 
 // cache holds what depends on the image only: its preprocessing and the
-// image embeddings of the windows seen so far (oldest dropped first).
+// image embeddings of the windows seen so far (oldest dropped first), and
+// buffers that the calls on it reuse.
 type cache struct {
-	key   imageKey
-	prep  *prepared
-	embs  map[windowKey][]float32
-	order []windowKey
+	key    imageKey
+	voxels any // the image's, held so that no other image gets their address
+	prep   *prepared
+	embs   map[windowKey][]float32
+	order  []windowKey
+	win    []float32 // the encoder's input window
+	crop   []float32 // logits over the crop
 }
 
-func newCache(key imageKey, prep *prepared) *cache {
-	return &cache{key: key, prep: prep, embs: map[windowKey][]float32{}}
+func newCache(img infer.Image, prep *prepared) *cache {
+	return &cache{key: keyOf(img), voxels: img.Voxels, prep: prep, embs: map[windowKey][]float32{}}
 }
 
 // embedding returns the cached embedding of window k, or encodes the window
-// that input builds and keeps it.
-func (c *cache) embedding(ctx context.Context, m Model, k windowKey, input func() []float32, progress infer.Progress, frac float64, stage string) ([]float32, error) {
+// that input writes into the buffer it is given and keeps it.
+func (c *cache) embedding(ctx context.Context, m Model, k windowKey, input func(win []float32) []float32, progress infer.Progress, frac float64, stage string) ([]float32, error) {
 	if e, ok := c.embs[k]; ok {
 		return e, nil
 	}
@@ -60,7 +64,10 @@ func (c *cache) embedding(ctx context.Context, m Model, k windowKey, input func(
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	e, err := m.Encode(ctx, input())
+	if c.win == nil {
+		c.win = make([]float32, Window[0]*Window[1]*Window[2])
+	}
+	e, err := m.Encode(ctx, input(c.win))
 	if err != nil {
 		return nil, fmt.Errorf("segvol image encoder: %w", err)
 	}

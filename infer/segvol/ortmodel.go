@@ -33,8 +33,12 @@ func Load(dir string, rt *ort.Runtime) (*Segmenter, error) {
 	return New(&m, text), nil
 }
 
-// ortModel runs the exported graphs through ONNX Runtime.
-type ortModel struct{ enc, prompt, dec *ort.Session }
+// ortModel runs the exported graphs through ONNX Runtime. The decoder
+// writes every window's logits into the same buffer, kept in logits.
+type ortModel struct {
+	enc, prompt, dec *ort.Session
+	logits           map[string]ort.Tensor
+}
 
 var (
 	windowShape = []int64{1, 1, int64(Window[0]), int64(Window[1]), int64(Window[2])}
@@ -65,16 +69,19 @@ func (m *ortModel) Decode(ctx context.Context, emb, sparse []float32, t int, tex
 	if hasText {
 		flag = 1
 	}
-	out, err := m.dec.Run(ctx, map[string]ort.Tensor{
+	if m.logits == nil {
+		m.logits = map[string]ort.Tensor{}
+	}
+	err := m.dec.RunInto(ctx, map[string]ort.Tensor{
 		"image_embedding": {Shape: embShape, Data: emb},
 		"sparse_tokens":   {Shape: []int64{1, int64(t), EmbeddingDim}, Data: sparse},
 		"text_embedding":  {Shape: []int64{1, EmbeddingDim}, Data: text},
 		"has_text":        {Shape: []int64{1}, Data: []float32{flag}},
-	})
+	}, m.logits)
 	if err != nil {
 		return nil, err
 	}
-	return output(out, "logits")
+	return output(m.logits, "logits")
 }
 
 func output(out map[string]ort.Tensor, name string) ([]float32, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
@@ -119,5 +120,58 @@ func TestPipelinePinned(t *testing.T) {
 			t.Errorf("GOMAXPROCS %d: mask hash %#x, want %#x", procs, got, wantMask)
 		}
 		runtime.GOMAXPROCS(prev)
+	}
+}
+
+// newBlend and cut are blendOver and cutInto on fresh buffers, for the
+// step tests.
+func newBlend(dims [3]int) *blend {
+	return blendOver(&volume3{data: make([]float32, dims[0]*dims[1]*dims[2]), dims: dims}, whole(dims))
+}
+
+func cut(src *volume3, org [3]int, valid box3) []float32 {
+	return cutInto(make([]float32, Window[0]*Window[1]*Window[2]), src, org, valid)
+}
+
+// spans.box against every voxel, on logits with negative zeros, NaNs and
+// sparse positives, for the whole volume and random boxes.
+func TestSpansBox(t *testing.T) {
+	v := &volume3{dims: [3]int{7, 9, 40}, data: make([]float32, 7*9*40)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for x := range v.data {
+		switch rng.IntN(10) {
+		case 0:
+			v.data[x] = 1
+		case 1:
+			v.data[x] = float32(math.NaN())
+		case 2:
+			v.data[x] = float32(math.Copysign(0, -1))
+		default:
+			v.data[x] = -1
+		}
+	}
+	s := newSpans(v)
+	for n := range 500 {
+		in := whole(v.dims)
+		if n > 0 {
+			for a := range 3 {
+				p, q := rng.IntN(v.dims[a]), rng.IntN(v.dims[a])
+				in.lo[a], in.hi[a] = min(p, q), max(p, q)
+			}
+		}
+		want := box3{lo: in.hi, hi: [3]int{-1, -1, -1}}
+		for d := in.lo[0]; d <= in.hi[0]; d++ {
+			for h := in.lo[1]; h <= in.hi[1]; h++ {
+				for w := in.lo[2]; w <= in.hi[2]; w++ {
+					if v.at(d, h, w) > 0 {
+						want.lo = [3]int{min(want.lo[0], d), min(want.lo[1], h), min(want.lo[2], w)}
+						want.hi = [3]int{max(want.hi[0], d), max(want.hi[1], h), max(want.hi[2], w)}
+					}
+				}
+			}
+		}
+		if got, ok := s.box(in); got != want || ok != (want.hi[0] >= 0) {
+			t.Fatalf("box in %v = %v %v, want %v", in, got, ok, want)
+		}
 	}
 }

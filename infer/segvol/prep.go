@@ -5,8 +5,10 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/internal/parallel"
 )
 
 // norm is SegVol's intensity normalisation, a monotone map of a real voxel
@@ -75,9 +77,18 @@ type ranked struct {
 func normHist[T small](v []T, slope, icpt float64, base int) (*norm, error) {
 	n := &norm{slope: slope, intercept: icpt}
 	hist := make([]int, 65536)
-	for _, e := range v {
-		hist[int(e)-base]++
-	}
+	var mu sync.Mutex
+	parallel.For(len(v), func(lo, hi int) {
+		part := make([]int, len(hist))
+		for _, e := range v[lo:hi] {
+			part[int(e)-base]++
+		}
+		mu.Lock()
+		for b, c := range part {
+			hist[b] += c
+		}
+		mu.Unlock()
+	})
 	var sum float64
 	for b, c := range hist {
 		if c > 0 {
@@ -220,62 +231,97 @@ func prepare(img infer.Image) (*prepared, error) {
 	}
 	switch v := img.Voxels.(type) {
 	case []uint8:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, table[uint8](n, 0))
 	case []int8:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, table[int8](n, -128))
 	case []uint16:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, table[uint16](n, 0))
 	case []int16:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, table[int16](n, -32768))
 	case []uint32:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, direct[uint32](n))
 	case []int32:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, direct[int32](n))
 	case []float32:
-		return cropNorm(v, img.Dims, n)
+		return cropNorm(v, img.Dims, direct[float32](n))
 	default:
-		return cropNorm(img.Voxels.([]float64), img.Dims, n)
+		return cropNorm(img.Voxels.([]float64), img.Dims, direct[float64](n))
 	}
 }
 
-func cropNorm[T number](v []T, dims [3]int, n *norm) (*prepared, error) {
-	lo := [3]int{dims[2], dims[1], dims[0]}
-	hi := [3]int{-1, -1, -1}
-	in := func(e T) bool { return n.apply(n.real(float64(e))) > 0 }
-	for k := range dims[2] {
-		for j := range dims[1] {
-			row := v[dims[0]*(j+dims[1]*k):][:dims[0]]
-			// Only the row's first and last foreground voxels move the box.
-			first := slices.IndexFunc(row, in)
-			if first < 0 {
-				continue
-			}
-			last := first
-			for i := len(row) - 1; i > first; i-- {
-				if in(row[i]) {
-					last = i
-					break
-				}
-			}
-			lo = [3]int{min(lo[0], k), min(lo[1], j), min(lo[2], first)}
-			hi = [3]int{max(hi[0], k), max(hi[1], j), max(hi[2], last)}
+// direct normalises a row of stored values into out.
+func direct[T number](n *norm) func(row []T, out []float64) {
+	return func(row []T, out []float64) {
+		out = out[:len(row)]
+		for x, e := range row {
+			out[x] = n.apply(n.real(float64(e)))
 		}
 	}
+}
+
+// table is direct for 8- and 16-bit values, by lookup: the same numbers,
+// computed once per possible value.
+func table[T small](n *norm, base int) func(row []T, out []float64) {
+	t := make([]float64, 65536)
+	for x := range t {
+		t[x] = n.apply(n.real(float64(x + base)))
+	}
+	return func(row []T, out []float64) {
+		out = out[:len(row)]
+		for x, e := range row {
+			out[x] = t[int(e)-base]
+		}
+	}
+}
+
+// cropNorm crops v to the bounding box of its voxels that f normalises
+// above 0 and normalises the crop; the slices are split across the CPUs.
+func cropNorm[T number](v []T, dims [3]int, f func(row []T, out []float64)) (*prepared, error) {
+	lo := [3]int{dims[2], dims[1], dims[0]}
+	hi := [3]int{-1, -1, -1}
+	var mu sync.Mutex
+	parallel.For(dims[2], func(k0, k1 int) {
+		plo, phi := lo, hi
+		norm := make([]float64, dims[0])
+		for k := k0; k < k1; k++ {
+			for j := range dims[1] {
+				f(v[dims[0]*(j+dims[1]*k):][:dims[0]], norm)
+				// Only the row's first and last foreground voxels move the box.
+				first := slices.IndexFunc(norm, func(x float64) bool { return x > 0 })
+				if first < 0 {
+					continue
+				}
+				last := len(norm) - 1
+				for !(norm[last] > 0) { // not <= 0: NaN is not foreground
+					last--
+				}
+				plo = [3]int{min(plo[0], k), min(plo[1], j), min(plo[2], first)}
+				phi = [3]int{max(phi[0], k), max(phi[1], j), max(phi[2], last)}
+			}
+		}
+		mu.Lock()
+		for a := range 3 {
+			lo[a], hi[a] = min(lo[a], plo[a]), max(hi[a], phi[a])
+		}
+		mu.Unlock()
+	})
 	if hi[0] < 0 {
 		return nil, errNoForeground
 	}
 	p := &prepared{origin: lo}
 	p.dims = [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
 	p.data = make([]float32, p.dims[0]*p.dims[1]*p.dims[2])
-	o := 0
-	for k := lo[0]; k <= hi[0]; k++ {
-		for j := lo[1]; j <= hi[1]; j++ {
-			row := v[lo[2]+dims[0]*(j+dims[1]*k):][:p.dims[2]]
-			for _, e := range row {
-				p.data[o] = float32(n.apply(n.real(float64(e))))
-				o++
+	parallel.For(p.dims[0], func(d0, d1 int) {
+		norm := make([]float64, p.dims[2])
+		for d := d0; d < d1; d++ {
+			for h := range p.dims[1] {
+				f(v[lo[2]+dims[0]*(lo[1]+h+dims[1]*(lo[0]+d)):][:p.dims[2]], norm)
+				out := p.data[(d*p.dims[1]+h)*p.dims[2]:][:p.dims[2]]
+				for w, x := range norm {
+					out[w] = float32(x)
+				}
 			}
 		}
-	}
+	})
 	return p, nil
 }

@@ -1,6 +1,10 @@
 package segvol
 
-import "math"
+import (
+	"math"
+
+	"github.com/segvolapp/segvol/internal/parallel"
+)
 
 // exactMap is torch's 'nearest-exact' source index for each of out
 // destination indices: min(floor((dst+0.5)*scale), in-1) with scale =
@@ -35,20 +39,28 @@ func legacyMap(in, out int) []int {
 	return m
 }
 
-// resample gathers src through one index map per axis (D, H, W).
-func resample(src *volume3, maps [3][]int) *volume3 {
+// resample gathers src through one index map per axis (D, H, W) into buf,
+// or into a new slice when buf is too small.
+func resample(src *volume3, maps [3][]int, buf []float32) *volume3 {
 	out := &volume3{dims: [3]int{len(maps[0]), len(maps[1]), len(maps[2])}}
-	out.data = make([]float32, out.dims[0]*out.dims[1]*out.dims[2])
-	o := 0
-	for _, d := range maps[0] {
-		for _, h := range maps[1] {
-			row := src.data[(d*src.dims[1]+h)*src.dims[2]:][:src.dims[2]]
-			for _, w := range maps[2] {
-				out.data[o] = row[w]
-				o++
+	n := out.dims[0] * out.dims[1] * out.dims[2]
+	if cap(buf) < n {
+		buf = make([]float32, n)
+	}
+	out.data = buf[:n]
+	parallel.For(out.dims[0], func(lo, hi int) {
+		o := lo * out.dims[1] * out.dims[2]
+		for _, d := range maps[0][lo:hi] {
+			for _, h := range maps[1] {
+				row := src.data[(d*src.dims[1]+h)*src.dims[2]:][:src.dims[2]]
+				dst := out.data[o : o+len(maps[2])]
+				for x, w := range maps[2] {
+					dst[x] = row[w]
+				}
+				o += len(maps[2])
 			}
 		}
-	}
+	})
 	return out
 }
 

@@ -14,9 +14,13 @@ import (
 	"sync"
 
 	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/internal/parallel"
 )
 
 // Model is SegVol's three networks, flat float32 tensors in C order, batch 1.
+// The inputs are reused once a call returns, so a model must not keep them;
+// the logits Decode returns are read before the next Decode, so a model may
+// reuse their buffer.
 type Model interface {
 	// Encode maps a window [1,1,32,256,256] to its embedding [1,768,8,16,16].
 	Encode(ctx context.Context, window []float32) ([]float32, error)
@@ -101,7 +105,7 @@ func (r *run) prepare(img infer.Image) error {
 		if err != nil {
 			return err
 		}
-		r.s.cache = newCache(key, prep)
+		r.s.cache = newCache(img, prep)
 	}
 	r.c = r.s.cache
 	return r.ctx.Err()
@@ -117,8 +121,8 @@ func (r *run) zoomOut(p infer.Prompt) (*volume3, error) {
 	for a := range 3 {
 		maps[a] = exactMap(prep.dims[a], Window[a])
 	}
-	emb, err := r.c.embedding(r.ctx, r.s.model, zoomKey, func() []float32 {
-		return resample(&prep.volume3, maps).data
+	emb, err := r.c.embedding(r.ctx, r.s.model, zoomKey, func(win []float32) []float32 {
+		return resample(&prep.volume3, maps, win).data
 	}, r.progress, 0.05, "encoding the zoom-out view")
 	if err != nil {
 		return nil, err
@@ -133,59 +137,67 @@ func (r *run) zoomOut(p infer.Prompt) (*volume3, error) {
 	for a := range 3 {
 		back[a] = legacyMap(Window[a], prep.dims[a])
 	}
-	return resample(&volume3{data: logits, dims: Window}, back), nil
+	global := resample(&volume3{data: logits, dims: Window}, back, r.c.crop)
+	r.c.crop = global.data
+	return global, nil
 }
 
 // zoomIn reruns the region the zoom-out view found with sliding windows and
 // writes their averaged logits over it in global.
 func (r *run) zoomIn(global *volume3) error {
-	fg, ok := foreground(global, nil)
+	fg := newSpans(global)
+	all, ok := fg.box(whole(global.dims))
 	if !ok {
 		return nil // nothing found: the zoom-out result is final
 	}
-	reg := roi(fg, global.dims)
+	reg := roi(all, global.dims)
 	var size [3]int
 	for a := range 3 {
 		size[a] = reg.hi[a] - reg.lo[a] + 1
 	}
 	ts := tiles(size)
-	acc := newBlend(size)
+	inCrop := func(t tile) [3]int {
+		o := t.origin(size)
+		return [3]int{reg.lo[0] + o[0], reg.lo[1] + o[1], reg.lo[2] + o[2]}
+	}
+	// The prompts read the zoom-out logits, which the blend then replaces.
+	type prompt struct {
+		pts []point
+		box *box3
+	}
+	prompts := make([]prompt, len(ts))
+	for n, t := range ts {
+		prompts[n].pts, prompts[n].box = r.windowPrompt(fg, inCrop(t), t.valid, len(ts))
+	}
+	acc := blendOver(global, reg)
 	for n, t := range ts {
 		frac := 0.25 + 0.7*float64(n)/float64(len(ts))
-		o := t.origin(size)
-		org := [3]int{reg.lo[0] + o[0], reg.lo[1] + o[1], reg.lo[2] + o[2]} // crop frame
+		org := inCrop(t)
 		key := windowKey{origin: org, valid: t.valid}
-		emb, err := r.c.embedding(r.ctx, r.s.model, key, func() []float32 {
-			return cut(&r.c.prep.volume3, org, t.valid)
+		emb, err := r.c.embedding(r.ctx, r.s.model, key, func(win []float32) []float32 {
+			return cutInto(win, &r.c.prep.volume3, org, t.valid)
 		}, r.progress, frac, fmt.Sprintf("encoding window %d of %d", n+1, len(ts)))
 		if err != nil {
 			return err
 		}
-		pts, box := r.windowPrompt(global, org, t.valid, len(ts))
 		r.progress(frac, fmt.Sprintf("decoding window %d of %d", n+1, len(ts)))
-		logits, err := r.decode(emb, pts, box)
+		logits, err := r.decode(emb, prompts[n].pts, prompts[n].box)
 		if err != nil {
 			return err
 		}
-		acc.add(logits, o, t.valid)
+		acc.add(logits, t.origin(size), t.valid)
 	}
-	mean := acc.mean()
-	for d := range size[0] {
-		for h := range size[1] {
-			dst := ((reg.lo[0]+d)*global.dims[1]+reg.lo[1]+h)*global.dims[2] + reg.lo[2]
-			copy(global.data[dst:dst+size[2]], mean.data[(d*size[1]+h)*size[2]:][:size[2]])
-		}
-	}
+	acc.mean()
 	return nil
 }
 
 // windowPrompt is the prompt of one window (first voxel org in the crop
 // frame): the text always (added by decode); with a box, the user's box cut
 // to the window when it is the only one, else the box of the zoom-out
-// prediction inside it; with clicks, the clicks that fall in the window
+// prediction (fg) inside it; with clicks, the clicks that fall in the window
 // (negatives included, so that a corrective click acts on the final mask;
 // upstream samples positives at random) and the zoom-out box.
-func (r *run) windowPrompt(global *volume3, org [3]int, valid box3, windows int) ([]point, *box3) {
+func (r *run) windowPrompt(fg *spans, org [3]int, valid box3, windows int) ([]point, *box3) {
 	if r.box == nil && len(r.pts) == 0 {
 		return nil, nil
 	}
@@ -198,8 +210,8 @@ func (r *run) windowPrompt(global *volume3, org [3]int, valid box3, windows int)
 			in.lo[a] = org[a] + valid.lo[a]
 			in.hi[a] = org[a] + valid.hi[a]
 		}
-		if fg, ok := foreground(global, &in); ok {
-			box = boxInWindow(fg, org, valid)
+		if b, ok := fg.box(in); ok {
+			box = boxInWindow(b, org, valid)
 		} else {
 			box = noBox
 		}
@@ -249,17 +261,21 @@ func (r *run) decode(emb []float32, pts []point, box *box3) ([]float32, error) {
 // (d,h,w) of the crop is (k,j,i) - origin.
 func paste(logits *volume3, org [3]int, dims [3]int) []uint8 {
 	out := make([]uint8, dims[0]*dims[1]*dims[2])
-	x := 0
-	for d := range logits.dims[0] {
-		for h := range logits.dims[1] {
-			row := out[org[2]+dims[0]*(org[1]+h+dims[1]*(org[0]+d)):]
-			for w := range logits.dims[2] {
-				if logits.data[x] > 0 {
-					row[w] = 1
+	n := logits.dims[2]
+	parallel.For(logits.dims[0], func(lo, hi int) {
+		for d := lo; d < hi; d++ {
+			for h := range logits.dims[1] {
+				src := logits.data[(d*logits.dims[1]+h)*n:][:n]
+				row := out[org[2]+dims[0]*(org[1]+h+dims[1]*(org[0]+d)):][:n]
+				for w, v := range src {
+					var m uint8
+					if v > 0 {
+						m = 1
+					}
+					row[w] = m
 				}
-				x++
 			}
 		}
-	}
+	})
 	return out
 }
