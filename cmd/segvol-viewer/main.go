@@ -94,7 +94,7 @@ func main() {
 
 // startGL makes the OpenGL renderer once the event loop runs (its hidden
 // context window must be made on the main thread, next to Fyne's own) and
-// hands it to the viewer; without OpenGL 4.0 the CPU renderer stays, and
+// hands it to the viewer; without OpenGL 3.3 the CPU renderer stays, and
 // the status bar says why. With required set, that is fatal instead.
 func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 	var ctxWin *glfw.Window
