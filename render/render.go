@@ -31,6 +31,14 @@ type Labels struct {
 	Colors  []color.NRGBA // indexed by label value; label 0 is never drawn
 	Fill    bool          // tint the inside of each segment
 	Outline bool          // draw each segment's boundary opaque
+
+	// Revision identifies Data's content. Changed, when set, says which
+	// voxels changed since an older revision: the inclusive index box lo..hi
+	// (empty when hi < lo), or ok false when that is no longer known. A
+	// renderer that keeps a copy of Data (render/gl) then updates only that
+	// box. Both are valid only during the Render call.
+	Revision uint64
+	Changed  func(since uint64) (lo, hi [3]int, ok bool)
 }
 
 // Plane is the slice to draw: the centre of output pixel (x, y) lies at

@@ -283,7 +283,6 @@ func (e *Editor) LabelsKey() LabelsKey {
 // under the map's read lock (fn must not keep it).
 func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 	segs := e.labels.Segments()
-	rev := e.labels.Revision()
 	colors := make([]color.NRGBA, 256)
 	for _, sg := range segs {
 		if sg.Visible {
@@ -293,9 +292,17 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 		}
 	}
 	l := &render.Labels{Colors: colors, Fill: e.fill, Outline: e.outline}
-	e.labels.Read(func(vox []uint8) {
+	e.labels.ReadChanges(func(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
 		l.Data = vox
-		if e.preview != nil {
+		if e.preview == nil {
+			// A renderer that keeps a copy updates only what changed.
+			l.Revision = rev
+			l.Changed = func(old uint64) (lo, hi [3]int, ok bool) {
+				c, ok := since(old)
+				lo, hi = c.Box()
+				return lo, hi, ok
+			}
+		} else {
 			pc := PreviewColor
 			pc.A = uint8(math.Round(255 * max(e.opacity, 0.3)))
 			colors[PreviewValue] = pc

@@ -441,3 +441,110 @@ func processCPU() int64 {
 	}
 	return u.Utime.Nano() + u.Stime.Nano()
 }
+
+// TestLabelBoxUpdate: after an edit the label texture takes only the box
+// the label map says changed (a real LabelMap, read as the editor reads
+// it), and when the map no longer knows, all of it.
+func TestLabelBoxUpdate(t *testing.T) {
+	r := newRenderer(t)
+	dims := [3]int{32, 24, 8}
+	vol := &volume.Volume{Dims: dims, Data: make([]int16, dims[0]*dims[1]*dims[2]), Slope: 1, Geom: volume.Identity()}
+	s := newStudy(t, vol, nil)
+	m, err := labels.New(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := m.AddSegment("box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The axial plane through slice 3, one pixel per voxel.
+	p := render.Plane{Origin: [3]float64{0, 0, 3}, U: [3]float64{1, 0, 0}, V: [3]float64{0, 1, 0}}
+	img := image.NewRGBA(image.Rect(0, 0, dims[0], dims[1]))
+	draw := func() {
+		var l render.Labels
+		m.ReadChanges(func(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
+			l = render.Labels{Data: vox, Colors: labels.Palette(4), Fill: true, Revision: rev,
+				Changed: func(old uint64) (lo, hi [3]int, ok bool) {
+					c, ok := since(old)
+					lo, hi = c.Box()
+					return lo, hi, ok
+				}}
+			if err := r.Render(img, p, s.vol, &l, render.Options{Center: 50, Width: 100}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	draw()
+	full := r.st.labels.uploaded
+	if want := int64(len(vol.Data.([]int16))); full != want {
+		t.Fatalf("first upload sent %d bytes, want the whole map's %d", full, want)
+	}
+	box := func(i0, j0, i1, j1 int) []uint8 {
+		mask := make([]uint8, len(vol.Data.([]int16)))
+		for j := j0; j <= j1; j++ {
+			for i := i0; i <= i1; i++ {
+				mask[i+dims[0]*(j+dims[1]*3)] = 1
+			}
+		}
+		return mask
+	}
+	if _, err := m.Apply(box(4, 5, 9, 7), seg, labels.Add); err != nil {
+		t.Fatal(err)
+	}
+	draw()
+	if got, want := r.st.labels.uploaded-full, int64(6*3*1); got != want {
+		t.Errorf("an edit of 6x3x1 voxels sent %d bytes, want %d", got, want)
+	}
+	tinted := func(i, j int) bool { c := img.RGBAAt(i, j); return c.R != c.G || c.G != c.B }
+	if !tinted(4, 5) || !tinted(9, 7) || tinted(3, 5) || tinted(10, 7) {
+		t.Error("the edited box is not drawn exactly where it was labelled")
+	}
+	// 64 more revisions than the map remembers: the whole map again.
+	for range 65 {
+		if err := m.Recolor(seg, color.NRGBA{R: 255, A: 255}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := r.st.labels.uploaded
+	draw()
+	if got := r.st.labels.uploaded - before; got != full {
+		t.Errorf("after the map forgot the changes %d bytes were sent, want all %d", got, full)
+	}
+}
+
+// BenchmarkBrushEdit times the frame (three views) after a brush dab, a
+// 20x20x3-voxel box of a 512x512x300 label map, on render/gl: "box" updates
+// that box of the label texture, "all" re-uploads the whole map as an
+// InvalidateLabels does.
+func BenchmarkBrushEdit(b *testing.B) {
+	s := big()
+	planes := s.planes(s.frame.Centre(), 512)
+	img := image.NewRGBA(image.Rect(0, 0, 512, 512))
+	o := render.Options{Center: 40, Width: 400}
+	for _, mode := range []string{"box", "all"} {
+		b.Run(mode, func(b *testing.B) {
+			r := newRenderer(b)
+			l := &render.Labels{Data: s.seg, Colors: labels.Palette(128), Fill: true, Outline: true}
+			if mode == "box" {
+				l.Changed = func(old uint64) (lo, hi [3]int, ok bool) {
+					if old == l.Revision {
+						return [3]int{}, [3]int{-1, -1, -1}, true
+					}
+					return [3]int{246, 246, 149}, [3]int{265, 265, 151}, true
+				}
+			}
+			for b.Loop() {
+				l.Revision++
+				if mode == "all" {
+					r.InvalidateLabels()
+				}
+				for _, p := range planes {
+					if err := r.Render(img, p, s.vol, l, o); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -33,6 +33,9 @@ type state struct {
 	compose  *program
 	voxels   texture3D
 	labels   texture3D
+	labRev   uint64 // the render.Labels revision the label texture holds
+	labRevOK bool   // whether labRev may be asked what changed since
+	labVol   uint64 // the Invalidate generation of that upload
 	colors   uint32
 	palette  []uint8 // RGBA of labels 0..255; an allocation of its own, as cgo wants
 	nColors  int
@@ -103,6 +106,32 @@ func (st *state) account() {
 	st.accounts.Store(n)
 }
 
+// uploadLabels brings the label texture up to date: only the box that
+// changed since the revision it holds, where the labels can say (a brush
+// dab, not the 78 MB of a 512x512x300 map), else all of it when gen or the
+// slice changed. Invalidate (gen) says anything may have changed: all.
+func (st *state) uploadLabels(l *render.Labels, dims [3]int, gen, labGen uint64) error {
+	f, _ := formatOf(l.Data) // a []uint8 always has a format
+	t := &st.labels
+	if t.id != 0 && st.labRevOK && st.labVol == gen && l.Changed != nil && t.key.holds(f, dims) {
+		if lo, hi, ok := l.Changed(st.labRev); ok {
+			gl.ActiveTexture(gl.TEXTURE0 + unitLabels)
+			gl.BindTexture(gl.TEXTURE_3D, t.id)
+			if err := t.uploadBox(dims, f, lo, hi); err != nil {
+				return err
+			}
+			st.labRev, t.key.gen = l.Revision, labGen
+			return nil
+		}
+		t.key = texKey{} // changed, but no longer known where: all again
+	}
+	if err := t.upload(unitLabels, dims, f, labGen); err != nil {
+		return err
+	}
+	st.labRev, st.labRevOK, st.labVol = l.Revision, l.Changed != nil, gen
+	return nil
+}
+
 func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *render.Labels, o render.Options, gen, labGen uint64) error {
 	vf, err := formatOf(v.Voxels)
 	if err != nil {
@@ -122,8 +151,7 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 		return err
 	}
 	if l != nil {
-		lf, _ := formatOf(l.Data) // a []uint8 always has a format
-		if err := st.labels.upload(unitLabels, v.Dims, lf, labGen); err != nil {
+		if err := st.uploadLabels(l, v.Dims, gen, labGen); err != nil {
 			return err
 		}
 		st.setColors(l)

@@ -74,11 +74,18 @@ type texKey struct {
 	gen      uint64
 }
 
+// holds reports whether the key is of the same slice as f, whatever its
+// generation.
+func (k texKey) holds(f texFormat, dims [3]int) bool {
+	return k.first == f.first && k.n == f.n && k.internal == f.internal && k.dims == dims
+}
+
 // texture3D is a volume-sized texture and what it was made from.
 type texture3D struct {
-	id    uint32
-	key   texKey
-	bytes int64
+	id       uint32
+	key      texKey
+	bytes    int64
+	uploaded int64 // bytes sent so far, whole or in boxes
 }
 
 // upload sends voxels to the texture on the given unit unless it already
@@ -90,7 +97,9 @@ func (t *texture3D) upload(unit uint32, dims [3]int, f texFormat, gen uint64) er
 		gl.BindTexture(gl.TEXTURE_3D, t.id)
 		return nil
 	}
+	sent := t.uploaded
 	t.free()
+	t.uploaded = sent
 	gl.GenTextures(1, &t.id)
 	gl.BindTexture(gl.TEXTURE_3D, t.id)
 	setNearest(gl.TEXTURE_3D)
@@ -113,6 +122,33 @@ func (t *texture3D) upload(unit uint32, dims [3]int, f texFormat, gen uint64) er
 		return err
 	}
 	t.key, t.bytes = key, int64(f.n)*int64(f.size)
+	t.uploaded += t.bytes
+	return nil
+}
+
+// uploadBox sends the voxels of the inclusive index box lo..hi (none when it
+// is empty) to the bound texture, which holds an older copy of f's slice.
+func (t *texture3D) uploadBox(dims [3]int, f texFormat, lo, hi [3]int) error {
+	var size [3]int32
+	for a := range 3 {
+		lo[a], hi[a] = max(lo[a], 0), min(hi[a], dims[a]-1)
+		if hi[a] < lo[a] {
+			return nil
+		}
+		size[a] = int32(hi[a] - lo[a] + 1)
+	}
+	gl.PixelStorei(gl.UNPACK_ALIGNMENT, 1)
+	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, int32(dims[0]))
+	gl.PixelStorei(gl.UNPACK_IMAGE_HEIGHT, int32(dims[1]))
+	first := lo[0] + dims[0]*(lo[1]+dims[1]*lo[2])
+	gl.TexSubImage3D(gl.TEXTURE_3D, 0, int32(lo[0]), int32(lo[1]), int32(lo[2]), size[0], size[1], size[2],
+		f.format, f.typ, unsafe.Add(f.first, first*f.size))
+	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
+	gl.PixelStorei(gl.UNPACK_IMAGE_HEIGHT, 0)
+	if err := checkError(fmt.Sprintf("updating voxels %v..%v", lo, hi)); err != nil {
+		return err
+	}
+	t.uploaded += int64(size[0]) * int64(size[1]) * int64(size[2]) * int64(f.size)
 	return nil
 }
 

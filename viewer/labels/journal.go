@@ -195,7 +195,7 @@ func (m *LabelMap) Undo() (Change, bool) {
 		m.tab = *s.tabBefore
 	}
 	j.redo = append(j.redo, s)
-	m.revision++
+	m.bump(s.change)
 	return s.change, true
 }
 
@@ -216,7 +216,7 @@ func (m *LabelMap) Redo() (Change, bool) {
 		m.tab = *s.tabAfter
 	}
 	j.undo = append(j.undo, s)
-	m.revision++
+	m.bump(s.change)
 	return s.change, true
 }
 

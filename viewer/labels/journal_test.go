@@ -162,3 +162,60 @@ func TestJournalBytes(t *testing.T) {
 		t.Fatalf("stroke %d bytes, acceptance %d bytes for %d voxels", stroke, accept, c.Voxels)
 	}
 }
+
+// TestChangedSince: ReadChanges says which box the revisions after an older
+// one changed (edits, undo, table-only changes), and no longer knows once
+// more revisions have passed than it keeps.
+func TestChangedSince(t *testing.T) {
+	m := sampleMap(t)
+	_, deep := deepInside(t, m)
+	since := func(rev uint64) (c Change, ok bool, now uint64) {
+		m.ReadChanges(func(_ []uint8, cur uint64, f func(uint64) (Change, bool)) {
+			c, ok = f(rev)
+			now = cur
+		})
+		return c, ok, now
+	}
+	_, _, r0 := since(0)
+	v, err := m.AddSegment("tumour")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok, _ := since(r0); !ok || !c.Empty() {
+		t.Errorf("a table change reported %+v, %v; want nothing changed, known", c, ok)
+	}
+	_, _, r1 := since(0)
+	a, err := m.Paint(Brush{RadiusMM: 6}, deep, v)
+	if err != nil || a.Empty() {
+		t.Fatalf("paint: %+v, %v", a, err)
+	}
+	g := m.Geometry()
+	far := g.IndexToWorld([3]float64{5, 5, 2})
+	b, err := m.Paint(Brush{RadiusMM: 3}, far, v)
+	if err != nil || b.Empty() {
+		t.Fatalf("paint: %+v, %v", b, err)
+	}
+	want := a
+	want.merge(b)
+	if c, ok, _ := since(r1); !ok || c != want {
+		t.Errorf("two dabs: %+v, %v; want their union %+v", c, ok, want)
+	}
+	_, _, r2 := since(0)
+	if _, ok := m.Undo(); !ok {
+		t.Fatal("nothing to undo")
+	}
+	if c, ok, _ := since(r2); !ok || c.Min != b.Min || c.Max != b.Max {
+		t.Errorf("undo of the second dab: %+v, %v; want its box %v..%v", c, ok, b.Min, b.Max)
+	}
+	if c, ok, now := since(r0); !ok || now-r0 != 4 || c.Empty() {
+		t.Errorf("since r0: %+v, %v after %d revisions", c, ok, now-r0)
+	}
+	for range len(m.recent) {
+		if err := m.Recolor(v, color.NRGBA{G: 255, A: 255}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, _ := since(r2); ok {
+		t.Error("still claims to know the changes after more revisions than it keeps")
+	}
+}

@@ -60,6 +60,15 @@ type Change struct {
 // Empty reports whether nothing changed.
 func (c Change) Empty() bool { return c.Voxels == 0 }
 
+// Box is the changed voxels' inclusive index box, empty (hi < lo) when
+// nothing changed: render.Labels.Changed's form.
+func (c Change) Box() (lo, hi [3]int) {
+	if c.Empty() {
+		return [3]int{}, [3]int{-1, -1, -1}
+	}
+	return c.Min, c.Max
+}
+
 func (c *Change) merge(o Change) {
 	if o.Voxels == 0 {
 		return
@@ -96,8 +105,10 @@ type LabelMap struct {
 	over   DrawOver
 	hist   journal
 	// revision counts changes (edits, undo, redo, table changes); autosave
-	// skips a map whose revision it already wrote.
+	// skips a map whose revision it already wrote. recent holds what each of
+	// the latest revisions changed.
 	revision uint64
+	recent   [64]revChange
 	auto     autosaveState
 }
 
@@ -141,6 +152,45 @@ func (m *LabelMap) At(i, j, k int) uint8 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.vox[i+m.dims[0]*(j+m.dims[1]*k)]
+}
+
+// revChange is the voxels one revision changed.
+type revChange struct {
+	rev uint64
+	c   Change
+}
+
+// bump starts a new revision that changed c; the caller holds the lock.
+func (m *LabelMap) bump(c Change) {
+	m.revision++
+	m.recent[m.revision%uint64(len(m.recent))] = revChange{m.revision, c}
+}
+
+// changedSince is the union of what the revisions after rev changed, false
+// when they are no longer all known; the caller holds a lock.
+func (m *LabelMap) changedSince(rev uint64) (Change, bool) {
+	if rev > m.revision || m.revision-rev > uint64(len(m.recent)) {
+		return Change{}, false
+	}
+	var c Change
+	for r := rev + 1; r <= m.revision; r++ {
+		e := m.recent[r%uint64(len(m.recent))]
+		if e.rev != r {
+			return Change{}, false
+		}
+		c.merge(e.c)
+	}
+	return c, true
+}
+
+// ReadChanges is Read for a renderer that keeps a copy of the voxels: fn
+// also gets their revision and a function saying what changed since an
+// older revision it holds (false: no longer known, copy them all). All
+// three are valid only during fn, under the read lock.
+func (m *LabelMap) ReadChanges(fn func(voxels []uint8, rev uint64, since func(rev uint64) (Change, bool))) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	fn(m.vox, m.revision, m.changedSince)
 }
 
 // Revision increases with every change to voxels or the segment table.
@@ -243,7 +293,7 @@ func (m *LabelMap) setState(v uint8, fn func(*Segment)) error {
 		return fmt.Errorf("%w %d", ErrNoSegment, v)
 	}
 	fn(&m.tab.seg[v])
-	m.revision++
+	m.bump(Change{})
 	return nil
 }
 
@@ -293,7 +343,7 @@ func (m *LabelMap) changeTable(name string, fn func(*table)) {
 	fn(&m.tab)
 	after := m.tab
 	s.tabAfter = &after
-	m.revision++
+	m.bump(Change{})
 	m.end()
 }
 
@@ -386,7 +436,7 @@ func (w *writer) done() Change {
 		s := w.m.hist.open
 		s.chunks = append(s.chunks, bytes.Clone(w.rec.buf)) // no spare capacity kept
 		s.change.merge(c)
-		w.m.revision++
+		w.m.bump(c)
 	}
 	return c
 }
