@@ -45,8 +45,10 @@ func newWindow(o render.Options) window {
 	return window{lo: o.Center - o.Width/2, scale: 255 / o.Width}
 }
 
-func (w window) gray(real float64) uint8 {
-	g := (real - w.lo) * w.scale
+func (w window) gray(real float64) uint8 { return level((real - w.lo) * w.scale) }
+
+// level rounds a grey level, clamped to [0, 255]; NaN is black.
+func level(g float64) uint8 {
 	switch {
 	case g <= 0 || g != g:
 		return 0

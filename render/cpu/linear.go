@@ -48,40 +48,64 @@ func linearOneAxis[T number](f *frame, s *sampler, t *trilinearAxes, data []T, p
 	p0, p1 = min(p0, p1), max(p0, p1)+da
 	o0 := b[u]*strides[u] + b[w]*strides[w]
 	du, dw := steps[u], steps[w]
+	// The column holds grey levels before rounding: interpolation commutes
+	// with the window's affine map, so it is folded into the weights once
+	// per row and each pixel only interpolates and rounds.
+	k := f.v.Slope * f.win.scale
+	c := (f.v.Intercept - f.win.lo) * f.win.scale
+	col, sa := s.col, strides[a]
 	// A fixed axis whose fraction is 0 (the plane through voxel centres,
-	// as after scrolling) needs no second sample: lerp(a, b, 0) is a.
+	// as after scrolling) needs no second sample.
 	fu, fw := frac[u], frac[w]
 	switch {
 	case fu == 0 && fw == 0:
 		for p := p0; p <= p1; p++ {
-			s.col[p] = float64(data[o0+p*strides[a]])
+			col[p] = float64(data[o0+p*sa])*k + c
 		}
 	case fw == 0:
+		w0, w1 := (1-fu)*k, fu*k
 		for p := p0; p <= p1; p++ {
-			o := o0 + p*strides[a]
-			s.col[p] = lerp(float64(data[o]), float64(data[o+du]), fu)
+			o := o0 + p*sa
+			col[p] = float64(data[o])*w0 + float64(data[o+du])*w1 + c
 		}
 	case fu == 0:
+		w0, w1 := (1-fw)*k, fw*k
 		for p := p0; p <= p1; p++ {
-			o := o0 + p*strides[a]
-			s.col[p] = lerp(float64(data[o]), float64(data[o+dw]), fw)
+			o := o0 + p*sa
+			col[p] = float64(data[o])*w0 + float64(data[o+dw])*w1 + c
 		}
 	default:
+		w00, w01, w10, w11 := (1-fu)*(1-fw)*k, fu*(1-fw)*k, (1-fu)*fw*k, fu*fw*k
 		for p := p0; p <= p1; p++ {
-			o := o0 + p*strides[a]
-			lo := lerp(float64(data[o]), float64(data[o+du]), fu)
-			hi := lerp(float64(data[o+dw]), float64(data[o+dw+du]), fu)
-			s.col[p] = lerp(lo, hi, fw)
+			o := o0 + p*sa
+			col[p] = float64(data[o])*w00 + float64(data[o+du])*w01 + float64(data[o+dw])*w10 + float64(data[o+dw+du])*w11 + c
 		}
 	}
-	for x := x0; x < x1; x++ {
-		ba, ta := t.axis(a, s.index(a, x))
-		val := lerp(s.col[ba], s.col[ba+da], ta)
-		g := uint32(f.win.gray(val*f.v.Slope + f.v.Intercept))
-		binary.LittleEndian.PutUint32(pix[4*x:], 0xff000000|g*0x010101)
-		if lab != nil {
-			lab[x] = f.labels[base+stride*s.nearest(a, x)]
+	st := s.step[a]
+	alongColumn(pix[4*x0:4*x1], col, s.index(a, x0), st, t.last[a], int32(t.top[a]), s.frac, t.unit, da)
+	if lab != nil {
+		labels, fr := f.labels, s.frac&31
+		half := int32(1) << fr >> 1
+		for x, i := x0, s.index(a, x0); x < x1; x, i = x+1, i+st {
+			lab[x] = labels[base+stride*int((i+half)>>fr)]
 		}
+	}
+}
+
+// alongColumn draws a run of pixels, 4 bytes each, whose fixed-point index
+// along the column's axis starts at i and steps by st: trilinearAxes.axis
+// with its fields as arguments, so that they stay in registers (frac&31
+// tells the compiler that the shifts need no check for counts >= 32), then
+// the interpolated grey level.
+func alongColumn(pix []uint8, col []float64, i, st, last, top int32, frac uint, unit float64, da int) {
+	fr := frac & 31
+	for x := 0; x+4 <= len(pix); x += 4 {
+		fi := min(max(i, 0), last)
+		b := min(fi>>fr, top)
+		c0 := col[b]
+		g := uint32(level(c0 + (col[int(b)+da]-c0)*(float64(fi-b<<fr)*unit)))
+		binary.LittleEndian.PutUint32(pix[x:x+4], 0xff000000|g*0x010101)
+		i += st
 	}
 }
 
