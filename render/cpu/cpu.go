@@ -89,13 +89,37 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 		if o.Interp == render.Linear {
 			col = make([]float64, max(v.Dims[0], v.Dims[1], v.Dims[2]))
 		}
+		if l == nil {
+			for y := y0; y < y1; y++ {
+				r.row(dst, y, &f, col)
+			}
+			return
+		}
+		// Each row's overlay follows one row behind its drawing, while both
+		// are in cache: an outline needs the labels of the rows above and
+		// below. Those of the neighbouring workers' edge rows are worked out
+		// again here rather than waited for.
+		lab := func(y int) []uint8 { return r.labels[y*w : (y+1)*w] }
+		var above, below []uint8
+		if l.Outline && y0 > 0 {
+			above = make([]uint8, w)
+			labelRow(above, y0-1, &f)
+		}
+		if l.Outline && y1 < h {
+			below = make([]uint8, w)
+			labelRow(below, y1, &f)
+		}
 		for y := y0; y < y1; y++ {
 			r.row(dst, y, &f, col)
+			if y > y0 {
+				overlayRow(dst.Pix[(y-1)*dst.Stride:], l, above, lab(y-1), lab(y))
+				above = lab(y - 1)
+			}
+		}
+		if y1 > y0 {
+			overlayRow(dst.Pix[(y1-1)*dst.Stride:], l, above, lab(y1-1), below)
 		}
 	})
-	if l != nil {
-		r.overlay(dst, l)
-	}
 	return nil
 }
 
@@ -128,44 +152,39 @@ func (r *Renderer) prepareLUT(v *render.Volume, o render.Options, win window) {
 	r.lut.key, r.lut.offset = key, -lo
 }
 
-// overlay tints each labelled pixel with its segment's colour and, for
-// outlines, paints opaque every labelled pixel whose 4-neighbour in the
-// output has another label.
-func (r *Renderer) overlay(dst *image.RGBA, l *render.Labels) {
-	w, h := dst.Rect.Dx(), dst.Rect.Dy()
-	lab := r.labels[:w*h]
-	parallel.For(h, func(y0, y1 int) {
-		for y := y0; y < y1; y++ {
-			pix := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
-			for x := 0; x < w; x++ {
-				v := lab[y*w+x]
-				if v == 0 {
-					// Skip unlabelled runs eight pixels at a time.
-					if x+8 <= w && binary.LittleEndian.Uint64(lab[y*w+x:]) == 0 {
-						x += 7
-					}
-					continue
-				}
-				if int(v) >= len(l.Colors) {
-					continue
-				}
-				c := l.Colors[v]
-				if c.A == 0 {
-					continue
-				}
-				edge := l.Outline && (x == 0 || y == 0 || x == w-1 || y == h-1 ||
-					lab[y*w+x-1] != v || lab[y*w+x+1] != v || lab[(y-1)*w+x] != v || lab[(y+1)*w+x] != v)
-				q := pix[4*x : 4*x+4 : 4*x+4]
-				switch {
-				case edge:
-					q[0], q[1], q[2] = c.R, c.G, c.B
-				case l.Fill:
-					a := uint32(c.A)
-					q[0] = uint8((uint32(q[0])*(255-a) + uint32(c.R)*a + 127) / 255)
-					q[1] = uint8((uint32(q[1])*(255-a) + uint32(c.G)*a + 127) / 255)
-					q[2] = uint8((uint32(q[2])*(255-a) + uint32(c.B)*a + 127) / 255)
-				}
+// overlayRow tints each labelled pixel of a row with its segment's colour
+// and, for outlines, paints opaque every labelled pixel whose 4-neighbour in
+// the output has another label; above and below are the labels of the rows
+// around, nil at the image's edges.
+func overlayRow(pix []uint8, l *render.Labels, above, lab, below []uint8) {
+	w := len(lab)
+	for x := 0; x < w; x++ {
+		v := lab[x]
+		if v == 0 {
+			// Skip unlabelled runs eight pixels at a time.
+			if x+8 <= w && binary.LittleEndian.Uint64(lab[x:]) == 0 {
+				x += 7
 			}
+			continue
 		}
-	})
+		if int(v) >= len(l.Colors) {
+			continue
+		}
+		c := l.Colors[v]
+		if c.A == 0 {
+			continue
+		}
+		edge := l.Outline && (x == 0 || x == w-1 || above == nil || below == nil ||
+			lab[x-1] != v || lab[x+1] != v || above[x] != v || below[x] != v)
+		q := pix[4*x : 4*x+4 : 4*x+4]
+		switch {
+		case edge:
+			q[0], q[1], q[2] = c.R, c.G, c.B
+		case l.Fill:
+			a := uint32(c.A)
+			q[0] = uint8((uint32(q[0])*(255-a) + uint32(c.R)*a + 127) / 255)
+			q[1] = uint8((uint32(q[1])*(255-a) + uint32(c.G)*a + 127) / 255)
+			q[2] = uint8((uint32(q[2])*(255-a) + uint32(c.B)*a + 127) / 255)
+		}
+	}
 }

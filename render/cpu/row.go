@@ -56,13 +56,29 @@ type number interface {
 	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~float32 | ~float64
 }
 
-// row draws output row y: the grey image, and the label under each pixel.
-func (r *Renderer) row(dst *image.RGBA, y int, f *frame, col []float64) {
-	w := dst.Rect.Dx()
+// rowSampler is the sampler of output row y.
+func rowSampler(f *frame, y int, col []float64) sampler {
 	s := sampler{dims: f.v.Dims, step: f.grid.U, frac: f.grid.Frac, col: col}
 	for a := 0; a < 3; a++ {
 		s.start[a] = f.grid.Index(a, 0, y)
 	}
+	return s
+}
+
+// labelRow is the label under each pixel of output row y, as row finds it.
+func labelRow(lab []uint8, y int, f *frame) {
+	s := rowSampler(f, y, nil)
+	x0, x1 := s.span(len(lab))
+	clear(lab)
+	for x := x0; x < x1; x++ {
+		lab[x] = f.labels[s.voxel(x)]
+	}
+}
+
+// row draws output row y: the grey image, and the label under each pixel.
+func (r *Renderer) row(dst *image.RGBA, y int, f *frame, col []float64) {
+	w := dst.Rect.Dx()
+	s := rowSampler(f, y, col)
 	pix := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 	var lab []uint8
 	if f.labels != nil {
