@@ -350,8 +350,16 @@ var big = sync.OnceValue(func() study {
 		geom.Origin[c] += ct.Geom.Origin[c]
 	}
 	src, lsrc := ct.Data.([]int16), seg.Data.([]uint8)
-	vox := make([]int16, dims[0]*dims[1]*dims[2])
-	lab := make([]uint8, len(vox))
+	// Allocated as the readers allocate (huge pages where Linux offers).
+	va, err := volume.Alloc(volume.Int16, dims)
+	if err != nil {
+		panic(err)
+	}
+	la, err := volume.Alloc(volume.Uint8, dims)
+	if err != nil {
+		panic(err)
+	}
+	vox, lab := va.([]int16), la.([]uint8)
 	for k := 0; k < dims[2]; k++ {
 		for j := 0; j < dims[1]; j++ {
 			row := ct.Dims[0] * (near[1][j] + ct.Dims[1]*near[2][k])

@@ -122,7 +122,7 @@ func New(img *volume.Volume) (*LabelMap, error) {
 		geom:   img.Geom,
 		img:    img,
 		source: img.Meta.Source,
-		vox:    make([]uint8, img.Len()),
+		vox:    volume.Make[uint8](img.Len()),
 		hist:   journal{limit: DefaultJournalLimit},
 	}, nil
 }

@@ -40,7 +40,7 @@ func newVoxels(dt volume.DType, n, lead int) (data any, raw []byte) {
 func makeVoxels[T number](n, lead int) (any, []byte) {
 	size := int(unsafe.Sizeof(T(0)))
 	pad := (lead + size - 1) / size
-	all := make([]T, pad+n)
+	all := volume.Make[T](pad + n)
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(all))), len(all)*size)
 	return all[pad:], raw[pad*size-lead:]
 }

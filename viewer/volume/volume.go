@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/segvolapp/segvol/render"
 )
@@ -74,23 +75,34 @@ func Alloc(d DType, dims [3]int) (any, error) {
 	}
 	switch d {
 	case Uint8:
-		return make([]uint8, n), nil
+		return Make[uint8](n), nil
 	case Int8:
-		return make([]int8, n), nil
+		return Make[int8](n), nil
 	case Uint16:
-		return make([]uint16, n), nil
+		return Make[uint16](n), nil
 	case Int16:
-		return make([]int16, n), nil
+		return Make[int16](n), nil
 	case Uint32:
-		return make([]uint32, n), nil
+		return Make[uint32](n), nil
 	case Int32:
-		return make([]int32, n), nil
+		return Make[int32](n), nil
 	case Float32:
-		return make([]float32, n), nil
+		return Make[float32](n), nil
 	case Float64:
-		return make([]float64, n), nil
+		return Make[float64](n), nil
 	}
 	return nil, fmt.Errorf("unsupported voxel type %v", d)
+}
+
+// Make makes a voxel (or label) slice of n elements, large ones backed by
+// huge pages where the system offers them (hugePages). Every reader's and
+// the label map's voxels come from here.
+func Make[T any](n int) []T {
+	s := make([]T, n)
+	if bytes := n * int(unsafe.Sizeof(*new(T))); bytes >= 8<<20 {
+		hugePages(unsafe.Pointer(unsafe.SliceData(s)), bytes)
+	}
+	return s
 }
 
 // Count is the number of voxels of dims, checked against MaxVoxels.
