@@ -147,6 +147,13 @@ func (v *Viewer) UseRenderer(r render.Renderer, err error) {
 	v.updateStatus()
 }
 
+// KeepCPURenderer keeps the CPU renderer although OpenGL started, for the
+// reason given (shown in the status bar).
+func (v *Viewer) KeepCPURenderer(why string) {
+	v.rendererName = "CPU renderer (" + why + ")"
+	v.updateStatus()
+}
+
 // renderFailed falls back to the CPU renderer when the GPU one fails.
 func (v *Viewer) renderFailed(err error) {
 	if _, isCPU := v.renderer.(*cpu.Renderer); isCPU {

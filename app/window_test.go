@@ -101,4 +101,8 @@ func TestViewerFallsBackToCPU(t *testing.T) {
 	if st := v.status.Text; !strings.Contains(st, "CPU renderer (OpenGL unavailable: no GLX visual)") {
 		t.Fatalf("status %q", st)
 	}
+	v.KeepCPURenderer("OpenGL is llvmpipe, a software driver")
+	if st := v.status.Text; !strings.Contains(st, "CPU renderer (OpenGL is llvmpipe, a software driver)") {
+		t.Fatalf("status %q", st)
+	}
 }

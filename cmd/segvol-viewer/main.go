@@ -29,7 +29,7 @@ import (
 
 func main() {
 	bench := flag.Duration("bench-scroll", 0, "after loading, scroll the axial view for this long, print the frames presented per second and quit")
-	renderer := flag.String("renderer", "auto", "auto (OpenGL, else CPU), gl or cpu")
+	renderer := flag.String("renderer", "auto", "auto (OpenGL on a hardware driver, else CPU), gl or cpu")
 	labelPath := flag.String("labels", "", "segmentation to open on the study (NIfTI label map)")
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
 	models := flag.String("models", "", "SegVol models folder (default: the user models folder)")
@@ -94,8 +94,9 @@ func main() {
 
 // startGL makes the OpenGL renderer once the event loop runs (its hidden
 // context window must be made on the main thread, next to Fyne's own) and
-// hands it to the viewer; without OpenGL 3.3 the CPU renderer stays, and
-// the status bar says why. With required set, that is fatal instead.
+// hands it to the viewer; without OpenGL 3.3, or with a software driver,
+// the CPU renderer stays, and the status bar says why. With required set
+// (--renderer gl), a missing OpenGL is fatal and a software one is used.
 func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 	var ctxWin *glfw.Window
 	r, err := gl.New(func() (w *glfw.Window, err error) {
@@ -103,7 +104,16 @@ func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 		ctxWin = w
 		return w, err
 	})
-	if err != nil && ctxWin != nil {
+	// A software driver (llvmpipe, as under Xvfb or in a VM without a GPU)
+	// runs the shader on the CPU, several times slower than render/cpu:
+	// auto keeps the CPU renderer there.
+	var software string
+	if err == nil && !required && r.Software() {
+		software = r.Device()
+		r.Close()
+		r = nil
+	}
+	if (err != nil || r == nil) && ctxWin != nil {
 		fyne.DoAndWait(ctxWin.Destroy)
 	}
 	if err != nil && required {
@@ -112,6 +122,10 @@ func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 	}
 	fyne.Do(func() {
 		defer close(settled)
+		if software != "" {
+			v.KeepCPURenderer(fmt.Sprintf("OpenGL is %s, a software driver: slower; --renderer gl uses it anyway", software))
+			return
+		}
 		if r == nil {
 			v.UseRenderer(nil, err)
 			return

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -33,6 +34,7 @@ type Renderer struct {
 	gen     atomic.Uint64 // bumped by Invalidate
 	labGen  atomic.Uint64 // bumped by Invalidate and InvalidateLabels
 	bytes   atomic.Int64  // texture and framebuffer bytes held on the GPU
+	device  string        // GL_RENDERER
 }
 
 var _ render.Renderer = (*Renderer)(nil)
@@ -150,12 +152,35 @@ func NewStandalone() (*Renderer, error) {
 func start(win *glfw.Window, release func()) (*Renderer, error) {
 	r := &Renderer{thread: newThread(), release: release}
 	var err error
-	r.thread.do(func() { r.st, err = newState(win, &r.bytes) })
+	r.thread.do(func() {
+		r.st, err = newState(win, &r.bytes)
+		if err == nil {
+			r.device = r.st.device
+		}
+	})
 	if err != nil {
 		r.thread.stop()
 		return nil, err
 	}
 	return r, nil
+}
+
+// Device is the OpenGL renderer's name as the driver gives it, e.g.
+// "NVIDIA H200/PCIe/SSE2" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+func (r *Renderer) Device() string { return r.device }
+
+// Software reports whether the driver draws on the CPU (Mesa's llvmpipe,
+// softpipe or swrast, Windows' basic render driver): there the shader runs
+// on the same cores as everything else, and render/cpu is several times
+// faster (README, Performance).
+func (r *Renderer) Software() bool {
+	d := strings.ToLower(r.device)
+	for _, s := range []string{"llvmpipe", "softpipe", "swrast", "software rasterizer", "basic render"} {
+		if strings.Contains(d, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close frees the GPU resources and lets go of the context. Render returns

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -555,4 +556,16 @@ func BenchmarkBrushEdit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Under Xvfb the driver is Mesa's llvmpipe, which Software recognises.
+func TestSoftwareDevice(t *testing.T) {
+	r := newRenderer(t)
+	if r.Device() == "" {
+		t.Fatal("no GL_RENDERER")
+	}
+	if want := strings.Contains(r.Device(), "llvmpipe"); r.Software() != want {
+		t.Errorf("Software() = %v for %q", r.Software(), r.Device())
+	}
+	t.Logf("GL_RENDERER %q, software %v", r.Device(), r.Software())
 }

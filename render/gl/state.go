@@ -41,6 +41,7 @@ type state struct {
 	nColors  int
 	targets  map[image.Point]*target
 	accounts *atomic.Int64
+	device   string // GL_RENDERER
 }
 
 func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
@@ -57,7 +58,7 @@ func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
 		return nil, fmt.Errorf("render/gl: OpenGL %d.%d, want 3.3 or later", major, minor)
 	}
 	st = &state{win: win, reslice: map[variant]*program{}, palette: make([]uint8, 256*4),
-		targets: map[image.Point]*target{}, accounts: accounts}
+		targets: map[image.Point]*target{}, accounts: accounts, device: gl.GoStr(gl.GetString(gl.RENDERER))}
 	gl.GetIntegerv(gl.MAX_3D_TEXTURE_SIZE, &st.max3D)
 	// Core profiles draw only with a vertex array bound; the full-screen
 	// triangle comes from gl_VertexID, so it stays empty.
