@@ -15,6 +15,7 @@ import (
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/infer/ort"
 	"github.com/segvolapp/segvol/infer/segvol"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -27,6 +28,34 @@ type aiState struct {
 	latency time.Duration // of the last finished run
 	cancel  context.CancelFunc
 	gen     int // the run whose result is wanted
+}
+
+// ortLibraryKey is the preference holding the ONNX Runtime library chosen
+// by hand (for example the CUDA build, models/README.md).
+const ortLibraryKey = "ortLibrary"
+
+// chooseORTLibrary lets the user pick the ONNX Runtime library, remembers
+// it, and loads the engine with it, or from the next start where one is
+// loaded already (ONNX Runtime loads once per process).
+func (v *Viewer) chooseORTLibrary() { v.pickFile(v.setORTLibrary) }
+
+// setORTLibrary remembers the ONNX Runtime library (empty: search for it
+// again) and reloads the engine.
+func (v *Viewer) setORTLibrary(path string) {
+	v.app.Preferences().SetString(ortLibraryKey, path)
+	v.engineOpts.Library = path
+	if cur := ort.LoadedLibrary(); cur != "" {
+		what := "The ONNX Runtime library is searched for again"
+		if path != "" {
+			what = path + " is used"
+		}
+		dialog.ShowInformation("ONNX Runtime library", fmt.Sprintf(
+			"%s from the next start: a running viewer keeps the library it loaded (%s).", what, cur), v.win)
+		return
+	}
+	v.ai.seg = nil
+	v.updateStatus()
+	v.loadEngine(v.engineOpts)
 }
 
 // loadEngine picks the engine in the background (loading ONNX Runtime and

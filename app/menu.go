@@ -110,7 +110,10 @@ func (v *Viewer) remember(path string) {
 	v.recentMenu.ChildMenu.Refresh()
 }
 
-func (v *Viewer) openFileDialog() {
+func (v *Viewer) openFileDialog() { v.pickFile(func(path string) { v.Open(path, "") }) }
+
+// pickFile shows a file-open dialog and calls then with the chosen path.
+func (v *Viewer) pickFile(then func(path string)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			v.showError(err)
@@ -121,7 +124,7 @@ func (v *Viewer) openFileDialog() {
 		}
 		path := r.URI().Path()
 		r.Close()
-		v.Open(path, "")
+		then(path)
 	}, v.win)
 	d.Resize(fyne.NewSize(800, 600))
 	d.Show()

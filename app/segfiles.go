@@ -105,22 +105,11 @@ func (v *Viewer) openLabelsDialog() {
 	if v.session == nil {
 		return
 	}
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			v.showError(err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		path := r.URI().Path()
-		r.Close()
+	v.pickFile(func(path string) {
 		if err := v.OpenLabels(path); err != nil {
 			v.showError(err)
 		}
-	}, v.win)
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	})
 }
 
 func (v *Viewer) exportSEGDialog() {

@@ -50,9 +50,10 @@ type Options struct {
 // Viewer is the main window: three linked slice views, the study
 // information, menus, a status bar and the loading of studies.
 type Viewer struct {
-	app     fyne.App
-	win     fyne.Window
-	session *viewer.Session
+	engineOpts engine.Options // how the engine was asked for, for a reload
+	app        fyne.App
+	win        fyne.Window
+	session    *viewer.Session
 
 	views     [3]*SliceView
 	info      *widget.Label
@@ -122,6 +123,10 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.win.SetCloseIntercept(v.closeIntercept)
 	v.win.Resize(fyne.NewSize(1400, 660))
 	v.updateStatus()
+	if opt.Engine.Library == "" {
+		opt.Engine.Library = v.app.Preferences().String(ortLibraryKey)
+	}
+	v.engineOpts = opt.Engine
 	v.loadEngine(opt.Engine)
 	switch {
 	case opt.AutosaveInterval == 0:

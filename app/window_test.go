@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -104,5 +105,26 @@ func TestViewerFallsBackToCPU(t *testing.T) {
 	v.KeepCPURenderer("OpenGL is llvmpipe, a software driver")
 	if st := v.status.Text; !strings.Contains(st, "CPU renderer (OpenGL is llvmpipe, a software driver)") {
 		t.Fatalf("status %q", st)
+	}
+}
+
+// The ONNX Runtime library chosen in the Segmentation menu is remembered and
+// used at the next start, unless --ort-lib names another.
+func TestORTLibraryPreference(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Preferences().SetString(ortLibraryKey, "/opt/ort-gpu/libonnxruntime.so")
+	v := New(a, Options{})
+	t.Cleanup(v.Window().Close)
+	if got := v.engineOpts.Library; got != "/opt/ort-gpu/libonnxruntime.so" {
+		t.Errorf("engine library %q, want the remembered one", got)
+	}
+	w := New(a, Options{Engine: engine.Options{Library: "/tmp/other.so"}})
+	t.Cleanup(w.Window().Close)
+	if got := w.engineOpts.Library; got != "/tmp/other.so" {
+		t.Errorf("engine library %q, want the one given", got)
+	}
+	v.setORTLibrary("")
+	if got := a.Preferences().String(ortLibraryKey); got != "" {
+		t.Errorf("preference %q after searching again", got)
 	}
 }

@@ -34,8 +34,9 @@ func main() {
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
 	models := flag.String("models", "", "SegVol models folder (default: the user models folder)")
 	device := flag.String("device", "auto", "auto, cpu, cuda, directml or coreml (SegVol only)")
+	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in the Segmentation menu, else searched for)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -60,7 +61,7 @@ func main() {
 	// The renderer in use is settled: at once for the CPU one, else when
 	// OpenGL has been made (or has failed).
 	settled := make(chan struct{})
-	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device}}
+	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device, Library: *ortLib}}
 	opt.OnLoaded = func(err error) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)

@@ -50,20 +50,21 @@ func ints(s string, n int) ([]int, error) {
 }
 
 // engineFlags are the flags that choose a segmentation engine.
-type engineFlags struct{ backend, models, device *string }
+type engineFlags struct{ backend, models, device, ortLib *string }
 
 func addEngineFlags(fs *flag.FlagSet) engineFlags {
 	return engineFlags{
 		backend: fs.String("backend", "auto", "auto (SegVol when its models are installed, else classic), classic or segvol"),
 		models:  fs.String("models", "", "SegVol models folder (default: the user models folder)"),
 		device:  fs.String("device", "auto", "auto, cpu, cuda, directml or coreml (SegVol only)"),
+		ortLib:  fs.String("ort-lib", "", "ONNX Runtime library to load (default: $SEGVOL_ORT_LIB, beside the program, or the `make ort` folder)"),
 	}
 }
 
 // segmenter picks the engine behind --backend (see infer/engine); stderr
 // says which SegVol runs on, or why auto fell back to the embedded default.
 func (e engineFlags) segmenter(stderr io.Writer) (infer.Segmenter, error) {
-	s, info, err := engine.Open(engine.Options{Backend: *e.backend, Models: *e.models, Device: *e.device})
+	s, info, err := engine.Open(engine.Options{Backend: *e.backend, Models: *e.models, Device: *e.device, Library: *e.ortLib})
 	if errors.Is(err, engine.ErrUnknownBackend) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -105,7 +106,7 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *out == "" {
-		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] --out MASK.nii.gz", errUsage)
+		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] [--ort-lib PATH] --out MASK.nii.gz", errUsage)
 	}
 	if *box != "" {
 		v, err := ints(*box, 6)

@@ -18,6 +18,10 @@ type Options struct {
 	Backend string // auto (default), classic or segvol
 	Models  string // SegVol models folder; empty for segvol.DefaultDir
 	Device  string // auto, cpu, cuda, directml or coreml (SegVol only)
+	// Library is the ONNX Runtime library chosen in the settings (or on
+	// the command line); empty to search (infer/ort.Open), e.g. for the
+	// CUDA build that scripts/fetch-ort.sh gpu fetches.
+	Library string
 }
 
 // Info describes the engine chosen, for a status line.
@@ -48,7 +52,7 @@ func Open(o Options) (infer.Segmenter, Info, error) {
 	case "classic":
 		return classic.Segmenter{}, classicInfo, nil
 	case "segvol", "auto", "":
-		s, info, err := loadSegVol(dir, o.Device)
+		s, info, err := loadSegVol(dir, o.Device, o.Library)
 		if err == nil || o.Backend == "segvol" {
 			return s, info, err
 		}
@@ -58,7 +62,7 @@ func Open(o Options) (infer.Segmenter, Info, error) {
 	return nil, Info{}, fmt.Errorf("%w %q (auto, classic or segvol)", ErrUnknownBackend, o.Backend)
 }
 
-func loadSegVol(dir, device string) (infer.Segmenter, Info, error) {
+func loadSegVol(dir, device, library string) (infer.Segmenter, Info, error) {
 	info := Info{Backend: "segvol", Models: dir}
 	if dir == "" {
 		return nil, info, fmt.Errorf("%w: no models folder (see models/README.md)", segvol.ErrNoModels)
@@ -67,7 +71,7 @@ func loadSegVol(dir, device string) (infer.Segmenter, Info, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, info, fmt.Errorf("%w: no models folder %s (see models/README.md)", segvol.ErrNoModels, dir)
 	}
-	rt, err := ort.Open(ort.Options{Device: device})
+	rt, err := ort.Open(ort.Options{Device: device, LibPath: library})
 	if err != nil {
 		return nil, info, err
 	}

@@ -37,6 +37,13 @@ func load(settings string) (string, error) {
 		}
 		return loaded.path, nil
 	}
+	// A library chosen by hand that is not there is an error, not a reason
+	// to load another one silently.
+	if settings != "" {
+		if st, err := os.Stat(settings); err != nil || st.IsDir() {
+			return "", fmt.Errorf("ort: the ONNX Runtime library chosen in the settings, %s, is not there", settings)
+		}
+	}
 	var tried []string
 	for _, p := range places(settings) {
 		if p.path == "" {
@@ -60,6 +67,14 @@ func load(settings string) (string, error) {
 		return p.path, nil
 	}
 	return "", fmt.Errorf("ort: no ONNX Runtime library found (run `make ort`, or set %s or the library in the settings); tried %s", EnvLib, strings.Join(tried, "; "))
+}
+
+// LoadedLibrary is the ONNX Runtime library this process has loaded, or ""
+// before the first Open: it stays for the life of the process.
+func LoadedLibrary() string {
+	loaded.Lock()
+	defer loaded.Unlock()
+	return loaded.path
 }
 
 // innermost is the error at the end of err's chain: the loader's or ONNX

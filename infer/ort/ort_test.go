@@ -523,7 +523,7 @@ func TestCancel(t *testing.T) {
 // that is not a library is reported as such.
 func TestLibraryNotFound(t *testing.T) {
 	if mode := os.Getenv("ORT_TEST_CHILD"); mode != "" {
-		_, err := Open(Options{})
+		_, err := Open(Options{LibPath: os.Getenv("ORT_TEST_SETTINGS")})
 		os.Stdout.WriteString(err.Error())
 		return
 	}
@@ -535,16 +535,19 @@ func TestLibraryNotFound(t *testing.T) {
 	notLib := filepath.Join(dir, "libonnxruntime.so.1")
 	os.WriteFile(notLib, []byte("text"), 0o644)
 	for _, tc := range []struct {
-		env  string
-		want []string
+		env, settings string
+		want          []string
 	}{
-		{"", []string{"no ONNX Runtime library found", "settings: not set", "$SEGVOL_ORT_LIB: not set", "next to the executable: " + filepath.Dir(exe), "make ort: no segvol checkout above"}},
-		{filepath.Join(dir, "absent.so"), []string{"no ONNX Runtime library found", "$SEGVOL_ORT_LIB: " + filepath.Join(dir, "absent.so") + " absent"}},
-		{notLib, []string{"cannot load ONNX Runtime from " + notLib + " ($SEGVOL_ORT_LIB)"}},
+		{"", "", []string{"no ONNX Runtime library found", "settings: not set", "$SEGVOL_ORT_LIB: not set", "next to the executable: " + filepath.Dir(exe), "make ort: no segvol checkout above"}},
+		{filepath.Join(dir, "absent.so"), "", []string{"no ONNX Runtime library found", "$SEGVOL_ORT_LIB: " + filepath.Join(dir, "absent.so") + " absent"}},
+		{notLib, "", []string{"cannot load ONNX Runtime from " + notLib + " ($SEGVOL_ORT_LIB)"}},
+		// A library set by hand that is gone is reported, not replaced by
+		// the one $SEGVOL_ORT_LIB names.
+		{notLib, filepath.Join(dir, "moved.so"), []string{"the ONNX Runtime library chosen in the settings, " + filepath.Join(dir, "moved.so") + ", is not there"}},
 	} {
 		cmd := exec.Command(exe, "-test.run=^TestLibraryNotFound$")
 		cmd.Dir = dir // no module root above: `make ort`'s folder is not found
-		cmd.Env = append(os.Environ(), "ORT_TEST_CHILD=1", EnvLib+"="+tc.env)
+		cmd.Env = append(os.Environ(), "ORT_TEST_CHILD=1", EnvLib+"="+tc.env, "ORT_TEST_SETTINGS="+tc.settings)
 		b, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, b)
