@@ -122,13 +122,8 @@ func cError(msg *C.char) error {
 	return errors.New(C.GoString(msg))
 }
 
-// epAPI makes the EP-device calls ready on the loaded library core.
-func epAPI(core string) error {
-	plugins.Lock()
-	defer plugins.Unlock()
-	return epAPILocked(core)
-}
-
+// epAPILocked makes the EP-device calls ready on the loaded library core;
+// the caller holds plugins' lock.
 func epAPILocked(core string) error {
 	if !plugins.initDone {
 		c := C.CString(core)
@@ -176,8 +171,8 @@ func pluginRegistered(name string) bool {
 type epDevice struct{ ptr unsafe.Pointer }
 
 // findDevice returns the first device of the given hardware type offered by
-// a provider whose name match accepts, or why there is none. epAPI must have
-// succeeded.
+// a provider whose name match accepts, or why there is none. epAPILocked
+// must have succeeded.
 func findDevice(match func(ep string) bool, hardware int) (epDevice, error) {
 	var devs *unsafe.Pointer
 	var n C.size_t
@@ -215,12 +210,9 @@ func appendDevice(so *onnx.SessionOptions, d epDevice, opts map[string]string) e
 	if err != nil {
 		return err
 	}
-	// C arrays of C strings: cgo may not pass Go memory holding pointers.
+	// Go arrays of C strings (one spare, so that &keys[0] exists).
 	n := len(opts)
-	words := C.size_t(2*n+2) * C.size_t(unsafe.Sizeof(uintptr(0)))
-	arr := unsafe.Slice((**C.char)(C.calloc(1, words)), 2*n+2)
-	defer C.free(unsafe.Pointer(&arr[0]))
-	keys, values := arr[:n+1], arr[n+1:]
+	keys, values := make([]*C.char, n+1), make([]*C.char, n+1)
 	i := 0
 	for k, v := range opts {
 		keys[i], values[i] = C.CString(k), C.CString(v)

@@ -63,13 +63,16 @@ func TestOrtAPISlots(t *testing.T) {
 }
 
 // TestEPDeviceAppend runs a model on the CPU device as GetEpDevices lists it,
-// added through SessionOptionsAppendExecutionProvider_V2: the path a plugin
-// GPU provider takes, on the provider every library has. Its output must be
-// the plain CPU session's.
+// added with options through SessionOptionsAppendExecutionProvider_V2: the
+// path a plugin GPU provider takes, on the provider every library has. Its
+// output must be the plain CPU session's.
 func TestEPDeviceAppend(t *testing.T) {
 	r := runtimeFor(t, CPU)
 	defer r.Close()
-	if err := epAPI(r.path); err != nil {
+	plugins.Lock()
+	err := epAPILocked(r.path)
+	plugins.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	d, err := findDevice(func(ep string) bool { return ep == "CPUExecutionProvider" }, hardwareCPU)
@@ -84,8 +87,15 @@ func TestEPDeviceAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer so.Destroy()
-	if err := appendDevice(so, d, nil); err != nil {
+	// The provider's options reach ONNX Runtime, which keeps them as
+	// session entries ep.<provider>.<key> (how use_tf32 reaches CUDA).
+	if err := appendDevice(so, d, map[string]string{"use_tf32": "0", "note": "segvol"}); err != nil {
 		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"ep.cpuexecutionprovider.use_tf32": "0", "ep.cpuexecutionprovider.note": "segvol"} {
+		if got, err := so.GetSessionConfigEntry(k); err != nil || got != want {
+			t.Errorf("session entry %s = %q (%v), want %q", k, got, err, want)
+		}
 	}
 	path := model(t, "prompt_encoder.onnx")
 	ds, err := onnx.NewDynamicAdvancedSession(path, []string{"point_coords", "point_labels"}, []string{"point_tokens"}, so)
