@@ -183,6 +183,10 @@ func (v *Viewer) View(o mpr.Orientation) *SliceView { return v.views[o] }
 
 // SetSession shows a session in every pane.
 func (v *Viewer) SetSession(s *viewer.Session) {
+	// The engine lets go of the last study's voxels and embeddings.
+	if f, ok := v.ai.seg.(interface{ Forget() }); ok && v.session != nil {
+		go f.Forget()
+	}
 	v.session = s
 	s.OnChange(func(c viewer.Change) {
 		for _, o := range viewer.Orientations {

@@ -252,6 +252,19 @@ func TestClickReusesEmbeddings(t *testing.T) {
 	if f.encodes == encodes {
 		t.Error("a new image reused the old image's embeddings")
 	}
+	// After Forget (the study was closed) nothing of it is kept, and the
+	// same image is encoded again.
+	s.Forget()
+	if s.cache != nil {
+		t.Error("Forget kept the cache")
+	}
+	encodes = f.encodes
+	if _, err := s.Segment(context.Background(), other, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.encodes == encodes {
+		t.Error("the image was not encoded again after Forget")
+	}
 }
 
 func writeText(t *testing.T, dir string, names []string, vec func(r, x int) float32) {

@@ -47,6 +47,15 @@ func New(m Model, text *TextEmbeddings) *Segmenter {
 	return &Segmenter{model: m, text: text}
 }
 
+// Forget drops what the engine keeps of the last image (its voxels, window
+// embeddings and logits buffers, hundreds of MB for a thin-slice CT), for
+// when the viewer closes that study. It waits for a run in progress.
+func (s *Segmenter) Forget() {
+	s.mu.Lock()
+	s.cache = nil
+	s.mu.Unlock()
+}
+
 // Name is "segvol".
 func (s *Segmenter) Name() string { return "segvol" }
 
