@@ -85,13 +85,14 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 	}
 	parallel.For(h, func(y0, y1 int) {
 		// Scratch for the trilinear one-axis path, one per worker.
+		s := new(sampler)
 		var col []float64
 		if o.Interp == render.Linear {
 			col = make([]float64, max(v.Dims[0], v.Dims[1], v.Dims[2]))
 		}
 		if l == nil {
 			for y := y0; y < y1; y++ {
-				r.row(dst, y, &f, col)
+				r.row(dst, y, &f, s, col)
 			}
 			return
 		}
@@ -110,7 +111,7 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 			labelRow(below, y1, &f)
 		}
 		for y := y0; y < y1; y++ {
-			r.row(dst, y, &f, col)
+			r.row(dst, y, &f, s, col)
 			if y > y0 {
 				overlayRow(dst.Pix[(y-1)*dst.Stride:], l, above, lab(y-1), lab(y))
 				above = lab(y - 1)

@@ -76,9 +76,11 @@ func labelRow(lab []uint8, y int, f *frame) {
 }
 
 // row draws output row y: the grey image, and the label under each pixel.
-func (r *Renderer) row(dst *image.RGBA, y int, f *frame, col []float64) {
+// s is the worker's sampler, set to the row here: one that lived in row
+// would escape (drawRow is an interface call) and cost an allocation a row.
+func (r *Renderer) row(dst *image.RGBA, y int, f *frame, s *sampler, col []float64) {
 	w := dst.Rect.Dx()
-	s := rowSampler(f, y, col)
+	*s = rowSampler(f, y, col)
 	pix := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 	var lab []uint8
 	if f.labels != nil {
@@ -96,7 +98,7 @@ func (r *Renderer) row(dst *image.RGBA, y int, f *frame, col []float64) {
 	blank(0, x0)
 	blank(x1, w)
 	if x0 < x1 {
-		f.vox.drawRow(f, &s, pix, lab, x0, x1)
+		f.vox.drawRow(f, s, pix, lab, x0, x1)
 	}
 }
 
