@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/assets"
@@ -15,8 +14,7 @@ import (
 // TestAboutShowsVersionAndLicenses opens Help > About on the real main
 // window and checks the version line and one license section per component.
 func TestAboutShowsVersionAndLicenses(t *testing.T) {
-	v := New(test.NewTempApp(t), Options{})
-	t.Cleanup(v.Window().Close)
+	v := newViewer(t, newTestApp(t), Options{})
 	menus := v.Window().MainMenu().Items
 	help := menus[len(menus)-1]
 	if help.Label != "Help" || help.Items[0].Label != "About SegVol" {

@@ -65,6 +65,9 @@ func (v *Viewer) loadEngine(o engine.Options) {
 		s, info, err := engine.Open(o)
 		names := categories(info)
 		fyne.Do(func() {
+			if v.onEngine != nil {
+				defer v.onEngine(err)
+			}
 			if err != nil {
 				v.showError(fmt.Errorf("segmentation engine: %w", err))
 				return

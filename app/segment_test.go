@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -21,19 +20,6 @@ import (
 )
 
 var sampleSeg = filepath.Join("..", "assets", "sample", "example_seg.nii.gz")
-
-// waitFor polls cond on the UI goroutine.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		ok := false
-		fyne.DoAndWait(func() { ok = cond() })
-		if ok {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
 
 // dragIn drags in view o from screen point (x0, y0) of the view to
 // (x1, y1), through the window's canvas as a user would.
@@ -90,21 +76,15 @@ func TestSegmentEditSaveReload(t *testing.T) {
 		t.Errorf("prompt list %+v", v.aiPanel.rows)
 	}
 	for {
-		select {
-		case err := <-segmented:
-			if err != nil && !strings.Contains(err.Error(), "cancel") {
-				t.Fatal(err)
-			}
-			if err != nil {
-				continue
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("no segmentation; status %q", v.status.Text)
+		err := await(t, "the segmentation", segmented)
+		if err == nil {
+			break
 		}
-		break
+		if !strings.Contains(err.Error(), "cancel") {
+			t.Fatal(err)
+		}
 	}
-	var preview []uint8
-	fyne.DoAndWait(func() { preview = e.Preview() })
+	preview := e.Preview()
 	if preview == nil || !strings.Contains(v.status.Text, "last ") {
 		t.Fatalf("no preview; status %q", v.status.Text)
 	}
@@ -222,16 +202,15 @@ func TestPromptMarkersAndRecovery(t *testing.T) {
 		t.Fatalf("recovery %+v %v", recs, err)
 	}
 	loaded := make(chan error, 1)
-	v2 := New(test.NewTempApp(t), Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: dir, AutosaveInterval: -1,
+	v2 := newViewer(t, newTestApp(t), Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: dir, AutosaveInterval: -1,
 		OnLoaded: func(err error) { loaded <- err }})
-	t.Cleanup(v2.Window().Close)
 	v2.OfferRecovery()
 	restore := findButton(t, v2.win.Canvas().Overlays().Top(), "Restore")
 	if restore == nil {
 		t.Fatal("no recovery offer")
 	}
 	test.Tap(restore)
-	if err := <-loaded; err != nil {
+	if err := await(t, "the restored study", loaded); err != nil {
 		t.Fatal(err)
 	}
 	e2 := v2.Session().Edit()

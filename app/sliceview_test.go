@@ -34,7 +34,7 @@ func openSample(t *testing.T) *viewer.Session {
 // sliceWindow shows one view of the sample, 300x300, on a test canvas.
 func sliceWindow(t *testing.T, o mpr.Orientation) (*SliceView, *viewer.Session, fyne.Window) {
 	t.Helper()
-	test.NewTempApp(t)
+	newTestApp(t)
 	s := openSample(t)
 	v := NewSliceView(o, cpu.New())
 	w := test.NewWindow(v)

@@ -36,6 +36,9 @@ type Options struct {
 	// OnSegmented, when set, is called on the UI goroutine after each AI
 	// run ends, with its error (context.Canceled when cancelled).
 	OnSegmented func(error)
+	// OnEngine, when set, is called on the UI goroutine each time the
+	// segmentation engine has been chosen, with the error if none could be.
+	OnEngine func(error)
 	// Engine chooses the segmentation engine (default: auto).
 	Engine engine.Options
 	// Labels, when set, is a label file opened onto the first study.
@@ -78,6 +81,7 @@ type Viewer struct {
 	ai            aiState
 	categories    []string
 	onSegmented   func(error)
+	onEngine      func(error)
 	files         segFiles
 	recoveryDir   string
 	pendingLabels string           // opened onto the next study loaded
@@ -88,7 +92,7 @@ type Viewer struct {
 // New builds the main window of app a; Show it, then Open a study.
 func New(a fyne.App, opt Options) *Viewer {
 	v := &Viewer{app: a, win: a.NewWindow("SegVol viewer"), onLoaded: opt.OnLoaded, onSegmented: opt.OnSegmented,
-		pendingLabels: opt.Labels, recoveryDir: opt.RecoveryDir}
+		onEngine: opt.OnEngine, pendingLabels: opt.Labels, recoveryDir: opt.RecoveryDir}
 	if v.recoveryDir == "" {
 		v.recoveryDir = viewer.RecoveryDir()
 	}

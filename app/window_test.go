@@ -6,11 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/infer/ort"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -19,16 +20,27 @@ func openViewer(t *testing.T, opt Options, path string) (*Viewer, error) {
 	t.Helper()
 	done := make(chan error, 1)
 	opt.OnLoaded = func(err error) { done <- err }
-	v := New(test.NewTempApp(t), opt)
-	t.Cleanup(v.Window().Close)
+	v := newViewer(t, newTestApp(t), opt)
 	v.Open(path, "")
-	select {
-	case err := <-done:
-		return v, err
-	case <-time.After(30 * time.Second):
-		t.Fatal("loading did not finish")
+	return v, await(t, "the study", done)
+}
+
+// newViewer makes the main window on app a (from newTestApp) and waits
+// until its engine is chosen. opt.OnEngine, when set, is still called.
+func newViewer(t *testing.T, a fyne.App, opt Options) *Viewer {
+	t.Helper()
+	chosen := make(chan struct{}, 1)
+	then := opt.OnEngine
+	opt.OnEngine = func(err error) {
+		if then != nil {
+			then(err)
+		}
+		chosen <- struct{}{}
 	}
-	return nil, nil
+	v := New(a, opt)
+	t.Cleanup(v.Window().Close)
+	await(t, "the engine", chosen)
+	return v
 }
 
 func TestViewerOpensSample(t *testing.T) {
@@ -111,20 +123,24 @@ func TestViewerFallsBackToCPU(t *testing.T) {
 // The ONNX Runtime library chosen in the Segmentation menu is remembered and
 // used at the next start, unless --ort-lib names another.
 func TestORTLibraryPreference(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	a.Preferences().SetString(ortLibraryKey, "/opt/ort-gpu/libonnxruntime.so")
-	v := New(a, Options{})
-	t.Cleanup(v.Window().Close)
+	reloaded := make(chan error, 1)
+	v := newViewer(t, a, Options{OnEngine: func(err error) { reloaded <- err }})
+	await(t, "the engine", reloaded)
 	if got := v.engineOpts.Library; got != "/opt/ort-gpu/libonnxruntime.so" {
 		t.Errorf("engine library %q, want the remembered one", got)
 	}
-	w := New(a, Options{Engine: engine.Options{Library: "/tmp/other.so"}})
-	t.Cleanup(w.Window().Close)
+	w := newViewer(t, a, Options{Engine: engine.Options{Library: "/tmp/other.so"}})
 	if got := w.engineOpts.Library; got != "/tmp/other.so" {
 		t.Errorf("engine library %q, want the one given", got)
 	}
 	v.setORTLibrary("")
 	if got := a.Preferences().String(ortLibraryKey); got != "" {
 		t.Errorf("preference %q after searching again", got)
+	}
+	if ort.LoadedLibrary() == "" {
+		// setORTLibrary loaded the engine again.
+		await(t, "the engine again", reloaded)
 	}
 }
