@@ -43,8 +43,11 @@ vet:
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+# The race detector runs too: the app's UI updates come from loading,
+# engine and segmentation goroutines.
 test: deps-test vet
 	$(XVFB) $(GO) test ./...
+	$(XVFB) $(GO) test -race ./...
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-export
 
