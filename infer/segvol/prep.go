@@ -277,11 +277,11 @@ func table[T small](n *norm, base int) func(row []T, out []float64) {
 // cropNorm crops v to the bounding box of its voxels that f normalises
 // above 0 and normalises the crop; the slices are split across the CPUs.
 func cropNorm[T number](v []T, dims [3]int, f func(row []T, out []float64)) (*prepared, error) {
-	lo := [3]int{dims[2], dims[1], dims[0]}
-	hi := [3]int{-1, -1, -1}
+	empty := [2][3]int{{dims[2], dims[1], dims[0]}, {-1, -1, -1}}
+	lo, hi := empty[0], empty[1]
 	var mu sync.Mutex
 	parallel.For(dims[2], func(k0, k1 int) {
-		plo, phi := lo, hi
+		plo, phi := empty[0], empty[1] // not lo, hi: other workers write them
 		norm := make([]float64, dims[0])
 		for k := k0; k < k1; k++ {
 			for j := range dims[1] {
