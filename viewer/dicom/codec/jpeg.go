@@ -225,6 +225,10 @@ func (s *jpegStream) huffmanTables(seg []byte) error {
 		code, k := int32(0), int32(0)
 		for l := 1; l <= 16; l++ {
 			n := int32(seg[l])
+			// Checked before the lookup table is filled with these codes.
+			if code+n > 1<<l {
+				return errors.New("DHT codes overflow their lengths")
+			}
 			h.valptr[l] = k
 			h.mincode[l] = code
 			for i := int32(0); i < n; i++ {
@@ -240,9 +244,6 @@ func (s *jpegStream) huffmanTables(seg []byte) error {
 			h.maxcode[l] = code - 1
 			if n == 0 {
 				h.maxcode[l] = -1
-			}
-			if code > 1<<l {
-				return errors.New("DHT codes overflow their lengths")
 			}
 			code <<= 1
 		}
