@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/segvolapp/segvol/internal/parallel"
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
@@ -36,7 +37,7 @@ type Editor struct {
 	text   string
 
 	preview    []uint8
-	previewN   int
+	previewBox labels.Change // the preview's voxels
 	previewGen uint64
 
 	// BrushMM is the brush and eraser radius in mm.
@@ -53,11 +54,11 @@ type Editor struct {
 	fill, outline bool
 	opacity       float64 // multiplies every segment's opacity
 
-	display    []uint8 // labels with the preview composed in
-	displayKey [2]uint64
-	stroke     bool // a brush stroke is open (one undo step)
-	lastDab    [3]float64
-	saved      uint64
+	display []uint8 // labels with the preview composed in
+	shown   shown
+	stroke  bool // a brush stroke is open (one undo step)
+	lastDab [3]float64
+	saved   uint64
 }
 
 func newEditor(s *Session) (*Editor, error) {
@@ -78,6 +79,7 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
 	e.labels, e.stroke = m, false
+	e.shown.forget = true // m's revisions are not the old map's
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -215,18 +217,16 @@ func (e *Editor) SetOverlay(fill, outline bool, opacity float64) {
 func (e *Editor) Preview() []uint8 { return e.preview }
 
 // PreviewVoxels is the number of voxels of the preview.
-func (e *Editor) PreviewVoxels() int { return e.previewN }
+func (e *Editor) PreviewVoxels() int { return e.previewBox.Voxels }
 
 // SetPreview shows an AI result as the preview (nil removes it).
 func (e *Editor) SetPreview(mask []uint8) error {
 	if mask != nil && len(mask) != e.s.Volume.Len() {
 		return fmt.Errorf("preview of %d voxels for a %d-voxel image", len(mask), e.s.Volume.Len())
 	}
-	e.preview, e.previewN = mask, 0
-	for _, x := range mask {
-		if x != 0 {
-			e.previewN++
-		}
+	e.preview, e.previewBox = mask, labels.Change{}
+	if mask != nil {
+		e.previewBox = labels.MaskChange(mask, e.s.Volume.Dims)
 	}
 	e.previewGen++
 	e.s.notify(Change{What: PreviewChanged | LabelsChanged, Views: allViews})
@@ -291,36 +291,102 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 			colors[sg.Value] = c
 		}
 	}
+	if e.preview != nil {
+		pc := PreviewColor
+		pc.A = uint8(math.Round(255 * max(e.opacity, 0.3)))
+		colors[PreviewValue] = pc
+	}
 	l := &render.Labels{Colors: colors, Fill: e.fill, Outline: e.outline}
 	e.labels.ReadChanges(func(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
+		e.show(vox, rev, since)
 		l.Data = vox
-		if e.preview == nil {
-			// A renderer that keeps a copy updates only what changed.
-			l.Revision = rev
-			l.Changed = func(old uint64) (lo, hi [3]int, ok bool) {
-				c, ok := since(old)
-				lo, hi = c.Box()
-				return lo, hi, ok
-			}
-		} else {
-			pc := PreviewColor
-			pc.A = uint8(math.Round(255 * max(e.opacity, 0.3)))
-			colors[PreviewValue] = pc
-			if key := [2]uint64{rev, e.previewGen}; e.display == nil || e.displayKey != key {
-				if len(e.display) != len(vox) {
-					e.display = make([]uint8, len(vox))
-				}
-				for n, x := range vox {
-					if e.preview[n] != 0 {
-						x = PreviewValue
-					}
-					e.display[n] = x
-				}
-				e.displayKey = key
-			}
+		if e.preview != nil {
 			l.Data = e.display
 		}
+		l.Revision, l.Changed = e.shown.log.Revision(), e.shown.since
 		fn(l)
+	})
+}
+
+// shown is what RenderLabels last gave the renderers, numbered in a
+// revision sequence of its own: the labels with or without a preview, from
+// one label map or the next. A renderer that keeps a copy (render/gl's
+// texture) then updates only the box that a brush dab or a new AI result
+// changed, and composing the preview redoes only that box: both were the
+// whole 78 MB of a 512x512x300 map before.
+type shown struct {
+	labels, preview uint64        // the label map's revision and previewGen
+	previewBox      labels.Change // the preview's voxels then
+	composed        bool          // display holds that preview on those labels
+	forget          bool          // the label map was replaced since
+	log             labels.ChangeLog
+}
+
+// show brings e.shown (and e.display, when a preview is shown) up to the
+// label map's revision rev and the current preview.
+func (e *Editor) show(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
+	sh := &e.shown
+	first := sh.log.Revision() == 0
+	if !first && !sh.forget && sh.labels == rev && sh.preview == e.previewGen {
+		return
+	}
+	var c labels.Change
+	known := !first && !sh.forget
+	if known && sh.labels != rev {
+		lc, ok := since(sh.labels)
+		c.Merge(lc)
+		known = ok
+	}
+	if sh.preview != e.previewGen {
+		c.Merge(sh.previewBox)
+		c.Merge(e.previewBox)
+	}
+	if e.preview != nil {
+		lo, hi := [3]int{}, [3]int{-1, -1, -1}
+		if !known || !sh.composed || len(e.display) != len(vox) {
+			if len(e.display) != len(vox) {
+				e.display = make([]uint8, len(vox))
+			}
+			hi = [3]int{e.s.Volume.Dims[0] - 1, e.s.Volume.Dims[1] - 1, e.s.Volume.Dims[2] - 1}
+		} else if !c.Empty() {
+			lo, hi = c.Box()
+		}
+		composePreview(e.display, vox, e.preview, e.s.Volume.Dims, lo, hi)
+	} else {
+		e.display = nil // the renderers take the labels themselves
+	}
+	sh.log.Add(c, known)
+	sh.labels, sh.preview, sh.previewBox = rev, e.previewGen, e.previewBox
+	sh.composed, sh.forget = e.preview != nil, false
+}
+
+// since is render.Labels.Changed for e.shown.
+func (sh *shown) since(old uint64) (lo, hi [3]int, ok bool) {
+	c, ok := sh.log.Since(old)
+	lo, hi = c.Box()
+	return lo, hi, ok
+}
+
+// composePreview writes the labels vox with the preview mask laid over
+// them (as PreviewValue) into dst, within the inclusive box lo..hi.
+func composePreview(dst, vox, preview []uint8, dims, lo, hi [3]int) {
+	if hi[0] < lo[0] {
+		return
+	}
+	parallel.For(hi[2]-lo[2]+1, func(k0, k1 int) {
+		for k := lo[2] + k0; k < lo[2]+k1; k++ {
+			for j := lo[1]; j <= hi[1]; j++ {
+				at := lo[0] + dims[0]*(j+dims[1]*k)
+				n := hi[0] - lo[0] + 1
+				d, v, p := dst[at:][:n], vox[at:][:n], preview[at:][:n]
+				for i, x := range v {
+					if p[i] != 0 {
+						x = PreviewValue
+					}
+					d[i] = x
+				}
+			}
+		}
 	})
 }
 

@@ -190,6 +190,120 @@ func TestPreviewComposedIntoLabels(t *testing.T) {
 	})
 }
 
+// A renderer that keeps a copy of the labels and updates only the box
+// that Changed reports (render/gl's texture) holds exactly what
+// RenderLabels gives, through previews, edits under a preview, a removed
+// preview and a replaced label map; and the boxes are the edits', not the
+// whole grid.
+func TestRenderLabelsChangedBoxes(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	dims := s.Volume.Dims
+	n := s.Volume.Len()
+	v, _ := e.AddSegment("liver")
+	block := func(lo, hi [3]int) []uint8 {
+		m := make([]uint8, n)
+		for k := lo[2]; k <= hi[2]; k++ {
+			for j := lo[1]; j <= hi[1]; j++ {
+				for i := lo[0]; i <= hi[0]; i++ {
+					m[i+dims[0]*(j+dims[1]*k)] = 1
+				}
+			}
+		}
+		return m
+	}
+	var held []uint8 // the renderer's copy
+	var heldRev uint64
+	step := func(what string, wantBox *[2][3]int) {
+		t.Helper()
+		e.RenderLabels(func(l *render.Labels) {
+			var want []uint8
+			e.Labels().Read(func(vox []uint8) { want = slices.Clone(vox) })
+			if p := e.Preview(); p != nil {
+				for i := range want {
+					if p[i] != 0 {
+						want[i] = PreviewValue
+					}
+				}
+			}
+			if !slices.Equal(l.Data, want) {
+				t.Fatalf("%s: the labels given are not the labels with the preview over them", what)
+			}
+			lo, hi, ok := l.Changed(heldRev)
+			switch {
+			case held == nil || !ok:
+				if wantBox != nil {
+					t.Errorf("%s: change not known, want %v", what, *wantBox)
+				}
+				held = slices.Clone(l.Data)
+			default:
+				if wantBox == nil {
+					t.Errorf("%s: change %v..%v, want unknown", what, lo, hi)
+				} else if [2][3]int{lo, hi} != *wantBox {
+					t.Errorf("%s: change %v..%v, want %v", what, lo, hi, *wantBox)
+				}
+				for k := max(lo[2], 0); k <= hi[2]; k++ {
+					for j := max(lo[1], 0); j <= hi[1]; j++ {
+						at := dims[0] * (j + dims[1]*k)
+						copy(held[at+lo[0]:at+hi[0]+1], l.Data[at+lo[0]:at+hi[0]+1])
+					}
+				}
+			}
+			heldRev = l.Revision
+			if !slices.Equal(held, l.Data) {
+				t.Fatalf("%s: the updated copy differs from the labels given", what)
+			}
+			if lo, hi, ok := l.Changed(l.Revision); !ok || hi[0] >= lo[0] {
+				t.Errorf("%s: change since the current revision %v..%v %v", what, lo, hi, ok)
+			}
+		})
+	}
+	box := func(lo, hi [3]int) *[2][3]int { return &[2][3]int{lo, hi} }
+
+	step("first", nil)
+	step("nothing new", box([3]int{}, [3]int{-1, -1, -1}))
+	e.SetPreview(block([3]int{10, 20, 5}, [3]int{30, 40, 9}))
+	step("a preview", box([3]int{10, 20, 5}, [3]int{30, 40, 9}))
+	e.Labels().Apply(block([3]int{25, 35, 8}, [3]int{50, 50, 12}), v, labels.Add)
+	step("an edit under the preview", box([3]int{25, 35, 8}, [3]int{50, 50, 12}))
+	e.SetPreview(block([3]int{60, 10, 2}, [3]int{70, 15, 3}))
+	step("another preview", box([3]int{10, 10, 2}, [3]int{70, 40, 9}))
+	e.SetPreview(nil)
+	step("no preview", box([3]int{60, 10, 2}, [3]int{70, 15, 3}))
+	e.Labels().Apply(block([3]int{0, 0, 0}, [3]int{1, 1, 1}), v, labels.Add)
+	e.SetPreview(block([3]int{5, 5, 5}, [3]int{6, 6, 6}))
+	step("an edit and a preview between two frames", box([3]int{0, 0, 0}, [3]int{6, 6, 6}))
+	m, err := labels.New(s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, _ := m.AddSegment("spleen")
+	m.Apply(block([3]int{3, 3, 3}, [3]int{4, 4, 4}), nv, labels.Add)
+	// Past the old map's revision, so that its revision numbers name
+	// changes of this map that are not the difference between the two.
+	for i := range 20 {
+		op := labels.Add
+		if i%2 == 1 {
+			op = labels.Subtract
+		}
+		m.Apply(block([3]int{0, 0, 0}, [3]int{0, 0, 0}), nv, op)
+	}
+	if err := e.SetLabels(m); err != nil {
+		t.Fatal(err)
+	}
+	step("another label map", nil)
+	for i := range 70 { // more revisions than the log keeps
+		op := labels.Add
+		if i%2 == 1 {
+			op = labels.Subtract
+		}
+		m.Apply(block([3]int{1, 1, 1}, [3]int{1, 1, 1}), nv, op)
+		e.RenderLabels(func(*render.Labels) {})
+	}
+	e.Labels().Apply(block([3]int{2, 2, 2}, [3]int{2, 2, 2}), nv, labels.Add)
+	step("after the log forgot", nil)
+}
+
 func TestBrushStrokeIsOneStepAndFill(t *testing.T) {
 	s := sample(t)
 	e := s.Edit()

@@ -118,23 +118,8 @@ func Dice(a, b []uint8) float64 {
 // BoundingBox is the smallest box holding every nonzero voxel of mask;
 // false when there is none.
 func BoundingBox(mask []uint8, dims [3]int) (infer.Box, bool) {
-	b := infer.Box{Min: dims, Max: [3]int{-1, -1, -1}}
-	n := 0
-	for k := range dims[2] {
-		for j := range dims[1] {
-			for i := range dims[0] {
-				if mask[n] != 0 {
-					c := [3]int{i, j, k}
-					for a := range 3 {
-						b.Min[a] = min(b.Min[a], c[a])
-						b.Max[a] = max(b.Max[a], c[a])
-					}
-				}
-				n++
-			}
-		}
-	}
-	return b, b.Max[0] >= 0
+	lo, hi, n := morph.Bounds(mask, dims)
+	return infer.Box{Min: lo, Max: hi}, n > 0
 }
 
 // NextClick is the challenge's simulated click: in the largest

@@ -173,3 +173,33 @@ func TestFillHoles(t *testing.T) {
 		t.Error("background that reaches the border was filled")
 	}
 }
+
+// Bounds against a direct scan, on sparse random masks (some empty) of odd
+// sizes, so that the workers' slabs are uneven.
+func TestBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 40 {
+		dims := [3]int{1 + r.IntN(17), 1 + r.IntN(13), 1 + r.IntN(11)}
+		mask := randomMask(r, dims, []float64{0, 0.001, 0.01, 0.3}[trial%4])
+		wantLo, wantHi, wantN := dims, [3]int{-1, -1, -1}, 0
+		n := 0
+		for k := range dims[2] {
+			for j := range dims[1] {
+				for i := range dims[0] {
+					if mask[n] != 0 {
+						wantN++
+						p := [3]int{i, j, k}
+						for a := range 3 {
+							wantLo[a], wantHi[a] = min(wantLo[a], p[a]), max(wantHi[a], p[a])
+						}
+					}
+					n++
+				}
+			}
+		}
+		lo, hi, got := Bounds(mask, dims)
+		if got != wantN || (wantN > 0 && (lo != wantLo || hi != wantHi)) || (wantN == 0 && hi[0] >= lo[0]) {
+			t.Fatalf("%v: Bounds %v..%v (%d voxels), want %v..%v (%d)", dims, lo, hi, got, wantLo, wantHi, wantN)
+		}
+	}
+}

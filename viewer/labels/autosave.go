@@ -56,7 +56,7 @@ func (m *LabelMap) Autosave(dir string) (string, error) {
 	record := filepath.Join(dir, key+recoveryExt)
 
 	m.mu.RLock()
-	rev := m.revision
+	rev := m.log.Revision()
 	if a.written && rev == a.revision {
 		m.mu.RUnlock()
 		return record, nil

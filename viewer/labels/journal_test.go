@@ -196,7 +196,7 @@ func TestChangedSince(t *testing.T) {
 		t.Fatalf("paint: %+v, %v", b, err)
 	}
 	want := a
-	want.merge(b)
+	want.Merge(b)
 	if c, ok, _ := since(r1); !ok || c != want {
 		t.Errorf("two dabs: %+v, %v; want their union %+v", c, ok, want)
 	}
@@ -210,7 +210,7 @@ func TestChangedSince(t *testing.T) {
 	if c, ok, now := since(r0); !ok || now-r0 != 4 || c.Empty() {
 		t.Errorf("since r0: %+v, %v after %d revisions", c, ok, now-r0)
 	}
-	for range len(m.recent) {
+	for range len(m.log.recent) {
 		if err := m.Recolor(v, color.NRGBA{G: 255, A: 255}); err != nil {
 			t.Fatal(err)
 		}

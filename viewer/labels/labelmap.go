@@ -23,6 +23,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/segvolapp/segvol/infer/morph"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -69,7 +70,14 @@ func (c Change) Box() (lo, hi [3]int) {
 	return c.Min, c.Max
 }
 
-func (c *Change) merge(o Change) {
+// MaskChange is the Change of mask's nonzero voxels.
+func MaskChange(mask []uint8, dims [3]int) Change {
+	lo, hi, n := morph.Bounds(mask, dims)
+	return Change{Voxels: n, Min: lo, Max: hi}
+}
+
+// Merge adds o's voxels to c: their count, and the box that holds both.
+func (c *Change) Merge(o Change) {
 	if o.Voxels == 0 {
 		return
 	}
@@ -104,12 +112,11 @@ type LabelMap struct {
 	tab    table
 	over   DrawOver
 	hist   journal
-	// revision counts changes (edits, undo, redo, table changes); autosave
-	// skips a map whose revision it already wrote. recent holds what each of
-	// the latest revisions changed.
-	revision uint64
-	recent   [64]revChange
-	auto     autosaveState
+	// log counts changes (edits, undo, redo, table changes) and keeps what
+	// the latest changed; autosave skips a map whose revision it already
+	// wrote.
+	log  ChangeLog
+	auto autosaveState
 }
 
 // New returns an empty label map in img's grid with no segments.
@@ -154,34 +161,8 @@ func (m *LabelMap) At(i, j, k int) uint8 {
 	return m.vox[i+m.dims[0]*(j+m.dims[1]*k)]
 }
 
-// revChange is the voxels one revision changed.
-type revChange struct {
-	rev uint64
-	c   Change
-}
-
 // bump starts a new revision that changed c; the caller holds the lock.
-func (m *LabelMap) bump(c Change) {
-	m.revision++
-	m.recent[m.revision%uint64(len(m.recent))] = revChange{m.revision, c}
-}
-
-// changedSince is the union of what the revisions after rev changed, false
-// when they are no longer all known; the caller holds a lock.
-func (m *LabelMap) changedSince(rev uint64) (Change, bool) {
-	if rev > m.revision || m.revision-rev > uint64(len(m.recent)) {
-		return Change{}, false
-	}
-	var c Change
-	for r := rev + 1; r <= m.revision; r++ {
-		e := m.recent[r%uint64(len(m.recent))]
-		if e.rev != r {
-			return Change{}, false
-		}
-		c.merge(e.c)
-	}
-	return c, true
-}
+func (m *LabelMap) bump(c Change) { m.log.Add(c, true) }
 
 // ReadChanges is Read for a renderer that keeps a copy of the voxels: fn
 // also gets their revision and a function saying what changed since an
@@ -190,14 +171,14 @@ func (m *LabelMap) changedSince(rev uint64) (Change, bool) {
 func (m *LabelMap) ReadChanges(fn func(voxels []uint8, rev uint64, since func(rev uint64) (Change, bool))) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	fn(m.vox, m.revision, m.changedSince)
+	fn(m.vox, m.log.Revision(), m.log.Since)
 }
 
 // Revision increases with every change to voxels or the segment table.
 func (m *LabelMap) Revision() uint64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.revision
+	return m.log.Revision()
 }
 
 // SetDrawOver sets which voxels later edits may paint over.
@@ -435,7 +416,7 @@ func (w *writer) done() Change {
 	if c.Voxels > 0 {
 		s := w.m.hist.open
 		s.chunks = append(s.chunks, bytes.Clone(w.rec.buf)) // no spare capacity kept
-		s.change.merge(c)
+		s.change.Merge(c)
 		w.m.bump(c)
 	}
 	return c

@@ -1,0 +1,75 @@
+package viewer
+
+import (
+	"testing"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// BenchmarkPreviewLabels times what the UI goroutine does before drawing
+// when an AI result arrives ("new preview": SetPreview and RenderLabels) or
+// a brush dab (5 mm) lands while one is shown ("edit under preview"), on a
+// 512x512x300 grid with a liver-sized preview (an ellipsoid 200x150x100
+// voxels, 1.6 M).
+func BenchmarkPreviewLabels(b *testing.B) {
+	dims := [3]int{512, 512, 300}
+	data, err := volume.Alloc(volume.Int16, dims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vol := &volume.Volume{Dims: dims, Data: data, Slope: 1}
+	vol.Geom.Axes = [3][3]float64{{0.8, 0, 0}, {0, 0.8, 0}, {0, 0, 1}}
+	s, err := NewSession(vol, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := s.Edit()
+	v, _ := e.AddSegment("liver")
+	ellipsoid := func(c [3]int) []uint8 {
+		m := make([]uint8, vol.Len())
+		r := [3]float64{100, 75, 50}
+		for k := c[2] - 50; k <= c[2]+50; k++ {
+			for j := c[1] - 75; j <= c[1]+75; j++ {
+				for i := c[0] - 100; i <= c[0]+100; i++ {
+					x, y, z := float64(i-c[0])/r[0], float64(j-c[1])/r[1], float64(k-c[2])/r[2]
+					if x*x+y*y+z*z <= 1 {
+						m[i+dims[0]*(j+dims[1]*k)] = 1
+					}
+				}
+			}
+		}
+		return m
+	}
+	previews := [2][]uint8{ellipsoid([3]int{200, 250, 150}), ellipsoid([3]int{205, 250, 152})}
+	draw := func(*render.Labels) {}
+	b.Run("new preview", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			e.SetPreview(previews[n%2])
+			e.RenderLabels(draw)
+			n++
+		}
+	})
+	b.Run("edit under preview", func(b *testing.B) {
+		e.SetPreview(previews[0])
+		e.RenderLabels(draw)
+		e.SetTool(ToolBrush)
+		e.SetActive(v)
+		for _, o := range Orientations {
+			s.Resize(o, 512, 512)
+		}
+		n := 0
+		for b.Loop() {
+			// A 5 mm brush: the tool switches between brush and eraser.
+			if err := e.StrokeAt(mpr.Axial, 256, 256); err != nil {
+				b.Fatal(err)
+			}
+			e.EndStroke()
+			e.RenderLabels(draw)
+			n++
+			e.SetTool([2]Tool{ToolBrush, ToolEraser}[n%2])
+		}
+	})
+}
