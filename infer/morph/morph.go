@@ -5,8 +5,9 @@
 package morph
 
 import (
+	"encoding/binary"
 	"math"
-	"slices"
+	"math/bits"
 	"sync"
 
 	"github.com/segvolapp/segvol/internal/parallel"
@@ -207,9 +208,9 @@ func FillHoles(mask []uint8, dims [3]int) {
 }
 
 // Bounds is the smallest box lo..hi (inclusive) holding every nonzero voxel
-// of mask, and their count n; hi < lo when there is none. Rows are split
-// among the cores: the viewer calls it on the UI goroutine for each AI
-// result, a 78 MB mask on a 512x512x300 CT.
+// of mask, and their count n; hi < lo when there is none. The viewer calls
+// it on the UI goroutine for each AI result, a 78 MB mask on a 512x512x300
+// CT: rows are split among the cores and read 8 bytes at a time.
 func Bounds(mask []uint8, dims [3]int) (lo, hi [3]int, n int) {
 	lo, hi = dims, [3]int{-1, -1, -1}
 	var mu sync.Mutex
@@ -217,20 +218,11 @@ func Bounds(mask []uint8, dims [3]int) (lo, hi [3]int, n int) {
 		plo, phi, pn := dims, [3]int{-1, -1, -1}, 0
 		for k := k0; k < k1; k++ {
 			for j := range dims[1] {
-				row := mask[dims[0]*(j+dims[1]*k):][:dims[0]]
-				first := slices.IndexFunc(row, func(x uint8) bool { return x != 0 })
-				if first < 0 {
+				first, last, c := rowBounds(mask[dims[0]*(j+dims[1]*k):][:dims[0]])
+				if c == 0 {
 					continue
 				}
-				last := len(row) - 1
-				for row[last] == 0 {
-					last--
-				}
-				for _, x := range row[first : last+1] {
-					if x != 0 {
-						pn++
-					}
-				}
+				pn += c
 				plo = [3]int{min(plo[0], first), min(plo[1], j), min(plo[2], k)}
 				phi = [3]int{max(phi[0], last), max(phi[1], j), max(phi[2], k)}
 			}
@@ -243,4 +235,39 @@ func Bounds(mask []uint8, dims [3]int) (lo, hi [3]int, n int) {
 		}
 	})
 	return lo, hi, n
+}
+
+// rowBounds is the first and last nonzero byte of row and their count.
+func rowBounds(row []uint8) (first, last, n int) {
+	first, last = -1, -1
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		nz := nonzeroBytes(binary.LittleEndian.Uint64(row[i:]))
+		if nz == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i + bits.TrailingZeros64(nz)/8
+		}
+		last = i + 7 - bits.LeadingZeros64(nz)/8
+		n += bits.OnesCount64(nz)
+	}
+	for ; i < len(row); i++ {
+		if row[i] != 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+			n++
+		}
+	}
+	return first, last, n
+}
+
+// nonzeroBytes has the top bit of each nonzero byte of x set, and no other.
+func nonzeroBytes(x uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	// Adding low7 to the low 7 bits carries into the top bit unless they
+	// are all zero; or-ing x adds the bytes whose top bit was set.
+	return ((x & low7) + low7 | x) &^ low7
 }

@@ -181,6 +181,9 @@ func TestBounds(t *testing.T) {
 	for trial := range 40 {
 		dims := [3]int{1 + r.IntN(17), 1 + r.IntN(13), 1 + r.IntN(11)}
 		mask := randomMask(r, dims, []float64{0, 0.001, 0.01, 0.3}[trial%4])
+		for i, x := range mask {
+			mask[i] = x * uint8(1+r.IntN(255)) // any nonzero value, 128-255 too
+		}
 		wantLo, wantHi, wantN := dims, [3]int{-1, -1, -1}, 0
 		n := 0
 		for k := range dims[2] {
@@ -200,6 +203,28 @@ func TestBounds(t *testing.T) {
 		lo, hi, got := Bounds(mask, dims)
 		if got != wantN || (wantN > 0 && (lo != wantLo || hi != wantHi)) || (wantN == 0 && hi[0] >= lo[0]) {
 			t.Fatalf("%v: Bounds %v..%v (%d voxels), want %v..%v (%d)", dims, lo, hi, got, wantLo, wantHi, wantN)
+		}
+	}
+}
+
+func TestNonzeroBytes(t *testing.T) {
+	for v := range 256 {
+		for pos := range 16 {
+			// Byte pos%8 is v; from pos 8 on, byte (pos+3)%8 is 1 as well.
+			x := uint64(v) << (8 * (pos % 8))
+			if pos >= 8 {
+				x |= 1 << (8 * ((pos + 3) % 8))
+			}
+			got := nonzeroBytes(x)
+			var want uint64
+			for b := range 8 {
+				if x>>(8*b)&0xff != 0 {
+					want |= 0x80 << (8 * b)
+				}
+			}
+			if got != want {
+				t.Fatalf("nonzeroBytes(%#x) = %#x, want %#x", x, got, want)
+			}
 		}
 	}
 }
