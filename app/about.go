@@ -3,17 +3,61 @@ package app
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/assets"
+	"github.com/segvolapp/segvol/viewer"
 )
 
 func (v *Viewer) helpMenu() *fyne.Menu {
-	return fyne.NewMenu("Help", fyne.NewMenuItem("About SegVol", v.showAbout))
+	return fyne.NewMenu("Help", fyne.NewMenuItem("About SegVol", v.showAbout),
+		fyne.NewMenuItem("Keyboard and mouse", v.showBindings))
+}
+
+// bindings are the mouse and key actions that no menu shows, for Help >
+// Keyboard and mouse; the tools' keys come from viewer.Tools.
+var bindings = [][2]string{
+	{"Mouse wheel, Page Up/Down, arrow keys", "next or previous slice"},
+	{"Left drag (Navigate tool)", "move the crosshair in all views"},
+	{"Right drag, Shift+left drag", "window/level"},
+	{"Middle drag, Ctrl+left drag", "pan"},
+	{"Ctrl+wheel", "zoom around the pointer"},
+	{"R", "reset the view"},
+	{"Double-click", "maximise a view, or back to the layout"},
+	{"Right-click a prompt marker", "remove the prompt"},
+	{"Enter", "accept the AI preview into the active segment"},
+	{"Esc", "reject the AI preview"},
+	{"Ctrl+Z", "undo"},
+	{"Ctrl+Shift+Z, Ctrl+Y", "redo"},
+}
+
+// showBindings lists the mouse actions and keys.
+func (v *Viewer) showBindings() {
+	d := dialog.NewCustom("Keyboard and mouse", "Close", container.NewVScroll(bindingsTable()), v.win)
+	d.Resize(fyne.NewSize(640, 560))
+	d.Show()
+}
+
+// bindingsTable is two columns, what to press and what it does.
+func bindingsTable() *fyne.Container {
+	rows := slices.Clone(bindings)
+	for _, t := range viewer.Tools {
+		rows = append(rows, [2]string{string(unicode.ToUpper(t.Key())), t.String() + " tool"})
+	}
+	grid := container.New(layout.NewFormLayout())
+	for _, r := range rows {
+		key := widget.NewLabelWithStyle(r[0], fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+		grid.Add(key)
+		grid.Add(widget.NewLabel(r[1]))
+	}
+	return grid
 }
 
 // showAbout shows the version and the licenses of everything bundled.

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/assets"
+	"github.com/segvolapp/segvol/viewer"
 )
 
 // TestAboutShowsVersionAndLicenses opens Help > About on the real main
@@ -47,5 +48,35 @@ func TestAboutShowsVersionAndLicenses(t *testing.T) {
 	}
 	if got := versionText(fyne.AppMetadata{Version: "0.0.1", Build: 1}); !strings.Contains(got, "development build") {
 		t.Errorf("without metadata: %q", got)
+	}
+}
+
+// Help > Keyboard and mouse lists every tool's key and the navigation.
+func TestBindingsListed(t *testing.T) {
+	v := newViewer(t, newTestApp(t), Options{})
+	menus := v.Window().MainMenu().Items
+	help := menus[len(menus)-1]
+	if len(help.Items) < 2 || help.Items[1].Label != "Keyboard and mouse" {
+		t.Fatalf("Help menu %v", help.Items)
+	}
+	help.Items[1].Action()
+	if top := v.Window().Canvas().Overlays().Top(); top == nil {
+		t.Fatal("no dialog")
+	}
+	listed := map[string]string{}
+	objs := bindingsTable().Objects
+	for i := 0; i+1 < len(objs); i += 2 {
+		listed[objs[i].(*widget.Label).Text] = objs[i+1].(*widget.Label).Text
+	}
+	for _, tool := range viewer.Tools {
+		key := strings.ToUpper(string(tool.Key()))
+		if got := listed[key]; !strings.Contains(got, tool.String()) {
+			t.Errorf("key %s: %q, want the %s tool", key, got, tool)
+		}
+	}
+	for _, want := range []string{"R", "Enter", "Esc", "Ctrl+wheel"} {
+		if listed[want] == "" {
+			t.Errorf("%s is not listed", want)
+		}
 	}
 }
