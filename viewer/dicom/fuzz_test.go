@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,35 @@ func TestBadInputIsAnError(t *testing.T) {
 				t.Log(err)
 			}
 		})
+	}
+}
+
+// An undefined length on an element that is not a sequence is refused by
+// our walker, before the library would allocate the 4 GB it claims (found
+// by FuzzParse: 4.2 GB resident for a 4 KB file).
+func TestUndefinedLengthNotSequence(t *testing.T) {
+	le := binary.LittleEndian
+	elem := func(group, el uint16, vl uint32, value string) []byte {
+		b := le.AppendUint16(nil, group)
+		b = le.AppendUint16(b, el)
+		b = le.AppendUint32(b, vl)
+		return append(b, value...)
+	}
+	var implicit []byte // implicit VR little endian, no preamble
+	implicit = append(implicit, elem(0x0008, 0x0005, 10, "ISO_IR 100")...)
+	implicit = append(implicit, elem(0x0008, 0x0020, 0xFFFFFFFF, "")...) // StudyDate, DA
+	implicit = append(implicit, elem(0xFFFE, 0xE000, 0, "")...)
+	implicit = append(implicit, elem(0xFFFE, 0xE0DD, 0, "")...)
+	implicit = append(implicit, elem(0x0008, 0x0060, 2, "CT")...)
+	err := loadBytes(t, t.TempDir(), implicit)
+	if err == nil || !strings.Contains(err.Error(), "(0008,0020) has an undefined length but is not a sequence") {
+		t.Fatalf("implicit VR: %v", err)
+	}
+	// The same shape with a private tag may be a private sequence: walked.
+	private := slices.Clone(implicit)
+	le.PutUint16(private[18:], 0x0009)
+	err = loadBytes(t, t.TempDir(), private)
+	if err != nil && strings.Contains(err.Error(), "undefined length") {
+		t.Fatalf("a private undefined-length element was refused: %v", err)
 	}
 }

@@ -284,7 +284,14 @@ func (w walker) value(h elemHdr, end int, implicit bool, depth int) (int, error)
 			_, next, err := w.fragments(h.val, end)
 			return next, err
 		}
-		// A sequence; the items of an undefined-length UN are implicit VR.
+		// Else only a sequence may have an undefined length: the library
+		// reads any other value by allocating its length first, 4 GB for
+		// this one (a 4 KB file found by FuzzParse). A tag the dictionary
+		// does not know may be a private sequence.
+		if h.vr != "SQ" && h.vr != "UN" && (h.vr != "" || knownNotSequence(h.group, h.elem)) {
+			return 0, fmt.Errorf("element (%04X,%04X) has an undefined length but is not a sequence", h.group, h.elem)
+		}
+		// The items of an undefined-length UN are implicit VR.
 		return w.items(h.val, end, implicit || h.vr == "UN", depth+1, true)
 	}
 	if int64(h.val)+int64(h.vl) > int64(end) {
@@ -359,6 +366,13 @@ func (w walker) fragments(off, end int) ([][]byte, int, error) {
 func isSequence(group, elem uint16) bool {
 	info, err := tag.Find(tag.Tag{Group: group, Element: elem})
 	return err == nil && len(info.VRs) > 0 && info.VRs[0] == "SQ"
+}
+
+// knownNotSequence reports whether the data dictionary knows the tag as
+// something other than a sequence.
+func knownNotSequence(group, elem uint16) bool {
+	info, err := tag.Find(tag.Tag{Group: group, Element: elem})
+	return err == nil && len(info.VRs) > 0 && info.VRs[0] != "SQ"
 }
 
 // frameFragments lists the fragments of the top-level encapsulated pixel
