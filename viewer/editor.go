@@ -317,7 +317,6 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 type shown struct {
 	labels, preview uint64        // the label map's revision and previewGen
 	previewBox      labels.Change // the preview's voxels then
-	composed        bool          // display holds that preview on those labels
 	forget          bool          // the label map was replaced since
 	log             labels.ChangeLog
 }
@@ -343,7 +342,8 @@ func (e *Editor) show(vox []uint8, rev uint64, since func(uint64) (labels.Change
 	}
 	if e.preview != nil {
 		lo, hi := [3]int{}, [3]int{-1, -1, -1}
-		if !known || !sh.composed || len(e.display) != len(vox) {
+		// display, when there is one, holds the preview shown last.
+		if !known || len(e.display) != len(vox) {
 			if len(e.display) != len(vox) {
 				e.display = make([]uint8, len(vox))
 			}
@@ -357,7 +357,7 @@ func (e *Editor) show(vox []uint8, rev uint64, since func(uint64) (labels.Change
 	}
 	sh.log.Add(c, known)
 	sh.labels, sh.preview, sh.previewBox = rev, e.previewGen, e.previewBox
-	sh.composed, sh.forget = e.preview != nil, false
+	sh.forget = false
 }
 
 // since is render.Labels.Changed for e.shown.
