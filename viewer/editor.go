@@ -79,7 +79,6 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
 	e.labels, e.stroke = m, false
-	e.shown.forget = true // m's revisions are not the old map's
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -315,9 +314,9 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 // changed, and composing the preview redoes only that box: both were the
 // whole 78 MB of a 512x512x300 map before.
 type shown struct {
-	labels, preview uint64        // the label map's revision and previewGen
-	previewBox      labels.Change // the preview's voxels then
-	forget          bool          // the label map was replaced since
+	m               *labels.LabelMap // the label map then: another's revisions are not its
+	labels, preview uint64           // m's revision and previewGen
+	previewBox      labels.Change    // the preview's voxels then
 	log             labels.ChangeLog
 }
 
@@ -325,12 +324,11 @@ type shown struct {
 // label map's revision rev and the current preview.
 func (e *Editor) show(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
 	sh := &e.shown
-	first := sh.log.Revision() == 0
-	if !first && !sh.forget && sh.labels == rev && sh.preview == e.previewGen {
+	known := sh.m == e.labels
+	if known && sh.labels == rev && sh.preview == e.previewGen {
 		return
 	}
 	var c labels.Change
-	known := !first && !sh.forget
 	if known && sh.labels != rev {
 		lc, ok := since(sh.labels)
 		c.Merge(lc)
@@ -356,8 +354,7 @@ func (e *Editor) show(vox []uint8, rev uint64, since func(uint64) (labels.Change
 		e.display = nil // the renderers take the labels themselves
 	}
 	sh.log.Add(c, known)
-	sh.labels, sh.preview, sh.previewBox = rev, e.previewGen, e.previewBox
-	sh.forget = false
+	sh.m, sh.labels, sh.preview, sh.previewBox = e.labels, rev, e.previewGen, e.previewBox
 }
 
 // since is render.Labels.Changed for e.shown.
