@@ -253,8 +253,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	// The bottom letter sits above the two lines of cursor and pointer text.
 	placeUp(r.bottom, 0.5, 1, 2*r.bottom.MinSize().Height)
 
-	n, count := s.Slice(o)
-	r.title.Text = fmt.Sprintf("%s %d/%d", titleCase(o.String()), n+1, count)
+	r.title.Text = s.SliceText(o)
 	w := s.Window()
 	r.window.Text = fmt.Sprintf("W %s L %s", num(w.Width), num(w.Center))
 	place(r.title, 0, 0)
@@ -320,11 +319,4 @@ func num(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%.4g", x)
-}
-
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/segvolapp/segvol/render/cpu"
 	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 	"github.com/segvolapp/segvol/viewer/study"
 )
@@ -61,16 +64,16 @@ func TestSliceViewShowsSample(t *testing.T) {
 
 func TestSliceViewScroll(t *testing.T) {
 	v, s, w := sliceWindow(t, mpr.Axial)
-	n0, _ := s.Slice(mpr.Axial)
+	n0, _, _ := s.Slice(mpr.Axial)
 	test.Scroll(w.Canvas(), fyne.NewPos(150, 150), 0, 10)
 	test.Scroll(w.Canvas(), fyne.NewPos(150, 150), 0, 10)
-	if n, _ := s.Slice(mpr.Axial); n != n0+2 {
+	if n, _, _ := s.Slice(mpr.Axial); n != n0+2 {
 		t.Fatalf("slice %d after two wheel notches up from %d", n, n0)
 	}
 	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown})
 	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
 	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageUp})
-	if n, _ := s.Slice(mpr.Axial); n != n0+1 {
+	if n, _, _ := s.Slice(mpr.Axial); n != n0+1 {
 		t.Fatalf("slice %d after Page Down, Down, Page Up from %d", n, n0+2)
 	}
 	test.AssertImageMatches(t, "axial_scrolled.png", w.Canvas().Capture())
@@ -81,10 +84,11 @@ func TestSliceViewDragMovesCrosshair(t *testing.T) {
 	press(v, desktop.MouseButtonPrimary, 0, fyne.NewPos(100, 120))
 	test.Drag(w.Canvas(), fyne.NewPos(100, 120), 40, -30)
 	// test.Drag reports the drag at its start point: the crosshair follows
-	// it there.
+	// it there, to the centre of the voxel drawn under the pointer.
 	x, y := s.CursorOnScreen(mpr.Coronal)
-	if abs(x-100) > 0.5 || abs(y-120) > 0.5 {
-		t.Fatalf("crosshair at (%.1f,%.1f), dragged at (100,120)", x, y)
+	under, _ := s.VoxelAt(mpr.Coronal, 100, 120)
+	if at, _ := s.VoxelAt(mpr.Coronal, x, y); at != under {
+		t.Fatalf("crosshair at (%.1f,%.1f) on voxel %v, dragged at (100,120) over voxel %v", x, y, at, under)
 	}
 	test.AssertImageMatches(t, "coronal_crosshair.png", w.Canvas().Capture())
 }
@@ -171,4 +175,47 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// A replaced label map is drawn by every view, scrolled or not: two maps
+// loaded alike share their revision numbers, which alone looked like no
+// change (the sagittal view kept the old liver after File > Open
+// segmentation).
+func TestSliceViewRedrawsReplacedLabels(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Sagittal)
+	e := s.Edit()
+	load := func(drop uint8) *labels.LabelMap {
+		m, err := labels.Load(sampleSeg, s.Volume)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Apply(m.Mask(drop), drop, labels.Subtract); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// The first map lacks the spleen (1), the second the liver (5).
+	first, second := load(1), load(5)
+	if first.Revision() != second.Revision() {
+		t.Fatalf("revisions %d and %d: the test needs equal ones", first.Revision(), second.Revision())
+	}
+	// The sagittal plane through a liver voxel.
+	liver := slices.Index(first.Mask(5), 1)
+	d := s.Volume.Dims
+	s.SetCursor(s.Volume.Geom.IndexToWorld([3]float64{float64(liver % d[0]), float64(liver / d[0] % d[1]), float64(liver / (d[0] * d[1]))}))
+	if err := e.SetLabels(first); err != nil {
+		t.Fatal(err)
+	}
+	before := w.Canvas().Capture()
+	n := v.Frames()
+	if err := e.SetLabels(second); err != nil {
+		t.Fatal(err)
+	}
+	after := w.Canvas().Capture()
+	if v.Frames() != n+1 {
+		t.Fatalf("%d renders after the label map was replaced, want 1", v.Frames()-n)
+	}
+	if reflect.DeepEqual(before, after) {
+		t.Fatal("the view still shows the replaced label map")
+	}
 }

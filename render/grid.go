@@ -79,3 +79,18 @@ func (g *Grid) Index(a, x, y int) int32 {
 func (g *Grid) Nearest(index int32) int32 {
 	return (index + 1<<(g.Frac-1)) >> g.Frac
 }
+
+// Voxel is the voxel that nearest sampling draws at pixel (x, y), which
+// may lie outside the volume: what every tool acting on "the voxel under
+// the pointer" must act on.
+func (g *Grid) Voxel(x, y int) [3]int {
+	var n [3]int
+	for a := range 3 {
+		n[a] = int(g.Nearest(g.Index(a, x, y)))
+	}
+	return n
+}
+
+// NearestVoxel is Nearest for a floating-point index: the voxel whose cell
+// [n-1/2, n+1/2) holds it, ties going up as in the renderers.
+func NearestVoxel(index float64) int { return int(math.Floor(index + 0.5)) }

@@ -265,8 +265,10 @@ func (e *Editor) Reject() {
 }
 
 // LabelsKey changes whenever the drawn label map does: a view compares it
-// to know whether to render again.
+// to know whether to render again. Map tells a replaced label map from the
+// old one, since revisions count per map and two loaded alike share them.
 type LabelsKey struct {
+	Map               *labels.LabelMap
 	Revision, Preview uint64
 	Fill, Outline     bool
 	Opacity           float64
@@ -274,7 +276,7 @@ type LabelsKey struct {
 
 // LabelsKey is the current LabelsKey.
 func (e *Editor) LabelsKey() LabelsKey {
-	return LabelsKey{e.labels.Revision(), e.previewGen, e.fill, e.outline, e.opacity}
+	return LabelsKey{e.labels, e.labels.Revision(), e.previewGen, e.fill, e.outline, e.opacity}
 }
 
 // RenderLabels calls fn with the label map as renderers take it: the

@@ -133,8 +133,12 @@ func TestMarkersWithinHalfASlice(t *testing.T) {
 	x, y := s.CursorOnScreen(mpr.Axial)
 	id := e.AddPointAt(mpr.Axial, x+20, y, true)
 	e.AddPointAt(mpr.Axial, x-20, y, false)
-	if m := e.MarkersOn(mpr.Axial); len(m) != 2 || math.Abs(m[0].X-(x+20)) > 1e-6 || !m[0].Positive || m[1].Positive {
+	// Points sit on the centre of the voxel drawn under the click.
+	halfVoxel := 1.5 / s.View(mpr.Axial).MMPerPixel(s.Frame())
+	if m := e.MarkersOn(mpr.Axial); len(m) != 2 || math.Abs(m[0].X-(x+20)) > halfVoxel || !m[0].Positive || m[1].Positive {
 		t.Fatalf("axial markers %+v", m)
+	} else if under, _ := s.VoxelAt(mpr.Axial, x+20, y); !sameVoxel(s, m[0].X, m[0].Y, under) {
+		t.Fatalf("marker at (%v,%v), the click's voxel %v", m[0].X, m[0].Y, under)
 	}
 	// The coronal view through the cursor holds both points (same row).
 	if m := e.MarkersOn(mpr.Coronal); len(m) != 2 {
@@ -444,4 +448,11 @@ func TestSaveMarksSavedAndCategories(t *testing.T) {
 	if cats, err := ReadCategories(filepath.Join("..", "models", "categories.txt")); err == nil && (len(cats) < 20 || cats[0] != "liver") {
 		t.Errorf("categories.txt: %d names starting %v", len(cats), cats[:min(3, len(cats))])
 	}
+}
+
+// sameVoxel reports whether screen point (x, y) of the axial view shows
+// voxel idx.
+func sameVoxel(s *Session, x, y float64, idx [3]int) bool {
+	got, ok := s.VoxelAt(mpr.Axial, x, y)
+	return ok && got == idx
 }

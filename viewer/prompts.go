@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -63,11 +64,14 @@ func (e *Editor) HasPrompt() bool {
 	return e.box.Complete() || e.text != ""
 }
 
-// AddPointAt places a click prompt under screen point (x, y) of view o
-// and returns its ID.
+// AddPointAt places a click prompt on the voxel view o draws under screen
+// point (x, y), at its centre, and returns its ID.
 func (e *Editor) AddPointAt(o mpr.Orientation, x, y float64, positive bool) int {
 	s := e.s
 	w := s.views[o].ScreenToWorld(s.frame, s.cursor, x, y)
+	if idx, ok := s.VoxelAt(o, x, y); ok {
+		w = s.Volume.Geom.IndexToWorld([3]float64{float64(idx[0]), float64(idx[1]), float64(idx[2])})
+	}
 	e.nextID++
 	e.points = append(e.points, Point{ID: e.nextID, World: w, Positive: positive})
 	e.promptsChanged()
@@ -117,9 +121,11 @@ func (e *Editor) promptsChanged() {
 }
 
 // SetBoxFromDrag sets the box's extent on the two index axes of view o's
-// plane from a drag between screen points (x0, y0) and (x1, y1). The
-// axis along the view's normal keeps an extent another view gave, else
-// gets DefaultBoxDepthMM around the slice.
+// plane from a drag between screen points (x0, y0) and (x1, y1): it spans
+// the voxels drawn under the corners, edge to edge, so it holds exactly
+// the voxels seen inside its outline. The axis along the view's normal
+// keeps an extent another view gave, else gets DefaultBoxDepthMM around
+// the slice.
 func (e *Editor) SetBoxFromDrag(o mpr.Orientation, x0, y0, x1, y1 float64) error {
 	s := e.s
 	g := s.Volume.Geom
@@ -128,12 +134,12 @@ func (e *Editor) SetBoxFromDrag(o mpr.Orientation, x0, y0, x1, y1 float64) error
 		lo[a], hi[a] = math.Inf(1), math.Inf(-1)
 	}
 	for _, c := range [4][2]float64{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
-		idx, err := g.WorldToIndex(s.views[o].ScreenToWorld(s.frame, s.cursor, c[0], c[1]))
-		if err != nil {
-			return err
+		idx, ok := s.VoxelAt(o, c[0], c[1])
+		if !ok {
+			return errors.New("the box reaches too far outside the image")
 		}
 		for a := range 3 {
-			lo[a], hi[a] = math.Min(lo[a], idx[a]), math.Max(hi[a], idx[a])
+			lo[a], hi[a] = math.Min(lo[a], float64(idx[a])-0.5), math.Max(hi[a], float64(idx[a])+0.5)
 		}
 	}
 	n := e.NormalAxis(o)
@@ -154,8 +160,8 @@ func (e *Editor) SetBoxFromDrag(o mpr.Orientation, x0, y0, x1, y1 float64) error
 		half := DefaultBoxDepthMM / 2 / g.Spacing()[n]
 		b.Lo[n], b.Hi[n], b.Set[n], b.Guessed = c[n]-half, c[n]+half, true, n
 	}
-	if hi[0]-lo[0] < 1 && hi[1]-lo[1] < 1 && hi[2]-lo[2] < 1 {
-		return errors.New("the box is smaller than a voxel: drag around the target")
+	if hi[0]-lo[0] <= 1 && hi[1]-lo[1] <= 1 && hi[2]-lo[2] <= 1 {
+		return errors.New("the box is one voxel: drag around the target")
 	}
 	e.box = b
 	e.promptsChanged()
@@ -217,7 +223,8 @@ func (e *Editor) BoxOn(o mpr.Orientation) (x0, y0, x1, y1 float64, ok bool) {
 	s := e.s
 	g := s.Volume.Geom
 	n := e.NormalAxis(o)
-	if c, err := g.WorldToIndex(s.cursor); err != nil || c[n] < b.Lo[n]-0.5 || c[n] > b.Hi[n]+0.5 {
+	// Shown on the slices whose voxels the box holds (see Prompt).
+	if c, err := g.WorldToIndex(s.cursor); err != nil || render.NearestVoxel(c[n]) < render.NearestVoxel(b.Lo[n]) || render.NearestVoxel(c[n]) > boxLast(b.Hi[n]) {
 		return 0, 0, 0, 0, false
 	}
 	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
@@ -246,7 +253,7 @@ func (e *Editor) Prompt() infer.Prompt {
 		if err != nil {
 			continue
 		}
-		i, j, k := int(math.Round(idx[0])), int(math.Round(idx[1])), int(math.Round(idx[2]))
+		i, j, k := render.NearestVoxel(idx[0]), render.NearestVoxel(idx[1]), render.NearestVoxel(idx[2])
 		if v.Contains(i, j, k) {
 			p.Points = append(p.Points, infer.Point{I: i, J: j, K: k, Positive: pt.Positive})
 		}
@@ -254,8 +261,8 @@ func (e *Editor) Prompt() infer.Prompt {
 	if b := e.box; b.Complete() {
 		var ib infer.Box
 		for a := range 3 {
-			ib.Min[a] = min(max(int(math.Floor(b.Lo[a]+0.5)), 0), v.Dims[a]-1)
-			ib.Max[a] = min(max(int(math.Ceil(b.Hi[a]-0.5)), 0), v.Dims[a]-1)
+			ib.Min[a] = min(max(render.NearestVoxel(b.Lo[a]), 0), v.Dims[a]-1)
+			ib.Max[a] = min(max(boxLast(b.Hi[a]), 0), v.Dims[a]-1)
 			ib.Max[a] = max(ib.Max[a], ib.Min[a])
 		}
 		p.Box = &ib
@@ -264,6 +271,10 @@ func (e *Editor) Prompt() infer.Prompt {
 	p.Previous = e.preview
 	return p
 }
+
+// boxLast is the last voxel a box ending at fractional index hi holds: the
+// one whose cell holds hi, unless hi is that cell's lower edge.
+func boxLast(hi float64) int { return int(math.Ceil(hi - 0.5)) }
 
 // Image is the study as an engine takes it (sharing the voxels).
 func (s *Session) Image() infer.Image {

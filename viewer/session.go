@@ -7,6 +7,7 @@ package viewer
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/dicom"
@@ -75,7 +76,7 @@ func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
 	for _, o := range Orientations {
 		s.views[o] = mpr.View{Orient: o, Width: 256, Height: 256, Zoom: 1}
 	}
-	s.cursor = s.frame.Clamp(s.frame.Centre())
+	s.cursor = s.frame.Snap(s.frame.Clamp(s.frame.Centre()))
 	s.ct = isCT(v)
 	s.presets = presetsFor(v, s.ct)
 	s.window = s.presets[0]
@@ -111,9 +112,10 @@ func (s *Session) IsCT() bool { return s.ct }
 // Cursor is the shared crosshair position (LPS, mm).
 func (s *Session) Cursor() [3]float64 { return s.cursor }
 
-// SetCursor moves the crosshair, kept inside the study.
+// SetCursor moves the crosshair, kept inside the study and, along the
+// views parallel to the voxel grid, on a slice of voxel centres.
 func (s *Session) SetCursor(p [3]float64) {
-	p = s.frame.Clamp(p)
+	p = s.frame.Snap(s.frame.Clamp(p))
 	if p == s.cursor {
 		return
 	}
@@ -121,10 +123,12 @@ func (s *Session) SetCursor(p [3]float64) {
 	s.notify(Change{What: CursorChanged, Views: allViews})
 }
 
-// SetCursorAt moves the crosshair to the point under screen point (x, y)
-// of view o, as a click does.
+// SetCursorAt moves the crosshair to the pixel under screen point (x, y)
+// of view o, as a click does: to the centre of the pixel, where the view
+// sampled what it shows there, so that the cursor comes to rest (SetCursor)
+// on the voxel drawn in that pixel.
 func (s *Session) SetCursorAt(o mpr.Orientation, x, y float64) {
-	s.SetCursor(s.views[o].ScreenToWorld(s.frame, s.cursor, x, y))
+	s.SetCursor(s.views[o].ScreenToWorld(s.frame, s.cursor, math.Floor(x)+0.5, math.Floor(y)+0.5))
 }
 
 // View is the current state of view o.
@@ -135,9 +139,24 @@ func (s *Session) Plane(o mpr.Orientation) render.Plane {
 	return s.views[o].Plane(s.frame, s.cursor)
 }
 
-// Slice is the slice number and count of view o at the cursor.
-func (s *Session) Slice(o mpr.Orientation) (n, count int) {
+// Slice is the stored slice view o shows and the count, when its plane
+// is parallel to the voxel grid (see mpr.View.Slice).
+func (s *Session) Slice(o mpr.Orientation) (n, count int, stored bool) {
 	return s.views[o].Slice(s.frame, s.cursor)
+}
+
+// SliceText is how view o says where it is: "Axial 16/30", the stored
+// slice (1-based) and the count, when its plane is parallel to the voxel
+// grid; else "Axial S 12.5 mm", its position along the normal, since an
+// oblique plane is no stored slice and a count of planes nobody stored
+// would mislead.
+func (s *Session) SliceText(o mpr.Orientation) string {
+	name := strings.ToUpper(o.String()[:1]) + o.String()[1:]
+	if n, count, stored := s.Slice(o); stored {
+		return fmt.Sprintf("%s %d/%d", name, n+1, count)
+	}
+	mm, side := s.views[o].Depth(s.cursor)
+	return fmt.Sprintf("%s %s %.1f mm", name, side, math.Abs(mm))
 }
 
 // CursorOnScreen is where the crosshair crosses view o.
@@ -210,9 +229,43 @@ type Probe struct {
 	Value  float64    // real value after rescale (HU for CT)
 }
 
-// ProbeAt is the probe under screen point (x, y) of view o.
+// ProbeAt is the probe under screen point (x, y) of view o: the voxel is
+// the one the view draws there (VoxelAt), the position the pointer's.
 func (s *Session) ProbeAt(o mpr.Orientation, x, y float64) Probe {
-	return s.ProbeWorld(s.views[o].ScreenToWorld(s.frame, s.cursor, x, y))
+	p := Probe{World: s.views[o].ScreenToWorld(s.frame, s.cursor, x, y)}
+	idx, ok := s.VoxelAt(o, x, y)
+	if !ok {
+		return p
+	}
+	p.Index = idx
+	if s.Volume.Contains(idx[0], idx[1], idx[2]) {
+		p.Inside = true
+		p.Value = s.Volume.Value(s.Volume.Offset(idx[0], idx[1], idx[2]))
+	}
+	return p
+}
+
+// VoxelAt is the voxel view o draws in the pixel that holds screen point
+// (x, y), inside the grid or not: the renderers' own sampling grid picks
+// it, so every tool (brush, eraser, fill, points, box corners, the value
+// under the pointer) acts on what the user sees. ok is false only for a
+// point too far out to place on the grid.
+func (s *Session) VoxelAt(o mpr.Orientation, x, y float64) (idx [3]int, ok bool) {
+	v := s.views[o]
+	px, py := math.Floor(x), math.Floor(y)
+	p, w, h := v.Plane(s.frame, s.cursor), v.Width, v.Height
+	if px < 0 || py < 0 || px >= float64(w) || py >= float64(h) {
+		// A drag beyond the view's edge: a one-pixel frame there.
+		for a := range 3 {
+			p.Origin[a] += px*p.U[a] + py*p.V[a]
+		}
+		px, py, w, h = 0, 0, 1, 1
+	}
+	g, err := render.NewGrid(p, s.rvol, w, h)
+	if err != nil {
+		return idx, false
+	}
+	return g.Voxel(int(px), int(py)), true
 }
 
 // ProbeWorld is the probe at a patient position.
@@ -223,7 +276,7 @@ func (s *Session) ProbeWorld(w [3]float64) Probe {
 		return p
 	}
 	for a := 0; a < 3; a++ {
-		p.Index[a] = int(math.Round(idx[a]))
+		p.Index[a] = render.NearestVoxel(idx[a])
 	}
 	if s.Volume.Contains(p.Index[0], p.Index[1], p.Index[2]) {
 		p.Inside = true

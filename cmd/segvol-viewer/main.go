@@ -185,7 +185,7 @@ func benchScroll(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
 		fyne.Do(func() {
 			s := v.Session()
 			step := 1
-			if n, count := s.Slice(mpr.Axial); n == count-1 {
+			if n, count, _ := s.Slice(mpr.Axial); n == count-1 {
 				step = -n
 			}
 			s.ScrollView(mpr.Axial, step)

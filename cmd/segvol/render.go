@@ -78,8 +78,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}
 	mv := mpr.View{Orient: o, Width: *size, Height: *size, Zoom: 1}
-	cursor := mv.Scroll(f, f.Centre(), -math.MaxInt32) // slice 0
-	_, count := mv.Slice(f, cursor)
+	count := mv.Planes(f)
 	n := *slice
 	if n < 0 {
 		n = count / 2
@@ -87,7 +86,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if n >= count {
 		return fmt.Errorf("%w: --slice %d: the %s view has slices 0..%d", errUsage, n, o, count-1)
 	}
-	cursor = mv.Scroll(f, cursor, n)
+	cursor := mv.Goto(f, f.Snap(f.Clamp(f.Centre())), n)
 	rv, err := v.ForRender()
 	if err != nil {
 		return err

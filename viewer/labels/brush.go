@@ -56,9 +56,10 @@ func (m *LabelMap) Erase(b Brush, centre [3]float64, only uint8) (Change, error)
 
 // brushVoxels calls fn with the offset of every voxel of the brush, in
 // increasing order. A voxel is in a sphere when its centre lies within the
-// radius; in a disc when, besides, it lies within half a voxel of the
-// plane, measured along the normal by the index axis most aligned with it,
-// so the disc is one voxel thick on any grid.
+// radius; in a disc when, besides, it is the voxel the renderers draw where
+// the plane crosses its column along the index axis most aligned with the
+// normal, so the disc is one voxel thick on any grid and lies on the
+// voxels a view of that plane shows.
 func (m *LabelMap) brushVoxels(b Brush, centre [3]float64, fn func(n int)) error {
 	r := b.RadiusMM
 	if !(r > 0) || math.IsInf(r, 0) {
@@ -69,7 +70,7 @@ func (m *LabelMap) brushVoxels(b Brush, centre [3]float64, fn func(n int)) error
 		return fmt.Errorf("labels: %w", err)
 	}
 	var normal [3]float64
-	half := math.Inf(1)
+	var step float64
 	if b.Plane != nil {
 		normal = unit(b.Plane.Normal)
 		if normal == ([3]float64{}) {
@@ -79,9 +80,12 @@ func (m *LabelMap) brushVoxels(b Brush, centre [3]float64, fn func(n int)) error
 		for c := range 3 {
 			centre[c] -= off * normal[c]
 		}
-		half = 0
+		// step: how far the plane moves along the normal for one step of
+		// the index axis most aligned with it, signed.
 		for a := range 3 {
-			half = max(half, math.Abs(dot(m.geom.Axes[a], normal))/2)
+			if d := dot(m.geom.Axes[a], normal); math.Abs(d) > math.Abs(step) {
+				step = d
+			}
 		}
 	}
 	inRange, err := m.rangeTest(b.Range)
@@ -115,7 +119,11 @@ func (m *LabelMap) brushVoxels(b Brush, centre [3]float64, fn func(n int)) error
 				in, dd := true, dot(d, d)
 				if b.Plane != nil {
 					dn := dot(d, normal)
-					in = dn >= -half-tolerance && dn < half-tolerance
+					// The plane crosses this voxel's column t steps away
+					// from its centre; the renderers draw the voxel whose
+					// cell [-1/2, 1/2) holds the crossing, ties going up.
+					t := -dn / step
+					in = t >= -0.5-tolerance && t < 0.5-tolerance
 					dd -= dn * dn
 				}
 				if in && dd <= r2 && inRange(n) {

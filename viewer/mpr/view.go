@@ -132,9 +132,41 @@ func (f Frame) Centre() [3]float64 {
 	return [3]float64{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}
 }
 
+// SliceAxis is the index axis a whose planes of constant index are
+// parallel to planes of normal dir, so that a view along dir shows stored
+// slices; -1 when dir is oblique to the grid (a tilted or oblique study).
+// Those planes' normal is row a of the world-to-index matrix.
+func (f Frame) SliceAxis(dir [3]float64) int {
+	m, err := f.Geom.WorldToIndexMatrix()
+	if err != nil {
+		return -1
+	}
+	for a := 0; a < 3; a++ {
+		row := [3]float64{m[a][0], m[a][1], m[a][2]}
+		n := math.Sqrt(dot(row, row))
+		if n > 0 && math.Abs(dot(row, dir))/n > 1-parallelTolerance {
+			return a
+		}
+	}
+	return -1
+}
+
+// parallelTolerance is how far from 1 the cosine between a view's normal
+// and a grid plane's normal may be for the view to count as parallel to
+// the grid: 1e-6 is 0.08 degrees, under a tenth of a voxel across 512
+// voxels, the precision direction cosines are stored with.
+const parallelTolerance = 1e-6
+
 // Step is the distance in mm between slices along a patient direction:
-// the length along it of one step of the index axis closest to it.
+// between planes of the voxel grid when a plane along it is parallel to
+// them, else the length along it of one step of the index axis closest
+// to it.
 func (f Frame) Step(dir [3]float64) float64 {
+	if a := f.SliceAxis(dir); a >= 0 {
+		if m, err := f.Geom.WorldToIndexMatrix(); err == nil {
+			return 1 / math.Abs(m[a][0]*dir[0]+m[a][1]*dir[1]+m[a][2]*dir[2])
+		}
+	}
 	best, step := -1.0, 1.0
 	for a := 0; a < 3; a++ {
 		ax := f.Geom.Axes[a]
@@ -151,6 +183,36 @@ func (f Frame) Step(dir [3]float64) float64 {
 		return 1
 	}
 	return step
+}
+
+// Snap moves p along the normal of every view parallel to the voxel grid
+// onto the nearest plane of voxel centres (within the grid), as ITK-SNAP
+// does: such a view then shows one stored slice, and the tools act on that
+// slice, instead of a plane between two slices that the renderers' tie rule
+// and a tool's rounding could resolve differently.
+func (f Frame) Snap(p [3]float64) [3]float64 {
+	m, err := f.Geom.WorldToIndexMatrix()
+	if err != nil {
+		return p
+	}
+	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
+		nrm := o.Normal()
+		a := f.SliceAxis(nrm)
+		if a < 0 {
+			continue
+		}
+		idx := m[a][0]*p[0] + m[a][1]*p[1] + m[a][2]*p[2] + m[a][3]
+		want := math.Max(0, math.Min(float64(render.NearestVoxel(idx)), float64(f.Dims[a]-1)))
+		if math.Abs(want-idx) < 1e-9 {
+			continue // there already, up to rounding: leave p exactly as it is
+		}
+		// Index a changes by rate per mm along the normal.
+		rate := m[a][0]*nrm[0] + m[a][1]*nrm[1] + m[a][2]*nrm[2]
+		for c := 0; c < 3; c++ {
+			p[c] += nrm[c] * (want - idx) / rate
+		}
+	}
+	return p
 }
 
 // MMPerPixel is the size of one screen pixel at the current zoom: at zoom 1
@@ -218,28 +280,56 @@ func (v View) WorldToScreen(f Frame, cursor [3]float64, w [3]float64) (x, y floa
 	return dot(d, p.U)/(mm*mm) + 0.5, dot(d, p.V)/(mm*mm) + 0.5
 }
 
-// Slice is the 0-based number of the slice the cursor is on along this
-// view's normal, and how many there are, counted in steps of Frame.Step
-// across the study's extent.
-func (v View) Slice(f Frame, cursor [3]float64) (n, count int) {
+// Slice is the 0-based number of the stored slice the view shows and how
+// many the study has, when the view's plane is parallel to the voxel grid
+// (stored true). An oblique plane cuts through several stored slices: it
+// has no slice number, and Depth says where it is.
+func (v View) Slice(f Frame, cursor [3]float64) (n, count int, stored bool) {
+	a := f.SliceAxis(v.Orient.Normal())
+	if a < 0 {
+		return 0, 0, false
+	}
+	idx, err := f.Geom.WorldToIndex(cursor)
+	if err != nil {
+		return 0, 0, false
+	}
+	return max(0, min(render.NearestVoxel(idx[a]), f.Dims[a]-1)), f.Dims[a], true
+}
+
+// Depth is the plane's position along the view's normal, in mm from the
+// origin of patient coordinates (z for axial, y for coronal, x for
+// sagittal, LPS), and the letter of the direction it is on (S or I, P or
+// A, L or R).
+func (v View) Depth(cursor [3]float64) (mm float64, side string) {
+	nrm := v.Orient.Normal()
+	mm = dot(cursor, nrm)
+	return mm, letter(nrm, mm >= 0)
+}
+
+// Planes is how many planes scrolling visits along the view's normal: the
+// stored slices when the view is parallel to the voxel grid, else the
+// study's extent along the normal in steps of Frame.Step.
+func (v View) Planes(f Frame) int {
+	if a := f.SliceAxis(v.Orient.Normal()); a >= 0 {
+		return f.Dims[a]
+	}
 	lo, hi := f.Bounds()
 	nrm := v.Orient.Normal()
-	step := f.Step(nrm)
-	var first, last float64
-	for c := 0; c < 3; c++ {
-		if nrm[c] != 0 {
-			first, last = lo[c]*nrm[c], hi[c]*nrm[c]
-			if first > last {
-				first, last = last, first
-			}
+	extent := math.Abs(dot(sub(hi, lo), nrm))
+	return max(1, int(math.Round(extent/f.Step(nrm))))
+}
+
+// Goto moves the cursor to plane n of Planes along the view's normal:
+// stored slice n when the view is parallel to the grid, else the n-th
+// step from the study's first plane.
+func (v View) Goto(f Frame, cursor [3]float64, n int) [3]float64 {
+	if a := f.SliceAxis(v.Orient.Normal()); a >= 0 {
+		if idx, err := f.Geom.WorldToIndex(cursor); err == nil {
+			idx[a] = float64(n)
+			return f.Geom.IndexToWorld(idx)
 		}
 	}
-	count = int(math.Round((last - first) / step))
-	if count < 1 {
-		count = 1
-	}
-	n = int(math.Floor((dot(cursor, nrm) - first) / step))
-	return max(0, min(n, count-1)), count
+	return v.Scroll(f, v.Scroll(f, cursor, -math.MaxInt32), n)
 }
 
 // Scroll moves the cursor by n slices along the view's normal, staying

@@ -65,7 +65,7 @@ func TestScrollAndSliceNumber(t *testing.T) {
 	f := sampleFrame()
 	v := View{Orient: Axial, Width: 256, Height: 256, Zoom: 1}
 	c := f.Centre()
-	n0, count := v.Slice(f, c)
+	n0, count, _ := v.Slice(f, c)
 	if count != 30 {
 		t.Fatalf("axial slice count %d, want 30", count)
 	}
@@ -73,16 +73,16 @@ func TestScrollAndSliceNumber(t *testing.T) {
 	if d := c2[2] - c[2]; math.Abs(d-6) > 1e-9 {
 		t.Fatalf("two slices up moved %v mm, want 6", d)
 	}
-	if n2, _ := v.Slice(f, c2); n2 != n0+2 {
+	if n2, _, _ := v.Slice(f, c2); n2 != n0+2 {
 		t.Fatalf("slice %d after scrolling from %d", n2, n0)
 	}
 	// Scrolling far stops at the last slice centre.
 	top := v.Scroll(f, c, 1000)
-	if n, _ := v.Slice(f, top); n != 29 {
+	if n, _, _ := v.Slice(f, top); n != 29 {
 		t.Fatalf("scrolled past the end: slice %d", n)
 	}
 	bottom := v.Scroll(f, c, -1000)
-	if n, _ := v.Slice(f, bottom); n != 0 {
+	if n, _, _ := v.Slice(f, bottom); n != 0 {
 		t.Fatalf("scrolled past the start: slice %d", n)
 	}
 	// The voxel under the cursor after scrolling to the bottom is slice 0.
@@ -90,8 +90,16 @@ func TestScrollAndSliceNumber(t *testing.T) {
 	if err != nil || math.Abs(idx[2]) > 1e-9 {
 		t.Fatalf("bottom cursor at index %v (%v)", idx, err)
 	}
-	if _, count := (View{Orient: Sagittal}).Slice(f, c); count != 122 {
+	if _, count, _ := (View{Orient: Sagittal}).Slice(f, c); count != 122 {
 		t.Fatalf("sagittal slice count %d, want 122", count)
+	}
+	// Goto reaches a stored slice by its number, in storage order (the
+	// sample's columns run towards the patient's right).
+	for _, o := range []Orientation{Axial, Sagittal} {
+		v := View{Orient: o}
+		if n, count, _ := v.Slice(f, v.Goto(f, c, 7)); n != 7 || count != v.Planes(f) {
+			t.Errorf("%v: Goto 7 shows slice %d of %d (Planes %d)", o, n, count, v.Planes(f))
+		}
 	}
 }
 
@@ -130,7 +138,7 @@ func TestClampKeepsCursorOnASlice(t *testing.T) {
 	p := f.Clamp([3]float64{1e6, -1e6, 0})
 	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
 		v := View{Orient: o}
-		n, count := v.Slice(f, p)
+		n, count, _ := v.Slice(f, p)
 		if n < 0 || n >= count {
 			t.Fatalf("%v: slice %d of %d", o, n, count)
 		}
@@ -140,5 +148,47 @@ func TestClampKeepsCursorOnASlice(t *testing.T) {
 		if p[a] < lo[a] || p[a] > hi[a] {
 			t.Fatalf("clamped %v outside %v..%v", p, lo, hi)
 		}
+	}
+}
+
+// A CT with a 20 degree gantry tilt as the DICOM loader places it: rows and
+// columns in the axial plane, the slice step leaning towards posterior.
+// Axial and sagittal planes are then parallel to the stored grid (they show
+// stored slices, counted as stored); coronal planes cut across them and
+// have a depth in mm instead.
+func TestTiltedSliceCounters(t *testing.T) {
+	tilt := 20 * math.Pi / 180
+	f := Frame{Geom: volume.Geometry{Origin: [3]float64{-90, -120, -40}, Axes: [3][3]float64{{0.7, 0, 0}, {0, 0.7, 0}, {0, 3 * math.Sin(tilt), 3 * math.Cos(tilt)}}}, Dims: [3]int{256, 256, 54}}
+	c := f.Snap(f.Clamp(f.Centre()))
+	idx, err := f.Geom.WorldToIndex(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(idx[2]-math.Round(idx[2])) > 1e-9 || math.Abs(idx[0]-math.Round(idx[0])) > 1e-9 {
+		t.Fatalf("snapped cursor at index %v: not on axial and sagittal voxel centres", idx)
+	}
+	for o, want := range map[Orientation]int{Axial: 2, Sagittal: 0, Coronal: -1} {
+		v := View{Orient: o, Width: 256, Height: 256, Zoom: 1}
+		n, count, stored := v.Slice(f, c)
+		switch {
+		case want < 0 && stored:
+			t.Errorf("%v: counted as stored slice %d/%d though oblique to the grid", o, n, count)
+		case want >= 0 && (!stored || count != f.Dims[want] || n != int(math.Round(idx[want]))):
+			t.Errorf("%v: slice %d/%d stored %v, want index %v of %d", o, n, count, stored, idx[want], f.Dims[want])
+		}
+	}
+	// One axial scroll is one stored slice: 3 cos(tilt) mm up, index k + 1.
+	v := View{Orient: Axial, Width: 256, Height: 256, Zoom: 1}
+	up := f.Snap(f.Clamp(v.Scroll(f, c, 1)))
+	if d := up[2] - c[2]; math.Abs(d-3*math.Cos(tilt)) > 1e-9 {
+		t.Errorf("one axial scroll moved %v mm, want %v", d, 3*math.Cos(tilt))
+	}
+	if n, _, _ := v.Slice(f, up); n != int(math.Round(idx[2]))+1 {
+		t.Errorf("after one scroll: slice %d, was %v", n, idx[2])
+	}
+	// The coronal depth is the cursor's y, on the posterior side when > 0.
+	mm, side := View{Orient: Coronal}.Depth(c)
+	if mm != c[1] || side != map[bool]string{true: "P", false: "A"}[c[1] >= 0] {
+		t.Errorf("coronal depth %v %s, cursor y %v", mm, side, c[1])
 	}
 }
