@@ -245,6 +245,7 @@ type aiPanel struct {
 	accept   *widget.Button
 	reject   *widget.Button
 	content  fyne.CanvasObject
+	busy     bool // a run is going: stage shows its progress, not the preview
 }
 
 type promptRow struct {
@@ -308,6 +309,7 @@ func (v *Viewer) removePrompt(id int) {
 }
 
 func (p *aiPanel) running(on bool) {
+	p.busy = on
 	if on {
 		p.bar.SetValue(0)
 		p.bar.Show()
@@ -317,7 +319,6 @@ func (p *aiPanel) running(on bool) {
 	}
 	p.bar.Hide()
 	p.cancel.Disable()
-	p.stage.SetText("")
 	p.sync()
 }
 
@@ -326,9 +327,14 @@ func (p *aiPanel) progress(f float64, stage string) {
 	p.stage.SetText(stage)
 }
 
-// sync lists the prompts and enables Accept and Reject with a preview.
+// sync lists the prompts, enables Accept and Reject with a preview, and
+// (between runs) measures the preview shown: every preview change, reject,
+// accept and new study comes through here, so the count cannot go stale.
 func (p *aiPanel) sync() {
 	p.rows = p.rows[:0]
+	if !p.busy {
+		p.stage.SetText("")
+	}
 	if p.v.session != nil {
 		e := p.v.session.Edit()
 		for _, pt := range e.Points() {
@@ -351,8 +357,9 @@ func (p *aiPanel) sync() {
 		if e.Preview() != nil {
 			p.accept.Enable()
 			p.reject.Enable()
-			if p.stage.Text == "" {
-				p.stage.SetText(fmt.Sprintf("preview: %d voxels", e.PreviewVoxels()))
+			if !p.busy {
+				n := e.PreviewVoxels()
+				p.stage.SetText(fmt.Sprintf("preview: %d voxels, %.2f mL", n, float64(n)*e.Labels().VoxelML()))
 			}
 		} else {
 			p.accept.Disable()

@@ -143,9 +143,9 @@ func (m *LabelMap) segmentEdit(name string, v uint8, pad [3]int, fn func(mask []
 	})
 }
 
-// voxelML is the volume of one voxel in mL: |det| of the axes, so a
+// VoxelML is the volume of one voxel in mL: |det| of the axes, so a
 // sheared (tilted) grid counts its true volume.
-func (m *LabelMap) voxelML() float64 {
+func (m *LabelMap) VoxelML() float64 {
 	a, b, c := m.geom.Axes[0], m.geom.Axes[1], m.geom.Axes[2]
 	det := a[0]*(b[1]*c[2]-b[2]*c[1]) - a[1]*(b[0]*c[2]-b[2]*c[0]) + a[2]*(b[0]*c[1]-b[1]*c[0])
 	return math.Abs(det) / 1000
@@ -171,7 +171,7 @@ func (m *LabelMap) KeepLargestIsland(v uint8) (Change, error) {
 // RemoveIslands removes the face-connected parts of segment v smaller than
 // minML millilitres.
 func (m *LabelMap) RemoveIslands(v uint8, minML float64) (Change, error) {
-	perVoxel := m.voxelML()
+	perVoxel := m.VoxelML()
 	return m.segmentEdit("remove small islands", v, [3]int{}, func(mask []uint8, r region) {
 		keepIslands(mask, r, func(sizes []int) []bool {
 			keep := make([]bool, len(sizes))
