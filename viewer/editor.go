@@ -161,9 +161,21 @@ func (e *Editor) Edit(op func(m *labels.LabelMap, v uint8) (labels.Change, error
 	if e.active == 0 {
 		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
 	}
+	if err := e.checkUnlocked(); err != nil {
+		return labels.Change{}, err
+	}
 	c, err := op(e.labels, e.active)
 	e.labelsChanged()
 	return c, err
+}
+
+// checkUnlocked refuses edits of a locked active segment: the label map
+// spares its voxels but would still let an edit add to it.
+func (e *Editor) checkUnlocked() error {
+	if seg, _ := e.labels.Segment(e.active); seg.Locked {
+		return fmt.Errorf("segment %q is locked", seg.Name)
+	}
+	return nil
 }
 
 // Undo undoes the last step and reports whether there was one.
@@ -245,8 +257,8 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 			return labels.Change{}, err
 		}
 	}
-	if seg, _ := e.labels.Segment(e.active); seg.Locked {
-		return labels.Change{}, fmt.Errorf("segment %q is locked", seg.Name)
+	if err := e.checkUnlocked(); err != nil {
+		return labels.Change{}, err
 	}
 	c, err := e.labels.Apply(e.preview, e.active, op)
 	if err != nil {

@@ -183,6 +183,13 @@ func (m *LabelMap) RemoveIslands(v uint8, minML float64) (Change, error) {
 	})
 }
 
+// DefaultMinIslandML is the island size Remove small islands offers: 1000
+// voxels (3D Slicer's Islands default), so fine grids lose specks and not
+// small structures, but at most 1 mL, as 1000 voxels of a coarse grid
+// would be an organ (27 mL at 3 mm). On the 3 mm sample, 1 mL (37 voxels)
+// removes islands of 1 to 31 voxels and keeps those of 46 and more.
+func (m *LabelMap) DefaultMinIslandML() float64 { return min(1, 1000*m.VoxelML()) }
+
 // keepIslands clears the components of mask that choose does not keep.
 func keepIslands(mask []uint8, r region, choose func(sizes []int) []bool) {
 	comp, sizes := morph.Components(mask, r.size, morph.Faces)
@@ -236,6 +243,18 @@ func (m *LabelMap) Smooth(v uint8, radiusMM float64) (Change, error) {
 		erode(mask, r.size, sp, r2)
 		dilate(mask, r.size, sp, r2)
 	})
+}
+
+// DefaultSmoothMM is the radius Smooth offers: 1.5 times the larger
+// in-plane spacing, rounded up to 0.5 mm, and at least 2 mm. A ball under
+// the spacing holds its centre alone and changes nothing (2 mm on 3 mm
+// voxels); one of the spacing is a 6-voxel cross that smooths along the
+// axes only; 1.5 times reaches the diagonal neighbours in the plane, a
+// gentle but visible change: 4.5 mm on the 3 mm sample moves 395 of the
+// liver's 38634 voxels (1%), 3 mm moved 210.
+func (m *LabelMap) DefaultSmoothMM() float64 {
+	sp := m.geom.Spacing()
+	return max(2, math.Ceil(3*max(sp[0], sp[1]))/2)
 }
 
 // dilate adds every voxel within sqrt(r2) mm of the mask.
