@@ -193,14 +193,37 @@ func (v *Viewer) CancelSegmentation() {
 	}
 }
 
-// Accept writes the preview into the active segment with op.
+// Accept writes the preview into the active segment with op, after asking
+// when that would remove most of the segment.
 func (v *Viewer) Accept(op labels.Op) {
 	if v.session == nil {
 		return
 	}
-	v.CancelSegmentation()
-	_, err := v.session.Edit().Accept(op)
-	v.report(err)
+	v.CancelSegmentation() // the preview asked about is the one accepted
+	e := v.session.Edit()
+	accept := func() {
+		_, err := e.Accept(op)
+		v.report(err)
+	}
+	lost, had, ask := e.AcceptLoss(op)
+	if !ask {
+		accept()
+		return
+	}
+	sg, _ := e.Labels().Segment(e.Active())
+	key := e.LabelsKey()
+	dialog.ShowConfirm("Replace most of "+sg.Name+"?", fmt.Sprintf(
+		"Accepting the preview would remove %d of the %d voxels of %q (%.0f%%).\n"+
+			"Add a segment for a new structure, or accept anyway (Undo takes it back).",
+		lost, had, sg.Name, 100*float64(lost)/float64(had)), func(ok bool) {
+		switch {
+		case !ok:
+		case v.session == nil || v.session.Edit() != e || e.LabelsKey() != key:
+			v.setStatusNote("the preview or the segment changed meanwhile: accept again")
+		default:
+			accept()
+		}
+	}, v.win)
 }
 
 // Reject drops the preview and the prompts.

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -101,4 +105,80 @@ func TestPreviewCountFollowsPreview(t *testing.T) {
 	waitFor(t, "the study opened again", func() bool { return v.Session() != old })
 	e = v.Session().Edit()
 	shows("another study")
+}
+
+// TestNextPromptDoesNotReplaceAcceptedSegment: after the liver is accepted,
+// a click on the spleen with the point tool and Enter make a new segment
+// and leave the liver; with the liver picked again, Enter on a result that
+// would replace it asks first, No keeps it, Yes replaces it as one undo
+// step (issue 16, item 6: the liver was silently replaced).
+func TestNextPromptDoesNotReplaceAcceptedSegment(t *testing.T) {
+	v, segmented, box := liverViewer(t)
+	s := v.Session()
+	e := s.Edit()
+	enter := func() { v.View(mpr.Axial).TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	box(mpr.Axial)
+	box(mpr.Coronal)
+	awaitPreview(t, segmented)
+	enter()
+	liverSeg := e.Active()
+	liverVoxels := e.Labels().Count(liverSeg)
+	if liverSeg == 0 || liverVoxels == 0 {
+		t.Fatalf("accepted into segment %d, %d voxels", liverSeg, liverVoxels)
+	}
+
+	truth, err := labels.Load(sampleSeg, s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := bounds(truth.Mask(1), s.Volume.Dims) // the spleen
+	clickSpleen := func() {
+		v.SetTool(viewer.ToolPositive)
+		s.SetCursor(s.Volume.Geom.IndexToWorld([3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2}))
+		x, y := s.CursorOnScreen(mpr.Axial)
+		press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(float32(x), float32(y)))
+		awaitPreview(t, segmented)
+	}
+	clickSpleen()
+	spleenSeg := e.Active()
+	if spleenSeg == liverSeg {
+		t.Fatal("the click after Accept prompts for the accepted liver")
+	}
+	enter()
+	if v.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Enter on a new segment asked")
+	}
+	if n := e.Labels().Count(liverSeg); n < liverVoxels*9/10 || e.Labels().Count(spleenSeg) == 0 {
+		t.Fatalf("after the spleen's Enter: liver %d voxels (was %d), spleen %d", n, liverVoxels, e.Labels().Count(spleenSeg))
+	}
+	liverVoxels = e.Labels().Count(liverSeg)
+
+	// The liver picked in the segments panel: the spleen's result would
+	// replace it, so Enter asks.
+	for i, sg := range v.segPanel.segs {
+		if sg.Value == liverSeg {
+			v.segPanel.list.Select(i)
+		}
+	}
+	clickSpleen()
+	if e.Active() != liverSeg {
+		t.Fatalf("the prompt goes to segment %d, not the picked liver %d", e.Active(), liverSeg)
+	}
+	enter()
+	if findButton(t, v.win.Canvas().Overlays().Top(), "No") == nil {
+		t.Fatal("Enter replaced the liver by the spleen's result without asking")
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "No"))
+	if n := e.Labels().Count(liverSeg); n != liverVoxels || e.Preview() == nil {
+		t.Fatalf("after No: liver %d voxels (was %d), preview kept %v", n, liverVoxels, e.Preview() != nil)
+	}
+	enter()
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Yes"))
+	if n := e.Labels().Count(liverSeg); n >= liverVoxels/2 || e.Preview() != nil {
+		t.Fatalf("after Yes: liver %d voxels (was %d), preview left %v", n, liverVoxels, e.Preview() != nil)
+	}
+	v.Undo()
+	if n := e.Labels().Count(liverSeg); n != liverVoxels {
+		t.Fatalf("one Undo brought the liver back to %d voxels, was %d", n, liverVoxels)
+	}
 }

@@ -47,6 +47,25 @@ func (m *LabelMap) Apply(mask []uint8, v uint8, op Op) (Change, error) {
 	})
 }
 
+// Loss is what Apply(mask, v, op) would take from segment v: the voxels
+// it would clear and the segment's voxels now.
+func (m *LabelMap) Loss(mask []uint8, v uint8, op Op) (lost, had int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(mask) != len(m.vox) || op == Add {
+		return 0, 0
+	}
+	for n, x := range m.vox {
+		if x == v {
+			had++
+			if (mask[n] != 0) == (op == Subtract) {
+				lost++
+			}
+		}
+	}
+	return lost, had
+}
+
 // region is a box of the grid: its first voxel and its size.
 type region struct {
 	lo, size [3]int
