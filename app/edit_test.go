@@ -78,6 +78,10 @@ func TestEditMenuSaysWhatItDid(t *testing.T) {
 	e := v.Session().Edit()
 	waitFor(t, "the sample's labels", func() bool { return len(e.Labels().Segments()) > 1 })
 	edit := v.editItems.menu
+	empty, err := e.AddSegment("empty")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name     string
 		segment  uint8
@@ -94,6 +98,7 @@ func TestEditMenuSaysWhatItDid(t *testing.T) {
 				t.Errorf("the sample's default island size is %q mL, want 1 (37 voxels of 3 mm)", got)
 			}
 		}, "Remove islands under 1 mL", "", true},
+		{"fill holes in an empty segment", empty, menuAction(t, edit, "Fill holes"), "Fill holes (empty)", "it is empty", false},
 		{"fill holes", 1, menuAction(t, edit, "Fill holes"), "Fill holes (", "it has no enclosed hole", false},
 		{"fill a hole", 5, menuAction(t, edit, "Fill holes"), "Fill holes (", "", true},
 		{"smooth, default radius", 5, func() {
