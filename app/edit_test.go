@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/viewer"
 )
 
 // menuAction is the action of the menu item whose label starts with label.
@@ -29,26 +30,7 @@ func menuAction(t *testing.T, m *fyne.Menu, label string) func() {
 func answerForm(t *testing.T, v *Viewer, ok, text string) string {
 	t.Helper()
 	top := v.win.Canvas().Overlays().Top()
-	var entry *widget.Entry
-	var walk func(fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if e, is := o.(*widget.Entry); is {
-			entry = e
-		}
-		switch c := o.(type) {
-		case *fyne.Container:
-			for _, x := range c.Objects {
-				walk(x)
-			}
-		case fyne.Widget:
-			for _, x := range test.TempWidgetRenderer(t, c).Objects() {
-				walk(x)
-			}
-		}
-	}
-	if top != nil {
-		walk(top)
-	}
+	entry := find(t, top, func(*widget.Entry) bool { return true })
 	b := findButton(t, top, ok)
 	if b == nil {
 		t.Fatalf("no dialog with %q", ok)
@@ -64,6 +46,18 @@ func answerForm(t *testing.T, v *Viewer, ok, text string) string {
 	return got
 }
 
+// sampleWithLabels opens the sample with its label map.
+func sampleWithLabels(t *testing.T) (*Viewer, *viewer.Editor) {
+	t.Helper()
+	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, Labels: sampleSeg, RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	waitFor(t, "the sample's labels", func() bool { return len(e.Labels().Segments()) > 1 })
+	return v, e
+}
+
 // TestEditMenuSaysWhatItDid runs each Edit operation on the sample's
 // segments and reads the status bar: the voxels added and removed (as
 // counted here from the label map before and after) with their mL, or "no
@@ -71,12 +65,7 @@ func answerForm(t *testing.T, v *Viewer, ok, text string) string {
 // told a change from none, Smooth's 2 mm default changed nothing on the
 // sample's 3 mm voxels).
 func TestEditMenuSaysWhatItDid(t *testing.T) {
-	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, Labels: sampleSeg, RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := v.Session().Edit()
-	waitFor(t, "the sample's labels", func() bool { return len(e.Labels().Segments()) > 1 })
+	v, e := sampleWithLabels(t)
 	edit := v.editItems.menu
 	empty, err := e.AddSegment("empty")
 	if err != nil {
@@ -162,12 +151,7 @@ func TestEditMenuSaysWhatItDid(t *testing.T) {
 // grid (3 mm voxels, where the old 2 mm default held one voxel) changes a
 // segment a little: the kidney and the liver of the sample.
 func TestSmoothDefaultChangesCoarseVoxels(t *testing.T) {
-	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, Labels: sampleSeg, RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := v.Session().Edit()
-	waitFor(t, "the sample's labels", func() bool { return len(e.Labels().Segments()) > 1 })
+	v, e := sampleWithLabels(t)
 	for _, seg := range []uint8{1, 5} {
 		if err := e.SetActive(seg); err != nil {
 			t.Fatal(err)
