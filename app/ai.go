@@ -193,14 +193,37 @@ func (v *Viewer) CancelSegmentation() {
 	}
 }
 
-// Accept writes the preview into the active segment with op.
+// Accept writes the preview into the active segment with op, after asking
+// when that would remove most of the segment.
 func (v *Viewer) Accept(op labels.Op) {
 	if v.session == nil {
 		return
 	}
-	v.CancelSegmentation()
-	_, err := v.session.Edit().Accept(op)
-	v.report(err)
+	v.CancelSegmentation() // the preview asked about is the one accepted
+	e := v.session.Edit()
+	accept := func() {
+		_, err := e.Accept(op)
+		v.report(err)
+	}
+	lost, had, ask := e.AcceptLoss(op)
+	if !ask {
+		accept()
+		return
+	}
+	sg, _ := e.Labels().Segment(e.Active())
+	key := e.LabelsKey()
+	dialog.ShowConfirm("Replace most of "+sg.Name+"?", fmt.Sprintf(
+		"Accepting the preview would remove %d of the %d voxels of %q (%.0f%%).\n"+
+			"Add a segment for a new structure, or accept anyway (Undo takes it back).",
+		lost, had, sg.Name, 100*float64(lost)/float64(had)), func(ok bool) {
+		switch {
+		case !ok:
+		case v.session == nil || v.session.Edit() != e || e.LabelsKey() != key:
+			v.setStatusNote("the preview or the segment changed meanwhile: accept again")
+		default:
+			accept()
+		}
+	}, v.win)
 }
 
 // Reject drops the preview and the prompts.
@@ -245,6 +268,7 @@ type aiPanel struct {
 	accept   *widget.Button
 	reject   *widget.Button
 	content  fyne.CanvasObject
+	busy     bool // a run is going: stage shows its progress, not the preview
 }
 
 type promptRow struct {
@@ -308,6 +332,7 @@ func (v *Viewer) removePrompt(id int) {
 }
 
 func (p *aiPanel) running(on bool) {
+	p.busy = on
 	if on {
 		p.bar.SetValue(0)
 		p.bar.Show()
@@ -317,7 +342,6 @@ func (p *aiPanel) running(on bool) {
 	}
 	p.bar.Hide()
 	p.cancel.Disable()
-	p.stage.SetText("")
 	p.sync()
 }
 
@@ -326,9 +350,14 @@ func (p *aiPanel) progress(f float64, stage string) {
 	p.stage.SetText(stage)
 }
 
-// sync lists the prompts and enables Accept and Reject with a preview.
+// sync lists the prompts, enables Accept and Reject with a preview, and
+// (between runs) measures the preview shown: every preview change, reject,
+// accept and new study comes through here, so the count cannot go stale.
 func (p *aiPanel) sync() {
 	p.rows = p.rows[:0]
+	if !p.busy {
+		p.stage.SetText("")
+	}
 	if p.v.session != nil {
 		e := p.v.session.Edit()
 		for _, pt := range e.Points() {
@@ -351,8 +380,9 @@ func (p *aiPanel) sync() {
 		if e.Preview() != nil {
 			p.accept.Enable()
 			p.reject.Enable()
-			if p.stage.Text == "" {
-				p.stage.SetText(fmt.Sprintf("preview: %d voxels", e.PreviewVoxels()))
+			if !p.busy {
+				n := e.PreviewVoxels()
+				p.stage.SetText(fmt.Sprintf("preview: %d voxels, %.2f mL", n, float64(n)*e.Labels().VoxelML()))
 			}
 		} else {
 			p.accept.Disable()

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -28,15 +29,15 @@ func (v *Viewer) newEditMenu() *fyne.Menu {
 	m.redo = fyne.NewMenuItem("Redo", func() { v.Redo() })
 	m.redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 	v.win.Canvas().AddShortcut(&fyne.ShortcutRedo{}, func(fyne.Shortcut) { v.Redo() }) // Ctrl+Y
-	edit := func(label string, op func(m *labels.LabelMap, s uint8) (labels.Change, error)) *fyne.MenuItem {
-		return fyne.NewMenuItem(label, func() { v.editActive(op) })
+	edit := func(label, whyNone string, op func(m *labels.LabelMap, s uint8) (labels.Change, error)) *fyne.MenuItem {
+		return fyne.NewMenuItem(label, func() { v.editActive(label, whyNone, op) })
 	}
 	m.menu = fyne.NewMenu("Edit",
 		m.undo, m.redo,
 		fyne.NewMenuItemSeparator(),
-		edit("Keep largest island", (*labels.LabelMap).KeepLargestIsland),
+		edit("Keep largest island", "it is one island", (*labels.LabelMap).KeepLargestIsland),
 		fyne.NewMenuItem("Remove islands smaller than…", v.removeIslandsDialog),
-		edit("Fill holes", (*labels.LabelMap).FillHoles),
+		edit("Fill holes", "it has no enclosed hole", (*labels.LabelMap).FillHoles),
 		fyne.NewMenuItem("Smooth…", v.smoothDialog),
 		fyne.NewMenuItem("Interpolate between painted slices (axial)", func() { v.interpolate(mpr.Axial) }),
 		fyne.NewMenuItem("Interpolate between painted slices (coronal)", func() { v.interpolate(mpr.Coronal) }),
@@ -89,16 +90,46 @@ func (v *Viewer) Redo() {
 	}
 }
 
-func (v *Viewer) editActive(op func(m *labels.LabelMap, s uint8) (labels.Change, error)) {
+// editActive runs op (named what) on the active segment and says in the
+// status bar what it changed, or that nothing changed and why: whyNone,
+// unless the segment is empty.
+func (v *Viewer) editActive(what, whyNone string, op func(m *labels.LabelMap, s uint8) (labels.Change, error)) {
 	if v.session == nil {
 		return
 	}
-	c, err := v.session.Edit().Edit(op)
+	e := v.session.Edit()
+	c, err := e.Edit(op)
 	if err != nil {
 		v.showError(err)
 		return
 	}
-	v.setStatusNote(fmt.Sprintf("%d voxels changed", c.Voxels))
+	sg, _ := e.Labels().Segment(e.Active())
+	if c.Empty() && e.Labels().Count(sg.Value) == 0 {
+		whyNone = "it is empty"
+	}
+	v.setStatusNote(editSummary(what+" ("+sg.Name+")", whyNone, c, e.Labels().VoxelML()))
+}
+
+// editSummary says what an edit did: the voxels it added and removed, with
+// their volume, or "no change" and why.
+func editSummary(what, whyNone string, c labels.Change, voxelML float64) string {
+	if c.Empty() {
+		return fmt.Sprintf("%s: no change, %s", what, whyNone)
+	}
+	var did []string
+	for _, d := range []struct {
+		verb string
+		n    int
+	}{{"added", c.Voxels - c.Cleared}, {"removed", c.Cleared}} {
+		noun := "voxels"
+		if d.n == 1 {
+			noun = "voxel"
+		}
+		if d.n > 0 {
+			did = append(did, fmt.Sprintf("%s %d %s (%.2f mL)", d.verb, d.n, noun, float64(d.n)*voxelML))
+		}
+	}
+	return what + ": " + strings.Join(did, ", ")
 }
 
 // numberDialog asks for one positive number.
@@ -118,15 +149,34 @@ func (v *Viewer) numberDialog(title, label, initial string, done func(float64)) 
 	}, v.win)
 }
 
+// removeIslandsDialog asks for the smallest island to keep, offering the
+// label map's default for its voxel size.
 func (v *Viewer) removeIslandsDialog() {
-	v.numberDialog("Remove small islands", "Smaller than (mL)", "1", func(ml float64) {
-		v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.RemoveIslands(s, ml) })
+	if v.session == nil {
+		return
+	}
+	def := v.session.Edit().Labels().DefaultMinIslandML()
+	v.numberDialog("Remove small islands", "Smaller than (mL)", strconv.FormatFloat(def, 'g', 2, 64), func(ml float64) {
+		v.editActive(fmt.Sprintf("Remove islands under %s mL", num(ml)), fmt.Sprintf("no island is under %s mL", num(ml)),
+			func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.RemoveIslands(s, ml) })
 	})
 }
 
+// smoothDialog asks for the smoothing radius, offering the label map's
+// default for its voxel size.
 func (v *Viewer) smoothDialog() {
-	v.numberDialog("Smooth", "Radius (mm)", "2", func(r float64) {
-		v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Smooth(s, r) })
+	if v.session == nil {
+		return
+	}
+	lm := v.session.Edit().Labels()
+	v.numberDialog("Smooth", "Radius (mm)", num(lm.DefaultSmoothMM()), func(r float64) {
+		sp := lm.Geometry().Spacing()
+		whyNone := fmt.Sprintf("no gap, notch or spur is narrower than %s mm", num(r))
+		if fine := min(sp[0], sp[1], sp[2]); r < fine {
+			whyNone = fmt.Sprintf("%s mm is under the voxel spacing (%s mm): try %s mm", num(r), num(fine), num(lm.DefaultSmoothMM()))
+		}
+		v.editActive(fmt.Sprintf("Smooth %s mm", num(r)), whyNone,
+			func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Smooth(s, r) })
 	})
 }
 
@@ -137,7 +187,8 @@ func (v *Viewer) interpolate(o mpr.Orientation) {
 		return
 	}
 	axis := v.session.Edit().NormalAxis(o)
-	v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Interpolate(s, axis) })
+	v.editActive("Interpolate "+o.String()+" slices", "no unpainted "+o.String()+" slice lies between two painted ones",
+		func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Interpolate(s, axis) })
 }
 
 // mergeDialog picks another segment whose voxels join the active one.
@@ -162,7 +213,9 @@ func (v *Viewer) mergeDialog() {
 	dialog.ShowForm("Merge segments", "Merge", "Cancel", []*widget.FormItem{widget.NewFormItem("Segment", sel)}, func(ok bool) {
 		if ok && sel.SelectedIndex() >= 0 {
 			other := values[sel.SelectedIndex()]
-			v.editActive(func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Apply(m.Mask(other), s, labels.Add) })
+			name := names[sel.SelectedIndex()]
+			v.editActive("Merge "+name, name+" is empty, locked, or kept by the draw-over setting",
+				func(m *labels.LabelMap, s uint8) (labels.Change, error) { return m.Apply(m.Mask(other), s, labels.Add) })
 		}
 	}, v.win)
 }

@@ -75,15 +75,7 @@ func TestSegmentEditSaveReload(t *testing.T) {
 	if len(v.aiPanel.rows) != 1 || !strings.HasPrefix(v.aiPanel.rows[0].text, "box") {
 		t.Errorf("prompt list %+v", v.aiPanel.rows)
 	}
-	for {
-		err := await(t, "the segmentation", segmented)
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "cancel") {
-			t.Fatal(err)
-		}
-	}
+	awaitPreview(t, segmented)
 	preview := e.Preview()
 	if preview == nil || !strings.Contains(v.status.Text, "last ") {
 		t.Fatalf("no preview; status %q", v.status.Text)
@@ -224,11 +216,16 @@ func TestPromptMarkersAndRecovery(t *testing.T) {
 
 // findButton finds a button by its label in a dialog.
 func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
-	var found *widget.Button
+	return find(t, o, func(b *widget.Button) bool { return b.Text == label })
+}
+
+// find is the last object of type T under o (a dialog) that match accepts.
+func find[T fyne.CanvasObject](t *testing.T, o fyne.CanvasObject, match func(T) bool) T {
+	var found T
 	var walk func(fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == label {
-			found = b
+		if x, ok := o.(T); ok && match(x) {
+			found = x
 		}
 		switch c := o.(type) {
 		case *fyne.Container:

@@ -39,6 +39,11 @@ type Editor struct {
 	preview    []uint8
 	previewBox labels.Change // the preview's voxels
 	previewGen uint64
+	// nextObject: the next prompt starts a new segment, as nnInteractive's
+	// "next object" does, so an accepted structure is not replaced by the
+	// result of a prompt meant for another one. Set by Accept, cleared
+	// when the user picks a segment.
+	nextObject bool
 
 	// BrushMM is the brush and eraser radius in mm.
 	BrushMM float64
@@ -78,7 +83,7 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if m.Dims() != e.s.Volume.Dims {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
-	e.labels, e.stroke = m, false
+	e.labels, e.stroke, e.nextObject = m, false, false
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -116,7 +121,7 @@ func (e *Editor) SetActive(v uint8) error {
 	if _, ok := e.labels.Segment(v); !ok && v != 0 {
 		return fmt.Errorf("%w %d", labels.ErrNoSegment, v)
 	}
-	e.active = v
+	e.active, e.nextObject = v, false
 	e.s.notify(Change{What: LabelsChanged})
 	return nil
 }
@@ -127,7 +132,7 @@ func (e *Editor) AddSegment(name string) (uint8, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.active = v
+	e.active, e.nextObject = v, false
 	e.labelsChanged()
 	return v, nil
 }
@@ -161,14 +166,28 @@ func (e *Editor) Edit(op func(m *labels.LabelMap, v uint8) (labels.Change, error
 	if e.active == 0 {
 		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
 	}
+	if err := e.checkUnlocked(); err != nil {
+		return labels.Change{}, err
+	}
 	c, err := op(e.labels, e.active)
 	e.labelsChanged()
 	return c, err
 }
 
-// Undo undoes the last step and reports whether there was one.
+// checkUnlocked refuses edits of a locked active segment: the label map
+// spares its voxels but would still let an edit add to it.
+func (e *Editor) checkUnlocked() error {
+	if seg, _ := e.labels.Segment(e.active); seg.Locked {
+		return fmt.Errorf("segment %q is locked", seg.Name)
+	}
+	return nil
+}
+
+// Undo undoes the last step and reports whether there was one. An undone
+// Accept leaves its segment for the next prompt to fill again.
 func (e *Editor) Undo() bool {
 	e.EndStroke()
+	e.nextObject = false
 	_, ok := e.labels.Undo()
 	e.fixActive()
 	e.labelsChanged()
@@ -245,17 +264,39 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 			return labels.Change{}, err
 		}
 	}
-	if seg, _ := e.labels.Segment(e.active); seg.Locked {
-		return labels.Change{}, fmt.Errorf("segment %q is locked", seg.Name)
+	if err := e.checkUnlocked(); err != nil {
+		return labels.Change{}, err
 	}
 	c, err := e.labels.Apply(e.preview, e.active, op)
 	if err != nil {
 		return c, err
 	}
 	e.points, e.box, e.text = nil, nil, ""
+	e.nextObject = true
 	e.SetPreview(nil)
 	e.promptsChanged()
 	return c, nil
+}
+
+// AcceptLoss is what accepting the preview with op would remove from the
+// active segment: the voxels and the segment's voxels now; ask is true
+// when that is more than half of a non-empty segment, which the user
+// should confirm (a small result replacing an accepted organ).
+func (e *Editor) AcceptLoss(op labels.Op) (lost, had int, ask bool) {
+	if e.preview == nil || e.active == 0 {
+		return 0, 0, false
+	}
+	lost, had = e.labels.Loss(e.preview, e.active, op)
+	return lost, had, had > 0 && 2*lost > had
+}
+
+// startObject adds the segment the first prompt after an Accept goes to,
+// named after the structure prompt if there is one. A full segment table
+// leaves the active segment, which AcceptLoss still guards.
+func (e *Editor) startObject() {
+	if e.nextObject && e.HasPrompt() {
+		e.AddSegment(e.text)
+	}
 }
 
 // Reject drops the preview and the prompts.

@@ -47,6 +47,25 @@ func (m *LabelMap) Apply(mask []uint8, v uint8, op Op) (Change, error) {
 	})
 }
 
+// Loss is what Apply(mask, v, op) would take from segment v: the voxels
+// it would clear and the segment's voxels now.
+func (m *LabelMap) Loss(mask []uint8, v uint8, op Op) (lost, had int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(mask) != len(m.vox) || op == Add {
+		return 0, 0
+	}
+	for n, x := range m.vox {
+		if x == v {
+			had++
+			if (mask[n] != 0) == (op == Subtract) {
+				lost++
+			}
+		}
+	}
+	return lost, had
+}
+
 // region is a box of the grid: its first voxel and its size.
 type region struct {
 	lo, size [3]int
@@ -143,9 +162,9 @@ func (m *LabelMap) segmentEdit(name string, v uint8, pad [3]int, fn func(mask []
 	})
 }
 
-// voxelML is the volume of one voxel in mL: |det| of the axes, so a
+// VoxelML is the volume of one voxel in mL: |det| of the axes, so a
 // sheared (tilted) grid counts its true volume.
-func (m *LabelMap) voxelML() float64 {
+func (m *LabelMap) VoxelML() float64 {
 	a, b, c := m.geom.Axes[0], m.geom.Axes[1], m.geom.Axes[2]
 	det := a[0]*(b[1]*c[2]-b[2]*c[1]) - a[1]*(b[0]*c[2]-b[2]*c[0]) + a[2]*(b[0]*c[1]-b[1]*c[0])
 	return math.Abs(det) / 1000
@@ -171,7 +190,7 @@ func (m *LabelMap) KeepLargestIsland(v uint8) (Change, error) {
 // RemoveIslands removes the face-connected parts of segment v smaller than
 // minML millilitres.
 func (m *LabelMap) RemoveIslands(v uint8, minML float64) (Change, error) {
-	perVoxel := m.voxelML()
+	perVoxel := m.VoxelML()
 	return m.segmentEdit("remove small islands", v, [3]int{}, func(mask []uint8, r region) {
 		keepIslands(mask, r, func(sizes []int) []bool {
 			keep := make([]bool, len(sizes))
@@ -182,6 +201,13 @@ func (m *LabelMap) RemoveIslands(v uint8, minML float64) (Change, error) {
 		})
 	})
 }
+
+// DefaultMinIslandML is the island size Remove small islands offers: 1000
+// voxels (3D Slicer's Islands default), so fine grids lose specks and not
+// small structures, but at most 1 mL, as 1000 voxels of a coarse grid
+// would be an organ (27 mL at 3 mm). On the 3 mm sample, 1 mL (37 voxels)
+// removes islands of 1 to 31 voxels and keeps those of 46 and more.
+func (m *LabelMap) DefaultMinIslandML() float64 { return min(1, 1000*m.VoxelML()) }
 
 // keepIslands clears the components of mask that choose does not keep.
 func keepIslands(mask []uint8, r region, choose func(sizes []int) []bool) {
@@ -236,6 +262,18 @@ func (m *LabelMap) Smooth(v uint8, radiusMM float64) (Change, error) {
 		erode(mask, r.size, sp, r2)
 		dilate(mask, r.size, sp, r2)
 	})
+}
+
+// DefaultSmoothMM is the radius Smooth offers: 1.5 times the larger
+// in-plane spacing, rounded up to 0.5 mm, and at least 2 mm. A ball under
+// the spacing holds its centre alone and changes nothing (2 mm on 3 mm
+// voxels); one of the spacing is a 6-voxel cross that smooths along the
+// axes only; 1.5 times reaches the diagonal neighbours in the plane, a
+// gentle but visible change: 4.5 mm on the 3 mm sample moves 395 of the
+// liver's 38634 voxels (1%), 3 mm moved 210.
+func (m *LabelMap) DefaultSmoothMM() float64 {
+	sp := m.geom.Spacing()
+	return max(2, math.Ceil(3*max(sp[0], sp[1]))/2)
 }
 
 // dilate adds every voxel within sqrt(r2) mm of the mask.

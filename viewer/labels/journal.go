@@ -42,6 +42,9 @@ func (r *recorder) flush() {
 	r.grow(r.start)
 	r.grow(r.start + r.n - 1)
 	r.change.Voxels += r.n
+	if r.new == 0 {
+		r.change.Cleared += r.n
+	}
 	// A run that spans rows covers their full width.
 	if r.start/r.dims[0] != (r.start+r.n-1)/r.dims[0] {
 		r.change.Min[0], r.change.Max[0] = 0, r.dims[0]-1

@@ -55,6 +55,7 @@ const (
 // upload only that part.
 type Change struct {
 	Voxels   int
+	Cleared  int // of Voxels, those that became background
 	Min, Max [3]int
 }
 
@@ -86,6 +87,7 @@ func (c *Change) Merge(o Change) {
 		return
 	}
 	c.Voxels += o.Voxels
+	c.Cleared += o.Cleared
 	for a := range 3 {
 		c.Min[a] = min(c.Min[a], o.Min[a])
 		c.Max[a] = max(c.Max[a], o.Max[a])
@@ -340,6 +342,19 @@ func (m *LabelMap) Mask(v uint8) []uint8 {
 		}
 	}
 	return out
+}
+
+// Count is the number of voxels of segment v.
+func (m *LabelMap) Count(v uint8) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := 0
+	for _, x := range m.vox {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }
 
 // Begin opens a step that gathers every edit until the matching End (a

@@ -46,7 +46,7 @@ func (m *LabelMap) Statistics() []Stats {
 	if m.img != nil {
 		slope, inter = m.img.Slope, m.img.Intercept
 	}
-	perVoxel := m.voxelML()
+	perVoxel := m.VoxelML()
 	var out []Stats
 	for v := 1; v < 256; v++ {
 		if !m.tab.used[v] {

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// liverViewer opens the sample with the embedded default, the crosshair at
+// the centre of the liver, and returns the channel each finished run
+// reports on and a function that drags a box over the liver in view o.
+func liverViewer(t *testing.T) (*Viewer, chan error, func(o mpr.Orientation)) {
+	t.Helper()
+	segmented := make(chan error, 8)
+	v, err := openViewer(t, Options{Engine: engine.Options{Backend: "classic"}, RecoveryDir: t.TempDir(), AutosaveInterval: -1,
+		OnSegmented: func(err error) { segmented <- err }}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the engine", func() bool { return v.ai.seg != nil })
+	s := v.Session()
+	truth, err := labels.Load(sampleSeg, s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := bounds(truth.Mask(5), s.Volume.Dims)
+	g := s.Volume.Geom
+	at := func(idx [3]int) [3]float64 {
+		return g.IndexToWorld([3]float64{float64(idx[0]), float64(idx[1]), float64(idx[2])})
+	}
+	s.SetCursor(g.IndexToWorld([3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2}))
+	box := func(o mpr.Orientation) {
+		v.SetTool(viewer.ToolBox)
+		x0, y0 := s.View(o).WorldToScreen(s.Frame(), s.Cursor(), at(lo))
+		x1, y1 := s.View(o).WorldToScreen(s.Frame(), s.Cursor(), at(hi))
+		dragIn(t, v, o, x0, y0, x1, y1)
+	}
+	return v, segmented, box
+}
+
+// awaitPreview waits for a run that was not replaced by a newer one.
+func awaitPreview(t *testing.T, segmented chan error) {
+	t.Helper()
+	for {
+		err := await(t, "the segmentation", segmented)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "cancel") {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPreviewCountFollowsPreview: the AI panel's voxel count is the
+// preview's now, after a second result, after Reject and after another
+// study opens (issue 16, item 4: it stayed at the first result's count).
+// Accept is covered too.
+func TestPreviewCountFollowsPreview(t *testing.T) {
+	v, segmented, box := liverViewer(t)
+	e := v.Session().Edit()
+	shows := func(when string) {
+		t.Helper()
+		want := ""
+		if e.Preview() != nil {
+			want = fmt.Sprintf("preview: %d voxels", e.PreviewVoxels())
+		}
+		if got := v.aiPanel.stage.Text; !strings.HasPrefix(got, want) || (want == "") != (got == "") {
+			t.Errorf("%s: the panel says %q, want %q", when, got, want)
+		}
+	}
+	box(mpr.Axial) // depth guessed
+	awaitPreview(t, segmented)
+	first := e.PreviewVoxels()
+	shows("first result")
+	box(mpr.Coronal) // depth dragged: another result
+	awaitPreview(t, segmented)
+	if e.PreviewVoxels() == first {
+		t.Fatalf("the depth drag left the result at %d voxels: the test needs two different results", first)
+	}
+	t.Logf("guessed depth %d voxels, dragged depth %d", first, e.PreviewVoxels())
+	shows("second result")
+	v.Reject()
+	shows("after Reject")
+
+	box(mpr.Axial)
+	awaitPreview(t, segmented)
+	shows("third result")
+	v.Accept(labels.Replace)
+	shows("after Accept")
+	box(mpr.Axial)
+	awaitPreview(t, segmented)
+	shows("fourth result")
+	old := v.Session()
+	v.Open(samplePath, "")
+	waitFor(t, "the study opened again", func() bool { return v.Session() != old })
+	e = v.Session().Edit()
+	shows("another study")
+}
+
+// TestNextPromptDoesNotReplaceAcceptedSegment: after the liver is accepted,
+// a click on the spleen with the point tool and Enter make a new segment
+// and leave the liver; with the liver picked again, Enter on a result that
+// would replace it asks first, No keeps it, Yes replaces it as one undo
+// step (issue 16, item 6: the liver was silently replaced).
+func TestNextPromptDoesNotReplaceAcceptedSegment(t *testing.T) {
+	v, segmented, box := liverViewer(t)
+	s := v.Session()
+	e := s.Edit()
+	enter := func() { v.View(mpr.Axial).TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	box(mpr.Axial)
+	box(mpr.Coronal)
+	awaitPreview(t, segmented)
+	enter()
+	liverSeg := e.Active()
+	liverVoxels := e.Labels().Count(liverSeg)
+	if liverSeg == 0 || liverVoxels == 0 {
+		t.Fatalf("accepted into segment %d, %d voxels", liverSeg, liverVoxels)
+	}
+
+	truth, err := labels.Load(sampleSeg, s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := bounds(truth.Mask(1), s.Volume.Dims) // the spleen
+	clickSpleen := func() {
+		v.SetTool(viewer.ToolPositive)
+		s.SetCursor(s.Volume.Geom.IndexToWorld([3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2}))
+		x, y := s.CursorOnScreen(mpr.Axial)
+		press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(float32(x), float32(y)))
+		awaitPreview(t, segmented)
+	}
+	clickSpleen()
+	spleenSeg := e.Active()
+	if spleenSeg == liverSeg {
+		t.Fatal("the click after Accept prompts for the accepted liver")
+	}
+	enter()
+	if v.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Enter on a new segment asked")
+	}
+	if n := e.Labels().Count(liverSeg); n < liverVoxels*9/10 || e.Labels().Count(spleenSeg) == 0 {
+		t.Fatalf("after the spleen's Enter: liver %d voxels (was %d), spleen %d", n, liverVoxels, e.Labels().Count(spleenSeg))
+	}
+	liverVoxels = e.Labels().Count(liverSeg)
+
+	// The liver picked in the segments panel: the spleen's result would
+	// replace it, so Enter asks.
+	for i, sg := range v.segPanel.segs {
+		if sg.Value == liverSeg {
+			v.segPanel.list.Select(i)
+		}
+	}
+	clickSpleen()
+	if e.Active() != liverSeg {
+		t.Fatalf("the prompt goes to segment %d, not the picked liver %d", e.Active(), liverSeg)
+	}
+	enter()
+	if findButton(t, v.win.Canvas().Overlays().Top(), "No") == nil {
+		t.Fatal("Enter replaced the liver by the spleen's result without asking")
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "No"))
+	if n := e.Labels().Count(liverSeg); n != liverVoxels || e.Preview() == nil {
+		t.Fatalf("after No: liver %d voxels (was %d), preview kept %v", n, liverVoxels, e.Preview() != nil)
+	}
+	enter()
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Yes"))
+	if n := e.Labels().Count(liverSeg); n >= liverVoxels/2 || e.Preview() != nil {
+		t.Fatalf("after Yes: liver %d voxels (was %d), preview left %v", n, liverVoxels, e.Preview() != nil)
+	}
+	v.Undo()
+	if n := e.Labels().Count(liverSeg); n != liverVoxels {
+		t.Fatalf("one Undo brought the liver back to %d voxels, was %d", n, liverVoxels)
+	}
+}

@@ -1,0 +1,104 @@
+package viewer
+
+import (
+	"testing"
+
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// TestAcceptedSegmentIsNotReplaced: after an Accept, the next prompt goes
+// to a new segment, so a small result does not replace the accepted liver
+// (issue 16, item 6); Accept stays one undo step; a prompt on a segment
+// the user picked may replace it, and AcceptLoss says when that would
+// take most of it.
+func TestAcceptedSegmentIsNotReplaced(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	click := func() { e.AddPointAt(mpr.Axial, x, y, true) }
+	count := func(v uint8) int { return e.Labels().Count(v) }
+	// small is a twentieth of the liver's voxels; other as many outside it
+	// (a result on another structure).
+	small, other := make([]uint8, len(liverMask)), make([]uint8, len(liverMask))
+	for n, in := range liverMask {
+		if in != 0 && n%20 == 0 {
+			small[n] = 1
+		}
+	}
+	nLiver, nSmall := voxels(liverMask), voxels(small)
+	for n, left := 0, nSmall; left > 0; n++ {
+		if liverMask[n] == 0 {
+			other[n] = 1
+			left--
+		}
+	}
+
+	click()
+	e.SetPreview(liverMask)
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	first := e.Active()
+	if count(first) != nLiver {
+		t.Fatalf("accepted %d voxels of a %d-voxel preview", count(first), nLiver)
+	}
+
+	click() // the next prompt: a new object
+	next := e.Active()
+	if next == first || len(e.Labels().Segments()) != 2 {
+		t.Fatalf("the prompt after Accept goes to segment %d (the accepted one is %d), segments %+v", next, first, e.Labels().Segments())
+	}
+	if sg, _ := e.Labels().Segment(next); sg.Name != "Label 2" || sg.Color == labels.DefaultColor(first) {
+		t.Errorf("the new segment %+v", sg)
+	}
+	e.SetPreview(other)
+	if _, _, ask := e.AcceptLoss(labels.Replace); ask {
+		t.Error("asks before filling an empty segment")
+	}
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if count(first) != nLiver || count(next) != nSmall {
+		t.Fatalf("after the second Accept: liver %d voxels (want %d), new segment %d (want %d)", count(first), nLiver, count(next), nSmall)
+	}
+	if !e.Undo() || count(next) != 0 || count(first) != nLiver {
+		t.Fatalf("one Undo: new segment %d voxels, liver %d", count(next), count(first))
+	}
+
+	// The user picks the liver to refine it: the prompt goes there, and a
+	// result that would take most of it is one to confirm.
+	if err := e.SetActive(first); err != nil {
+		t.Fatal(err)
+	}
+	click()
+	if e.Active() != first || len(e.Labels().Segments()) != 2 {
+		t.Fatalf("a prompt on a picked segment went to %d, segments %d", e.Active(), len(e.Labels().Segments()))
+	}
+	e.SetPreview(small)
+	lost, had, ask := e.AcceptLoss(labels.Replace)
+	if !ask || had != nLiver || lost != had-nSmall {
+		t.Errorf("replacing the liver by a twentieth of it: lost %d of %d, ask %v", lost, had, ask)
+	}
+	if _, _, ask := e.AcceptLoss(labels.Add); ask {
+		t.Error("asks before adding")
+	}
+	if lost, _, ask := e.AcceptLoss(labels.Subtract); ask || lost != nSmall {
+		t.Errorf("subtracting a twentieth: lost %d, ask %v", lost, ask)
+	}
+	e.SetPreview(liverMask)
+	if _, _, ask := e.AcceptLoss(labels.Replace); ask {
+		t.Error("asks before replacing the liver by itself")
+	}
+}
+
+func voxels(m []uint8) int {
+	n := 0
+	for _, x := range m {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
+}
