@@ -117,6 +117,7 @@ func (e *Editor) ClearPrompts() {
 }
 
 func (e *Editor) promptsChanged() {
+	e.startObject() // before the observers, who show the prompts' segment
 	e.s.notify(Change{What: PromptsChanged, Views: allViews})
 }
 

@@ -91,9 +91,6 @@ func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
 func (s *Session) OnChange(f func(Change)) { s.observers = append(s.observers, f) }
 
 func (s *Session) notify(c Change) {
-	if c.What&PromptsChanged != 0 {
-		s.edit.startObject() // before the observers, who show the prompts' segment
-	}
 	for _, f := range s.observers {
 		f(c)
 	}
