@@ -6,6 +6,8 @@ from DataParallel, keys `module.<part>.<...>`. Parts: image_encoder,
 prompt_encoder, mask_decoder, text_encoder.
 """
 
+import inspect
+
 import torch
 
 from segvol_net import SegVolNet
@@ -58,8 +60,11 @@ def expected_shapes(encoder_depth, with_clip):
 
 def read(path):
     """Returns (state dict without prefix, layout name)."""
+    # weights_only (torch >= 1.13) loads tensors and containers only: a
+    # checkpoint from the internet cannot run code through its pickle.
+    kw = {"weights_only": True} if "weights_only" in inspect.signature(torch.load).parameters else {}
     try:
-        obj = torch.load(path, map_location="cpu")
+        obj = torch.load(path, map_location="cpu", **kw)
     except Exception as e:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint ({e})") from e
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):

@@ -117,6 +117,11 @@ def text_embeddings(state, names, tokenizer_dir):
         return None
     model = CLIPTextModel(CLIPTextConfig())
     tower = {k[len(ck.CLIP):]: v.float() for k, v in state.items() if k.startswith(ck.CLIP)}
+    # The checkpoint names the tower's weights as transformers 4 did
+    # ("text_model.embeddings..."); transformers 5 drops that prefix
+    # ("embeddings..."), so follow whichever names this version's model has.
+    if not any(k.startswith("text_model.") for k in model.state_dict()):
+        tower = {k[len("text_model."):] if k.startswith("text_model.") else k: v for k, v in tower.items()}
     missing, unexpected = model.load_state_dict(tower, strict=False)
     # position_ids is the one buffer whose saving depends on the transformers version.
     missing = [k for k in missing if not k.endswith("position_ids")]
