@@ -13,6 +13,7 @@ import (
 
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // AutosaveInterval is how often unsaved work goes to the recovery folder.
@@ -41,21 +42,29 @@ func (v *Viewer) SaveLabels(path string) error {
 	return nil
 }
 
-// OpenLabels loads a label file (and the label description beside it)
-// onto the open study, replacing the segmentation.
+// OpenLabels loads a segmentation onto the open study, replacing the
+// one shown: NIfTI (with the label description beside it) or DICOM SEG.
 func (v *Viewer) OpenLabels(path string) error {
 	if v.session == nil {
 		return errNoSession
 	}
-	m, err := labels.Load(path, v.session.Volume)
+	m, note, err := v.session.LoadLabelFile(path)
 	if err != nil {
 		return err
 	}
 	if err := v.session.Edit().SetLabels(m); err != nil {
 		return err
 	}
-	v.files.path = path
-	v.setStatusNote(fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments())))
+	msg := fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments()))
+	if note != "" {
+		msg += " (" + note + ")"
+	}
+	// Save writes NIfTI: it must not overwrite the DICOM SEG it came from.
+	v.files.path = ""
+	if study.IsNIfTI(path) {
+		v.files.path = path
+	}
+	v.setStatusNote(msg)
 	return nil
 }
 
