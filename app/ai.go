@@ -37,7 +37,7 @@ const ortLibraryKey = "ortLibrary"
 // chooseORTLibrary lets the user pick the ONNX Runtime library, remembers
 // it, and loads the engine with it, or from the next start where one is
 // loaded already (ONNX Runtime loads once per process).
-func (v *Viewer) chooseORTLibrary() { v.pickFile(v.setORTLibrary) }
+func (v *Viewer) chooseORTLibrary() { v.pickFile("", nil, v.setORTLibrary) }
 
 // setORTLibrary remembers the ONNX Runtime library (empty: search for it
 // again) and reloads the engine.

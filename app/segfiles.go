@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -68,20 +67,17 @@ func (v *Viewer) OpenLabels(path string) error {
 	return nil
 }
 
+// saveDialog asks where to save the segmentation as NIfTI: the file it
+// came from, or <study>_seg.nii.gz in the study's folder.
 func (v *Viewer) saveDialog(then func()) {
 	if v.session == nil {
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			v.showError(err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
+	dir, name := v.studyFile("_seg.nii.gz")
+	if v.files.path != "" {
+		dir, name = filepath.Dir(v.files.path), filepath.Base(v.files.path)
+	}
+	v.saveFile("Save segmentation (NIfTI)", dir, name, niftiFiles, func(path string) {
 		if err := v.SaveLabels(path); err != nil {
 			v.showError(err)
 			return
@@ -89,10 +85,7 @@ func (v *Viewer) saveDialog(then func()) {
 		if then != nil {
 			then()
 		}
-	}, v.win)
-	d.SetFileName(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(v.session.Volume.Meta.Source), ".gz"), ".nii") + "_seg.nii.gz")
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	})
 }
 
 // save writes to the file the segmentation came from, or asks for one.
@@ -114,7 +107,11 @@ func (v *Viewer) openLabelsDialog() {
 	if v.session == nil {
 		return
 	}
-	v.pickFile(func(path string) {
+	dir, _ := v.studyFile("")
+	if v.files.path != "" {
+		dir = filepath.Dir(v.files.path)
+	}
+	v.pickFile(dir, segmentationFiles, func(path string) {
 		if err := v.OpenLabels(path); err != nil {
 			v.showError(err)
 		}
@@ -129,24 +126,14 @@ func (v *Viewer) exportSEGDialog() {
 		v.showError(fmt.Errorf("DICOM SEG export needs a study opened from DICOM; save as NIfTI instead"))
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			if err != nil {
-				v.showError(err)
-			}
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
+	dir, name := v.studyFile("_seg.dcm")
+	v.saveFile("Export DICOM SEG", dir, name, dicomSEGFiles, func(path string) {
 		if err := v.session.ExportSEG(path); err != nil {
 			v.showError(err)
 			return
 		}
 		v.setStatusNote("exported " + filepath.Base(path))
-	}, v.win)
-	d.SetFileName("segmentation.dcm")
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	})
 }
 
 // startAutosave writes unsaved work to the recovery folder every interval
