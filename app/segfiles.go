@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -47,6 +48,9 @@ func (v *Viewer) OpenLabels(path string) error {
 	if v.session == nil {
 		return errNoSession
 	}
+	if isDescription(path) {
+		return v.openDescription(path)
+	}
 	m, note, err := v.session.LoadLabelFile(path)
 	if err != nil {
 		return err
@@ -64,6 +68,32 @@ func (v *Viewer) OpenLabels(path string) error {
 		v.files.path = path
 	}
 	v.setStatusNote(msg)
+	return nil
+}
+
+// isDescription reports whether path names an ITK-SNAP label description
+// (text, so its name is all there is to tell it by).
+func isDescription(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".txt" || ext == ".label"
+}
+
+// openDescription applies a label description file's names and colours to
+// the segmentation shown (one undo step), as ITK-SNAP's Import Label
+// Descriptions.
+func (v *Viewer) openDescription(path string) error {
+	segs, err := labels.ReadDescription(path)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
+		return fmt.Errorf("%s lists no labels", filepath.Base(path))
+	}
+	v.session.Edit().Do(func(m *labels.LabelMap) error {
+		m.Describe(segs)
+		return nil
+	})
+	v.setStatusNote(fmt.Sprintf("named and coloured %d labels from %s", len(segs), filepath.Base(path)))
 	return nil
 }
 

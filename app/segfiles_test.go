@@ -1,6 +1,8 @@
 package app
 
 import (
+	"image/color"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ var dcmqiDir = filepath.Join("..", "testdata", "dcmqi_ct3slice_seg")
 // (it said "not a NIfTI file: sizeof_hdr is 0"), and dcmqi's SEG with
 // overlapping segments, saying in the status bar what became of the
 // overlaps. Save then asks for a NIfTI name rather than overwrite the SEG.
+// A label description file (.txt) renames and recolours the labels.
 func TestOpenSegmentationDICOMSEG(t *testing.T) {
 	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, filepath.Join(dcmqiDir, "ct-3slice"))
 	if err != nil {
@@ -50,6 +53,22 @@ func TestOpenSegmentationDICOMSEG(t *testing.T) {
 	}
 	if v.files.path != "" {
 		t.Errorf("Save would write NIfTI over the SEG %s", v.files.path)
+	}
+
+	// An ITK-SNAP label description names and colours the labels shown.
+	txt := filepath.Join(t.TempDir(), "names.txt")
+	if err := os.WriteFile(txt, []byte("1 0 255 0 1 1 1 \"liver (reviewed)\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.OpenLabels(txt); err != nil {
+		t.Fatal(err)
+	}
+	if sg, _ := e.Labels().Segment(1); sg.Name != "liver (reviewed)" || sg.Color != (color.NRGBA{0, 255, 0, 255}) || count(e.Labels().Mask(1)) != count(painted) {
+		t.Errorf("after the label description: %+v", sg)
+	}
+	v.Undo()
+	if sg, _ := e.Labels().Segment(1); sg.Name != "liver" {
+		t.Errorf("undo left %+v", sg)
 	}
 
 	if err := v.OpenLabels(filepath.Join(dcmqiDir, "partial_overlaps.dcm")); err != nil {
