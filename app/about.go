@@ -18,7 +18,8 @@ import (
 
 func (v *Viewer) helpMenu() *fyne.Menu {
 	return fyne.NewMenu("Help", fyne.NewMenuItem("About SegVol", v.showAbout),
-		fyne.NewMenuItem("Keyboard and mouse", v.showBindings))
+		fyne.NewMenuItem("Keyboard and mouse", v.showBindings),
+		fyne.NewMenuItem("Installing SegVol", v.showInstall))
 }
 
 // bindings are the mouse and key actions that no menu shows, for Help >

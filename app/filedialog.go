@@ -156,7 +156,7 @@ func typedPath(s string) string {
 	return filepath.Clean(s)
 }
 
-// walk calls fn on o and everything containers and scrolls hold.
+// walk calls fn on o and everything containers, scrolls and forms hold.
 func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 	fn(o)
 	switch c := o.(type) {
@@ -166,5 +166,9 @@ func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 		}
 	case *container.Scroll:
 		walk(c.Content, fn)
+	case *widget.Form:
+		for _, it := range c.Items {
+			walk(it.Widget, fn)
+		}
 	}
 }

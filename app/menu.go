@@ -35,6 +35,8 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
+		fyne.NewMenuItemSeparator(),
+		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
 	)
 	// Fyne adds Quit to the first menu itself.
 	view := fyne.NewMenu("View",
@@ -45,9 +47,10 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
-	// The canvas takes Ctrl+O too, for drivers whose menus do not (the
+	// The canvas takes Ctrl+O and Ctrl+, too, for drivers whose menus do not (the
 	// main menu's shortcut wins where both do, so it runs once).
 	v.win.Canvas().AddShortcut(openShortcut, func(fyne.Shortcut) { v.openFileDialog() })
+	v.win.Canvas().AddShortcut(settingsShortcut, func(fyne.Shortcut) { v.showSettings() })
 	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
 	return fyne.NewMainMenu(file, v.newEditMenu(), v.segmentationMenu(), view, v.presetMenu, v.helpMenu())
 }
