@@ -85,6 +85,7 @@ func main() {
 	v.Window().Show()
 	v.Open(path, "")
 	v.OfferRecovery()
+	v.FirstStartNotice()
 	if *renderer != "cpu" {
 		go startGL(v, *renderer == "gl", settled)
 	} else {
