@@ -83,9 +83,11 @@ func main() {
 	}
 	v = app.New(a, opt)
 	v.Window().Show()
+	// The notice goes first: hiding a dialog takes down those shown above
+	// it, and the loading dialog is hidden when the study is in.
+	v.FirstStartNotice()
 	v.Open(path, "")
 	v.OfferRecovery()
-	v.FirstStartNotice()
 	if *renderer != "cpu" {
 		go startGL(v, *renderer == "gl", settled)
 	} else {
