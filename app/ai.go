@@ -40,7 +40,7 @@ func (v *Viewer) loadEngine(o engine.Options) {
 				defer v.onEngine(err)
 			}
 			if err != nil {
-				v.showError(fmt.Errorf("segmentation engine: %w", err))
+				v.showError(fmt.Errorf("segmentation engine: %s", whyNoSegVol(err)))
 				return
 			}
 			v.ai.seg, v.ai.info, v.categories = s, info, names

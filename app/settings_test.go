@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/infer/ort"
 )
 
@@ -118,5 +119,15 @@ func TestSettingsAndInstallingSegVol(t *testing.T) {
 		if !strings.Contains(txt, want) {
 			t.Errorf("Installing SegVol does not say %q:\n%s", want, txt)
 		}
+	}
+}
+
+// With SegVol asked for and its model missing, the error says where to
+// read how to install it.
+func TestMissingSegVolPointsToHelp(t *testing.T) {
+	absent := filepath.Join(t.TempDir(), "absent")
+	v := newViewer(t, newTestApp(t), Options{Engine: engine.Options{Backend: "segvol", Models: absent}})
+	if txt := shownText(v); !strings.Contains(txt, "Help > Installing SegVol") || !strings.Contains(txt, absent) || strings.Contains(txt, "README") {
+		t.Errorf("the engine error says %q", txt)
 	}
 }
