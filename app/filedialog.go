@@ -83,6 +83,11 @@ func (v *Viewer) saveFile(title, dir, name string, kind fileKind, then func(path
 		path := w.URI().Path()
 		w.Close()
 		then(path)
+		// Fyne made path, empty, before asking us to write it; a save
+		// under another name (seg -> seg.nii.gz) or a failed one left it so.
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+			os.Remove(path)
+		}
 	}, v.win)
 	d.SetTitleText(title)
 	d.SetFileName(name)

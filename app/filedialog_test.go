@@ -87,6 +87,18 @@ func TestSaveDialogsFollowTheStudy(t *testing.T) {
 		t.Fatalf("not saved in the study's folder: %v", err)
 	}
 
+	// A name without the extension gets it, and leaves no empty file.
+	v.saveDialog(nil)
+	name, save = shownFileDialog(t, v)
+	name.SetText("plain")
+	test.Tap(save)
+	if _, err := os.Stat(filepath.Join(studyDir, "plain.nii.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(studyDir, "plain")); err == nil {
+		t.Error("an empty file plain was left beside plain.nii.gz")
+	}
+
 	elsewhere := filepath.Join(t.TempDir(), "typed.nii.gz")
 	v.saveDialog(nil)
 	name, save = shownFileDialog(t, v)
