@@ -18,7 +18,8 @@ import (
 
 func (v *Viewer) helpMenu() *fyne.Menu {
 	return fyne.NewMenu("Help", fyne.NewMenuItem("About SegVol", v.showAbout),
-		fyne.NewMenuItem("Keyboard and mouse", v.showBindings))
+		fyne.NewMenuItem("Keyboard and mouse", v.showBindings),
+		fyne.NewMenuItem("Installing SegVol", v.showInstall))
 }
 
 // bindings are the mouse and key actions that no menu shows, for Help >
@@ -60,6 +61,32 @@ func bindingsTable() *fyne.Container {
 	return grid
 }
 
+// intendedUse says what the program is for, in Help > About and the
+// first-start notice.
+const intendedUse = "SegVol is for research and for reviewing segmentations, not for diagnosis " +
+	"or treatment decisions: it is not a medical device. Every segmentation, by hand or by the AI, " +
+	"must be checked by a qualified person before anyone relies on it."
+
+// noticeKey is the preference that remembers the first-start notice was
+// read; a test of the whole app sets it so the notice does not cover the
+// window.
+const noticeKey = "intendedUseNoticeRead"
+
+// FirstStartNotice tells, once per user, what the program is for; it is
+// remembered as read when its dialog is closed.
+func (v *Viewer) FirstStartNotice() {
+	p := v.app.Preferences()
+	if p.Bool(noticeKey) {
+		return
+	}
+	msg := widget.NewLabel(intendedUse + "\n\nHelp > About says this again.")
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("What SegVol is for", "I understand", msg, v.win)
+	d.SetOnClosed(func() { p.SetBool(noticeKey, true) })
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+}
+
 // showAbout shows the version and the licenses of everything bundled.
 func (v *Viewer) showAbout() {
 	d := dialog.NewCustom("About SegVol", "Close", aboutContent(v.app.Metadata()), v.win)
@@ -91,7 +118,8 @@ func aboutContent(m fyne.AppMetadata) fyne.CanvasObject {
 		l.TextStyle.Monospace = true
 		acc.Append(widget.NewAccordionItem(c.Name+" — "+c.License, l))
 	}
-	head := widget.NewLabel(versionText(m) + "\nAI-assisted 3D medical image segmentation.\n\nIt carries the following, under their licenses:")
+	head := widget.NewLabel(versionText(m) + "\nAI-assisted 3D medical image segmentation.\n\n" + intendedUse +
+		"\n\nIt carries the following, under their licenses:")
 	head.Wrapping = fyne.TextWrapWord
 	return container.NewBorder(head, nil, nil, nil, container.NewVScroll(acc))
 }

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/assets"
@@ -78,5 +79,43 @@ func TestBindingsListed(t *testing.T) {
 		if listed[want] == "" {
 			t.Errorf("%s is not listed", want)
 		}
+	}
+}
+
+// Help > About and the first start say what the program is for; the
+// notice shows once, and is remembered as read when closed.
+func TestIntendedUseNotice(t *testing.T) {
+	a := newTestApp(t)
+	v := newViewer(t, a, Options{})
+	var about string
+	walk(aboutContent(fyne.AppMetadata{}), func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok {
+			about += l.Text
+		}
+	})
+	if !strings.Contains(about, "not a medical device") || !strings.Contains(about, "research") {
+		t.Errorf("About says %q", about)
+	}
+	v.FirstStartNotice()
+	if txt := shownText(v); !strings.Contains(txt, "not a medical device") || !strings.Contains(txt, "not for diagnosis") {
+		t.Fatalf("first start shows %q", txt)
+	}
+	var ok *widget.Button
+	walk(v.win.Canvas().Overlays().Top().(*widget.PopUp).Content, func(o fyne.CanvasObject) {
+		if b, is := o.(*widget.Button); is && b.Text == "I understand" {
+			ok = b
+		}
+	})
+	if ok == nil {
+		t.Fatal("no button to close the notice")
+	}
+	test.Tap(ok)
+	if !a.Preferences().Bool(noticeKey) {
+		t.Fatal("closing the notice was not remembered")
+	}
+	w := newViewer(t, a, Options{})
+	w.FirstStartNotice()
+	if w.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("the notice showed again: %q", shownText(w))
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/engine"
-	"github.com/segvolapp/segvol/infer/ort"
 	"github.com/segvolapp/segvol/infer/segvol"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -30,34 +29,6 @@ type aiState struct {
 	gen     int // the run whose result is wanted
 }
 
-// ortLibraryKey is the preference holding the ONNX Runtime library chosen
-// by hand (for example the CUDA build, models/README.md).
-const ortLibraryKey = "ortLibrary"
-
-// chooseORTLibrary lets the user pick the ONNX Runtime library, remembers
-// it, and loads the engine with it, or from the next start where one is
-// loaded already (ONNX Runtime loads once per process).
-func (v *Viewer) chooseORTLibrary() { v.pickFile(v.setORTLibrary) }
-
-// setORTLibrary remembers the ONNX Runtime library (empty: search for it
-// again) and reloads the engine.
-func (v *Viewer) setORTLibrary(path string) {
-	v.app.Preferences().SetString(ortLibraryKey, path)
-	v.engineOpts.Library = path
-	if cur := ort.LoadedLibrary(); cur != "" {
-		what := "The ONNX Runtime library is searched for again"
-		if path != "" {
-			what = path + " is used"
-		}
-		dialog.ShowInformation("ONNX Runtime library", fmt.Sprintf(
-			"%s from the next start: a running viewer keeps the library it loaded (%s).", what, cur), v.win)
-		return
-	}
-	v.ai.seg = nil
-	v.updateStatus()
-	v.loadEngine(v.engineOpts)
-}
-
 // loadEngine picks the engine in the background (loading ONNX Runtime and
 // the SegVol graphs takes a while) and the category list.
 func (v *Viewer) loadEngine(o engine.Options) {
@@ -69,7 +40,7 @@ func (v *Viewer) loadEngine(o engine.Options) {
 				defer v.onEngine(err)
 			}
 			if err != nil {
-				v.showError(fmt.Errorf("segmentation engine: %w", err))
+				v.showError(fmt.Errorf("segmentation engine: %s", whyNoSegVol(err)))
 				return
 			}
 			v.ai.seg, v.ai.info, v.categories = s, info, names
@@ -135,7 +106,7 @@ func (v *Viewer) RunSegmentation() {
 		return
 	}
 	if e.Text() != "" && a.info.Backend != "segvol" {
-		v.showError(fmt.Errorf("structure names need SegVol (%v); use points or a box with the embedded default", a.info.Fallback))
+		v.showError(fmt.Errorf("structure names need SegVol (%s); use points or a box with the embedded default", whyNoSegVol(a.info.Fallback)))
 		return
 	}
 	v.CancelSegmentation()
@@ -237,8 +208,8 @@ func (v *Viewer) Reject() {
 // textPromptDialog picks the structure to segment by name.
 func (v *Viewer) textPromptDialog() {
 	if v.ai.seg != nil && v.ai.info.Backend != "segvol" {
-		dialog.ShowInformation("Structure name", fmt.Sprintf("Segmenting a structure by name needs SegVol: %v.\n"+
-			"The embedded default segments from points and boxes.", v.ai.info.Fallback), v.win)
+		dialog.ShowInformation("Structure name", fmt.Sprintf("Segmenting a structure by name needs SegVol: %s.\n"+
+			"The embedded default segments from points and boxes.", whyNoSegVol(v.ai.info.Fallback)), v.win)
 		v.session.Edit().SetTool(viewer.ToolNavigate)
 		return
 	}

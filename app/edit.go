@@ -250,8 +250,6 @@ func (v *Viewer) segmentationMenu() *fyne.Menu {
 				v.session.Edit().ClearPrompts()
 			}
 		}),
-		fyne.NewMenuItem("ONNX Runtime library…", v.chooseORTLibrary),
-		fyne.NewMenuItem("ONNX Runtime library: search again", func() { v.setORTLibrary("") }),
 		fyne.NewMenuItemSeparator(),
 		toolItem,
 		fyne.NewMenuItem("Add segment…", v.addSegmentDialog),

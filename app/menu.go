@@ -19,11 +19,14 @@ const (
 	maxRecent = 10
 )
 
+// openShortcut is Ctrl+O (Cmd+O on macOS): File > Open file….
+var openShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+
 func (v *Viewer) mainMenu() *fyne.MainMenu {
 	v.recentMenu = fyne.NewMenuItem("Recent studies", nil)
 	v.recentMenu.ChildMenu = fyne.NewMenu("", v.recentItems()...)
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("Open file…", v.openFileDialog),
+		&fyne.MenuItem{Label: "Open file…", Action: v.openFileDialog, Shortcut: openShortcut},
 		fyne.NewMenuItem("Open DICOM folder…", v.openFolderDialog),
 		v.recentMenu,
 		fyne.NewMenuItemSeparator(),
@@ -32,6 +35,8 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
+		fyne.NewMenuItemSeparator(),
+		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
 	)
 	// Fyne adds Quit to the first menu itself.
 	view := fyne.NewMenu("View",
@@ -42,6 +47,10 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
+	// The canvas takes Ctrl+O and Ctrl+, too, for drivers whose menus do not (the
+	// main menu's shortcut wins where both do, so it runs once).
+	v.win.Canvas().AddShortcut(openShortcut, func(fyne.Shortcut) { v.openFileDialog() })
+	v.win.Canvas().AddShortcut(settingsShortcut, func(fyne.Shortcut) { v.showSettings() })
 	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
 	return fyne.NewMainMenu(file, v.newEditMenu(), v.segmentationMenu(), view, v.presetMenu, v.helpMenu())
 }
@@ -110,10 +119,18 @@ func (v *Viewer) remember(path string) {
 	v.recentMenu.ChildMenu.Refresh()
 }
 
-func (v *Viewer) openFileDialog() { v.pickFile(func(path string) { v.Open(path, "") }) }
+// openFileDialog asks for a study, starting in the open study's folder.
+func (v *Viewer) openFileDialog() {
+	dir := ""
+	if v.session != nil {
+		dir, _ = v.studyFile("")
+	}
+	v.pickFile(dir, nil, func(path string) { v.Open(path, "") })
+}
 
-// pickFile shows a file-open dialog and calls then with the chosen path.
-func (v *Viewer) pickFile(then func(path string)) {
+// pickFile shows a file-open dialog in dir ("" for Fyne's choice) listing
+// files of kind (nil for all) and calls then with the chosen path.
+func (v *Viewer) pickFile(dir string, kind fileKind, then func(path string)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			v.showError(err)
@@ -126,6 +143,10 @@ func (v *Viewer) pickFile(then func(path string)) {
 		r.Close()
 		then(path)
 	}, v.win)
+	if kind != nil {
+		d.SetFilter(kind)
+	}
+	setFolder(d, dir)
 	d.Resize(fyne.NewSize(800, 600))
 	d.Show()
 }

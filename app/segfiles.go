@@ -13,6 +13,7 @@ import (
 
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // AutosaveInterval is how often unsaved work goes to the recovery folder.
@@ -41,38 +42,72 @@ func (v *Viewer) SaveLabels(path string) error {
 	return nil
 }
 
-// OpenLabels loads a label file (and the label description beside it)
-// onto the open study, replacing the segmentation.
+// OpenLabels loads a segmentation onto the open study, replacing the
+// one shown: NIfTI (with the label description beside it) or DICOM SEG.
 func (v *Viewer) OpenLabels(path string) error {
 	if v.session == nil {
 		return errNoSession
 	}
-	m, err := labels.Load(path, v.session.Volume)
+	if isDescription(path) {
+		return v.openDescription(path)
+	}
+	m, note, err := v.session.LoadLabelFile(path)
 	if err != nil {
 		return err
 	}
 	if err := v.session.Edit().SetLabels(m); err != nil {
 		return err
 	}
-	v.files.path = path
-	v.setStatusNote(fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments())))
+	msg := fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments()))
+	if note != "" {
+		msg += " (" + note + ")"
+	}
+	// Save writes NIfTI: it must not overwrite the DICOM SEG it came from.
+	v.files.path = ""
+	if study.IsNIfTI(path) {
+		v.files.path = path
+	}
+	v.setStatusNote(msg)
 	return nil
 }
 
+// isDescription reports whether path names an ITK-SNAP label description
+// (text, so its name is all there is to tell it by).
+func isDescription(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".txt" || ext == ".label"
+}
+
+// openDescription applies a label description file's names and colours to
+// the segmentation shown (one undo step), as ITK-SNAP's Import Label
+// Descriptions.
+func (v *Viewer) openDescription(path string) error {
+	segs, err := labels.ReadDescription(path)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
+		return fmt.Errorf("%s lists no labels", filepath.Base(path))
+	}
+	v.session.Edit().Do(func(m *labels.LabelMap) error {
+		m.Describe(segs)
+		return nil
+	})
+	v.setStatusNote(fmt.Sprintf("named and coloured %d labels from %s", len(segs), filepath.Base(path)))
+	return nil
+}
+
+// saveDialog asks where to save the segmentation as NIfTI: the file it
+// came from, or <study>_seg.nii.gz in the study's folder.
 func (v *Viewer) saveDialog(then func()) {
 	if v.session == nil {
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			v.showError(err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
+	dir, name := v.studyFile("_seg.nii.gz")
+	if v.files.path != "" {
+		dir, name = filepath.Dir(v.files.path), filepath.Base(v.files.path)
+	}
+	v.saveFile("Save segmentation (NIfTI)", dir, name, niftiFiles, func(path string) {
 		if err := v.SaveLabels(path); err != nil {
 			v.showError(err)
 			return
@@ -80,10 +115,7 @@ func (v *Viewer) saveDialog(then func()) {
 		if then != nil {
 			then()
 		}
-	}, v.win)
-	d.SetFileName(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(v.session.Volume.Meta.Source), ".gz"), ".nii") + "_seg.nii.gz")
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	})
 }
 
 // save writes to the file the segmentation came from, or asks for one.
@@ -105,7 +137,11 @@ func (v *Viewer) openLabelsDialog() {
 	if v.session == nil {
 		return
 	}
-	v.pickFile(func(path string) {
+	dir, _ := v.studyFile("")
+	if v.files.path != "" {
+		dir = filepath.Dir(v.files.path)
+	}
+	v.pickFile(dir, segmentationFiles, func(path string) {
 		if err := v.OpenLabels(path); err != nil {
 			v.showError(err)
 		}
@@ -120,24 +156,14 @@ func (v *Viewer) exportSEGDialog() {
 		v.showError(fmt.Errorf("DICOM SEG export needs a study opened from DICOM; save as NIfTI instead"))
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			if err != nil {
-				v.showError(err)
-			}
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
+	dir, name := v.studyFile("_seg.dcm")
+	v.saveFile("Export DICOM SEG", dir, name, dicomSEGFiles, func(path string) {
 		if err := v.session.ExportSEG(path); err != nil {
 			v.showError(err)
 			return
 		}
 		v.setStatusNote("exported " + filepath.Base(path))
-	}, v.win)
-	d.SetFileName("segmentation.dcm")
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	})
 }
 
 // startAutosave writes unsaved work to the recovery folder every interval

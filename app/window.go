@@ -127,9 +127,7 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.win.SetCloseIntercept(v.closeIntercept)
 	v.win.Resize(fyne.NewSize(1400, 660))
 	v.updateStatus()
-	if opt.Engine.Library == "" {
-		opt.Engine.Library = v.app.Preferences().String(ortLibraryKey)
-	}
+	opt.Engine = v.withSettings(opt.Engine)
 	v.engineOpts = opt.Engine
 	v.loadEngine(opt.Engine)
 	switch {

@@ -120,7 +120,7 @@ func TestViewerFallsBackToCPU(t *testing.T) {
 	}
 }
 
-// The ONNX Runtime library chosen in the Segmentation menu is remembered and
+// The ONNX Runtime library chosen in File > Settings is remembered and
 // used at the next start, unless --ort-lib names another.
 func TestORTLibraryPreference(t *testing.T) {
 	a := newTestApp(t)
@@ -135,12 +135,10 @@ func TestORTLibraryPreference(t *testing.T) {
 	if got := w.engineOpts.Library; got != "/tmp/other.so" {
 		t.Errorf("engine library %q, want the one given", got)
 	}
-	v.setORTLibrary("")
+	v.applySettings("", ort.Auto, "")
 	if got := a.Preferences().String(ortLibraryKey); got != "" {
 		t.Errorf("preference %q after searching again", got)
 	}
-	if ort.LoadedLibrary() == "" {
-		// setORTLibrary loaded the engine again.
-		await(t, "the engine again", reloaded)
-	}
+	// A changed setting loads the engine again.
+	await(t, "the engine again", reloaded)
 }

@@ -3,12 +3,15 @@ package viewer
 import (
 	"bufio"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicom/seg"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/study"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -77,6 +80,53 @@ func (s *Session) ExportSEG(path string) error {
 		lab = &volume.Volume{Dims: m.Dims(), Data: append([]uint8(nil), vox...), Slope: 1, Geom: m.Geometry()}
 	})
 	return seg.WriteLabelMap(path, src, s.Volume, lab, segs)
+}
+
+// LoadLabelFile reads a segmentation of the open study, NIfTI (with its
+// label description beside it) or DICOM SEG, told apart by content rather
+// than by name. note says what a DICOM SEG lost in becoming a label map
+// (overlaps, skipped frames); "" when nothing.
+func (s *Session) LoadLabelFile(path string) (m *labels.LabelMap, note string, err error) {
+	if study.IsNIfTI(path) {
+		m, err = labels.Load(path, s.Volume)
+		return m, "", err
+	}
+	return s.loadSEG(path)
+}
+
+// loadSEG reads a DICOM SEG in the study's grid: the reader refuses one
+// that references another series or whose frames are off the grid. Each
+// segment keeps its number as its label value, its name and its colour.
+func (s *Session) loadSEG(path string) (*labels.LabelMap, string, error) {
+	sg, err := seg.Read(path, s.Volume)
+	if err != nil {
+		return nil, "", err
+	}
+	segs := make([]labels.Segment, len(sg.Segments))
+	for i, x := range sg.Segments {
+		if x.Number > 255 {
+			return nil, "", fmt.Errorf("%s: segment %d (%s): label values stop at 255", filepath.Base(path), x.Number, x.Label)
+		}
+		name := x.Label
+		if name == "" {
+			name = fmt.Sprintf("Segment %d", x.Number)
+		}
+		c := color.NRGBA{x.Color[0], x.Color[1], x.Color[2], 255}
+		if x.Color == [3]uint8{} { // no RecommendedDisplayCIELabValue
+			c = labels.DefaultColor(uint8(x.Number))
+			c.A = 255
+		}
+		segs[i] = labels.Segment{Value: uint8(x.Number), Name: name, Color: c, Visible: true, Opacity: 1}
+	}
+	m, overlapped, err := labels.FromMasks(s.Volume, sg.Masks, segs)
+	if err != nil {
+		return nil, "", err
+	}
+	notes := sg.Warnings
+	if overlapped > 0 {
+		notes = append(notes, fmt.Sprintf("%d voxels lay in more than one segment: each now holds the highest-numbered one", overlapped))
+	}
+	return m, strings.Join(notes, "; "), nil
 }
 
 // RecoveryDir is where autosaves go: the user cache's segvol/recovery.

@@ -2,7 +2,9 @@ package viewer
 
 import (
 	"context"
+	"image/color"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/segvolapp/segvol/internal/testenv"
@@ -59,4 +61,95 @@ func TestExportSEGFromDICOMStudy(t *testing.T) {
 	if n < 1000 {
 		t.Fatalf("only %d voxels painted: the sphere missed the study", n)
 	}
+}
+
+// TestLoadLabelFileDICOMSEG exports two segments of the real 3-slice GE CT
+// as DICOM SEG and opens the file as a segmentation again (by content: the
+// name ends in .nii.gz to show the name is not what decides): the same
+// voxels under the same names and colours. dcmqi's partial_overlaps.dcm
+// opens with its overlap counted, and a SEG of another series is refused.
+func TestLoadLabelFileDICOMSEG(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "dcmqi_ct3slice_seg")
+	st, err := study.Open(context.Background(), filepath.Join(dir, "ct-3slice"), study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSession(st.Volume, st.Scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.Edit()
+	centre := s.Frame().Centre()
+	for i, name := range []string{"liver", "spleen"} {
+		if _, err := e.AddSegment(name); err != nil {
+			t.Fatal(err)
+		}
+		at := centre
+		at[0] += float64(30 * i)
+		if _, err := e.Edit(func(m *labels.LabelMap, v uint8) (labels.Change, error) {
+			return m.Paint(labels.Brush{RadiusMM: 12}, at, v)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "seg.nii.gz")
+	if err := s.ExportSEG(out); err != nil {
+		t.Fatal(err)
+	}
+	m, note, err := s.LoadLabelFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if note != "" {
+		t.Errorf("note %q for a SEG without overlaps", note)
+	}
+	want, got := e.Labels().Segments(), m.Segments()
+	if len(got) != len(want) {
+		t.Fatalf("segments read back %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || got[i].Value != want[i].Value || colourDist(got[i].Color, want[i].Color) > 3 {
+			t.Errorf("segment %d read back as %+v, exported %+v", i, got[i], want[i])
+		}
+		a, b := e.Labels().Mask(want[i].Value), m.Mask(got[i].Value)
+		n := 0
+		for k := range a {
+			if a[k] != b[k] {
+				t.Fatalf("%s voxel %d: painted %d, read back %d", want[i].Name, k, a[k], b[k])
+			}
+			n += int(a[k])
+		}
+		if n < 100 {
+			t.Fatalf("%s: only %d voxels painted", want[i].Name, n)
+		}
+	}
+
+	m, note, err = s.LoadLabelFile(filepath.Join(dir, "partial_overlaps.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Segments()) != 5 || !strings.Contains(note, "more than one segment") {
+		t.Errorf("partial overlaps: %d segments, note %q", len(m.Segments()), note)
+	}
+
+	other := *st.Volume
+	other.Meta.SeriesInstanceUID = "1.2.3.4"
+	so, err := NewSession(&other, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := so.LoadLabelFile(out); err == nil || !strings.Contains(err.Error(), "open that series first") {
+		t.Errorf("a SEG of another series: %v", err)
+	}
+}
+
+func colourDist(a, b color.NRGBA) int {
+	return max(absInt(int(a.R)-int(b.R)), absInt(int(a.G)-int(b.G)), absInt(int(a.B)-int(b.B)))
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -32,9 +32,9 @@ func main() {
 	renderer := flag.String("renderer", "auto", "auto (OpenGL on a hardware driver, else CPU), gl or cpu")
 	labelPath := flag.String("labels", "", "segmentation to open on the study (NIfTI label map)")
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
-	models := flag.String("models", "", "SegVol models folder (default: the user models folder)")
-	device := flag.String("device", "auto", "auto, cpu, cuda, directml or coreml (SegVol only)")
-	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in the Segmentation menu, else searched for)")
+	models := flag.String("models", "", "SegVol models folder (default: the one chosen in File > Settings, else the user models folder)")
+	device := flag.String("device", "", "auto, cpu, cuda, directml or coreml (SegVol only; default: the one chosen in File > Settings, else auto)")
+	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in File > Settings, else searched for)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
@@ -83,6 +83,9 @@ func main() {
 	}
 	v = app.New(a, opt)
 	v.Window().Show()
+	// The notice goes first: hiding a dialog takes down those shown above
+	// it, and the loading dialog is hidden when the study is in.
+	v.FirstStartNotice()
 	v.Open(path, "")
 	v.OfferRecovery()
 	if *renderer != "cpu" {

@@ -68,8 +68,18 @@ func xserver(t *testing.T) (bin, display string) {
 func viewer(t *testing.T, bin, display, prefix string, args ...string) ([]string, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	// A private HOME keeps the user's cache and preferences out of it.
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+t.TempDir(), "XDG_CACHE_HOME=", "XDG_CONFIG_HOME=", "LANG=C.UTF-8")
+	// A private HOME keeps the user's cache and preferences out of it; its
+	// preferences say the first-start notice was read, as it would cover
+	// the views.
+	home := t.TempDir()
+	prefs := filepath.Join(home, ".config", "fyne", "app.segvol.viewer")
+	if err := os.MkdirAll(prefs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(prefs, "preferences.json"), []byte(`{"intendedUseNoticeRead":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CACHE_HOME=", "XDG_CONFIG_HOME=", "LANG=C.UTF-8")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

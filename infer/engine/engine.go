@@ -65,11 +65,11 @@ func Open(o Options) (infer.Segmenter, Info, error) {
 func loadSegVol(dir, device, library string) (infer.Segmenter, Info, error) {
 	info := Info{Backend: "segvol", Models: dir}
 	if dir == "" {
-		return nil, info, fmt.Errorf("%w: no models folder (see models/README.md)", segvol.ErrNoModels)
+		return nil, info, fmt.Errorf("%w: no models folder (none given and no user folder)", segvol.ErrNoModels)
 	}
 	// Look for the models before loading a 20 MB library for nothing.
 	if _, err := os.Stat(dir); err != nil {
-		return nil, info, fmt.Errorf("%w: no models folder %s (see models/README.md)", segvol.ErrNoModels, dir)
+		return nil, info, fmt.Errorf("%w: no models folder %s", segvol.ErrNoModels, dir)
 	}
 	rt, err := ort.Open(ort.Options{Device: device, LibPath: library})
 	if err != nil {

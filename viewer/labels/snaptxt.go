@@ -104,6 +104,22 @@ func readDescription(name string, r io.Reader) ([]Segment, error) {
 	return segs, nil
 }
 
+// Describe applies a label description (ReadDescription's segments) to the
+// table in one undoable step, as ITK-SNAP's Import Label Descriptions: each
+// listed value takes the listed name, colour, visibility and opacity, and
+// becomes a segment if it was none. Voxels are left as they are.
+func (m *LabelMap) Describe(segs []Segment) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changeTable("label descriptions", func(t *table) {
+		for _, s := range segs {
+			if s.Value != 0 {
+				t.seg[s.Value], t.used[s.Value] = s, true
+			}
+		}
+	})
+}
+
 func parseDescriptionLine(text string) (Segment, error) {
 	q := strings.IndexByte(text, '"')
 	end := strings.LastIndexByte(text, '"')

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	dcm "github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -90,6 +92,13 @@ func decode(o *dicom.Object, ref *volume.Volume) (*SEG, error) {
 		return nil, err
 	}
 	if ref != nil {
+		// A SEG of another series may still fit the grid (a second
+		// reconstruction of the same scan): refuse it by name rather than
+		// place it on voxels it does not describe.
+		if uid := ref.Meta.SeriesInstanceUID; uid != "" && len(s.ReferencedSeriesUIDs) > 0 && !slices.Contains(s.ReferencedSeriesUIDs, uid) {
+			return nil, fmt.Errorf("it segments series %s, not the open series %s: open that series first",
+				strings.Join(s.ReferencedSeriesUIDs, ", "), uid)
+		}
 		if ref.Dims[0] != lay.cols || ref.Dims[1] != lay.rows {
 			return nil, fmt.Errorf("frames are %dx%d, the reference grid %dx%d (resampling is not supported)",
 				lay.cols, lay.rows, ref.Dims[0], ref.Dims[1])
