@@ -37,7 +37,8 @@ func (k fileKind) Matches(u fyne.URI) bool {
 
 // studyFile is where a file made from the open study goes by default: the
 // study's folder (beside a DICOM series' folder, not inside it, where a
-// rescan would take it for a series) and the study's name with suffix.
+// rescan would take it for a series; the home folder for a study in the
+// user cache) and the study's name with suffix.
 func (v *Viewer) studyFile(suffix string) (dir, name string) {
 	src := v.session.Volume.Meta.Source
 	if abs, err := filepath.Abs(src); err == nil {
@@ -53,7 +54,17 @@ func (v *Viewer) studyFile(suffix string) (dir, name string) {
 			}
 		}
 	}
-	return filepath.Dir(src), base + suffix
+	dir = filepath.Dir(src)
+	// A study in the user cache (the unpacked sample) is no place a user
+	// would look for their work: it goes to their home folder instead.
+	if cache, err := os.UserCacheDir(); err == nil {
+		if rel, err := filepath.Rel(cache, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if home, err := os.UserHomeDir(); err == nil {
+				dir = home
+			}
+		}
+	}
+	return dir, base + suffix
 }
 
 // setFolder makes d start in dir rather than the last folder any dialog

@@ -174,3 +174,20 @@ func TestCtrlOOpensAStudy(t *testing.T) {
 		t.Fatal("Ctrl+O opened no dialog")
 	}
 }
+
+// The sample opens from its copy in the user cache, where nobody looks for
+// their work: files made from it default to the home folder.
+func TestStudyInCacheSavesToHome(t *testing.T) {
+	home, cache := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CACHE_HOME", cache)
+	dir := filepath.Join(cache, "segvol")
+	copyTo(t, dir, samplePath)
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, filepath.Join(dir, filepath.Base(samplePath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, name := v.studyFile("_seg.nii.gz"); got != home || name != "example_ct_sm_seg.nii.gz" {
+		t.Errorf("default %s / %s, want the home folder %s", got, name, home)
+	}
+}
