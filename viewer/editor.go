@@ -36,6 +36,8 @@ type Editor struct {
 	box    *Box
 	text   string
 
+	meas measurements
+
 	preview    []uint8
 	previewBox labels.Change // the preview's voxels
 	previewGen uint64
