@@ -35,6 +35,9 @@ func (v *Viewer) SaveLabels(path string) error {
 	if err := v.session.Edit().SaveLabels(path); err != nil {
 		return err
 	}
+	if err := v.session.Edit().SaveMeasurements(path); err != nil {
+		return fmt.Errorf("segmentation saved, measurements not: %w", err)
+	}
 	v.files.path = path
 	v.dropRecovery()
 	v.setStatusNote("saved " + filepath.Base(path))
@@ -55,7 +58,18 @@ func (v *Viewer) OpenLabels(path string) error {
 		return err
 	}
 	v.files.path = path
-	v.setStatusNote(fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments())))
+	note := fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments()))
+	// The segmentation is open whatever its measurements file holds.
+	switch skipped, err := v.session.Edit().LoadMeasurements(path); {
+	case err != nil:
+		note += "; measurements not read: " + err.Error()
+	case len(v.session.Edit().Measurements()) > 0:
+		note += fmt.Sprintf(", %d measurements", len(v.session.Edit().Measurements()))
+		if skipped > 0 {
+			note += fmt.Sprintf(" (%d Slicer markups of other kinds skipped)", skipped)
+		}
+	}
+	v.setStatusNote(note)
 	return nil
 }
 
