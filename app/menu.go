@@ -32,6 +32,10 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
+		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Save screenshot of view…", func() { v.saveScreenshotDialog(false) }),
+		fyne.NewMenuItem("Save screenshot of layout…", func() { v.saveScreenshotDialog(true) }),
 	)
 	// Fyne adds Quit to the first menu itself.
 	view := fyne.NewMenu("View",

@@ -90,9 +90,9 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	return nil
 }
 
-// Dirty reports whether the label map changed since it was last saved or
-// loaded.
-func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved }
+// Dirty reports whether the label map or the measurements changed since
+// they were last saved or loaded.
+func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved || e.meas.dirty }
 
 // MarkSaved records that the label map as it is now is saved.
 func (e *Editor) MarkSaved() { e.saved = e.labels.Revision() }

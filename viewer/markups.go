@@ -84,17 +84,21 @@ func (e *Editor) SaveMeasurements(labelsPath string) error {
 		}
 		f.Markups = append(f.Markups, mk)
 	}
+	var err error
 	if len(f.Markups) == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
 		}
-		return nil
+	} else {
+		var b []byte
+		if b, err = json.MarshalIndent(f, "", "  "); err == nil {
+			err = os.WriteFile(path, append(b, '\n'), 0o644)
+		}
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
+	if err == nil {
+		e.meas.dirty = false
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return err
 }
 
 // LoadMeasurements replaces the measurements with the Slicer markups beside

@@ -81,6 +81,7 @@ type measurements struct {
 	nextID  int
 	pending [][3]float64 // the points of an unfinished angle
 	view    mpr.Orientation
+	dirty   bool // changed since saved or read
 }
 
 // minDragPx is the shortest drag (screen pixels) that makes a ruler or an
@@ -96,6 +97,7 @@ func (e *Editor) SetMeasurements(ms []Measurement) {
 	for _, m := range ms {
 		e.add(m)
 	}
+	e.meas.dirty = false
 	e.measuresChanged()
 }
 
@@ -106,6 +108,7 @@ func (e *Editor) add(m Measurement) Measurement {
 		m.Name = fmt.Sprintf("%s %d", m.Kind, m.ID)
 	}
 	e.meas.list = append(e.meas.list, m)
+	e.meas.dirty = true
 	return m
 }
 
@@ -169,6 +172,7 @@ func (e *Editor) RemoveMeasurement(id int) bool {
 	for i, m := range e.meas.list {
 		if m.ID == id {
 			e.meas.list = append(e.meas.list[:i], e.meas.list[i+1:]...)
+			e.meas.dirty = true
 			e.measuresChanged()
 			return true
 		}

@@ -145,10 +145,16 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 		e.AngleClick(mpr.Axial, x, y)
 	}
 	e.AddEllipse(mpr.Axial, x0, y0, x1, y1)
+	if !e.Dirty() {
+		t.Error("new measurements are not unsaved work")
+	}
 	dir := t.TempDir()
 	labels := filepath.Join(dir, "ct_seg.nii.gz")
 	if err := e.SaveMeasurements(labels); err != nil {
 		t.Fatal(err)
+	}
+	if e.Dirty() {
+		t.Error("saved measurements are still unsaved work")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "ct_seg.mrk.json"))
 	if err != nil {
