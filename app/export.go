@@ -11,23 +11,38 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/software"
 )
 
-// Screenshot is the window as drawn, or only view sv (its image with the
-// overlays, at its size in device pixels) when sv is not nil.
+// Screenshot is the window's content as drawn (no menu bar, no dialog),
+// or only view sv (its image with the overlays, at its size in device
+// pixels) when sv is not nil. It is painted again by Fyne's software
+// painter: the GL driver's capture reads the front buffer, which is black
+// under Xvfb and not reliable elsewhere.
 func (v *Viewer) Screenshot(sv *SliceView) image.Image {
-	img := v.win.Canvas().Capture()
-	if sv == nil {
-		return img
+	content := v.win.Content()
+	var r fyne.CanvasObject = content
+	if sv != nil {
+		r = sv
 	}
-	// The capture is in device pixels; positions are in canvas units.
-	scale := float64(img.Bounds().Dx()) / float64(v.win.Canvas().Size().Width)
-	pos, size := fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
+	pos, size := fyne.CurrentApp().Driver().AbsolutePositionForObject(r), r.Size()
+	// The content painted where it is in the window (a container without
+	// layout neither moves nor resizes it), then cut out.
+	c := software.NewCanvas()
+	c.SetPadded(false)
+	c.SetScale(v.win.Canvas().Scale())
+	c.Resize(v.win.Canvas().Size())
+	frame := container.NewWithoutLayout(content)
+	c.SetContent(frame)
+	img := c.Capture()
+	frame.Objects = nil
+	scale := float64(v.win.Canvas().Scale())
 	px := func(x float32) int { return int(math.Round(float64(x) * scale)) }
-	r := image.Rect(0, 0, px(size.Width), px(size.Height)).Add(image.Pt(px(pos.X), px(pos.Y))).Add(img.Bounds().Min)
-	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	draw.Draw(out, out.Rect, img, r.Min, draw.Src)
+	rect := image.Rect(0, 0, px(size.Width), px(size.Height)).Add(image.Pt(px(pos.X), px(pos.Y)))
+	out := image.NewRGBA(image.Rect(0, 0, rect.Dx(), rect.Dy()))
+	draw.Draw(out, out.Rect, img, rect.Min, draw.Src)
 	return out
 }
 

@@ -55,8 +55,8 @@ func TestScreenshots(t *testing.T) {
 	dragIn(t, v, mpr.Axial, cx-60, cy-80, cx, cy)
 
 	whole := pngRoundTrip(t, v.Screenshot(nil))
-	if sz := v.win.Canvas().Size(); whole.Bounds().Dx() != int(sz.Width) || whole.Bounds().Dy() != int(sz.Height) {
-		t.Errorf("layout screenshot %v, window %v", whole.Bounds(), sz)
+	if sz := v.win.Content().Size(); whole.Bounds().Dx() != int(sz.Width+0.5) || whole.Bounds().Dy() != int(sz.Height+0.5) {
+		t.Errorf("layout screenshot %v, window content %v", whole.Bounds(), sz)
 	}
 	var shots [3]image.Image
 	for _, o := range viewer.Orientations {
