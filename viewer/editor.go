@@ -106,6 +106,7 @@ func (e *Editor) SetTool(t Tool) {
 		return
 	}
 	e.EndStroke()
+	e.meas.pending = nil // an angle left half placed
 	e.tool = t
 	e.s.notify(Change{What: ToolChanged, Views: allViews})
 }

@@ -102,13 +102,13 @@ func (e *Editor) SaveMeasurements(labelsPath string) error {
 }
 
 // LoadMeasurements replaces the measurements with the Slicer markups beside
-// the segmentation at labelsPath (none when there is no file). Line and
-// Angle markups are read; other kinds are skipped and counted.
+// the segmentation at labelsPath; without a file they stay as they are
+// (nothing is dropped unseen). Line and Angle markups are read; other
+// kinds are skipped and counted.
 func (e *Editor) LoadMeasurements(labelsPath string) (skipped int, err error) {
 	path := MarkupsPath(labelsPath)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		e.SetMeasurements(nil)
 		return 0, nil
 	}
 	if err != nil {

@@ -64,6 +64,12 @@ func TestRulerAndAngleOnSample(t *testing.T) {
 	if on := e.MeasurementsOn(mpr.Coronal); len(on) != 0 {
 		t.Errorf("coronal: %+v", on)
 	}
+	// An angle left half placed goes with the tool.
+	e.AngleClick(mpr.Coronal, 10, 10)
+	e.SetTool(ToolRuler)
+	if on := e.MeasurementsOn(mpr.Coronal); len(on) != 0 {
+		t.Errorf("half an angle after a tool change: %+v", on)
+	}
 	e.GoToMeasurement(ang.ID)
 	if c, _ := s.Volume.Geom.WorldToIndex(s.Cursor()); math.Abs(c[0]-40)+math.Abs(c[1]-20)+math.Abs(c[2]-15) > 1e-6 {
 		t.Errorf("cursor at %v after going to the angle, want its vertex", c)
