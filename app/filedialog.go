@@ -22,6 +22,8 @@ var (
 	niftiFiles        = fileKind{".nii.gz", ".nii"}
 	dicomSEGFiles     = fileKind{".dcm", ""}
 	segmentationFiles = fileKind{".nii.gz", ".nii", ".dcm", ".txt", ""}
+	pngFiles          = fileKind{".png"}
+	csvFiles          = fileKind{".csv"}
 )
 
 // Matches implements storage.FileFilter.

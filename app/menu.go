@@ -35,6 +35,10 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
+		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Save screenshot of view…", func() { v.saveScreenshotDialog(false) }),
+		fyne.NewMenuItem("Save screenshot of layout…", func() { v.saveScreenshotDialog(true) }),
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
 	)

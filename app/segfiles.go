@@ -36,6 +36,9 @@ func (v *Viewer) SaveLabels(path string) error {
 	if err := v.session.Edit().SaveLabels(path); err != nil {
 		return err
 	}
+	if err := v.session.Edit().SaveMeasurements(path); err != nil {
+		return fmt.Errorf("segmentation saved, measurements not: %w", err)
+	}
 	v.files.path = path
 	v.dropRecovery()
 	v.setStatusNote("saved " + filepath.Base(path))
@@ -66,6 +69,16 @@ func (v *Viewer) OpenLabels(path string) error {
 	v.files.path = ""
 	if study.IsNIfTI(path) {
 		v.files.path = path
+	}
+	// The segmentation is open whatever its measurements file holds.
+	switch skipped, err := v.session.Edit().LoadMeasurements(path); {
+	case err != nil:
+		msg += "; measurements not read: " + err.Error()
+	case len(v.session.Edit().Measurements()) > 0:
+		msg += fmt.Sprintf(", %d measurements", len(v.session.Edit().Measurements()))
+		if skipped > 0 {
+			msg += fmt.Sprintf(" (%d Slicer markups of other kinds skipped)", skipped)
+		}
 	}
 	v.setStatusNote(msg)
 	return nil

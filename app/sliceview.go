@@ -25,8 +25,9 @@ const (
 	dragCursor
 	dragWindow
 	dragPan
-	dragBox   // a box prompt being drawn
-	dragPaint // a brush or eraser stroke
+	dragBox     // a box prompt being drawn
+	dragPaint   // a brush or eraser stroke
+	dragMeasure // a ruler or an ellipse being drawn
 )
 
 // markerRadius is how near (pixels) a right click must be to a prompt
@@ -185,6 +186,11 @@ func (v *SliceView) toolDown(at fyne.Position) {
 		v.mode = dragNone
 		_, err := e.FillAt(v.orient, x, y)
 		v.toolError(err)
+	case viewer.ToolRuler, viewer.ToolEllipse:
+		v.mode, v.boxFrom, v.dragSum = dragMeasure, at, fyne.Position{}
+	case viewer.ToolAngle:
+		v.mode = dragNone
+		e.AngleClick(v.orient, x, y)
 	}
 }
 
@@ -214,6 +220,11 @@ func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 	if ev.Button == desktop.MouseButtonSecondary {
 		v.mode = dragNone
 	}
+	if v.mode == dragMeasure && v.dragSum.IsZero() {
+		// A click draws no ruler or ellipse (and gets no DragEnd).
+		v.mode = dragNone
+		v.Refresh()
+	}
 	if v.mode == dragPaint && v.session != nil {
 		// A click without a drag gets no DragEnd: the stroke ends here.
 		v.session.Edit().EndStroke()
@@ -238,7 +249,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 		v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 	case dragPan:
 		v.session.Pan(v.orient, float64(ev.Dragged.DX), float64(ev.Dragged.DY))
-	case dragBox:
+	case dragBox, dragMeasure:
 		// As for the window, the sum of the deltas is where the pointer is.
 		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
 		v.Refresh()
@@ -249,7 +260,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 	case dragNone:
 		// A drag whose button press the driver did not report (the test
 		// driver's Drag, which gives its start point) starts the tool.
-		if e := v.session.Edit(); e.Tool() == viewer.ToolBox || e.Tool().Painting() {
+		if t := v.session.Edit().Tool(); t == viewer.ToolBox || t.Painting() || t == viewer.ToolRuler || t == viewer.ToolEllipse {
 			v.toolDown(ev.Position)
 			v.Dragged(ev)
 		}
@@ -272,6 +283,8 @@ func (v *SliceView) DragEnd() {
 			v.toolError(e.SetBoxFromDrag(v.orient, float64(v.boxFrom.X), float64(v.boxFrom.Y), float64(end.X), float64(end.Y)))
 		case dragPaint:
 			e.EndStroke()
+		case dragMeasure:
+			v.endMeasure()
 		}
 	}
 	v.mode = dragNone
@@ -408,6 +421,7 @@ var (
 	positiveColor  = color.NRGBA{0x20, 0xe0, 0x40, 0xff}
 	negativeColor  = color.NRGBA{0xff, 0x30, 0x30, 0xff}
 	boxColor       = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
+	measureColor   = color.NRGBA{0x40, 0xf0, 0xff, 0xff}
 )
 
 // blank paints img opaque black: the raster is the view's background, so
@@ -416,4 +430,16 @@ func blank(img *image.RGBA) {
 	for i := 0; i < len(img.Pix); i += 4 {
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 0, 0, 0, 255
 	}
+}
+
+// endMeasure makes the ruler or ellipse a drag has drawn.
+func (v *SliceView) endMeasure() {
+	a, b := v.boxFrom, v.dragEnd()
+	e := v.session.Edit()
+	draw := e.AddRuler
+	if e.Tool() == viewer.ToolEllipse {
+		draw = e.AddEllipse
+	}
+	_, err := draw(v.orient, float64(a.X), float64(a.Y), float64(b.X), float64(b.Y))
+	v.toolError(err)
 }

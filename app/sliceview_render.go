@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 )
 
@@ -30,6 +31,8 @@ type sliceRenderer struct {
 	box, band                *canvas.Rectangle // the box prompt; a box being drawn
 	brush                    *canvas.Circle    // the brush outline at the pointer
 	markers                  []*canvas.Circle  // prompt points, grown as needed
+	measures                 *fyne.Container   // rulers, angles, ellipses (measure.go)
+	measuresDrawn            string            // what measures shows, to refresh it only when that changes
 	fixed                    int               // objects before the markers
 	objects                  []fyne.CanvasObject
 	states                   [2]overlaysState // before and after a Refresh
@@ -67,6 +70,8 @@ func newSliceRenderer(v *SliceView) *sliceRenderer {
 	r.objects = []fyne.CanvasObject{r.raster, r.hLine, r.vLine,
 		r.left, r.right, r.top, r.bottom, r.title, r.window, r.cursorText, r.pointerText, r.scaleBar, r.scaleText,
 		r.box, r.band, r.brush}
+	r.measures = container.NewWithoutLayout()
+	r.objects = append(r.objects, r.measures)
 	r.fixed = len(r.objects)
 	r.Refresh()
 	return r
@@ -227,6 +232,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 		return
 	}
 	r.placeTools()
+	r.placeMeasures()
 	o := r.v.orient
 	const pad = 4
 

@@ -77,6 +77,7 @@ type Viewer struct {
 	segPanel      *segmentsPanel
 	aiPanel       *aiPanel
 	brushPanel    *brushPanel
+	measurePanel  *measurementsPanel
 	editItems     editMenu
 	ai            aiState
 	categories    []string
@@ -116,8 +117,9 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.setPanes()
 	v.tools = newToolBar(v)
 	v.segPanel, v.aiPanel, v.brushPanel = newSegmentsPanel(v), newAIPanel(v), newBrushPanel(v)
+	v.measurePanel = newMeasurementsPanel(v)
 	side := container.NewVScroll(container.NewVBox(v.segPanel.content, widget.NewSeparator(), v.aiPanel.content,
-		widget.NewSeparator(), v.brushPanel.content))
+		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content))
 	side.SetMinSize(fyne.NewSize(320, 0))
 	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, side, v.panes))
 	v.win.SetMainMenu(v.mainMenu())
@@ -213,6 +215,7 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	v.segPanel.sync()
 	v.aiPanel.sync()
 	v.brushPanel.sync()
+	v.measurePanel.sync()
 	v.tools.sync(s.Edit().Tool())
 	v.syncUndo()
 	v.updateStatus()
@@ -236,6 +239,9 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 	}
 	if w&viewer.ToolChanged != 0 {
 		v.tools.sync(v.session.Edit().Tool())
+	}
+	if w&viewer.MeasuresChanged != 0 {
+		v.measurePanel.sync()
 	}
 }
 

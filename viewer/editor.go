@@ -36,6 +36,8 @@ type Editor struct {
 	box    *Box
 	text   string
 
+	meas measurements
+
 	preview    []uint8
 	previewBox labels.Change // the preview's voxels
 	previewGen uint64
@@ -93,9 +95,9 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	return nil
 }
 
-// Dirty reports whether the label map changed since it was last saved or
-// loaded.
-func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved }
+// Dirty reports whether the label map or the measurements changed since
+// they were last saved or loaded.
+func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved || e.meas.dirty }
 
 // MarkSaved records that the label map as it is now is saved.
 func (e *Editor) MarkSaved() { e.saved = e.labels.Revision() }
@@ -109,6 +111,7 @@ func (e *Editor) SetTool(t Tool) {
 		return
 	}
 	e.EndStroke()
+	e.meas.pending = nil // an angle left half placed
 	e.tool = t
 	e.s.notify(Change{What: ToolChanged, Views: allViews})
 }

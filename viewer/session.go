@@ -19,7 +19,7 @@ import (
 var Orientations = [3]mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal}
 
 // What says which part of the session changed.
-type What uint8
+type What uint16
 
 // The kinds of change an observer is told about.
 const (
@@ -31,6 +31,7 @@ const (
 	PromptsChanged // AI prompts added or removed
 	PreviewChanged // the AI preview appeared, changed or went
 	ToolChanged
+	MeasuresChanged // measurements added, removed or being placed
 )
 
 // Change is what one command changed and which views must redraw.

@@ -13,10 +13,13 @@ const (
 	ToolBrush                // paint the active segment
 	ToolEraser               // erase unlocked segments
 	ToolFill                 // flood the active segment within an intensity range
+	ToolRuler                // a drag measures a distance
+	ToolAngle                // three clicks measure an angle at the middle one
+	ToolEllipse              // a drag measures the voxels inside an ellipse
 )
 
 // Tools lists the tools in tool bar order.
-var Tools = []Tool{ToolNavigate, ToolPositive, ToolNegative, ToolBox, ToolText, ToolBrush, ToolEraser, ToolFill}
+var Tools = []Tool{ToolNavigate, ToolPositive, ToolNegative, ToolBox, ToolText, ToolBrush, ToolEraser, ToolFill, ToolRuler, ToolAngle, ToolEllipse}
 
 var toolInfo = [...]struct {
 	name string
@@ -30,6 +33,9 @@ var toolInfo = [...]struct {
 	ToolBrush:    {"Brush", 'd'},
 	ToolEraser:   {"Eraser", 'e'},
 	ToolFill:     {"3D fill", 'f'},
+	ToolRuler:    {"Ruler", 'l'},
+	ToolAngle:    {"Angle", 'a'},
+	ToolEllipse:  {"Ellipse statistics", 'o'},
 }
 
 func (t Tool) String() string { return toolInfo[t].name }

@@ -1,7 +1,10 @@
 package labels
 
 import (
+	"encoding/csv"
+	"io"
 	"math"
+	"strconv"
 )
 
 // Stats describes one segment: its size and the image's real values (HU
@@ -112,4 +115,34 @@ func accumulate[T number](labels []uint8, img []T) *[256]accum {
 		a.max = max(a.max, x)
 	}
 	return &acc
+}
+
+// statisticsHeader names the columns of WriteStatisticsCSV.
+var statisticsHeader = []string{"name", "label", "voxels", "mL", "mean", "std", "min", "max"}
+
+// WriteStatisticsCSV writes every segment's statistics as CSV: a header
+// row, then one row per segment in label order. Numbers have a '.' decimal
+// point whatever the locale (strconv knows none); an empty segment's
+// intensities are empty fields.
+func (m *LabelMap) WriteStatisticsCSV(w io.Writer) error {
+	names := map[uint8]string{}
+	for _, s := range m.Segments() {
+		names[s.Value] = s.Name
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(statisticsHeader)
+	for _, s := range m.Statistics() {
+		cw.Write([]string{names[s.Value], strconv.Itoa(int(s.Value)), strconv.Itoa(s.Voxels),
+			csvNumber(s.VolumeML, 4), csvNumber(s.Mean, 3), csvNumber(s.Std, 3), csvNumber(s.Min, -1), csvNumber(s.Max, -1)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvNumber is x with prec decimals (-1: as many as it needs), "" for NaN.
+func csvNumber(x float64, prec int) string {
+	if math.IsNaN(x) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'f', prec, 64)
 }

@@ -1,0 +1,161 @@
+package app
+
+import (
+	"fmt"
+	"math"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+)
+
+// measureText is a measurement's value as the panel shows it; the views
+// show less of an ellipse's statistics (brief), to keep the image seen.
+func measureText(m viewer.Measurement, ct, brief bool) string {
+	switch m.Kind {
+	case viewer.Ruler:
+		return fmt.Sprintf("%.1f mm", m.Value())
+	case viewer.Angle:
+		return fmt.Sprintf("%.1f°", m.Value())
+	}
+	st := m.Region
+	if st.Voxels == 0 {
+		return "no voxels"
+	}
+	unit := ""
+	if ct {
+		unit = " HU"
+	}
+	s := fmt.Sprintf("%.1f mm², mean %s ± %s%s", st.AreaMM2, num(round1(st.Mean)), num(round1(st.Std)), unit)
+	if brief {
+		return s
+	}
+	return fmt.Sprintf("%s, min %s, max %s", s, num(st.Min), num(st.Max))
+}
+
+// placeMeasures draws the measurements that lie in the view's plane and
+// the one being drawn; the objects are made again only when what they
+// show changed, which a pointer move mostly does not.
+func (r *sliceRenderer) placeMeasures() {
+	s := r.v.session
+	ms := s.Edit().MeasurementsOn(r.v.orient)
+	if r.v.mode == dragMeasure {
+		a, b := r.v.boxFrom, r.v.dragEnd()
+		m := viewer.ScreenMeasurement{Measurement: viewer.Measurement{Kind: viewer.Ruler},
+			Screen: [][2]float64{{float64(a.X), float64(a.Y)}, {float64(b.X), float64(b.Y)}}}
+		if s.Edit().Tool() == viewer.ToolEllipse {
+			// An ellipse as the views draw one: centre and semi-axis ends.
+			cx, cy := float64(a.X+b.X)/2, float64(a.Y+b.Y)/2
+			m.Kind, m.Screen = viewer.Ellipse, [][2]float64{{cx, cy}, {float64(b.X), cy}, {cx, float64(b.Y)}}
+		}
+		ms = append(ms, m)
+	}
+	drawn := fmt.Sprint(ms)
+	if drawn == r.measuresDrawn {
+		return
+	}
+	r.measuresDrawn = drawn
+	var objs []fyne.CanvasObject
+	pos := func(p [2]float64) fyne.Position { return fyne.NewPos(float32(p[0]), float32(p[1])) }
+	for _, m := range ms {
+		p := m.Screen
+		switch m.Kind {
+		case viewer.Ruler, viewer.Angle:
+			for i := 1; i < len(p); i++ {
+				l := canvas.NewLine(measureColor)
+				l.StrokeWidth = 2
+				l.Position1, l.Position2 = pos(p[i-1]), pos(p[i])
+				objs = append(objs, l)
+			}
+		case viewer.Ellipse:
+			// A polygon: Fyne's circle cannot be stretched into an ellipse.
+			const sides = 48
+			at := func(i int) [2]float64 {
+				a := 2 * math.Pi * float64(i) / sides
+				c, s := math.Cos(a), math.Sin(a)
+				return [2]float64{p[0][0] + c*(p[1][0]-p[0][0]) + s*(p[2][0]-p[0][0]), p[0][1] + c*(p[1][1]-p[0][1]) + s*(p[2][1]-p[0][1])}
+			}
+			for i := range sides {
+				l := canvas.NewLine(measureColor)
+				l.StrokeWidth = 2
+				l.Position1, l.Position2 = pos(at(i)), pos(at(i+1))
+				objs = append(objs, l)
+			}
+		}
+		if m.ID == 0 {
+			continue // being drawn: no value yet
+		}
+		t := canvas.NewText(m.Name+": "+measureText(m.Measurement, s.IsCT(), true), measureColor)
+		t.TextSize = theme.CaptionTextSize() + 1
+		t.Resize(t.MinSize())
+		// Beside the ruler's end, the angle's vertex, the ellipse's edge.
+		at := p[len(p)-1]
+		if m.Kind == viewer.Angle {
+			at = p[1]
+		}
+		// Kept inside the view: the next view would draw over the rest.
+		tp := pos(at).AddXY(6, 2)
+		tp.X = max(0, min(tp.X, r.v.Size().Width-t.MinSize().Width-2))
+		t.Move(tp)
+		objs = append(objs, t)
+	}
+	r.measures.Objects = objs
+	r.measures.Refresh()
+}
+
+// measurementsPanel lists the measurements: name and value, a click moves
+// the cursor to one, its button deletes it.
+type measurementsPanel struct {
+	v       *Viewer
+	list    *widget.List
+	items   []viewer.Measurement
+	content fyne.CanvasObject
+}
+
+func newMeasurementsPanel(v *Viewer) *measurementsPanel {
+	p := &measurementsPanel{v: v}
+	p.list = widget.NewList(func() int { return len(p.items) }, func() fyne.CanvasObject {
+		text := widget.NewLabel("")
+		text.Truncation = fyne.TextTruncateEllipsis
+		return container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("", theme.DeleteIcon(), nil), text)
+	}, p.updateRow)
+	p.list.OnSelected = func(i widget.ListItemID) {
+		if i < len(p.items) && v.session != nil {
+			v.session.Edit().GoToMeasurement(p.items[i].ID)
+		}
+		p.list.UnselectAll()
+	}
+	hint := widget.NewLabel("Ruler (L), angle (A: three clicks), ellipse statistics (O)")
+	hint.Wrapping = fyne.TextWrapWord
+	p.content = container.NewVBox(
+		widget.NewLabelWithStyle("Measurements", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewGridWrap(fyne.NewSize(300, 110), p.list), hint)
+	return p
+}
+
+func (p *measurementsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
+	if i >= len(p.items) {
+		return
+	}
+	m := p.items[i]
+	c := o.(*fyne.Container)
+	c.Objects[0].(*widget.Label).SetText(p.rowText(m))
+	c.Objects[1].(*widget.Button).OnTapped = func() { p.v.session.Edit().RemoveMeasurement(m.ID) }
+}
+
+func (p *measurementsPanel) rowText(m viewer.Measurement) string {
+	return m.Name + ": " + measureText(m, p.v.session.IsCT(), false)
+}
+
+// sync shows the session's measurements.
+func (p *measurementsPanel) sync() {
+	p.items = nil
+	if p.v.session != nil {
+		p.items = p.v.session.Edit().Measurements()
+	}
+	p.list.Refresh()
+}

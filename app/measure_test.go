@@ -1,0 +1,143 @@
+package app
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// panelTexts are the texts of the labels and buttons under o as laid out.
+func panelTexts(o fyne.CanvasObject) []string {
+	var out []string
+	for _, x := range test.LaidOutObjects(o) {
+		if l, ok := x.(*widget.Label); ok && l.Visible() && l.Text != "" {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func hasPrefix(texts []string, prefix string) bool {
+	for _, s := range texts {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// drawnTexts are the measurement labels view sv draws.
+func drawnTexts(t *testing.T, sv *SliceView) []string {
+	var out []string
+	for _, o := range test.TempWidgetRenderer(t, sv).(*sliceRenderer).measures.Objects {
+		if txt, ok := o.(*canvas.Text); ok {
+			out = append(out, txt.Text)
+		}
+	}
+	return out
+}
+
+func TestMeasurementsDrawListSaveReopen(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.Session()
+	ax := v.View(mpr.Axial)
+	mm := s.View(mpr.Axial).MMPerPixel(s.Frame())
+
+	// The ruler by its key, dragged 60 x 80 pixels: 100 pixels long.
+	ax.TypedRune('l')
+	if s.Edit().Tool() != viewer.ToolRuler {
+		t.Fatalf("L picked %v", s.Edit().Tool())
+	}
+	cx, cy := s.CursorOnScreen(mpr.Axial)
+	dragIn(t, v, mpr.Axial, cx-60, cy-80, cx, cy)
+	want := fmt.Sprintf("Ruler 1: %.1f mm", 100*mm)
+	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, want) {
+		t.Fatalf("panel shows %q, want %q", texts, want)
+	}
+	if d := drawnTexts(t, ax); len(d) != 1 || d[0] != want {
+		t.Errorf("axial view draws %q", d)
+	}
+	if d := drawnTexts(t, v.View(mpr.Coronal)); len(d) != 0 {
+		t.Errorf("coronal view draws %q", d)
+	}
+
+	// An angle by three clicks: a right angle on screen is one in the
+	// axial plane.
+	v.SetTool(viewer.ToolAngle)
+	for _, p := range []fyne.Position{{X: 200, Y: 100}, {X: 200, Y: 200}, {X: 300, Y: 200}} {
+		press(ax, desktop.MouseButtonPrimary, 0, p)
+		ax.MouseUp(&desktop.MouseEvent{Button: desktop.MouseButtonPrimary})
+	}
+	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, "Angle 2: 90.0°") {
+		t.Fatalf("panel shows %q after three angle clicks", texts)
+	}
+
+	// Ellipse statistics (their numbers are checked in package viewer).
+	v.SetTool(viewer.ToolEllipse)
+	dragIn(t, v, mpr.Axial, cx-40, cy-30, cx+40, cy+30)
+	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, "Ellipse 3: ") || !strings.Contains(strings.Join(texts, "\n"), "mm², mean ") {
+		t.Fatalf("panel shows %q after an ellipse", texts)
+	}
+
+	// A click on the ruler's row moves the cursor to its middle (the voxel
+	// centre nearest it, where the cursor rests).
+	before := s.Cursor()
+	v.measurePanel.list.Select(0)
+	r := s.Edit().Measurements()[0].Points
+	mid := s.Frame().Snap([3]float64{(r[0][0] + r[1][0]) / 2, (r[0][1] + r[1][1]) / 2, (r[0][2] + r[1][2]) / 2})
+	if c := s.Cursor(); math.Abs(c[0]-mid[0])+math.Abs(c[1]-mid[1]) > 1e-6 || c == before {
+		t.Errorf("cursor %v after a click on the ruler, want its middle %v", c, mid)
+	}
+
+	// Saved with the segmentation as Slicer markups; deleted; back when the
+	// segmentation is opened.
+	path := filepath.Join(t.TempDir(), "ct_seg.nii.gz")
+	if err := v.SaveLabels(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "ct_seg.mrk.json")); err != nil {
+		t.Fatal(err)
+	}
+	for len(v.measurePanel.items) > 0 {
+		del := test.LaidOutObjects(v.measurePanel.list)
+		tapped := false
+		for _, o := range del {
+			if b, ok := o.(*widget.Button); ok && b.Visible() {
+				test.Tap(b)
+				tapped = true
+				break
+			}
+		}
+		if !tapped {
+			t.Fatal("no delete button in the measurements panel")
+		}
+	}
+	if d := drawnTexts(t, ax); len(d) != 0 {
+		t.Errorf("deleted measurements still drawn: %q", d)
+	}
+	if err := v.OpenLabels(path); err != nil {
+		t.Fatal(err)
+	}
+	texts := panelTexts(v.measurePanel.content)
+	if !hasPrefix(texts, want) || !hasPrefix(texts, "Angle 2: 90.0°") || hasPrefix(texts, "Ellipse") {
+		t.Errorf("after reopening the segmentation the panel shows %q", texts)
+	}
+	if !strings.Contains(v.status.Text, "2 measurements") {
+		t.Errorf("status %q", v.status.Text)
+	}
+}

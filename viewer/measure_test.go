@@ -1,0 +1,217 @@
+package viewer
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// onVoxel puts the cursor on the centre of voxel idx.
+func onVoxel(s *Session, idx [3]float64) { s.SetCursor(s.Volume.Geom.IndexToWorld(idx)) }
+
+func TestRulerAndAngleOnSample(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	onVoxel(s, [3]float64{61, 50, 15})
+	sp := s.Volume.Geom.Spacing()
+	a, b := [3]float64{10, 20, 15}, [3]float64{100, 70, 15}
+	x0, y0 := screenOf(s, mpr.Axial, a)
+	x1, y1 := screenOf(s, mpr.Axial, b)
+	r, err := e.AddRuler(mpr.Axial, x0, y0, x1, y1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Hypot(90*sp[0], 50*sp[1]); math.Abs(r.Value()-want) > 1e-6 {
+		t.Errorf("ruler %v mm, want %v", r.Value(), want)
+	}
+	if _, err := e.AddRuler(mpr.Axial, x0, y0, x0+1, y0); err == nil {
+		t.Error("a click made a ruler")
+	}
+	// Three clicks: an arm along the columns, the vertex, an arm at 30
+	// columns and 40 rows from it.
+	var ang Measurement
+	for i, idx := range [][3]float64{{10, 20, 15}, {40, 20, 15}, {70, 60, 15}} {
+		x, y := screenOf(s, mpr.Axial, idx)
+		m, done := e.AngleClick(mpr.Axial, x, y)
+		if done != (i == 2) {
+			t.Fatalf("click %d: done %v", i, done)
+		}
+		if i == 1 {
+			if on := e.MeasurementsOn(mpr.Axial); len(on) != 2 || on[1].ID != 0 || len(on[1].Screen) != 2 {
+				t.Errorf("the angle being placed is not shown: %+v", on)
+			}
+		}
+		ang = m
+	}
+	// The rays from the vertex are -30 columns and (+30 columns, +40 rows).
+	want := 180 - math.Atan2(40*sp[1], 30*sp[0])*180/math.Pi
+	if math.Abs(ang.Value()-want) > 1e-6 {
+		t.Errorf("angle %v°, want %v", ang.Value(), want)
+	}
+	if on := e.MeasurementsOn(mpr.Axial); len(on) != 2 || on[0].Name != "Ruler 1" || on[1].Name != "Angle 2" {
+		t.Fatalf("axial shows %+v", on)
+	}
+	// Half a slice away they are not drawn; in the coronal plane through
+	// the cursor (row 50) neither lies.
+	s.ScrollView(mpr.Axial, 1)
+	if on := e.MeasurementsOn(mpr.Axial); len(on) != 0 {
+		t.Errorf("a slice away: %+v", on)
+	}
+	if on := e.MeasurementsOn(mpr.Coronal); len(on) != 0 {
+		t.Errorf("coronal: %+v", on)
+	}
+	// An angle left half placed goes with the tool.
+	e.AngleClick(mpr.Coronal, 10, 10)
+	e.SetTool(ToolRuler)
+	if on := e.MeasurementsOn(mpr.Coronal); len(on) != 0 {
+		t.Errorf("half an angle after a tool change: %+v", on)
+	}
+	e.GoToMeasurement(ang.ID)
+	if c, _ := s.Volume.Geom.WorldToIndex(s.Cursor()); math.Abs(c[0]-40)+math.Abs(c[1]-20)+math.Abs(c[2]-15) > 1e-6 {
+		t.Errorf("cursor at %v after going to the angle, want its vertex", c)
+	}
+	if !e.RemoveMeasurement(r.ID) || len(e.Measurements()) != 1 || e.RemoveMeasurement(r.ID) {
+		t.Errorf("remove: %+v", e.Measurements())
+	}
+}
+
+// ellipseTruth is the statistics of the voxels of slice k inside the
+// index-space ellipse of centre (ci, cj) and radii (ri, rj), counted here
+// voxel by voxel.
+func ellipseTruth(s *Session, k int, ci, cj, ri, rj float64) RegionStats {
+	v := s.Volume
+	var vals []float64
+	for j := range v.Dims[1] {
+		for i := range v.Dims[0] {
+			if di, dj := (float64(i)-ci)/ri, (float64(j)-cj)/rj; di*di+dj*dj <= 1+1e-9 {
+				vals = append(vals, v.Value(v.Offset(i, j, k)))
+			}
+		}
+	}
+	st := RegionStats{Voxels: len(vals), Min: math.Inf(1), Max: math.Inf(-1)}
+	for _, x := range vals {
+		st.Mean += x / float64(len(vals))
+		st.Min, st.Max = min(st.Min, x), max(st.Max, x)
+	}
+	for _, x := range vals {
+		st.Std += (x - st.Mean) * (x - st.Mean) / float64(len(vals))
+	}
+	st.Std = math.Sqrt(st.Std)
+	sp := v.Geom.Spacing()
+	st.AreaMM2 = float64(len(vals)) * sp[0] * sp[1]
+	return st
+}
+
+func TestEllipseStatistics(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	// On a voxel centre, and between slices 14 and 15 (where the sample
+	// opens): the ellipse measures the one slice the probe picks, not both.
+	for _, kc := range []float64{15, 14.5} {
+		onVoxel(s, [3]float64{61, 50, kc})
+		k := s.ProbeWorld(s.Cursor()).Index[2]
+		x0, y0 := screenOf(s, mpr.Axial, [3]float64{51, 44, float64(k)})
+		x1, y1 := screenOf(s, mpr.Axial, [3]float64{71, 56, float64(k)})
+		m, err := e.AddEllipse(mpr.Axial, x0, y0, x1, y1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := m.Region, ellipseTruth(s, k, 61, 50, 10, 6)
+		if got.Voxels != want.Voxels || got.Voxels < 150 {
+			t.Fatalf("slice %d: %d voxels, want %d", k, got.Voxels, want.Voxels)
+		}
+		for _, p := range [][2]float64{{got.Mean, want.Mean}, {got.Std, want.Std}, {got.Min, want.Min}, {got.Max, want.Max}, {got.AreaMM2, want.AreaMM2}} {
+			if math.Abs(p[0]-p[1]) > 1e-6*max(1, math.Abs(p[1])) {
+				t.Errorf("slice %d: %+v, want %+v", k, got, want)
+				break
+			}
+		}
+		if m.Value() != got.AreaMM2 {
+			t.Errorf("value %v, area %v", m.Value(), got.AreaMM2)
+		}
+	}
+	if _, err := e.AddEllipse(mpr.Axial, 10, 10, 40, 11); err == nil {
+		t.Error("a flat drag made an ellipse")
+	}
+}
+
+func TestMeasurementsSlicerMarkups(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	onVoxel(s, [3]float64{61, 50, 15})
+	x0, y0 := screenOf(s, mpr.Axial, [3]float64{10, 20, 15})
+	x1, y1 := screenOf(s, mpr.Axial, [3]float64{100, 70, 15})
+	ruler, _ := e.AddRuler(mpr.Axial, x0, y0, x1, y1)
+	for _, idx := range [][3]float64{{10, 20, 15}, {40, 20, 15}, {70, 60, 15}} {
+		x, y := screenOf(s, mpr.Axial, idx)
+		e.AngleClick(mpr.Axial, x, y)
+	}
+	e.AddEllipse(mpr.Axial, x0, y0, x1, y1)
+	if !e.Dirty() {
+		t.Error("new measurements are not unsaved work")
+	}
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "ct_seg.nii.gz")
+	if err := e.SaveMeasurements(labels); err != nil {
+		t.Fatal(err)
+	}
+	if e.Dirty() {
+		t.Error("saved measurements are still unsaved work")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ct_seg.mrk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read as Slicer would: plain JSON.
+	var f struct {
+		Markups []struct {
+			Type, CoordinateSystem string
+			ControlPoints          []struct{ Position [3]float64 }
+		}
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Markups) != 2 || f.Markups[0].Type != "Line" || f.Markups[1].Type != "Angle" ||
+		f.Markups[0].CoordinateSystem != "LPS" || len(f.Markups[1].ControlPoints) != 3 {
+		t.Fatalf("markups %s", b)
+	}
+	if p := f.Markups[0].ControlPoints[1].Position; dist(p, s.Volume.Geom.IndexToWorld([3]float64{100, 70, 15})) > 1e-6 {
+		t.Errorf("ruler end at %v", p)
+	}
+
+	s2 := sample(t)
+	if _, err := s2.Edit().LoadMeasurements(labels); err != nil {
+		t.Fatal(err)
+	}
+	got := s2.Edit().Measurements()
+	if len(got) != 2 || got[0].Kind != Ruler || got[0].Name != "Ruler 1" || math.Abs(got[0].Value()-ruler.Value()) > 1e-9 || got[1].Kind != Angle {
+		t.Fatalf("read back %+v", got)
+	}
+
+	// A Slicer 4 file in RAS; and a broken file keeps what is shown.
+	ras := `{"markups":[{"type":"Line","coordinateSystem":"RAS","controlPoints":[{"position":[1,2,3]},{"position":[4,6,3]}]},{"type":"Curve","controlPoints":[]}]}`
+	os.WriteFile(filepath.Join(dir, "ct_seg.mrk.json"), []byte(ras), 0o644)
+	if n, err := s2.Edit().LoadMeasurements(labels); err != nil || n != 1 {
+		t.Fatalf("RAS file: skipped %d, %v", n, err)
+	}
+	if got := s2.Edit().Measurements(); len(got) != 1 || got[0].Points[0] != [3]float64{-1, -2, 3} || got[0].Value() != 5 {
+		t.Errorf("RAS line read as %+v", got)
+	}
+	os.WriteFile(filepath.Join(dir, "ct_seg.mrk.json"), []byte("{"), 0o644)
+	if _, err := s2.Edit().LoadMeasurements(labels); err == nil || len(s2.Edit().Measurements()) != 1 {
+		t.Errorf("broken file: %v, %d measurements", err, len(s2.Edit().Measurements()))
+	}
+	// Saving with no rulers or angles leaves no stale file to read back.
+	s2.Edit().SetMeasurements(nil)
+	if err := s2.Edit().SaveMeasurements(labels); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ct_seg.mrk.json")); !os.IsNotExist(err) {
+		t.Errorf("stale markups file: %v", err)
+	}
+}
