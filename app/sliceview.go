@@ -132,11 +132,13 @@ func (v *SliceView) Scrolled(ev *fyne.ScrollEvent) {
 	}
 }
 
-// modifiers are the keys held now: the desktop driver knows them even
-// when another widget has the focus.
+// modifiers are the keys held now. The desktop driver sees every key of
+// the window, whichever widget or dialog has the focus, so it alone is
+// asked where it can be: keysHeld misses the release of a Ctrl that opened
+// a dialog (Ctrl+S), and a plain wheel then zoomed.
 func (v *SliceView) modifiers() fyne.KeyModifier {
 	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
-		return d.CurrentKeyModifiers() | v.keysHeld
+		return d.CurrentKeyModifiers()
 	}
 	return v.keysHeld
 }
@@ -308,8 +310,9 @@ func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
 	}
 }
 
-// FocusGained implements fyne.Focusable.
-func (v *SliceView) FocusGained() { v.focused = true }
+// FocusGained implements fyne.Focusable. Keys released while the focus
+// was elsewhere were not seen here, so none count as held.
+func (v *SliceView) FocusGained() { v.focused, v.keysHeld = true, 0 }
 
 // FocusLost implements fyne.Focusable.
 func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
@@ -340,7 +343,8 @@ func (v *SliceView) TypedKey(ev *fyne.KeyEvent) {
 	}
 }
 
-// KeyDown tracks Ctrl and Shift where the driver cannot report them.
+// KeyDown tracks Ctrl and Shift for drivers that cannot report them (the
+// test driver).
 func (v *SliceView) KeyDown(ev *fyne.KeyEvent) { v.keysHeld |= modifierOf(ev.Name) }
 
 // KeyUp implements desktop.Keyable.

@@ -38,7 +38,7 @@ func need(t *testing.T, tools ...string) {
 // from make test-packages); it returns the binary and the DISPLAY value.
 func xserver(t *testing.T) (bin, display string) {
 	t.Helper()
-	need(t, "Xvfb", "xwd", "convert")
+	need(t, "Xvfb", "xwd", "convert", "xdotool")
 	if bin = os.Getenv("SEGVOL_VIEWER_BIN"); bin == "" {
 		bin = filepath.Join(t.TempDir(), "segvol-viewer")
 		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
