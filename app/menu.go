@@ -34,11 +34,13 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
 	)
 	// Fyne adds Quit to the first menu itself.
+	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}
 	view := fyne.NewMenu("View",
 		fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
 		fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Reset views (R)", v.resetViews),
+		v.crosshairItem,
 		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
@@ -53,6 +55,25 @@ func (v *Viewer) resetViews() {
 	for _, o := range viewer.Orientations {
 		v.session.ResetView(o)
 	}
+}
+
+// toggleCrosshair shows or hides the crosshair in every view, as ITK-SNAP
+// does, to see the anatomy under it; the cursor stays where it is.
+func (v *Viewer) toggleCrosshair() {
+	v.crosshairItem.Checked = !v.crosshairItem.Checked
+	for _, sv := range v.views {
+		sv.ShowCrosshair(v.crosshairItem.Checked)
+	}
+	v.win.MainMenu().Refresh()
+}
+
+// viewRune handles the window's own letters in a view: C for the crosshair.
+func (v *Viewer) viewRune(r rune) bool {
+	if r == 'c' || r == 'C' {
+		v.toggleCrosshair()
+		return true
+	}
+	return false
 }
 
 func (v *Viewer) setInterp(i render.Interp) {

@@ -54,18 +54,22 @@ type SliceView struct {
 	OnToolError func(error)
 	// OnKey, when set, sees keys first; it reports whether it used them.
 	OnKey func(*fyne.KeyEvent) bool
+	// OnRune, when set, sees typed characters first (the window's own
+	// letters); it reports whether it used them.
+	OnRune func(rune) bool
 
-	mode       dragMode
-	dragFrom   fyne.Position // pointer at the start of a window drag
-	dragSum    fyne.Position // how far a window drag has gone
-	boxFrom    fyne.Position // where a box drag or stroke began
-	windowFrom volume.Window // window at the start of a window drag
-	button     desktop.MouseButton
-	keysHeld   fyne.KeyModifier // modifiers seen by KeyDown while focused
-	pointer    fyne.Position
-	hovering   bool
-	focused    bool
-	frames     int // images rendered, for counting presented frames
+	mode        dragMode
+	dragFrom    fyne.Position // pointer at the start of a window drag
+	dragSum     fyne.Position // how far a window drag has gone
+	boxFrom     fyne.Position // where a box drag or stroke began
+	windowFrom  volume.Window // window at the start of a window drag
+	button      desktop.MouseButton
+	keysHeld    fyne.KeyModifier // modifiers seen by KeyDown while focused
+	pointer     fyne.Position
+	hovering    bool
+	focused     bool
+	noCrosshair bool // the crosshair is hidden (View > Crosshair, C)
+	frames      int  // images rendered, for counting presented frames
 }
 
 // NewSliceView makes the view of one orientation, drawn by renderer.
@@ -237,7 +241,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 		// Summing the deltas, not reading the position, keeps this right
 		// when the pointer leaves the view.
 		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
-		v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+		v.session.DragWindow(v.orient, v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 	case dragPan:
 		v.session.Pan(v.orient, float64(ev.Dragged.DX), float64(ev.Dragged.DY))
 	case dragBox:
@@ -260,7 +264,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 
 func (v *SliceView) dragWindowTo(p fyne.Position) {
 	v.dragSum = p.Subtract(v.dragFrom)
-	v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+	v.session.DragWindow(v.orient, v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 }
 
 // DragEnd ends a left or middle drag: a box drag sets the box prompt, a
@@ -320,7 +324,7 @@ func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
 // TypedRune implements fyne.Focusable; R resets the view, the tool
 // letters pick a tool.
 func (v *SliceView) TypedRune(r rune) {
-	if v.session == nil {
+	if v.session == nil || (v.OnRune != nil && v.OnRune(r)) {
 		return
 	}
 	if r == 'r' || r == 'R' {
@@ -330,17 +334,34 @@ func (v *SliceView) TypedRune(r rune) {
 	}
 }
 
-// TypedKey scrolls with Page Up/Down and the arrow keys.
+// TypedKey scrolls: the arrow keys by a slice, Page Up/Down by a page.
 func (v *SliceView) TypedKey(ev *fyne.KeyEvent) {
 	if v.session == nil || (v.OnKey != nil && v.OnKey(ev)) {
 		return
 	}
 	switch ev.Name {
-	case fyne.KeyPageUp, fyne.KeyUp, fyne.KeyRight:
+	case fyne.KeyUp, fyne.KeyRight:
 		v.session.ScrollView(v.orient, 1)
-	case fyne.KeyPageDown, fyne.KeyDown, fyne.KeyLeft:
+	case fyne.KeyDown, fyne.KeyLeft:
 		v.session.ScrollView(v.orient, -1)
+	case fyne.KeyPageUp:
+		v.session.ScrollView(v.orient, v.pageStep())
+	case fyne.KeyPageDown:
+		v.session.ScrollView(v.orient, -v.pageStep())
 	}
+}
+
+// pageStep is how many slices Page Up/Down move: a tenth of the view's
+// slices, and at least 5, so that a long series is crossed in ten pages.
+func (v *SliceView) pageStep() int {
+	_, count := v.session.Slice(v.orient)
+	return max(5, count/10)
+}
+
+// ShowCrosshair shows or hides the crosshair.
+func (v *SliceView) ShowCrosshair(show bool) {
+	v.noCrosshair = !show
+	v.Refresh()
 }
 
 // KeyDown tracks Ctrl and Shift for drivers that cannot report them (the

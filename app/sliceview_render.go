@@ -235,6 +235,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	cx, cy := float32(x), float32(y)
 	r.hLine.Position1, r.hLine.Position2 = fyne.NewPos(0, cy), fyne.NewPos(size.Width, cy)
 	r.vLine.Position1, r.vLine.Position2 = fyne.NewPos(cx, 0), fyne.NewPos(cx, size.Height)
+	r.hLine.Hidden, r.vLine.Hidden = r.v.noCrosshair, r.v.noCrosshair
 
 	// Orientation letters at the middle of each edge.
 	l, rt, t, b := o.Edges()

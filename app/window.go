@@ -64,14 +64,15 @@ type Viewer struct {
 	layout    Layout
 	maximised *SliceView // nil when the layout shows all panes
 
-	renderer     render.Renderer
-	rendererName string
-	status       *widget.Label
-	loadInfo     string // load time and warnings of the open study
-	presetMenu   *fyne.Menu
-	recentMenu   *fyne.MenuItem
-	loading      *loading
-	onLoaded     func(error)
+	renderer      render.Renderer
+	rendererName  string
+	status        *widget.Label
+	loadInfo      string // load time and warnings of the open study
+	presetMenu    *fyne.Menu
+	crosshairItem *fyne.MenuItem // View > Crosshair, checked while shown
+	recentMenu    *fyne.MenuItem
+	loading       *loading
+	onLoaded      func(error)
 
 	tools         *toolBar
 	segPanel      *segmentsPanel
@@ -105,6 +106,7 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv.OnRenderError = v.renderFailed
 		sv.OnToolError = v.report
 		sv.OnKey = v.segmentKey
+		sv.OnRune = v.viewRune
 		v.views[o] = sv
 	}
 	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")

@@ -49,16 +49,19 @@ type Session struct {
 	Volume *volume.Volume
 	Scan   *dicom.ScanResult // the folder's series; nil for NIfTI
 
-	frame     mpr.Frame
-	rvol      *render.Volume
-	cursor    [3]float64
-	views     [3]mpr.View
-	window    volume.Window
-	presets   []volume.Window
-	interp    render.Interp
-	ct        bool
-	observers []func(Change)
-	edit      *Editor
+	frame   mpr.Frame
+	rvol    *render.Volume
+	cursor  [3]float64
+	views   [3]mpr.View
+	window  volume.Window
+	presets []volume.Window
+	// usefulRange is the span of the 1st to 99th percentile of the values
+	// (the auto window's width): what a view-high window drag covers.
+	usefulRange float64
+	interp      render.Interp
+	ct          bool
+	observers   []func(Change)
+	edit        *Editor
 }
 
 // NewSession opens a session on a loaded volume, with the cursor at the
@@ -79,6 +82,7 @@ func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
 	s.ct = isCT(v)
 	s.presets = presetsFor(v, s.ct)
 	s.window = s.presets[0]
+	s.usefulRange = s.presets[len(s.presets)-1].Width // presetsFor puts the auto window last
 	if s.edit, err = newEditor(s); err != nil {
 		return nil, err
 	}

@@ -183,7 +183,7 @@ func TestWindowPresets(t *testing.T) {
 		t.Fatal("an unknown preset applied")
 	}
 	from := s.Window()
-	s.DragWindow(from, 100, -50)
+	s.DragWindow(mpr.Axial, from, 100, -50)
 	w := s.Window()
 	if !(w.Width > from.Width && w.Center < from.Center) || w.Name != "" {
 		t.Fatalf("drag right/up from %+v gave %+v", from, w)
