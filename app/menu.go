@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer"
@@ -35,9 +38,15 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	)
 	// Fyne adds Quit to the first menu itself.
 	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}
+	v.layoutItems = [...]*fyne.MenuItem{
+		Layout1x3: fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
+		Layout2x2: fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+	}
+	v.layoutItems[v.layout].Checked = true
+	v.sideItem = &fyne.MenuItem{Label: "Side panel", Checked: true, Action: v.toggleSidePanel}
 	view := fyne.NewMenu("View",
-		fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
-		fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+		v.layoutItems[Layout1x3], v.layoutItems[Layout2x2], v.sideItem,
+		fyne.NewMenuItem("Study information…", v.showStudyInfo),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Reset views (R)", v.resetViews),
 		v.crosshairItem,
@@ -65,6 +74,31 @@ func (v *Viewer) toggleCrosshair() {
 		sv.ShowCrosshair(v.crosshairItem.Checked)
 	}
 	v.win.MainMenu().Refresh()
+}
+
+// toggleSidePanel hides the side panel, giving the views the whole width,
+// or shows it again.
+func (v *Viewer) toggleSidePanel() {
+	v.sideItem.Checked = !v.sideItem.Checked
+	if v.sideItem.Checked {
+		v.side.Show()
+	} else {
+		v.side.Hide()
+	}
+	v.split.Refresh()
+	v.win.MainMenu().Refresh()
+}
+
+// showStudyInfo shows the study information and the full status (the
+// renderer's and the engine's reasons, every load warning), whatever the
+// layout: the status bar may have to cut them short.
+func (v *Viewer) showStudyInfo() {
+	text := widget.NewLabel(v.info.Text + "\n" + strings.Join(v.statusParts(), "\n"))
+	text.TextStyle.Monospace = true
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Study information", "Close", container.NewVScroll(text), v.win)
+	d.Resize(fyne.NewSize(720, 520))
+	d.Show()
 }
 
 // viewRune handles the window's own letters in a view: C for the crosshair.

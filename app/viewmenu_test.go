@@ -1,10 +1,15 @@
 package app
 
 import (
+	"fmt"
 	"image"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
@@ -66,5 +71,106 @@ func TestCrosshairToggle(t *testing.T) {
 	item.Action()
 	if n := crosshairPixels(v, mpr.Coronal); n < shown*9/10 || !item.Checked {
 		t.Fatalf("after View > Crosshair: %d crosshair pixels (%d before), checked %v", n, shown, item.Checked)
+	}
+}
+
+// cutOff lists the texts under o that do not fit their widget: a label,
+// button or check narrower than its text. What lies in a scroller is
+// checked against the scroller's content, which the user can scroll to.
+func cutOff(t *testing.T, o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if !o.Visible() {
+			return
+		}
+		text, need := "", float32(0)
+		switch w := o.(type) {
+		case *widget.Label:
+			text = w.Text
+			if w.Wrapping == fyne.TextWrapOff {
+				need = fyne.MeasureText(w.Text, theme.TextSize(), w.TextStyle).Width + 2*theme.InnerPadding()
+			}
+		case *widget.Button:
+			text, need = w.Text, w.MinSize().Width
+		case *widget.Check:
+			text, need = w.Text, w.MinSize().Width
+		}
+		if text != "" && o.Size().Width+0.5 < need {
+			out = append(out, fmt.Sprintf("%q: %.0f wide, needs %.0f", text, o.Size().Width, need))
+		}
+		switch c := o.(type) {
+		case *fyne.Container:
+			for _, x := range c.Objects {
+				walk(x)
+			}
+		case *widget.List, *widget.Label, *widget.Button, *widget.Check:
+			// Their parts are their text.
+		case fyne.Widget:
+			for _, x := range test.TempWidgetRenderer(t, c).Objects() {
+				walk(x)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+// TestLayoutFits1280x800 opens the sample with its 100-odd segments and
+// checks the window's size, that no text of the tool bar, panels or status
+// bar is cut off on a 1280x800 screen, that the segment list shows at
+// least 10 rows, and the View menu's layout and side panel items.
+func TestLayoutFits1280x800(t *testing.T) {
+	v, err := openViewer(t, Options{Labels: sampleSeg}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := v.Window().Canvas()
+	if s := c.Size(); s.Width > 1280 || s.Height > 760 {
+		t.Errorf("the window opens at %v where the screen is not known: too big for a 1280x800 screen", s)
+	}
+	v.FitScreen(fyne.NewSize(1280, 800))
+	if s := c.Size(); s != fyne.NewSize(1088, 680) {
+		t.Errorf("on a 1280x800 screen the window is %v, want 85%% of it", s)
+	}
+	// Long warnings and reasons: the status bar shows their gist.
+	v.KeepCPURenderer("OpenGL is llvmpipe (LLVM 15.0.6, 256 bits), a software driver: slower; --renderer gl uses it anyway")
+	for _, bad := range cutOff(t, c.Content()) {
+		t.Error("cut off: " + bad)
+	}
+	if !strings.Contains(v.status.Text, "CPU renderer") {
+		t.Errorf("status %q", v.status.Text)
+	}
+	// Narrowed as far as it goes, the side panel scrolls rather than cut.
+	v.split.SetOffset(0.95)
+	if w := v.side.Size().Width; w > sidePanelMin+1 {
+		t.Errorf("the side panel narrows to %.0f, not %d", w, sidePanelMin)
+	}
+	for _, bad := range cutOff(t, c.Content()) {
+		t.Error("cut off in the narrowed panel: " + bad)
+	}
+	v.FitScreen(fyne.NewSize(1280, 800))
+	row := v.segPanel.newRow().MinSize().Height
+	if h := v.segPanel.list.Size().Height; h < segmentRows*row {
+		t.Errorf("segment list %.0f high: %.1f rows of %.0f", h, h/row, row)
+	}
+	// Hiding the side panel gives the views its width.
+	w0 := v.View(mpr.Axial).Size().Width
+	side := viewMenuItem(t, v, "Side panel")
+	side.Action()
+	if w := v.View(mpr.Axial).Size().Width; side.Checked || w < w0+60 {
+		t.Errorf("side panel hidden (checked %v): axial view %.0f wide, was %.0f", side.Checked, w, w0)
+	}
+	side.Action()
+	if w := v.View(mpr.Axial).Size().Width; !side.Checked || w != w0 {
+		t.Errorf("side panel back (checked %v): axial view %.0f wide, was %.0f", side.Checked, w, w0)
+	}
+	one, two := viewMenuItem(t, v, "Layout 1x3"), viewMenuItem(t, v, "Layout 2x2")
+	if !one.Checked || two.Checked {
+		t.Errorf("at start: 1x3 checked %v, 2x2 checked %v", one.Checked, two.Checked)
+	}
+	two.Action()
+	if one.Checked || !two.Checked || len(v.panes.Objects) != 4 {
+		t.Errorf("after Layout 2x2: 1x3 checked %v, 2x2 checked %v, %d panes", one.Checked, two.Checked, len(v.panes.Objects))
 	}
 }

@@ -61,6 +61,8 @@ type Viewer struct {
 	views     [3]*SliceView
 	info      *widget.Label
 	panes     *fyne.Container
+	side      *container.Scroll // the segments, AI and brush panels
+	split     *container.Split  // the panes and the side panel
 	layout    Layout
 	maximised *SliceView // nil when the layout shows all panes
 
@@ -69,7 +71,9 @@ type Viewer struct {
 	status        *widget.Label
 	loadInfo      string // load time and warnings of the open study
 	presetMenu    *fyne.Menu
-	crosshairItem *fyne.MenuItem // View > Crosshair, checked while shown
+	crosshairItem *fyne.MenuItem    // View > Crosshair, checked while shown
+	layoutItems   [2]*fyne.MenuItem // View > Layout, the active one checked
+	sideItem      *fyne.MenuItem    // View > Side panel, checked while shown
 	recentMenu    *fyne.MenuItem
 	loading       *loading
 	onLoaded      func(error)
@@ -118,16 +122,20 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.setPanes()
 	v.tools = newToolBar(v)
 	v.segPanel, v.aiPanel, v.brushPanel = newSegmentsPanel(v), newAIPanel(v), newBrushPanel(v)
-	side := container.NewVScroll(container.NewVBox(v.segPanel.content, widget.NewSeparator(), v.aiPanel.content,
-		widget.NewSeparator(), v.brushPanel.content))
-	side.SetMinSize(fyne.NewSize(320, 0))
-	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, side, v.panes))
+	// The side panel scrolls both ways, so that it can be narrowed (or
+	// the window made short) without cutting anything off; the segment
+	// list takes the height to spare.
+	v.side = container.NewScroll(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), v.aiPanel.content,
+		widget.NewSeparator(), v.brushPanel.content), nil, nil, v.segPanel.content))
+	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
+	v.split = container.NewHSplit(v.panes, v.side)
+	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, nil, v.split))
 	v.win.SetMainMenu(v.mainMenu())
 	v.win.SetOnDropped(v.dropped)
 	v.win.Canvas().SetOnTypedKey(v.typedKey)
 	v.win.Canvas().SetOnTypedRune(v.typedRune)
 	v.win.SetCloseIntercept(v.closeIntercept)
-	v.win.Resize(fyne.NewSize(1400, 660))
+	v.FitScreen(fyne.Size{})
 	v.updateStatus()
 	if opt.Engine.Library == "" {
 		opt.Engine.Library = v.app.Preferences().String(ortLibraryKey)
@@ -246,6 +254,12 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 // SetLayout arranges the panes 1x3 or 2x2.
 func (v *Viewer) SetLayout(l Layout) {
 	v.layout, v.maximised = l, nil
+	for i, it := range v.layoutItems {
+		it.Checked = Layout(i) == l
+	}
+	if m := v.win.MainMenu(); m != nil {
+		m.Refresh()
+	}
 	v.setPanes()
 }
 
@@ -296,7 +310,30 @@ func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
 }
 
+// updateStatus shows the status parts in the status bar, each cut short
+// to what fits in a 1280-wide window: View > Study information has them
+// whole.
 func (v *Viewer) updateStatus() {
+	parts := v.statusParts()
+	for i, p := range parts {
+		parts[i] = brief(p)
+	}
+	v.status.SetText(strings.Join(parts, "  ·  "))
+}
+
+// brief is a long status part without its parenthesised reason (OpenGL's
+// or the engine's, a warning's detail).
+func brief(s string) string {
+	const long = 48
+	if i := strings.Index(s, " ("); len(s) > long && i > 0 {
+		return s[:i] + " (see View > Study information)"
+	}
+	return s
+}
+
+// statusParts are the renderer, the engine, the window and the load time
+// and warnings, in full.
+func (v *Viewer) statusParts() []string {
 	parts := []string{v.rendererName, v.engineStatus()}
 	if v.session != nil {
 		w := v.session.Window()
@@ -309,10 +346,39 @@ func (v *Viewer) updateStatus() {
 	if v.loadInfo != "" {
 		parts = append(parts, v.loadInfo)
 	}
-	v.status.SetText(strings.Join(parts, "  ·  "))
+	return parts
 }
 
 func (v *Viewer) setStatusNote(s string) {
 	v.loadInfo = s
 	v.updateStatus()
+}
+
+// The window's sizes, in Fyne units.
+var (
+	// defaultWindow is the size when the screen's is not known: it fits a
+	// 1280x800 screen with room for a panel and a title bar.
+	defaultWindow = fyne.NewSize(1200, 720)
+	// minWindow is the smallest size FitScreen chooses on a screen that
+	// has room for it.
+	minWindow = fyne.NewSize(1024, 640)
+)
+
+// sidePanelMin is the narrowest the side panel is dragged to; what does
+// not fit then scrolls.
+const sidePanelMin = 200
+
+// sidePanelWidth is the side panel's width when the window opens.
+const sidePanelWidth = 340
+
+// FitScreen sizes the window to 85% of a screen of the given size (in
+// Fyne units), at least minWindow where the screen has room for it; a zero
+// screen (not known) gives defaultWindow. The side panel keeps its width.
+func (v *Viewer) FitScreen(screen fyne.Size) {
+	size := defaultWindow
+	if screen.Width > 0 && screen.Height > 0 {
+		size = fyne.NewSize(screen.Width*0.85, screen.Height*0.85).Max(minWindow).Min(screen)
+	}
+	v.win.Resize(size)
+	v.split.SetOffset(1 - float64(sidePanelWidth)/float64(size.Width))
 }
