@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -140,6 +142,19 @@ func TestLayoutFits1280x800(t *testing.T) {
 	}
 	if !strings.Contains(v.status.Text, "CPU renderer") {
 		t.Errorf("status %q", v.status.Text)
+	}
+	// The views' texts fit them, the pointer's too.
+	for _, o := range []mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal} {
+		sv := v.View(o)
+		sv.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(20, 20)}})
+		for _, obj := range test.TempWidgetRenderer(t, sv).Objects() {
+			if txt, ok := obj.(*canvas.Text); ok && txt.Visible() && txt.Text != "" {
+				if x := txt.Position().X; x < 0 || x+txt.MinSize().Width > sv.Size().Width+0.5 {
+					t.Errorf("%v view, %.0f wide: %q at x=%.0f is cut off", o, sv.Size().Width, txt.Text, x)
+				}
+			}
+		}
+		sv.MouseOut()
 	}
 	// Narrowed as far as it goes, the side panel scrolls rather than cut.
 	v.split.SetOffset(0.95)
