@@ -70,7 +70,8 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 	// The list takes the height the panel has to spare, and never less
 	// than segmentRows rows.
 	rows := canvas.NewRectangle(color.Transparent)
-	rows.SetMinSize(fyne.NewSize(0, segmentRows*(p.newRow().MinSize().Height+theme.SeparatorThicknessSize())))
+	// (A list puts a padding between its rows.)
+	rows.SetMinSize(fyne.NewSize(0, segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding()))
 	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(buttons,

@@ -371,13 +371,16 @@ const sidePanelMin = 200
 // sidePanelWidth is the side panel's width when the window opens.
 const sidePanelWidth = 340
 
-// FitScreen sizes the window to 85% of a screen of the given size (in
-// Fyne units), at least minWindow where the screen has room for it; a zero
-// screen (not known) gives defaultWindow. The side panel keeps its width.
+// FitScreen sizes the window to 85% of the width and 90% of the height of
+// a screen of the given size (in Fyne units; the height leaves room for a
+// task bar and a title bar, and gives the segment list its 10 rows on a
+// 1280x800 screen), at least minWindow where the screen has room for it;
+// a zero screen (not known) gives defaultWindow. The side panel keeps its
+// width.
 func (v *Viewer) FitScreen(screen fyne.Size) {
 	size := defaultWindow
 	if screen.Width > 0 && screen.Height > 0 {
-		size = fyne.NewSize(screen.Width*0.85, screen.Height*0.85).Max(minWindow).Min(screen)
+		size = fyne.NewSize(screen.Width*0.85, screen.Height*0.9).Max(minWindow).Min(screen)
 	}
 	v.win.Resize(size)
 	v.split.SetOffset(1 - float64(sidePanelWidth)/float64(size.Width))

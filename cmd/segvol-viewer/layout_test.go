@@ -3,17 +3,19 @@ package main
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestLayoutFitsSmallScreenUnderXvfb opens the viewer on a 1280x800 screen:
-// the window must fit it and use most of it (85%), and the side panel
+// the window must fit it and use most of it (85% of the width, 90% of the height), and the side panel
 // must lie inside it. $SEGVOL_SCREENSHOT keeps the screenshot to look at.
 func TestLayoutFitsSmallScreenUnderXvfb(t *testing.T) {
 	need(t, "xdotool")
 	bin, display := xserverSized(t, "1280x800x24")
-	seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", "cpu", "--backend", "classic")
+	seg := filepath.Join("..", "..", "assets", "sample", "example_seg.nii.gz")
+	seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", "cpu", "--backend", "classic", "--labels", seg)
 	screenshot(t, display)
 	cmd := exec.Command("xdotool", "search", "--name", "SegVol viewer", "getwindowgeometry", "--shell")
 	cmd.Env = append(cmd.Environ(), "DISPLAY="+display)
