@@ -44,12 +44,14 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	}
 	v.layoutItems[v.layout].Checked = true
 	v.sideItem = &fyne.MenuItem{Label: "Side panel", Checked: true, Action: v.toggleSidePanel}
+	v.linkItem = &fyne.MenuItem{Label: "Link zoom and pan", Action: v.toggleLinked}
 	view := fyne.NewMenu("View",
 		v.layoutItems[Layout1x3], v.layoutItems[Layout2x2], v.sideItem,
 		fyne.NewMenuItem("Study information…", v.showStudyInfo),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Reset views (R)", v.resetViews),
 		v.crosshairItem,
+		v.linkItem,
 		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
@@ -72,6 +74,17 @@ func (v *Viewer) toggleCrosshair() {
 	v.crosshairItem.Checked = !v.crosshairItem.Checked
 	for _, sv := range v.views {
 		sv.ShowCrosshair(v.crosshairItem.Checked)
+	}
+	v.win.MainMenu().Refresh()
+}
+
+// toggleLinked shares zoom and pan between the views, or stops it: a zoom
+// or pan in one view then gives the others the same scale and moves them
+// alike, as Slicer's linked views do.
+func (v *Viewer) toggleLinked() {
+	v.linkItem.Checked = !v.linkItem.Checked
+	if v.session != nil {
+		v.session.SetLinkedViews(v.linkItem.Checked)
 	}
 	v.win.MainMenu().Refresh()
 }

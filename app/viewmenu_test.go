@@ -196,3 +196,30 @@ func TestLayoutFits1280x800(t *testing.T) {
 		t.Errorf("after Layout 2x2: 1x3 checked %v, 2x2 checked %v, %d panes", one.Checked, two.Checked, len(v.panes.Objects))
 	}
 }
+
+// TestLinkZoomMenu: View > Link zoom and pan makes a Ctrl+wheel zoom in
+// one view give the others its scale, on this study and the next.
+func TestLinkZoomMenu(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Window().Resize(fyne.NewSize(1280, 720))
+	item := viewMenuItem(t, v, "Link zoom and pan")
+	item.Action()
+	if !item.Checked || !v.Session().LinkedViews() {
+		t.Fatalf("after View > Link zoom and pan: checked %v, session linked %v", item.Checked, v.Session().LinkedViews())
+	}
+	ax := v.View(mpr.Axial)
+	ax.KeyDown(&fyne.KeyEvent{Name: desktop.KeyControlLeft})
+	ax.Scrolled(&fyne.ScrollEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(50, 50)}, Scrolled: fyne.Delta{DY: 10}})
+	ax.KeyUp(&fyne.KeyEvent{Name: desktop.KeyControlLeft})
+	s := v.Session()
+	if a, c := s.View(mpr.Axial).MMPerPixel(s.Frame()), s.View(mpr.Coronal).MMPerPixel(s.Frame()); abs(a-c) > 1e-9 {
+		t.Errorf("axial %v mm per pixel, coronal %v", a, c)
+	}
+	v.SetSession(openSample(t))
+	if !v.Session().LinkedViews() {
+		t.Error("the next study's views are not linked")
+	}
+}

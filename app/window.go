@@ -74,6 +74,7 @@ type Viewer struct {
 	crosshairItem *fyne.MenuItem    // View > Crosshair, checked while shown
 	layoutItems   [2]*fyne.MenuItem // View > Layout, the active one checked
 	sideItem      *fyne.MenuItem    // View > Side panel, checked while shown
+	linkItem      *fyne.MenuItem    // View > Link zoom and pan, checked while on
 	recentMenu    *fyne.MenuItem
 	loading       *loading
 	onLoaded      func(error)
@@ -202,6 +203,7 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 		go f.Forget()
 	}
 	v.session = s
+	s.SetLinkedViews(v.linkItem.Checked)
 	s.OnChange(func(c viewer.Change) {
 		for _, o := range viewer.Orientations {
 			if c.Affects(o) {
