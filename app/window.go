@@ -83,6 +83,7 @@ type Viewer struct {
 	segPanel      *segmentsPanel
 	aiPanel       *aiPanel
 	brushPanel    *brushPanel
+	time          *timeBar // the time point of a 4D study
 	editItems     editMenu
 	ai            aiState
 	categories    []string
@@ -130,7 +131,8 @@ func New(a fyne.App, opt Options) *Viewer {
 		widget.NewSeparator(), v.brushPanel.content), nil, nil, v.segPanel.content))
 	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
 	v.split = container.NewHSplit(v.panes, v.side)
-	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, nil, v.split))
+	v.time = newTimeBar(v)
+	v.win.SetContent(container.NewBorder(v.tools.content, container.NewVBox(v.time.content, v.status), nil, nil, v.split))
 	v.win.SetMainMenu(v.mainMenu())
 	v.win.SetOnDropped(v.dropped)
 	v.win.Canvas().SetOnTypedKey(v.typedKey)
@@ -198,9 +200,8 @@ func (v *Viewer) View(o mpr.Orientation) *SliceView { return v.views[o] }
 
 // SetSession shows a session in every pane.
 func (v *Viewer) SetSession(s *viewer.Session) {
-	// The engine lets go of the last study's voxels and embeddings.
-	if f, ok := v.ai.seg.(interface{ Forget() }); ok && v.session != nil {
-		go f.Forget()
+	if v.session != nil {
+		v.forgetImage()
 	}
 	v.session = s
 	s.SetLinkedViews(v.linkItem.Checked)
@@ -212,6 +213,9 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 		}
 		if c.What&viewer.WindowChanged != 0 {
 			v.updateStatus()
+		}
+		if c.What&viewer.VolumeChanged != 0 {
+			v.timePointChanged(s)
 		}
 		v.segmentationChanged(c.What)
 	})
@@ -227,9 +231,17 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	v.segPanel.sync()
 	v.aiPanel.sync()
 	v.brushPanel.sync()
+	v.time.sync()
 	v.tools.sync(s.Edit().Tool())
 	v.syncUndo()
 	v.updateStatus()
+}
+
+// forgetImage lets the engine drop the last image's voxels and embeddings.
+func (v *Viewer) forgetImage() {
+	if f, ok := v.ai.seg.(interface{ Forget() }); ok {
+		go f.Forget()
+	}
 }
 
 // segmentationChanged follows the editor: the GPU renderer re-uploads

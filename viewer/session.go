@@ -18,7 +18,7 @@ import (
 var Orientations = [3]mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal}
 
 // What says which part of the session changed.
-type What uint8
+type What uint16
 
 // The kinds of change an observer is told about.
 const (
@@ -30,6 +30,7 @@ const (
 	PromptsChanged // AI prompts added or removed
 	PreviewChanged // the AI preview appeared, changed or went
 	ToolChanged
+	VolumeChanged // another time point of a 4D series is shown
 )
 
 // Change is what one command changed and which views must redraw.
@@ -220,6 +221,26 @@ func along(m, d [3]float64) float64 {
 		return 0
 	}
 	return (m[0]*d[0] + m[1]*d[1] + m[2]*d[2]) / n
+}
+
+// SetTimePoint shows v, another volume of the same grid (a time point of a
+// 4D series, read by study.ReadTimePoint), in place of the study's volume:
+// the views, the segmentation's statistics and the AI read it from now on;
+// the window, cursor and views stay.
+func (s *Session) SetTimePoint(v *volume.Volume) error {
+	if v.Dims != s.Volume.Dims || v.Geom != s.Volume.Geom {
+		return fmt.Errorf("time point %d: a %v grid where the study has %v", v.Meta.TimePoint+1, v.Dims, s.Volume.Dims)
+	}
+	rv, err := v.ForRender()
+	if err != nil {
+		return err
+	}
+	if err := s.edit.Labels().SetImage(v); err != nil {
+		return err
+	}
+	s.Volume, s.rvol = v, rv
+	s.notify(Change{What: VolumeChanged, Views: allViews})
+	return nil
 }
 
 // LinkedViews reports whether zoom and pan are shared by the views.

@@ -280,3 +280,29 @@ func TestLinkedZoomAndPan(t *testing.T) {
 		t.Errorf("sagittal pan %v -> %v, want %v mm along front-back", sag, d, 10*mm)
 	}
 }
+
+// TestSetTimePoint: another volume of the grid replaces the shown one and
+// every view redraws; one of another grid is refused and changes nothing.
+func TestSetTimePoint(t *testing.T) {
+	s := sample(t)
+	var got []Change
+	s.OnChange(func(c Change) { got = append(got, c) })
+	old := s.Volume
+	other, err := volume.New(volume.Int16, old.Dims, old.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTimePoint(other); err != nil {
+		t.Fatal(err)
+	}
+	if s.Volume != other || s.Edit().Labels().Image() != other || len(got) != 1 || got[0].What != VolumeChanged || got[0].Views != allViews {
+		t.Fatalf("volume replaced %v, label map's image %v, changes %+v", s.Volume == other, s.Edit().Labels().Image() == other, got)
+	}
+	small, err := volume.New(volume.Int16, [3]int{2, 2, 2}, old.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTimePoint(small); err == nil || s.Volume != other || len(got) != 1 {
+		t.Fatalf("a 2x2x2 volume: error %v, replaced %v", err, s.Volume == small)
+	}
+}

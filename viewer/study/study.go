@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/nifti"
@@ -107,6 +108,16 @@ func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 		return &Study{Scan: scan}, err
 	}
 	return &Study{Volume: v, Scan: scan}, nil
+}
+
+// ReadTimePoint reads volume t (from 0) of the 4D study v was opened from,
+// for the viewer's time-point slider. Only NIfTI keeps its other volumes
+// within reach: a 4D DICOM series is loaded as its first volume.
+func ReadTimePoint(v *volume.Volume, t int) (*volume.Volume, error) {
+	if !strings.HasPrefix(v.Meta.Format, "NIfTI") || v.Meta.TimePoints < 2 {
+		return nil, fmt.Errorf("%s: only the time points of a 4D NIfTI image can be shown", v.Meta.Source)
+	}
+	return nifti.ReadTimePoint(v.Meta.Source, t)
 }
 
 // unwrapPath drops the *PathError wrapper whose text would repeat the path.
