@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
@@ -324,15 +325,21 @@ func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
 }
 
-// updateStatus shows the status parts in the status bar, each cut short
-// to what fits in a 1280-wide window: View > Study information has them
-// whole.
+// updateStatus shows the status parts in the status bar, the long ones
+// without their reasons when the whole does not fit the window: View >
+// Study information has them whole.
 func (v *Viewer) updateStatus() {
+	const sep = "  ·  "
 	parts := v.statusParts()
-	for i, p := range parts {
-		parts[i] = brief(p)
+	text := strings.Join(parts, sep)
+	room := v.win.Canvas().Size().Width - 2*theme.InnerPadding()
+	if fyne.MeasureText(text, theme.TextSize(), v.status.TextStyle).Width > room {
+		for i, p := range parts {
+			parts[i] = brief(p)
+		}
+		text = strings.Join(parts, sep)
 	}
-	v.status.SetText(strings.Join(parts, "  ·  "))
+	v.status.SetText(text)
 }
 
 // brief is a long status part without its parenthesised reason (OpenGL's
