@@ -5,6 +5,7 @@ import (
 	"image"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -135,14 +136,25 @@ func TestLayoutFits1280x800(t *testing.T) {
 	if s := c.Size(); s != fyne.NewSize(1088, 720) {
 		t.Errorf("on a 1280x800 screen the window is %v, want 85%% of its width and 90%% of its height", s)
 	}
-	// Long warnings and reasons: the status bar shows their gist.
+	// Long warnings and reasons: the status bar shows their gist, the
+	// study information all of them.
+	s := v.Session()
+	s.Volume.Warnings = append(s.Volume.Warnings, "slice spacing varies from 2.5 to 5 mm between slices 12 and 13: resampled to 2.5 mm")
+	v.SetSession(s)
+	v.setStatusNote(loadSummary(s, time.Second))
 	v.KeepCPURenderer("OpenGL is llvmpipe (LLVM 15.0.6, 256 bits), a software driver: slower; --renderer gl uses it anyway")
 	for _, bad := range cutOff(t, c.Content()) {
 		t.Error("cut off: " + bad)
 	}
-	if !strings.Contains(v.status.Text, "CPU renderer") {
-		t.Errorf("status %q", v.status.Text)
+	if st := v.status.Text; !strings.Contains(st, "CPU renderer") || !strings.Contains(st, "1 warning(s)") || !strings.Contains(st, "Study information") {
+		t.Errorf("status %q", st)
 	}
+	viewMenuItem(t, v, "Study information").Action()
+	if txt := findLabel(t, c.Overlays().Top(), "resampled to 2.5 mm"); txt == "" || !strings.Contains(txt, "--renderer gl uses it anyway") {
+		t.Errorf("study information %q", txt)
+	}
+	c.Overlays().Top().Hide()
+	c.Overlays().Remove(c.Overlays().Top())
 	// The views' texts fit them, the pointer's too.
 	for _, o := range []mpr.Orientation{mpr.Axial, mpr.Coronal, mpr.Sagittal} {
 		sv := v.View(o)
@@ -222,4 +234,27 @@ func TestLinkZoomMenu(t *testing.T) {
 	if !v.Session().LinkedViews() {
 		t.Error("the next study's views are not linked")
 	}
+}
+
+// findLabel is the text of the first label under o that contains part.
+func findLabel(t *testing.T, o fyne.CanvasObject, part string) string {
+	switch w := o.(type) {
+	case *widget.Label:
+		if strings.Contains(w.Text, part) {
+			return w.Text
+		}
+	case *fyne.Container:
+		for _, x := range w.Objects {
+			if s := findLabel(t, x, part); s != "" {
+				return s
+			}
+		}
+	case fyne.Widget:
+		for _, x := range test.TempWidgetRenderer(t, w).Objects() {
+			if s := findLabel(t, x, part); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }

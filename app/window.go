@@ -337,7 +337,7 @@ func (v *Viewer) updateStatus() {
 		for i, p := range parts {
 			parts[i] = brief(p)
 		}
-		text = strings.Join(parts, sep)
+		text = strings.Join(append(parts, "more in View > Study information"), sep)
 	}
 	v.status.SetText(text)
 }
@@ -347,7 +347,7 @@ func (v *Viewer) updateStatus() {
 func brief(s string) string {
 	const long = 48
 	if i := strings.Index(s, " ("); len(s) > long && i > 0 {
-		return s[:i] + " (see View > Study information)"
+		return s[:i] + " (…)"
 	}
 	return s
 }
