@@ -15,7 +15,8 @@ func TestLayoutFitsSmallScreenUnderXvfb(t *testing.T) {
 	need(t, "xdotool")
 	bin, display := xserverSized(t, "1280x800x24")
 	seg := filepath.Join("..", "..", "assets", "sample", "example_seg.nii.gz")
-	seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", "cpu", "--backend", "classic", "--labels", seg)
+	// The default renderer: under Xvfb its long reason (llvmpipe) must fit.
+	seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--backend", "classic", "--labels", seg)
 	screenshot(t, display)
 	cmd := exec.Command("xdotool", "search", "--name", "SegVol viewer", "getwindowgeometry", "--shell")
 	cmd.Env = append(cmd.Environ(), "DISPLAY="+display)
