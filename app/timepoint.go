@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	"fyne.io/fyne/v2"
@@ -62,9 +63,9 @@ func (b *timeBar) show(t int) {
 		return
 	}
 	b.reading = true
-	cur := s.Volume
+	cur, series := s.Volume, s.Series()
 	go func() {
-		vol, err := study.ReadTimePoint(cur, t)
+		vol, err := study.ReadTimePoint(context.Background(), cur, series, t)
 		fyne.Do(func() {
 			b.reading = false
 			if b.v.session != s {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/nifti"
@@ -111,11 +110,14 @@ func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 }
 
 // ReadTimePoint reads volume t (from 0) of the 4D study v was opened from,
-// for the viewer's time-point slider. Only NIfTI keeps its other volumes
-// within reach: a 4D DICOM series is loaded as its first volume.
-func ReadTimePoint(v *volume.Volume, t int) (*volume.Volume, error) {
-	if !strings.HasPrefix(v.Meta.Format, "NIfTI") || v.Meta.TimePoints < 2 {
-		return nil, fmt.Errorf("%s: only the time points of a 4D NIfTI image can be shown", v.Meta.Source)
+// for the viewer's time-point slider: from series, for a DICOM one, else
+// from the NIfTI file.
+func ReadTimePoint(ctx context.Context, v *volume.Volume, series *dicom.Series, t int) (*volume.Volume, error) {
+	if v.Meta.TimePoints < 2 {
+		return nil, fmt.Errorf("%s is not a 4D study", v.Meta.Source)
+	}
+	if series != nil {
+		return dicom.LoadTimePoint(ctx, series, t, nil)
 	}
 	return nifti.ReadTimePoint(v.Meta.Source, t)
 }
