@@ -156,7 +156,7 @@ type Volume struct {
 	Geom             Geometry
 	Meta             Meta
 	// Warnings are what a reader noticed and worked around (missing slices,
-	// a tilted gantry, a 4D series of which only the first volume is kept).
+	// a tilted gantry, a 4D series of which one volume is shown).
 	Warnings []string
 }
 
