@@ -25,12 +25,14 @@ func (v *Viewer) helpMenu() *fyne.Menu {
 // bindings are the mouse and key actions that no menu shows, for Help >
 // Keyboard and mouse; the tools' keys come from viewer.Tools.
 var bindings = [][2]string{
-	{"Mouse wheel, Page Up/Down, arrow keys", "next or previous slice"},
+	{"Mouse wheel, arrow keys", "next or previous slice"},
+	{"Page Up/Down", "a tenth of the slices (at least 5) on or back"},
 	{"Left drag (Navigate tool)", "move the crosshair in all views"},
 	{"Right drag, Shift+left drag", "window/level"},
 	{"Middle drag, Ctrl+left drag", "pan"},
 	{"Ctrl+wheel", "zoom around the pointer"},
 	{"R", "reset the view"},
+	{"C", "hide or show the crosshair"},
 	{"Double-click", "maximise a view, or back to the layout"},
 	{"Right-click a prompt marker", "remove the prompt"},
 	{"Enter", "accept the AI preview into the active segment"},

@@ -100,7 +100,8 @@ func (v *Viewer) loaded(l *loading, ctx context.Context, path, series string, st
 func loadSummary(s *viewer.Session, elapsed time.Duration) string {
 	msg := fmt.Sprintf("loaded in %.2f s", elapsed.Seconds())
 	if n := len(s.Volume.Warnings); n > 0 {
-		msg += fmt.Sprintf("  ·  %d warning(s): %s", n, s.Volume.Warnings[0])
+		// In parentheses: a status bar short of room drops it (brief).
+		msg += fmt.Sprintf("  ·  %d warning(s) (%s)", n, s.Volume.Warnings[0])
 	}
 	return msg
 }

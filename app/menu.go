@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer"
@@ -43,11 +46,21 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
 	)
 	// Fyne adds Quit to the first menu itself.
+	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}
+	v.layoutItems = [...]*fyne.MenuItem{
+		Layout1x3: fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
+		Layout2x2: fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+	}
+	v.layoutItems[v.layout].Checked = true
+	v.sideItem = &fyne.MenuItem{Label: "Side panel", Checked: true, Action: v.toggleSidePanel}
+	v.linkItem = &fyne.MenuItem{Label: "Link zoom and pan", Action: v.toggleLinked}
 	view := fyne.NewMenu("View",
-		fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
-		fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+		v.layoutItems[Layout1x3], v.layoutItems[Layout2x2], v.sideItem,
+		fyne.NewMenuItem("Study information…", v.showStudyInfo),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Reset views (R)", v.resetViews),
+		v.crosshairItem,
+		v.linkItem,
 		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
 		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
 	)
@@ -66,6 +79,61 @@ func (v *Viewer) resetViews() {
 	for _, o := range viewer.Orientations {
 		v.session.ResetView(o)
 	}
+}
+
+// toggleCrosshair shows or hides the crosshair in every view, as ITK-SNAP
+// does, to see the anatomy under it; the cursor stays where it is.
+func (v *Viewer) toggleCrosshair() {
+	v.crosshairItem.Checked = !v.crosshairItem.Checked
+	for _, sv := range v.views {
+		sv.ShowCrosshair(v.crosshairItem.Checked)
+	}
+	v.win.MainMenu().Refresh()
+}
+
+// toggleLinked shares zoom and pan between the views, or stops it: a zoom
+// or pan in one view then gives the others the same scale and moves them
+// alike, as Slicer's linked views do.
+func (v *Viewer) toggleLinked() {
+	v.linkItem.Checked = !v.linkItem.Checked
+	if v.session != nil {
+		v.session.SetLinkedViews(v.linkItem.Checked)
+	}
+	v.win.MainMenu().Refresh()
+}
+
+// toggleSidePanel hides the side panel, giving the views the whole width,
+// or shows it again.
+func (v *Viewer) toggleSidePanel() {
+	v.sideItem.Checked = !v.sideItem.Checked
+	if v.sideItem.Checked {
+		v.side.Show()
+	} else {
+		v.side.Hide()
+	}
+	v.split.Refresh()
+	v.win.MainMenu().Refresh()
+}
+
+// showStudyInfo shows the study information and the full status (the
+// renderer's and the engine's reasons, every load warning), whatever the
+// layout: the status bar may have to cut them short.
+func (v *Viewer) showStudyInfo() {
+	text := widget.NewLabel(v.info.Text + "\n" + strings.Join(v.statusParts(), "\n"))
+	text.TextStyle.Monospace = true
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Study information", "Close", container.NewVScroll(text), v.win)
+	d.Resize(fyne.NewSize(720, 520))
+	d.Show()
+}
+
+// viewRune handles the window's own letters in a view: C for the crosshair.
+func (v *Viewer) viewRune(r rune) bool {
+	if r == 'c' || r == 'C' {
+		v.toggleCrosshair()
+		return true
+	}
+	return false
 }
 
 func (v *Viewer) setInterp(i render.Interp) {

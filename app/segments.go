@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer"
@@ -35,6 +36,9 @@ type segmentsPanel struct {
 	syncing bool // the panel is being set from the session, not the user
 }
 
+// segmentRows is how many segments the list shows at least.
+const segmentRows = 10
+
 func newSegmentsPanel(v *Viewer) *segmentsPanel {
 	p := &segmentsPanel{v: v, stats: map[uint8]labels.Stats{}}
 	p.list = widget.NewList(func() int { return len(p.segs) }, p.newRow, p.updateRow)
@@ -45,6 +49,7 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 	}
 	p.info = widget.NewLabel("")
 	p.info.TextStyle.Monospace = true
+	p.info.Wrapping = fyne.TextWrapWord // the panel may be narrowed
 	p.opacity = widget.NewSlider(0, 1)
 	p.opacity.Step = 0.05
 	p.opacity.OnChanged = func(a float64) {
@@ -62,14 +67,18 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 		widget.NewButton("Rename", v.renameSegmentDialog),
 		widget.NewButton("Colour", v.recolorSegmentDialog),
 		widget.NewButton("Delete", v.deleteActiveSegment))
-	listBox := container.NewGridWrap(fyne.NewSize(300, 150), p.list)
-	p.content = container.NewVBox(
+	// The list takes the height the panel has to spare, and never less
+	// than segmentRows rows.
+	rows := canvas.NewRectangle(color.Transparent)
+	// (A list puts a padding between its rows.)
+	rows.SetMinSize(fyne.NewSize(0, segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding()))
+	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		listBox, buttons,
-		container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, p.opacity),
-		p.info,
-		container.NewBorder(nil, nil, container.NewHBox(p.fill, p.outline), nil, p.global),
-	)
+		container.NewVBox(buttons,
+			container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, p.opacity),
+			p.info,
+			container.NewBorder(nil, nil, container.NewHBox(p.fill, p.outline), nil, p.global)),
+		nil, nil, container.NewStack(rows, p.list))
 	return p
 }
 

@@ -55,18 +55,22 @@ type SliceView struct {
 	OnToolError func(error)
 	// OnKey, when set, sees keys first; it reports whether it used them.
 	OnKey func(*fyne.KeyEvent) bool
+	// OnRune, when set, sees typed characters first (the window's own
+	// letters); it reports whether it used them.
+	OnRune func(rune) bool
 
-	mode       dragMode
-	dragFrom   fyne.Position // pointer at the start of a window drag
-	dragSum    fyne.Position // how far a window drag has gone
-	boxFrom    fyne.Position // where a box drag or stroke began
-	windowFrom volume.Window // window at the start of a window drag
-	button     desktop.MouseButton
-	keysHeld   fyne.KeyModifier // modifiers seen by KeyDown while focused
-	pointer    fyne.Position
-	hovering   bool
-	focused    bool
-	frames     int // images rendered, for counting presented frames
+	mode        dragMode
+	dragFrom    fyne.Position // pointer at the start of a window drag
+	dragSum     fyne.Position // how far a window drag has gone
+	boxFrom     fyne.Position // where a box drag or stroke began
+	windowFrom  volume.Window // window at the start of a window drag
+	button      desktop.MouseButton
+	keysHeld    fyne.KeyModifier // modifiers seen by KeyDown while focused
+	pointer     fyne.Position
+	hovering    bool
+	focused     bool
+	noCrosshair bool // the crosshair is hidden (View > Crosshair, C)
+	frames      int  // images rendered, for counting presented frames
 }
 
 // NewSliceView makes the view of one orientation, drawn by renderer.
@@ -133,11 +137,13 @@ func (v *SliceView) Scrolled(ev *fyne.ScrollEvent) {
 	}
 }
 
-// modifiers are the keys held now: the desktop driver knows them even
-// when another widget has the focus.
+// modifiers are the keys held now. The desktop driver sees every key of
+// the window, whichever widget or dialog has the focus, so it alone is
+// asked where it can be: keysHeld misses the release of a Ctrl that opened
+// a dialog (Ctrl+S), and a plain wheel then zoomed.
 func (v *SliceView) modifiers() fyne.KeyModifier {
 	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
-		return d.CurrentKeyModifiers() | v.keysHeld
+		return d.CurrentKeyModifiers()
 	}
 	return v.keysHeld
 }
@@ -246,7 +252,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 		// Summing the deltas, not reading the position, keeps this right
 		// when the pointer leaves the view.
 		v.dragSum = v.dragSum.Add(fyne.NewPos(ev.Dragged.DX, ev.Dragged.DY))
-		v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+		v.session.DragWindow(v.orient, v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 	case dragPan:
 		v.session.Pan(v.orient, float64(ev.Dragged.DX), float64(ev.Dragged.DY))
 	case dragBox, dragMeasure:
@@ -269,7 +275,7 @@ func (v *SliceView) Dragged(ev *fyne.DragEvent) {
 
 func (v *SliceView) dragWindowTo(p fyne.Position) {
 	v.dragSum = p.Subtract(v.dragFrom)
-	v.session.DragWindow(v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
+	v.session.DragWindow(v.orient, v.windowFrom, float64(v.dragSum.X), float64(v.dragSum.Y))
 }
 
 // DragEnd ends a left or middle drag: a box drag sets the box prompt, a
@@ -321,8 +327,9 @@ func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
 	}
 }
 
-// FocusGained implements fyne.Focusable.
-func (v *SliceView) FocusGained() { v.focused = true }
+// FocusGained implements fyne.Focusable. Keys released while the focus
+// was elsewhere were not seen here, so none count as held.
+func (v *SliceView) FocusGained() { v.focused, v.keysHeld = true, 0 }
 
 // FocusLost implements fyne.Focusable.
 func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
@@ -330,7 +337,7 @@ func (v *SliceView) FocusLost() { v.focused, v.keysHeld = false, 0 }
 // TypedRune implements fyne.Focusable; R resets the view, the tool
 // letters pick a tool.
 func (v *SliceView) TypedRune(r rune) {
-	if v.session == nil {
+	if v.session == nil || (v.OnRune != nil && v.OnRune(r)) {
 		return
 	}
 	if r == 'r' || r == 'R' {
@@ -340,20 +347,37 @@ func (v *SliceView) TypedRune(r rune) {
 	}
 }
 
-// TypedKey scrolls with Page Up/Down and the arrow keys.
+// TypedKey scrolls: the arrow keys by a slice, Page Up/Down by a page.
 func (v *SliceView) TypedKey(ev *fyne.KeyEvent) {
 	if v.session == nil || (v.OnKey != nil && v.OnKey(ev)) {
 		return
 	}
 	switch ev.Name {
-	case fyne.KeyPageUp, fyne.KeyUp, fyne.KeyRight:
+	case fyne.KeyUp, fyne.KeyRight:
 		v.session.ScrollView(v.orient, 1)
-	case fyne.KeyPageDown, fyne.KeyDown, fyne.KeyLeft:
+	case fyne.KeyDown, fyne.KeyLeft:
 		v.session.ScrollView(v.orient, -1)
+	case fyne.KeyPageUp:
+		v.session.ScrollView(v.orient, v.pageStep())
+	case fyne.KeyPageDown:
+		v.session.ScrollView(v.orient, -v.pageStep())
 	}
 }
 
-// KeyDown tracks Ctrl and Shift where the driver cannot report them.
+// pageStep is how many slices Page Up/Down move: a tenth of the view's
+// slices, and at least 5, so that a long series is crossed in ten pages.
+func (v *SliceView) pageStep() int {
+	return max(5, v.session.View(v.orient).Planes(v.session.Frame())/10)
+}
+
+// ShowCrosshair shows or hides the crosshair.
+func (v *SliceView) ShowCrosshair(show bool) {
+	v.noCrosshair = !show
+	v.Refresh()
+}
+
+// KeyDown tracks Ctrl and Shift for drivers that cannot report them (the
+// test driver).
 func (v *SliceView) KeyDown(ev *fyne.KeyEvent) { v.keysHeld |= modifierOf(ev.Name) }
 
 // KeyUp implements desktop.Keyable.

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
+
+	"github.com/segvolapp/segvol/viewer"
 )
 
 // sliceRenderer draws a SliceView: the image as a raster, then the
@@ -241,6 +243,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	cx, cy := float32(x), float32(y)
 	r.hLine.Position1, r.hLine.Position2 = fyne.NewPos(0, cy), fyne.NewPos(size.Width, cy)
 	r.vLine.Position1, r.vLine.Position2 = fyne.NewPos(cx, 0), fyne.NewPos(cx, size.Height)
+	r.hLine.Hidden, r.vLine.Hidden = r.v.noCrosshair, r.v.noCrosshair
 
 	// Orientation letters at the middle of each edge.
 	l, rt, t, b := o.Edges()
@@ -266,11 +269,11 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	place(r.window, 1, 0)
 
 	c := s.ProbeWorld(s.Cursor())
-	r.cursorText.Text = fmt.Sprintf("Cursor %s", r.describe(c.World, c.Index, c.Inside, c.Value))
+	r.cursorText.Text = r.fitText(r.cursorText, size.Width-2*pad, "Cursor ", c)
 	r.pointerText.Text = ""
 	if r.v.hovering {
 		p := s.ProbeAt(o, float64(r.v.pointer.X), float64(r.v.pointer.Y))
-		r.pointerText.Text = fmt.Sprintf("Mouse  %s", r.describe(p.World, p.Index, p.Inside, p.Value))
+		r.pointerText.Text = r.fitText(r.pointerText, size.Width-2*pad, "Mouse  ", p)
 	}
 	lineH := r.cursorText.MinSize().Height
 	r.cursorText.Resize(r.cursorText.MinSize())
@@ -292,17 +295,33 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	r.scaleText.Move(fyne.NewPos(right-m.Width, barY-m.Height-2))
 }
 
-// describe is a position in mm, its voxel and the value there.
-func (r *sliceRenderer) describe(w [3]float64, idx [3]int, inside bool, value float64) string {
-	s := fmt.Sprintf("%.1f %.1f %.1f mm", w[0], w[1], w[2])
-	if !inside {
-		return s + "  (outside)"
+// fitText is label and the description of p for txt, without the mm
+// position when the whole does not fit in width (a narrow view: the voxel
+// and its value matter most).
+func (r *sliceRenderer) fitText(txt *canvas.Text, width float32, label string, p viewer.Probe) string {
+	full := label + r.describe(p, true)
+	if fyne.MeasureText(full, txt.TextSize, txt.TextStyle).Width <= width {
+		return full
+	}
+	return label + r.describe(p, false)
+}
+
+// describe is a probe's position in mm (withMM), its voxel and the value
+// there.
+func (r *sliceRenderer) describe(p viewer.Probe, withMM bool) string {
+	w, idx := p.World, p.Index
+	s := ""
+	if withMM {
+		s = fmt.Sprintf("%.1f %.1f %.1f mm  ", w[0], w[1], w[2])
+	}
+	if !p.Inside {
+		return s + "(outside)"
 	}
 	unit := ""
 	if r.v.session.IsCT() {
 		unit = " HU"
 	}
-	return fmt.Sprintf("%s  [%d %d %d]  %s%s", s, idx[0], idx[1], idx[2], num(value), unit)
+	return fmt.Sprintf("%s[%d %d %d]  %s%s", s, idx[0], idx[1], idx[2], num(p.Value), unit)
 }
 
 // niceLength is the largest 1, 2 or 5 times a power of ten not above mm.

@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -217,5 +219,51 @@ func TestSliceViewRedrawsReplacedLabels(t *testing.T) {
 	}
 	if reflect.DeepEqual(before, after) {
 		t.Fatal("the view still shows the replaced label map")
+	}
+}
+
+// TestSliceViewWindowDragFollowsDataRange: a right drag the view's height
+// changes the width by the sample's useful range (its auto window, 1st to
+// 99th percentile), and the window stays in whole HU.
+func TestSliceViewWindowDragFollowsDataRange(t *testing.T) {
+	v, s, _ := sliceWindow(t, mpr.Axial)
+	var span float64
+	for _, p := range s.Presets() {
+		if strings.HasPrefix(p.Name, "Auto") {
+			span = p.Width
+		}
+	}
+	from := s.Window()
+	h := float32(s.View(mpr.Axial).Height)
+	press(v, desktop.MouseButtonSecondary, 0, fyne.NewPos(10, 10))
+	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(10+h/3, 10+h/7)}, Button: desktop.MouseButtonSecondary})
+	v.MouseUp(&desktop.MouseEvent{Button: desktop.MouseButtonSecondary})
+	got := s.Window()
+	t.Logf("a drag of %.0f px right in a %.0f px view: W %v -> %v (useful range %v)", h/3, h, from.Width, got.Width, span)
+	if dw := got.Width - from.Width; abs(dw-span/3) > 1 {
+		t.Errorf("a third of the view's height widened the window by %v, want a third of %v", dw, span)
+	}
+	if dl := got.Center - from.Center; abs(dl-span/7) > 1 {
+		t.Errorf("a seventh of the view's height raised the level by %v, want a seventh of %v", dl, span)
+	}
+	if got.Width != math.Round(got.Width) || got.Center != math.Round(got.Center) {
+		t.Errorf("window %v is not in whole HU", got)
+	}
+}
+
+// TestSliceViewPageKeysStepSeveral: Page Up/Down move several slices, the
+// arrows one.
+func TestSliceViewPageKeysStepSeveral(t *testing.T) {
+	v, s, _ := sliceWindow(t, mpr.Axial)
+	n0, count, _ := s.Slice(mpr.Axial)
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown})
+	n1, _, _ := s.Slice(mpr.Axial)
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	n2, _, _ := s.Slice(mpr.Axial)
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageUp})
+	v.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageUp})
+	n3, _, _ := s.Slice(mpr.Axial)
+	if step := max(5, count/10); n1 != n0-step || n2 != n1-1 || n3 != n2+2*step {
+		t.Errorf("slices %d, Page Down %d, Down %d, Page Up twice %d; want pages of %d of the %d slices", n0, n1, n2, n3, step, count)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
@@ -61,23 +62,30 @@ type Viewer struct {
 	views     [3]*SliceView
 	info      *widget.Label
 	panes     *fyne.Container
+	side      *container.Scroll // the segments, AI and brush panels
+	split     *container.Split  // the panes and the side panel
 	layout    Layout
 	maximised *SliceView // nil when the layout shows all panes
 
-	renderer     render.Renderer
-	rendererName string
-	status       *widget.Label
-	loadInfo     string // load time and warnings of the open study
-	presetMenu   *fyne.Menu
-	recentMenu   *fyne.MenuItem
-	loading      *loading
-	onLoaded     func(error)
+	renderer      render.Renderer
+	rendererName  string
+	status        *widget.Label
+	loadInfo      string // load time and warnings of the open study
+	presetMenu    *fyne.Menu
+	crosshairItem *fyne.MenuItem    // View > Crosshair, checked while shown
+	layoutItems   [2]*fyne.MenuItem // View > Layout, the active one checked
+	sideItem      *fyne.MenuItem    // View > Side panel, checked while shown
+	linkItem      *fyne.MenuItem    // View > Link zoom and pan, checked while on
+	recentMenu    *fyne.MenuItem
+	loading       *loading
+	onLoaded      func(error)
 
 	tools         *toolBar
 	segPanel      *segmentsPanel
 	aiPanel       *aiPanel
 	brushPanel    *brushPanel
 	measurePanel  *measurementsPanel
+	time          *timeBar // the time point of a 4D study
 	editItems     editMenu
 	ai            aiState
 	categories    []string
@@ -106,6 +114,7 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv.OnRenderError = v.renderFailed
 		sv.OnToolError = v.report
 		sv.OnKey = v.segmentKey
+		sv.OnRune = v.viewRune
 		v.views[o] = sv
 	}
 	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")
@@ -118,16 +127,21 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.tools = newToolBar(v)
 	v.segPanel, v.aiPanel, v.brushPanel = newSegmentsPanel(v), newAIPanel(v), newBrushPanel(v)
 	v.measurePanel = newMeasurementsPanel(v)
-	side := container.NewVScroll(container.NewVBox(v.segPanel.content, widget.NewSeparator(), v.aiPanel.content,
-		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content))
-	side.SetMinSize(fyne.NewSize(320, 0))
-	v.win.SetContent(container.NewBorder(v.tools.content, v.status, nil, side, v.panes))
+	// The side panel scrolls both ways, so that it can be narrowed (or
+	// the window made short) without cutting anything off; the segment
+	// list takes the height to spare.
+	v.side = container.NewScroll(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), v.aiPanel.content,
+		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content), nil, nil, v.segPanel.content))
+	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
+	v.split = container.NewHSplit(v.panes, v.side)
+	v.time = newTimeBar(v)
+	v.win.SetContent(container.NewBorder(v.tools.content, container.NewVBox(v.time.content, v.status), nil, nil, v.split))
 	v.win.SetMainMenu(v.mainMenu())
 	v.win.SetOnDropped(v.dropped)
 	v.win.Canvas().SetOnTypedKey(v.typedKey)
 	v.win.Canvas().SetOnTypedRune(v.typedRune)
 	v.win.SetCloseIntercept(v.closeIntercept)
-	v.win.Resize(fyne.NewSize(1400, 660))
+	v.FitScreen(fyne.Size{})
 	v.updateStatus()
 	opt.Engine = v.withSettings(opt.Engine)
 	v.engineOpts = opt.Engine
@@ -187,11 +201,11 @@ func (v *Viewer) View(o mpr.Orientation) *SliceView { return v.views[o] }
 
 // SetSession shows a session in every pane.
 func (v *Viewer) SetSession(s *viewer.Session) {
-	// The engine lets go of the last study's voxels and embeddings.
-	if f, ok := v.ai.seg.(interface{ Forget() }); ok && v.session != nil {
-		go f.Forget()
+	if v.session != nil {
+		v.forgetImage()
 	}
 	v.session = s
+	s.SetLinkedViews(v.linkItem.Checked)
 	s.OnChange(func(c viewer.Change) {
 		for _, o := range viewer.Orientations {
 			if c.Affects(o) {
@@ -200,6 +214,9 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 		}
 		if c.What&viewer.WindowChanged != 0 {
 			v.updateStatus()
+		}
+		if c.What&viewer.VolumeChanged != 0 {
+			v.timePointChanged(s)
 		}
 		v.segmentationChanged(c.What)
 	})
@@ -216,9 +233,17 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	v.aiPanel.sync()
 	v.brushPanel.sync()
 	v.measurePanel.sync()
+	v.time.sync()
 	v.tools.sync(s.Edit().Tool())
 	v.syncUndo()
 	v.updateStatus()
+}
+
+// forgetImage lets the engine drop the last image's voxels and embeddings.
+func (v *Viewer) forgetImage() {
+	if f, ok := v.ai.seg.(interface{ Forget() }); ok {
+		go f.Forget()
+	}
 }
 
 // segmentationChanged follows the editor: the GPU renderer re-uploads
@@ -248,6 +273,12 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 // SetLayout arranges the panes 1x3 or 2x2.
 func (v *Viewer) SetLayout(l Layout) {
 	v.layout, v.maximised = l, nil
+	for i, it := range v.layoutItems {
+		it.Checked = Layout(i) == l
+	}
+	if m := v.win.MainMenu(); m != nil {
+		m.Refresh()
+	}
 	v.setPanes()
 }
 
@@ -298,7 +329,36 @@ func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
 }
 
+// updateStatus shows the status parts in the status bar, the long ones
+// without their reasons when the whole does not fit the window: View >
+// Study information has them whole.
 func (v *Viewer) updateStatus() {
+	const sep = "  ·  "
+	parts := v.statusParts()
+	text := strings.Join(parts, sep)
+	room := v.win.Canvas().Size().Width - 2*theme.InnerPadding()
+	if fyne.MeasureText(text, theme.TextSize(), v.status.TextStyle).Width > room {
+		for i, p := range parts {
+			parts[i] = brief(p)
+		}
+		text = strings.Join(append(parts, "more in View > Study information"), sep)
+	}
+	v.status.SetText(text)
+}
+
+// brief is a long status part without its parenthesised reason (OpenGL's
+// or the engine's, a warning's detail).
+func brief(s string) string {
+	const long = 48
+	if i := strings.Index(s, " ("); len(s) > long && i > 0 {
+		return s[:i] + " (…)"
+	}
+	return s
+}
+
+// statusParts are the renderer, the engine, the window and the load time
+// and warnings, in full.
+func (v *Viewer) statusParts() []string {
 	parts := []string{v.rendererName, v.engineStatus()}
 	if v.session != nil {
 		w := v.session.Window()
@@ -311,10 +371,42 @@ func (v *Viewer) updateStatus() {
 	if v.loadInfo != "" {
 		parts = append(parts, v.loadInfo)
 	}
-	v.status.SetText(strings.Join(parts, "  ·  "))
+	return parts
 }
 
 func (v *Viewer) setStatusNote(s string) {
 	v.loadInfo = s
 	v.updateStatus()
+}
+
+// The window's sizes, in Fyne units.
+var (
+	// defaultWindow is the size when the screen's is not known: it fits a
+	// 1280x800 screen with room for a panel and a title bar.
+	defaultWindow = fyne.NewSize(1200, 720)
+	// minWindow is the smallest size FitScreen chooses on a screen that
+	// has room for it.
+	minWindow = fyne.NewSize(1024, 640)
+)
+
+// sidePanelMin is the narrowest the side panel is dragged to; what does
+// not fit then scrolls.
+const sidePanelMin = 200
+
+// sidePanelWidth is the side panel's width when the window opens.
+const sidePanelWidth = 340
+
+// FitScreen sizes the window to 85% of the width and 90% of the height of
+// a screen of the given size (in Fyne units; the height leaves room for a
+// task bar and a title bar, and gives the segment list its 10 rows on a
+// 1280x800 screen), at least minWindow where the screen has room for it;
+// a zero screen (not known) gives defaultWindow. The side panel keeps its
+// width.
+func (v *Viewer) FitScreen(screen fyne.Size) {
+	size := defaultWindow
+	if screen.Width > 0 && screen.Height > 0 {
+		size = fyne.NewSize(screen.Width*0.85, screen.Height*0.9).Max(minWindow).Min(screen)
+	}
+	v.win.Resize(size)
+	v.split.SetOffset(1 - float64(sidePanelWidth)/float64(size.Width))
 }

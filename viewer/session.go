@@ -32,6 +32,7 @@ const (
 	PreviewChanged // the AI preview appeared, changed or went
 	ToolChanged
 	MeasuresChanged // measurements added, removed or being placed
+	VolumeChanged // another time point of a 4D series is shown
 )
 
 // Change is what one command changed and which views must redraw.
@@ -61,6 +62,11 @@ type Session struct {
 	ct        bool
 	observers []func(Change)
 	edit      *Editor
+
+	// usefulRange is the span of the 1st to 99th percentile of the values
+	// (the auto window's width): what a view-high window drag covers.
+	usefulRange float64
+	linked      bool // zoom and pan are shared by the views
 }
 
 // NewSession opens a session on a loaded volume, with the cursor at the
@@ -81,6 +87,7 @@ func NewSession(v *volume.Volume, scan *dicom.ScanResult) (*Session, error) {
 	s.ct = isCT(v)
 	s.presets = presetsFor(v, s.ct)
 	s.window = s.presets[0]
+	s.usefulRange = s.presets[len(s.presets)-1].Width // presetsFor puts the auto window last
 	if s.edit, err = newEditor(s); err != nil {
 		return nil, err
 	}
@@ -187,15 +194,81 @@ func (s *Session) ScrollView(o mpr.Orientation, n int) {
 	s.SetCursor(s.views[o].Scroll(s.frame, s.cursor, n))
 }
 
-// Zoom multiplies view o's zoom by factor around screen point (x, y).
+// Zoom multiplies view o's zoom by factor around screen point (x, y); with
+// linked views the others take the same scale (mm per pixel).
 func (s *Session) Zoom(o mpr.Orientation, factor, x, y float64) {
 	s.setView(o, s.views[o].ZoomAround(s.frame, factor, x, y))
+	if !s.linked {
+		return
+	}
+	mm := s.views[o].MMPerPixel(s.frame)
+	for _, other := range Orientations {
+		if v := s.views[other]; other != o {
+			v.Zoom *= v.MMPerPixel(s.frame) / mm
+			s.setView(other, v)
+		}
+	}
 }
 
-// Pan moves view o's image by (dx, dy) screen pixels.
+// Pan moves view o's image by (dx, dy) screen pixels; with linked views the
+// others move their images by the same distance in the patient along the
+// screen axes they share with o.
 func (s *Session) Pan(o mpr.Orientation, dx, dy float64) {
 	s.setView(o, s.views[o].PanBy(s.frame, dx, dy))
+	if !s.linked {
+		return
+	}
+	p := s.Plane(o)
+	var move [3]float64 // mm, in the patient
+	for a := range move {
+		move[a] = dx*p.U[a] + dy*p.V[a]
+	}
+	for _, other := range Orientations {
+		if other == o {
+			continue
+		}
+		v, q := s.views[other], s.Plane(other)
+		v.Pan[0] += along(move, q.U)
+		v.Pan[1] += along(move, q.V)
+		s.setView(other, v)
+	}
 }
+
+// along is the length of vector m along the direction of d.
+func along(m, d [3]float64) float64 {
+	n := math.Sqrt(d[0]*d[0] + d[1]*d[1] + d[2]*d[2])
+	if n == 0 {
+		return 0
+	}
+	return (m[0]*d[0] + m[1]*d[1] + m[2]*d[2]) / n
+}
+
+// SetTimePoint shows v, another volume of the same grid (a time point of a
+// 4D series, read by study.ReadTimePoint), in place of the study's volume:
+// the views, the segmentation's statistics and the AI read it from now on;
+// the window, cursor and views stay.
+func (s *Session) SetTimePoint(v *volume.Volume) error {
+	if v.Dims != s.Volume.Dims || v.Geom != s.Volume.Geom {
+		return fmt.Errorf("time point %d: a %v grid where the study has %v", v.Meta.TimePoint+1, v.Dims, s.Volume.Dims)
+	}
+	rv, err := v.ForRender()
+	if err != nil {
+		return err
+	}
+	if err := s.edit.Labels().SetImage(v); err != nil {
+		return err
+	}
+	s.Volume, s.rvol = v, rv
+	s.notify(Change{What: VolumeChanged, Views: allViews})
+	return nil
+}
+
+// LinkedViews reports whether zoom and pan are shared by the views.
+func (s *Session) LinkedViews() bool { return s.linked }
+
+// SetLinkedViews shares zoom and pan between the views (from the next
+// zoom or pan) or stops sharing them.
+func (s *Session) SetLinkedViews(on bool) { s.linked = on }
 
 // ResetView fits the study in view o again, unzoomed and centred.
 func (s *Session) ResetView(o mpr.Orientation) {

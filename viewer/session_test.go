@@ -186,7 +186,7 @@ func TestWindowPresets(t *testing.T) {
 		t.Fatal("an unknown preset applied")
 	}
 	from := s.Window()
-	s.DragWindow(from, 100, -50)
+	s.DragWindow(mpr.Axial, from, 100, -50)
 	w := s.Window()
 	if !(w.Width > from.Width && w.Center < from.Center) || w.Name != "" {
 		t.Fatalf("drag right/up from %+v gave %+v", from, w)
@@ -239,5 +239,73 @@ func TestInterp(t *testing.T) {
 	s.SetInterp(render.Nearest)
 	if s.Interp() != render.Nearest || len(*got) != 1 || (*got)[0].What != InterpChanged {
 		t.Fatalf("interp %v changes %+v", s.Interp(), *got)
+	}
+}
+
+// TestLinkedZoomAndPan: with linked views a zoom gives every view the same
+// mm per pixel, and a pan moves the others along the axes they share
+// (axial left-right is coronal left-right; axial front-back is sagittal
+// front-back); unlinked, the others stay.
+func TestLinkedZoomAndPan(t *testing.T) {
+	s := sample(t)
+	for _, o := range Orientations {
+		s.Resize(o, 300, 400)
+	}
+	f := s.Frame()
+	s.Zoom(mpr.Axial, 2, 100, 100)
+	if a, c := s.View(mpr.Axial).MMPerPixel(f), s.View(mpr.Coronal).MMPerPixel(f); a == c {
+		t.Fatalf("unlinked: coronal took the axial scale %v", a)
+	}
+	before := [3]mpr.View{s.View(0), s.View(1), s.View(2)}
+	s.Pan(mpr.Axial, 10, 0)
+	if s.View(mpr.Coronal) != before[mpr.Coronal] || s.View(mpr.Sagittal) != before[mpr.Sagittal] {
+		t.Fatal("unlinked: a pan in the axial view moved the others")
+	}
+
+	s.SetLinkedViews(true)
+	s.Zoom(mpr.Axial, 1.5, 100, 100)
+	mm := s.View(mpr.Axial).MMPerPixel(f)
+	for _, o := range Orientations {
+		if got := s.View(o).MMPerPixel(f); math.Abs(got-mm) > 1e-9 {
+			t.Errorf("%v view: %v mm per pixel, the axial has %v", o, got, mm)
+		}
+	}
+	cor, sag := s.View(mpr.Coronal).Pan, s.View(mpr.Sagittal).Pan
+	s.Pan(mpr.Axial, 10, 0) // along the patient's left
+	if d := s.View(mpr.Coronal).Pan; math.Abs(d[0]-cor[0]-10*mm) > 1e-9 || d[1] != cor[1] {
+		t.Errorf("coronal pan %v -> %v, want %v mm to the right", cor, d, 10*mm)
+	}
+	if d := s.View(mpr.Sagittal).Pan; d != sag {
+		t.Errorf("sagittal pan %v -> %v for a left-right pan it has no axis for", sag, d)
+	}
+	s.Pan(mpr.Axial, 0, 10) // towards the patient's back
+	if d := s.View(mpr.Sagittal).Pan; math.Abs(math.Abs(d[0]-sag[0])-10*mm) > 1e-9 || d[1] != sag[1] {
+		t.Errorf("sagittal pan %v -> %v, want %v mm along front-back", sag, d, 10*mm)
+	}
+}
+
+// TestSetTimePoint: another volume of the grid replaces the shown one and
+// every view redraws; one of another grid is refused and changes nothing.
+func TestSetTimePoint(t *testing.T) {
+	s := sample(t)
+	var got []Change
+	s.OnChange(func(c Change) { got = append(got, c) })
+	old := s.Volume
+	other, err := volume.New(volume.Int16, old.Dims, old.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTimePoint(other); err != nil {
+		t.Fatal(err)
+	}
+	if s.Volume != other || s.Edit().Labels().Image() != other || len(got) != 1 || got[0].What != VolumeChanged || got[0].Views != allViews {
+		t.Fatalf("volume replaced %v, label map's image %v, changes %+v", s.Volume == other, s.Edit().Labels().Image() == other, got)
+	}
+	small, err := volume.New(volume.Int16, [3]int{2, 2, 2}, old.Geom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTimePoint(small); err == nil || s.Volume != other || len(got) != 1 {
+		t.Fatalf("a 2x2x2 volume: error %v, replaced %v", err, s.Volume == small)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/segvolapp/segvol/viewer/mpr"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -56,14 +57,29 @@ func (s *Session) ApplyPreset(name string) bool {
 	return false
 }
 
-// DragWindow is the window after a drag of (dx, dy) screen pixels that
-// began at window from, as ITK-SNAP and Slicer do it: right widens, down
-// raises the level. A pixel moves it by 1/512 of the value range, so a
-// drag across a view spans the useful range whatever the modality.
-func (s *Session) DragWindow(from volume.Window, dx, dy float64) {
-	lo, hi := s.Volume.Range()
-	step := math.Max((hi-lo)/512, 1e-3)
-	s.SetWindow(from.Center+dy*step, from.Width+dx*step)
+// DragWindow is the window after a drag of (dx, dy) screen pixels in view
+// o that began at window from: right widens, down raises the level, as in
+// ITK-SNAP and Slicer. A drag the view's height moves either by the
+// study's useful range (1st to 99th percentile, the auto window's width):
+// the span of the data whatever the modality, at a pace that the eye can
+// follow (1/512 of the full range per pixel took W from 1500 to 604 in
+// 100 pixels on CT). The result is rounded to the range's precision, so
+// a CT window reads 1499, not 1499.999.
+func (s *Session) DragWindow(o mpr.Orientation, from volume.Window, dx, dy float64) {
+	step := s.usefulRange / float64(max(s.views[o].Height, 1))
+	q := windowQuantum(s.usefulRange)
+	round := func(x float64) float64 { return math.Round(x/q) * q }
+	s.SetWindow(round(from.Center+dy*step), round(from.Width+dx*step))
+}
+
+// windowQuantum is the precision a window over a range of values is set
+// to: 1 for a range of a thousand or so (HU), finer for small ones
+// (parametric maps), coarser for large ones.
+func windowQuantum(span float64) float64 {
+	if !(span > 0) {
+		return 1e-3
+	}
+	return math.Pow(10, math.Floor(math.Log10(span/1000)))
 }
 
 // isCT: the modality when there is one; otherwise a signed range reaching

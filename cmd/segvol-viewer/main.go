@@ -83,6 +83,7 @@ func main() {
 	}
 	v = app.New(a, opt)
 	v.Window().Show()
+	fitScreen(v)
 	// The notice goes first: hiding a dialog takes down those shown above
 	// it, and the loading dialog is hidden when the study is in.
 	v.FirstStartNotice()
@@ -94,6 +95,23 @@ func main() {
 		close(settled)
 	}
 	a.Run()
+}
+
+// fitScreen sizes the window to the primary screen, which only GLFW knows
+// (Fyne made it when it made the window; this runs on the main thread
+// before the event loop, as GLFW asks). Its pixels become Fyne units at the
+// window's scale, known once it is shown.
+func fitScreen(v *app.Viewer) {
+	m := glfw.GetPrimaryMonitor()
+	if m == nil {
+		return
+	}
+	mode := m.GetVideoMode()
+	if mode == nil {
+		return
+	}
+	s := v.Window().Canvas().Scale()
+	v.FitScreen(fyne.NewSize(float32(mode.Width)/s, float32(mode.Height)/s))
 }
 
 // startGL makes the OpenGL renderer once the event loop runs (its hidden

@@ -38,7 +38,13 @@ func need(t *testing.T, tools ...string) {
 // from make test-packages); it returns the binary and the DISPLAY value.
 func xserver(t *testing.T) (bin, display string) {
 	t.Helper()
-	need(t, "Xvfb", "xwd", "convert")
+	return xserverSized(t, "1400x700x24")
+}
+
+// xserverSized is xserver with a screen of the given WxHxDepth.
+func xserverSized(t *testing.T, screen string) (bin, display string) {
+	t.Helper()
+	need(t, "Xvfb", "xwd", "convert", "xdotool")
 	if bin = os.Getenv("SEGVOL_VIEWER_BIN"); bin == "" {
 		bin = filepath.Join(t.TempDir(), "segvol-viewer")
 		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -49,7 +55,7 @@ func xserver(t *testing.T) (bin, display string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1400x700x24", "-nolisten", "tcp")
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp")
 	x.ExtraFiles = []*os.File{w}
 	if err := x.Start(); err != nil {
 		t.Fatal(err)

@@ -334,3 +334,52 @@ func TestMonochrome1Inverted(t *testing.T) {
 		t.Fatalf("first voxel %d, stored %d", got, stored)
 	}
 }
+
+// TestFourDTimePoints: a series stored twice over (the second copy with its
+// last pixel of each slice changed) has 2 time points; LoadTimePoint
+// reads either, and a third is refused.
+func TestFourDTimePoints(t *testing.T) {
+	src := filepath.Join(testdata, "dcmqi_ct3slice_seg", "ct-3slice")
+	dir := t.TempDir()
+	names := []string{"01.dcm", "02.dcm", "03.dcm"}
+	copyFiles(t, filepath.Join(dir, "a"), src, names...)
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-2] ^= 0x55 // the last pixel of the native pixel data
+		write(t, filepath.Join(dir, "b", n), b)
+	}
+	res, err := Scan(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := res.Select("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vols [2]*volume.Volume
+	for i := range vols {
+		if vols[i], err = LoadTimePoint(context.Background(), s, i, nil); err != nil {
+			t.Fatal(err)
+		}
+		if m := vols[i].Meta; m.TimePoints != 2 || m.TimePoint != i {
+			t.Fatalf("time point %d: meta says %d of %d", i+1, m.TimePoint+1, m.TimePoints)
+		}
+	}
+	slice := vols[0].Dims[0] * vols[0].Dims[1]
+	for k := 0; k < vols[0].Dims[2]; k++ {
+		last := (k+1)*slice - 1
+		if vols[0].Value(last) == vols[1].Value(last) || vols[0].Value(last-1) != vols[1].Value(last-1) {
+			t.Errorf("slice %d: the time points' last pixels %v and %v, the ones before %v and %v", k,
+				vols[0].Value(last), vols[1].Value(last), vols[0].Value(last-1), vols[1].Value(last-1))
+		}
+	}
+	if !strings.Contains(strings.Join(vols[1].Warnings, ";"), "showing volume 2") {
+		t.Errorf("warnings %q", vols[1].Warnings)
+	}
+	if _, err := LoadTimePoint(context.Background(), s, 2, nil); err == nil || !strings.Contains(err.Error(), "no time point 3") {
+		t.Errorf("time point 3 of 2: %v", err)
+	}
+}

@@ -21,10 +21,16 @@ const maxCompression = 1024
 // Load reads one series into a volume. progress (may be nil) is called with
 // files done/total.
 func Load(ctx context.Context, s *Series, progress func(done, total int)) (*volume.Volume, error) {
+	return LoadTimePoint(ctx, s, 0, progress)
+}
+
+// LoadTimePoint is Load for volume t (from 0) of a 4D series, for the
+// viewer's time-point slider.
+func LoadTimePoint(ctx context.Context, s *Series, t int, progress func(done, total int)) (*volume.Volume, error) {
 	if err := s.checkGrayscale(); err != nil {
 		return nil, err
 	}
-	p, err := plan(s)
+	p, err := planTimePoint(s, t)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +47,9 @@ func Load(ctx context.Context, s *Series, progress func(done, total int)) (*volu
 	}
 	v := &volume.Volume{Dims: dims, Data: data, Slope: 1, Geom: p.geom, Meta: s.meta, Warnings: p.warnings}
 	v.Meta.TransferSyntax = s.transferSyntaxNames()
+	if p.timePoints > 1 {
+		v.Meta.TimePoints, v.Meta.TimePoint = p.timePoints, t
+	}
 	s.applyRescale(v, p.images)
 	if p.resample != nil {
 		if err := p.resample(v); err != nil {

@@ -17,13 +17,18 @@ type slicePlan struct {
 	images   []image // one per stored slice, sorted along the slice normal
 	geom     volume.Geometry
 	warnings []string
+	// timePoints is how many volumes a 4D series holds (1 for 3D).
+	timePoints int
 	// resample, when set, turns the stored slices into a regular grid.
 	resample func(v *volume.Volume) error
 }
 
 // plan sorts the images by their position along the slice normal (never by
 // file name or InstanceNumber) and derives the geometry.
-func plan(s *Series) (*slicePlan, error) {
+func plan(s *Series) (*slicePlan, error) { return planTimePoint(s, 0) }
+
+// planTimePoint is plan for time point t (from 0) of a 4D series.
+func planTimePoint(s *Series, t int) (*slicePlan, error) {
 	p := &slicePlan{}
 	rowDir, colDir := [3]float64{1, 0, 0}, [3]float64{0, 1, 0}
 	if s.iop {
@@ -63,7 +68,10 @@ func plan(s *Series) (*slicePlan, error) {
 		}
 		return ims[a].instance < ims[b].instance
 	})
-	ims = p.firstVolume(ims, dist)
+	ims, err := p.volumeAt(ims, dist, t)
+	if err != nil {
+		return nil, fmt.Errorf("series %s: %w", s.UID, err)
+	}
 	p.images = ims
 	p.geom.Origin = ims[0].pos
 	if len(ims) == 1 {
@@ -85,22 +93,35 @@ func (p *slicePlan) warn(format string, args ...any) {
 	p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
 }
 
-// firstVolume keeps the first image at each position of a 4D series (sorted
-// by temporal position, then instance).
-func (p *slicePlan) firstVolume(ims []image, dist func(image) float64) []image {
-	out := ims[:1]
-	repeats := 1
-	for _, im := range ims[1:] {
-		if math.Abs(dist(im)-dist(out[len(out)-1])) <= posTol {
-			repeats++
-			continue
+// volumeAt keeps the image of time point t at each position of a 4D series
+// (sorted by temporal position, then instance) and counts the time points:
+// the fewest images at any position.
+func (p *slicePlan) volumeAt(ims []image, dist func(image) float64, t int) ([]image, error) {
+	var out []image
+	for start := 0; start < len(ims); {
+		end := start + 1
+		for end < len(ims) && math.Abs(dist(ims[end])-dist(ims[start])) <= posTol {
+			end++
 		}
-		out = append(out, im)
+		if n := end - start; p.timePoints == 0 || n < p.timePoints {
+			p.timePoints = n
+		}
+		if t < end-start {
+			out = append(out, ims[start+t])
+		}
+		start = end
 	}
-	if repeats > 1 || len(out) < len(ims) {
-		p.warn("4D series: %d images at %d positions; loaded the first volume only", len(ims), len(out))
+	if t < 0 || t >= p.timePoints {
+		return nil, fmt.Errorf("no time point %d: it has %d", t+1, p.timePoints)
 	}
-	return out
+	if len(out) < len(ims) {
+		shown := "the first"
+		if t > 0 {
+			shown = fmt.Sprintf("volume %d", t+1)
+		}
+		p.warn("4D series: %d images at %d positions, %d time points; showing %s", len(ims), len(out), p.timePoints, shown)
+	}
+	return out, nil
 }
 
 // sliceAxis sets the slice step from the actual positions (never

@@ -145,6 +145,18 @@ func (m *LabelMap) Geometry() volume.Geometry { return m.geom }
 // Image is the segmented image (nil when the map was made without one).
 func (m *LabelMap) Image() *volume.Volume { return m.img }
 
+// SetImage segments img from now on, another image of the same grid (a
+// time point of a 4D series): statistics and intensity limits read it.
+func (m *LabelMap) SetImage(img *volume.Volume) error {
+	if img.Dims != m.dims || img.Geom != m.geom {
+		return fmt.Errorf("labels: a %v image where the map is %v", img.Dims, m.dims)
+	}
+	m.mu.Lock()
+	m.img = img
+	m.mu.Unlock()
+	return nil
+}
+
 // Read calls fn with the voxels under the read lock, for a renderer or an
 // exporter on another goroutine; fn must not keep or modify the slice.
 func (m *LabelMap) Read(fn func(voxels []uint8)) {

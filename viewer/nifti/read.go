@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -57,7 +58,43 @@ func Read(path string) (*volume.Volume, error) {
 	if _, err := f.ReadAt(raw, h.voxOffset); err != nil {
 		return nil, fail(path, err)
 	}
-	return h.volume(path, dims, data, raw), nil
+	return h.volume(path, dims, data, raw, 0), nil
+}
+
+// ReadTimePoint reads volume t (from 0) of a 4D image, as Read reads the
+// first: the viewer's time-point slider asks for the others one at a time,
+// so that a long series never needs all its volumes in memory.
+func ReadTimePoint(path string, t int) (*volume.Volume, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nifti: %w", err)
+	}
+	head := data
+	if isGzip(data) {
+		if head, err = gunzipHead(data); err != nil {
+			return nil, fail(path, err)
+		}
+	}
+	h, dims, n, err := headerAndGrid(head)
+	if err != nil {
+		return nil, fail(path, err)
+	}
+	if nv := h.volumes(); t < 0 || int64(t) >= nv {
+		return nil, fmt.Errorf("nifti: %s: no volume %d: it holds %d", path, t+1, nv)
+	}
+	vox, raw := newVoxels(h.dtype, n, 0)
+	skip := h.voxOffset + int64(t)*int64(len(raw))
+	if isGzip(data) {
+		err = gunzipStream(data, skip, raw)
+	} else if skip+int64(len(raw)) > int64(len(data)) {
+		err = errTruncated
+	} else {
+		copy(raw, data[skip:])
+	}
+	if err != nil {
+		return nil, fail(path, err)
+	}
+	return h.volume(path, dims, vox, raw, t), nil
 }
 
 // Decode reads a NIfTI image held in memory (plain or gzip); used by Read
@@ -72,7 +109,7 @@ func Decode(name string, data []byte) (*volume.Volume, error) {
 	}
 	vox, raw := newVoxels(h.dtype, n, 0)
 	copy(raw, data[h.voxOffset:])
-	return h.volume(name, dims, vox, raw), nil
+	return h.volume(name, dims, vox, raw, 0), nil
 }
 
 // plainHeader parses the header of an uncompressed file of fileSize bytes
@@ -105,7 +142,7 @@ func decodeGzip(name string, src []byte) (*volume.Volume, error) {
 	if err != nil {
 		return nil, fail(name, err)
 	}
-	return h.volume(name, dims, data, raw), nil
+	return h.volume(name, dims, data, raw, 0), nil
 }
 
 // headerAndGrid parses a header and checks everything that can be checked
@@ -126,8 +163,9 @@ func headerAndGrid(head []byte) (*header, [3]int, int, error) {
 	return h, dims, dims[0] * dims[1] * dims[2], nil
 }
 
-// volume assembles the result once raw (the voxel bytes) is filled.
-func (h *header) volume(name string, dims [3]int, data any, raw []byte) *volume.Volume {
+// volume assembles the result once raw (the voxel bytes of volume t) is
+// filled.
+func (h *header) volume(name string, dims [3]int, data any, raw []byte, t int) *volume.Volume {
 	toNative(raw, h.dtype.Size(), h.order)
 	v := &volume.Volume{
 		Dims: dims, Data: data, Slope: h.slope, Intercept: h.inter,
@@ -139,7 +177,12 @@ func (h *header) volume(name string, dims [3]int, data any, raw []byte) *volume.
 		v.Meta.Windows = []volume.Window{{Name: "cal_min/cal_max", Center: (h.calMax + h.calMin) / 2, Width: h.calMax - h.calMin}}
 	}
 	if nv := h.volumes(); nv > 1 {
-		v.Warnings = append(v.Warnings, fmt.Sprintf("%dD image: %d volumes, showing the first", h.ndim, nv))
+		shown := "the first"
+		if t > 0 {
+			shown = fmt.Sprintf("volume %d", t+1)
+		}
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%dD image: %d volumes, showing %s", h.ndim, nv, shown))
+		v.Meta.TimePoints, v.Meta.TimePoint = int(min(nv, math.MaxInt32)), t
 	}
 	return v
 }

@@ -109,6 +109,19 @@ func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 	return &Study{Volume: v, Scan: scan}, nil
 }
 
+// ReadTimePoint reads volume t (from 0) of the 4D study v was opened from,
+// for the viewer's time-point slider: from series, for a DICOM one, else
+// from the NIfTI file.
+func ReadTimePoint(ctx context.Context, v *volume.Volume, series *dicom.Series, t int) (*volume.Volume, error) {
+	if v.Meta.TimePoints < 2 {
+		return nil, fmt.Errorf("%s is not a 4D study", v.Meta.Source)
+	}
+	if series != nil {
+		return dicom.LoadTimePoint(ctx, series, t, nil)
+	}
+	return nifti.ReadTimePoint(v.Meta.Source, t)
+}
+
 // unwrapPath drops the *PathError wrapper whose text would repeat the path.
 func unwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {

@@ -156,7 +156,7 @@ type Volume struct {
 	Geom             Geometry
 	Meta             Meta
 	// Warnings are what a reader noticed and worked around (missing slices,
-	// a tilted gantry, a 4D series of which only the first volume is kept).
+	// a tilted gantry, a 4D series of which one volume is shown).
 	Warnings []string
 }
 
@@ -178,6 +178,9 @@ type Meta struct {
 	// Windows are the window/level presets the file carries
 	// (WindowCenter/WindowWidth, in real values).
 	Windows []Window
+	// TimePoints is how many volumes a 4D image holds (0 for a 3D one),
+	// and TimePoint which of them this is, from 0.
+	TimePoints, TimePoint int
 }
 
 // Window is a display window in real values (HU for CT).
