@@ -1,0 +1,211 @@
+package checkpoint
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// python is Debian's interpreter, where python3-torch installs; a python3
+// earlier on PATH (pyenv) may lack it.
+const python = "/usr/bin/python3"
+
+// expected is testdata/make_fixtures.py's expected.json: each tensor as
+// torch has it, by its name without prefix.
+type expected map[string]struct {
+	DType string
+	Shape []int64
+	Hex   string
+}
+
+func loadExpected(t *testing.T, dir string) expected {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e expected
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// The layouts make_fixtures.py writes: the GitHub .pth, a single
+// safetensors file, and Hugging Face folders sharded in both formats.
+var layouts = []struct{ path, prefix, format string }{
+	{"github.pth", "module.", "pytorch"},
+	{"model.safetensors", "model.", "safetensors"},
+	{"hf_bin", "model.", "pytorch"},
+	{"hf_st", "model.", "safetensors"},
+}
+
+// checkLayouts reads every layout in dir and compares each tensor bit for
+// bit with what torch wrote in expected.json.
+func checkLayouts(t *testing.T, dir string) {
+	want := loadExpected(t, dir)
+	for _, l := range layouts {
+		t.Run(l.path, func(t *testing.T) {
+			c, err := Open(filepath.Join(dir, l.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if c.Format != l.format {
+				t.Errorf("format %q, want %q", c.Format, l.format)
+			}
+			if len(c.Tensors) != len(want) {
+				t.Errorf("%d tensors, want %d", len(c.Tensors), len(want))
+			}
+			for name, w := range want {
+				tn, ok := c.Lookup(l.prefix + name)
+				if !ok {
+					t.Errorf("%s%s missing", l.prefix, name)
+					continue
+				}
+				if tn.DType.String() != w.DType || !slices.Equal(tn.Shape, w.Shape) {
+					t.Errorf("%s: %s%v, want %s%v", tn.Name, tn.DType, tn.Shape, w.DType, w.Shape)
+				}
+				data, _ := hex.DecodeString(w.Hex)
+				if tn.Bytes() != int64(len(data)) {
+					t.Errorf("%s: Bytes %d, want %d", tn.Name, tn.Bytes(), len(data))
+				}
+				r, err := c.Reader(tn)
+				if err != nil {
+					t.Errorf("%s: %v", tn.Name, err)
+					continue
+				}
+				// Reads of every size, and what torch has, byte for byte.
+				if err := iotest.TestReader(r, data); err != nil {
+					t.Errorf("%s: %v", tn.Name, err)
+				}
+			}
+			checkEachInFileOrder(t, c)
+		})
+	}
+}
+
+// checkEachInFileOrder checks that Each yields every tensor whole, in the
+// order of the files and of the data within each.
+func checkEachInFileOrder(t *testing.T, c *Checkpoint) {
+	t.Helper()
+	var names []string
+	var prev *Tensor
+	err := c.Each(func(tn Tensor, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		if int64(len(b)) != tn.Bytes() {
+			t.Errorf("Each: %s yields %d bytes, want %d", tn.Name, len(b), tn.Bytes())
+		}
+		if prev != nil && prev.data.file == tn.data.file && prev.data.base+prev.offset > tn.data.base+tn.offset {
+			t.Errorf("Each: %s comes after %s but lies before it", tn.Name, prev.Name)
+		}
+		prev = &tn
+		names = append(names, tn.Name)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(c.Tensors) {
+		t.Errorf("Each yields %d tensors of %d", len(names), len(c.Tensors))
+	}
+}
+
+// The fixtures made once by torch 1.13 (testdata/README.md), read on any
+// machine.
+func TestCommittedFixtures(t *testing.T) {
+	checkLayouts(t, "testdata")
+}
+
+// Fresh checkpoints written by the torch installed here, with other values.
+func TestAgainstTorch(t *testing.T) {
+	if exec.Command(python, "-c", "import torch").Run() != nil {
+		t.Skip("torch does not import in " + python + " (Debian: python3-torch; `make test-export` installs it): the committed fixtures stand in for this cross-check")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(python, "testdata/make_fixtures.py", dir, "7").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make_fixtures.py: %v\n%s", err, out)
+	}
+	checkLayouts(t, dir)
+}
+
+// A state dict's views: which are streamed from the file as they lie and
+// which are gathered because their strides are not C order.
+func TestViews(t *testing.T) {
+	c, err := Open("testdata/github.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for name, strided := range map[string]bool{
+		"module.enc.weight": false, "module.ids_view": false, "module.scalar": false, "module.empty": false,
+		"module.enc.weight_t": true, "module.expand": true, "module.chan_last": true,
+	} {
+		tn, ok := c.Lookup(name)
+		if !ok {
+			t.Fatalf("%s missing", name)
+		}
+		if (tn.strides != nil) != strided {
+			t.Errorf("%s: strides %v, want gathered=%v", name, tn.strides, strided)
+		}
+	}
+	v, _ := c.Lookup("module.ids_view")
+	ids, _ := c.Lookup("module.ids")
+	if v.data != ids.data || v.offset != ids.offset+2*8 {
+		t.Errorf("ids_view: storage at %d from byte %d, want ids' storage from byte %d", v.data.base, v.offset, ids.offset+16)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	st, err := os.ReadFile("testdata/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nothing.pth"), "no such file"},
+		{"empty folder", dir, "holds none of"},
+		{"text", write("notes.txt", []byte("hello, world")), "neither a torch zip checkpoint nor safetensors"},
+		{"legacy torch", write("old.pth", []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9}), "before 1.6"},
+		{"safetensors cut short", write("short.safetensors", st[:len(st)-10]), "at bytes"},
+		{"safetensors header too long", write("long.safetensors", append([]byte{0xff, 0xff, 0xff, 0, 0, 0, 0, 0}, st[8:]...)), "safetensors header of"},
+		{"zip cut short", write("short.pth", mustRead(t, "testdata/github.pth")[:3000]), "zip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Open(tc.path)
+			if err == nil {
+				c.Close()
+				t.Fatalf("opened")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

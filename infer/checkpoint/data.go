@@ -1,0 +1,125 @@
+package checkpoint
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+)
+
+// region is a run of bytes in a file that a tensor's data lie in: a torch
+// storage (a zip entry) or the data section of a safetensors file.
+type region struct {
+	file *os.File
+	base int64     // where the bytes start in the file
+	size int64     // how many
+	zf   *zip.File // set when the entry is compressed: read through it
+}
+
+// open reads n bytes from off on.
+func (r region) open(off, n int64) (io.Reader, error) {
+	if off < 0 || n < 0 || off+n > r.size {
+		return nil, fmt.Errorf("bytes %d..%d outside the %d of the storage", off, off+n, r.size)
+	}
+	if r.zf == nil {
+		return io.NewSectionReader(r.file, r.base+off, n), nil
+	}
+	// torch stores its entries uncompressed; a re-zipped checkpoint is read
+	// from the start of the entry (its reader holds no file of its own).
+	rc, err := r.zf.Open()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.CopyN(io.Discard, rc, off); err != nil {
+		return nil, err
+	}
+	return io.LimitReader(rc, n), nil
+}
+
+// contiguous tells whether strides lay shape out in C order (the stride of
+// a dimension of size 1 does not matter; nor do any when there are no
+// elements).
+func contiguous(shape, strides []int64) bool {
+	want := int64(1)
+	for i := len(shape) - 1; i >= 0; i-- {
+		if shape[i] == 0 {
+			return true
+		}
+		if shape[i] != 1 && strides[i] != want {
+			return false
+		}
+		want *= shape[i]
+	}
+	return true
+}
+
+// gather reads the part of the storage a strided view reaches and yields
+// its elements in C order.
+func gather(t Tensor) (io.Reader, error) {
+	if t.Elements() == 0 {
+		return bytes.NewReader(nil), nil
+	}
+	es := t.DType.Size()
+	span := extent(t.Shape, t.strides)
+	r, err := t.data.open(t.offset, span*es)
+	if err != nil {
+		return nil, err
+	}
+	src := make([]byte, span*es)
+	if _, err := io.ReadFull(r, src); err != nil {
+		return nil, err
+	}
+	return &gatherReader{src: src, es: es, shape: t.Shape, strides: t.strides,
+		idx: make([]int64, len(t.Shape)), left: t.Elements(), buf: make([]byte, 0, 64<<10)}, nil
+}
+
+// extent is the number of storage elements a view with at least one element
+// reaches from its offset.
+func extent(shape, strides []int64) int64 {
+	n := int64(1)
+	for i, d := range shape {
+		n += (d - 1) * strides[i]
+	}
+	return n
+}
+
+// gatherReader walks a strided view's indices in C order.
+type gatherReader struct {
+	src            []byte
+	es             int64
+	shape, strides []int64
+	idx            []int64
+	pos, left      int64 // storage element at idx; elements still to yield
+	buf, out       []byte
+}
+
+func (g *gatherReader) Read(p []byte) (int, error) {
+	if len(g.out) == 0 {
+		if g.left == 0 {
+			return 0, io.EOF
+		}
+		g.fill()
+	}
+	n := copy(p, g.out)
+	g.out = g.out[n:]
+	return n, nil
+}
+
+func (g *gatherReader) fill() {
+	b := g.buf[:0]
+	for g.left > 0 && len(b)+int(g.es) <= cap(b) {
+		b = append(b, g.src[g.pos*g.es:(g.pos+1)*g.es]...)
+		g.left--
+		for k := len(g.idx) - 1; k >= 0; k-- {
+			g.idx[k]++
+			g.pos += g.strides[k]
+			if g.idx[k] < g.shape[k] {
+				break
+			}
+			g.pos -= g.strides[k] * g.shape[k]
+			g.idx[k] = 0
+		}
+	}
+	g.out = b
+}
