@@ -100,7 +100,6 @@ type unpickler struct {
 	b      []byte
 	pos    int
 	stack  []any
-	marks  []int
 	memo   map[int64]any
 	persid func(tuple) (any, error)
 }
@@ -168,14 +167,14 @@ func (u *unpickler) top() (any, error) {
 
 // popMark pops what lies above the last mark, and the mark.
 func (u *unpickler) popMark() ([]any, error) {
-	if len(u.marks) == 0 {
-		return nil, errors.New("no mark")
+	for m := len(u.stack) - 1; m >= 0; m-- {
+		if u.stack[m] == (mark{}) {
+			items := append([]any(nil), u.stack[m+1:]...)
+			u.stack = u.stack[:m]
+			return items, nil
+		}
 	}
-	m := u.marks[len(u.marks)-1]
-	u.marks = u.marks[:len(u.marks)-1]
-	items := append([]any(nil), u.stack[m+1:]...)
-	u.stack = u.stack[:m]
-	return items, nil
+	return nil, errors.New("no mark")
 }
 
 // sized reads a length of n bytes, then that many bytes.
@@ -226,7 +225,6 @@ func (u *unpickler) step(op byte) error {
 	case '.': // STOP
 		return errStop
 	case '(': // MARK
-		u.marks = append(u.marks, len(u.stack))
 		u.push(mark{})
 	case '0': // POP
 		if len(u.stack) > 0 && u.stack[len(u.stack)-1] == (mark{}) {
@@ -381,11 +379,15 @@ func (u *unpickler) step(op byte) error {
 		var items []any
 		var err error
 		if op == 's' {
-			if len(u.stack) < 2 {
-				return errors.New("stack underflow")
+			v, err := u.pop()
+			if err != nil {
+				return err
 			}
-			items = append(items, u.stack[len(u.stack)-2:]...)
-			u.stack = u.stack[:len(u.stack)-2]
+			k, err := u.pop()
+			if err != nil {
+				return err
+			}
+			items = []any{k, v}
 		} else {
 			items, err = u.popMark()
 			if err != nil {
