@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -86,9 +87,42 @@ func checkLayouts(t *testing.T, dir string) {
 				if err := iotest.TestReader(r, data); err != nil {
 					t.Errorf("%s: %v", tn.Name, err)
 				}
+				checkCopy(t, c, tn, data)
 			}
 			checkEachInFileOrder(t, c)
 		})
+	}
+}
+
+// checkCopy copies a tensor, after a first short read, into a file (the
+// kernel's copy where there is one) and into memory.
+func checkCopy(t *testing.T, c *Checkpoint, tn Tensor, data []byte) {
+	t.Helper()
+	skip := min(3, len(data))
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	for _, w := range []io.Writer{f, &buf} {
+		r, err := c.Reader(tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, make([]byte, skip)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			t.Fatalf("%s: copy to %T: %v", tn.Name, w, err)
+		}
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data[skip:]) || !bytes.Equal(buf.Bytes(), data[skip:]) {
+		t.Errorf("%s: copied into a file: %x, into memory: %x, want %x", tn.Name, got, buf.Bytes(), data[skip:])
 	}
 }
 

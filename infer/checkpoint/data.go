@@ -23,7 +23,7 @@ func (r region) open(off, n int64) (io.Reader, error) {
 		return nil, fmt.Errorf("bytes %d..%d outside the %d of the storage", off, off+n, r.size)
 	}
 	if r.zf == nil {
-		return io.NewSectionReader(r.file, r.base+off, n), nil
+		return &section{io.NewSectionReader(r.file, r.base+off, n), r.file, r.base + off}, nil
 	}
 	// torch stores its entries uncompressed; a re-zipped checkpoint is read
 	// from the start of the entry (its reader holds no file of its own).
@@ -35,6 +35,47 @@ func (r region) open(off, n int64) (io.Reader, error) {
 		return nil, err
 	}
 	return io.LimitReader(rc, n), nil
+}
+
+// section is the bytes of a contiguous tensor in a file. Copied into
+// another file, it goes through a handle of its own placed at the data, so
+// that the kernel copies the bytes (copy_file_range on Linux) without
+// passing them through user memory: it halves the time of streaming a
+// checkpoint into an external-data file.
+type section struct {
+	*io.SectionReader
+	file *os.File
+	off  int64 // of the section in file
+}
+
+// WriteTo copies what is left of the section to w.
+func (s *section) WriteTo(w io.Writer) (int64, error) {
+	pos, _ := s.Seek(0, io.SeekCurrent)
+	if dst, ok := w.(*os.File); ok {
+		if n, ok, err := s.copyFile(dst, pos); ok {
+			return n, err
+		}
+	}
+	return io.CopyBuffer(w, struct{ io.Reader }{s.SectionReader}, make([]byte, 1<<20))
+}
+
+func (s *section) copyFile(dst *os.File, pos int64) (int64, bool, error) {
+	f, err := os.Open(s.file.Name())
+	if err != nil {
+		return 0, false, nil
+	}
+	defer f.Close()
+	a, err1 := s.file.Stat()
+	b, err2 := f.Stat()
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) { // the path names another file now
+		return 0, false, nil
+	}
+	if _, err := f.Seek(s.off+pos, io.SeekStart); err != nil {
+		return 0, false, nil
+	}
+	n, err := dst.ReadFrom(io.LimitReader(f, s.Size()-pos))
+	s.Seek(pos+n, io.SeekStart)
+	return n, true, err
 }
 
 // contiguous tells whether strides lay shape out in C order (the stride of
