@@ -39,9 +39,11 @@ func loadExpected(t *testing.T, dir string) expected {
 	return e
 }
 
+type layout struct{ path, prefix, format string }
+
 // The layouts make_fixtures.py writes: the GitHub .pth, a single
 // safetensors file, and Hugging Face folders sharded in both formats.
-var layouts = []struct{ path, prefix, format string }{
+var layouts = []layout{
 	{"github.pth", "module.", "pytorch"},
 	{"model.safetensors", "model.", "safetensors"},
 	{"hf_bin", "model.", "pytorch"},
@@ -50,7 +52,7 @@ var layouts = []struct{ path, prefix, format string }{
 
 // checkLayouts reads every layout in dir and compares each tensor bit for
 // bit with what torch wrote in expected.json.
-func checkLayouts(t *testing.T, dir string) {
+func checkLayouts(t *testing.T, dir string, layouts []layout) {
 	want := loadExpected(t, dir)
 	for _, l := range layouts {
 		t.Run(l.path, func(t *testing.T) {
@@ -155,7 +157,18 @@ func checkEachInFileOrder(t *testing.T, c *Checkpoint) {
 // The fixtures made once by torch 1.13 (testdata/README.md), read on any
 // machine.
 func TestCommittedFixtures(t *testing.T) {
-	checkLayouts(t, "testdata")
+	checkLayouts(t, "testdata", layouts)
+}
+
+// A checkpoint saved by torch 2.11 (which adds byteorder, .format_version,
+// .storage_alignment and .data/serialization_id to the zip) and the same
+// tensors saved by the safetensors library 0.8's save_file, both made on
+// the device machine by the script in testdata/README.md.
+func TestTorch2AndSafetensorsLibrary(t *testing.T) {
+	checkLayouts(t, "testdata/torch2", []layout{
+		{"torch2.11.pth", "", "pytorch"},
+		{"safetensors0.8.safetensors", "", "safetensors"},
+	})
 }
 
 // Fresh checkpoints written by the torch installed here, with other values.
@@ -168,7 +181,7 @@ func TestAgainstTorch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make_fixtures.py: %v\n%s", err, out)
 	}
-	checkLayouts(t, dir)
+	checkLayouts(t, dir, layouts)
 }
 
 // A state dict's views: which are streamed from the file as they lie and
