@@ -1,9 +1,11 @@
 package checkpoint
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -248,6 +250,72 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// Torch checkpoints whose pickle is harmless but whose data do not fit it.
+func TestTorchErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		pkl     []byte
+		entries map[string][]byte
+		want    string
+	}{
+		{"big-endian", tensorPickle(""), map[string][]byte{"data/0": make([]byte, 8), "byteorder": []byte("big")}, "only little-endian"},
+		{"storage missing", tensorPickle(""), map[string][]byte{"data/1": make([]byte, 8)}, "storage 0 missing"},
+		{"storage short", tensorPickle(""), map[string][]byte{"data/0": make([]byte, 4)}, "holds 4 bytes, not the 8"},
+		{"view past storage", []byte(strings.Replace(string(tensorPickle("")), "K\x00K\x02\x85", "K\x01K\x02\x85", 1)),
+			map[string][]byte{"data/0": make([]byte, 8)}, "reach past the 2 elements"},
+		{"not a dict", []byte("\x80\x02K\x01."), nil, "holds a int64, not a dict"},
+		{"no data.pkl", nil, nil, "without data.pkl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".pth")
+			if tc.pkl == nil {
+				writeZip(t, p, map[string][]byte{"archive/version": []byte("3")})
+			} else {
+				writeTorchZip(t, p, tc.pkl, tc.entries)
+			}
+			c, err := Open(p)
+			if err == nil {
+				c.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Hugging Face folders whose index does not match their shards.
+func TestShardErrors(t *testing.T) {
+	for _, tc := range []struct{ name, index, want string }{
+		{"outside", `{"weight_map": {"model.w": "../model-00001-of-00002.safetensors"}}`, "outside its folder"},
+		{"wrong shard", `{"weight_map": {"model.enc.weight": "model-00002-of-00002.safetensors", "model.enc.bias": "model-00001-of-00002.safetensors"}}`, "but it is in model-00001"},
+		{"absent", `{"weight_map": {"model.nothing": "model-00001-of-00002.safetensors"}}`, "which does not hold it"},
+		{"empty", `{}`, "no weight_map"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"} {
+				if err := os.WriteFile(filepath.Join(dir, f), mustRead(t, "testdata/hf_st/"+f), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), []byte(tc.index), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Open(dir)
+			if err == nil {
+				c.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func mustRead(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -255,4 +323,38 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// torch stores its zip entries uncompressed; the same checkpoint re-zipped
+// with deflate reads the same.
+func TestDeflatedZip(t *testing.T) {
+	dir := t.TempDir()
+	z, err := zip.OpenReader("testdata/github.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	out, err := os.Create(filepath.Join(dir, "github.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	for _, e := range z.File {
+		b, err := readEntry(e, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.Name, Method: zip.Deflate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := errors.Join(zw.Close(), out.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "expected.json"), mustRead(t, "testdata/expected.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkLayouts(t, dir, layouts[:1])
 }

@@ -11,8 +11,18 @@ import (
 )
 
 // writeTorchZip writes a checkpoint laid out as torch.save lays it out,
-// with the given pickle and storages.
-func writeTorchZip(t *testing.T, path string, pkl []byte, storages map[string][]byte) {
+// with the given pickle and other entries (storages are "data/KEY").
+func writeTorchZip(t *testing.T, path string, pkl []byte, entries map[string][]byte) {
+	t.Helper()
+	files := map[string][]byte{"archive/data.pkl": pkl, "archive/version": []byte("3\n")}
+	for k, b := range entries {
+		files["archive/"+k] = b
+	}
+	writeZip(t, path, files)
+}
+
+// writeZip writes files into an uncompressed zip, as torch does.
+func writeZip(t *testing.T, path string, files map[string][]byte) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -20,18 +30,15 @@ func writeTorchZip(t *testing.T, path string, pkl []byte, storages map[string][]
 	}
 	defer f.Close()
 	z := zip.NewWriter(f)
-	add := func(name string, b []byte) {
-		w, err := z.CreateHeader(&zip.FileHeader{Name: "archive/" + name, Method: zip.Store})
+	for name, b := range files {
+		w, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
-	add("data.pkl", pkl)
-	for k, b := range storages {
-		add("data/"+k, b)
-	}
-	add("version", []byte("3\n"))
 	if err := z.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +83,7 @@ func TestRefusesCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".pth")
-			writeTorchZip(t, p, []byte(tc.pkl), map[string][]byte{"0": make([]byte, 8)})
+			writeTorchZip(t, p, []byte(tc.pkl), map[string][]byte{"data/0": make([]byte, 8)})
 			c, err := Open(p)
 			if err == nil {
 				c.Close()
@@ -93,7 +100,7 @@ func TestRefusesCode(t *testing.T) {
 	// The same state dict without the payload opens: the refusals are the
 	// payload's.
 	p := filepath.Join(dir, "plain.pth")
-	writeTorchZip(t, p, tensorPickle(""), map[string][]byte{"0": make([]byte, 8)})
+	writeTorchZip(t, p, tensorPickle(""), map[string][]byte{"data/0": make([]byte, 8)})
 	c, err := Open(p)
 	if err != nil {
 		t.Fatalf("without the payload: %v", err)
