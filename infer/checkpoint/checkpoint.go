@@ -281,11 +281,11 @@ func readFile(f *os.File) (string, []Tensor, error) {
 	case n >= 4 && string(head[:4]) == "PK\x03\x04":
 		format = "pytorch"
 		ts, err = readTorch(f, fi.Size())
-	case n >= 2 && head[0] == 0x80 && head[1] <= 5:
-		return "", nil, errors.New("a bare pickle (torch's format before 1.6, or pickle.dump): not supported; re-save it with torch.save from torch 1.6 or later")
-	case n >= 9 && head[8] == '{':
+	case n >= 9 && head[8] == '{': // before the pickle: a header length may start with 0x80
 		format = "safetensors"
 		ts, err = readSafetensors(f, fi.Size())
+	case n >= 2 && head[0] == 0x80 && head[1] <= 5:
+		return "", nil, errors.New("a bare pickle (torch's format before 1.6, or pickle.dump): not supported; re-save it with torch.save from torch 1.6 or later")
 	default:
 		return "", nil, errors.New("neither a torch zip checkpoint nor safetensors")
 	}

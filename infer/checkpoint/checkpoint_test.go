@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -357,4 +358,27 @@ func TestDeflatedZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLayouts(t, dir, layouts[:1])
+}
+
+// A safetensors header of 1408 bytes (0x580): its length starts with the byte that
+// starts a pickle, and the file is still read as safetensors.
+func TestSafetensorsHeaderLength(t *testing.T) {
+	st := mustRead(t, "testdata/model.safetensors")
+	hl := binary.LittleEndian.Uint64(st)
+	if hl > 1408 {
+		t.Fatalf("the fixture's header is %d bytes already", hl)
+	}
+	var b []byte
+	b = binary.LittleEndian.AppendUint64(b, 1408)
+	b = append(b, st[8:8+hl]...)
+	b = append(b, bytes.Repeat([]byte(" "), int(1408-hl))...)
+	b = append(b, st[8+hl:]...)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "expected.json"), mustRead(t, "testdata/expected.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkLayouts(t, dir, layouts[1:2])
 }
