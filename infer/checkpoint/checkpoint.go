@@ -21,6 +21,12 @@
 //		return err
 //	})
 //
+// The tensors of a torch checkpoint are its state dict's: the saved dict
+// itself when it maps names to tensors, else its "state_dict" or "model"
+// entry (a training script's checkpoint, as the GitHub SegVol_v1.pth is;
+// the optimizer beside it is not read). Names are kept as saved: the
+// `module.` (DataParallel) or `model.` prefixes are the caller's to strip.
+//
 // Listing reads only the pickle or the safetensors header. Data are read one
 // tensor at a time straight from the file, so memory stays near the size of
 // one tensor's storage at worst (a non-contiguous view, rare in state dicts,

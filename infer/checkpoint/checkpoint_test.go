@@ -239,14 +239,7 @@ func TestOpenErrors(t *testing.T) {
 		{"zip cut short", write("short.pth", mustRead(t, "testdata/github.pth")[:3000]), "zip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Open(tc.path)
-			if err == nil {
-				c.Close()
-				t.Fatalf("opened")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q, want it to say %q", err, tc.want)
-			}
+			wantOpenError(t, tc.path, tc.want)
 		})
 	}
 }
@@ -275,14 +268,7 @@ func TestTorchErrors(t *testing.T) {
 			} else {
 				writeTorchZip(t, p, tc.pkl, tc.entries)
 			}
-			c, err := Open(p)
-			if err == nil {
-				c.Close()
-				t.Fatal("opened")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q, want it to say %q", err, tc.want)
-			}
+			wantOpenError(t, p, tc.want)
 		})
 	}
 }
@@ -305,15 +291,21 @@ func TestShardErrors(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), []byte(tc.index), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c, err := Open(dir)
-			if err == nil {
-				c.Close()
-				t.Fatal("opened")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q, want it to say %q", err, tc.want)
-			}
+			wantOpenError(t, dir, tc.want)
 		})
+	}
+}
+
+// wantOpenError checks that Open refuses path with an error that says want.
+func wantOpenError(t *testing.T, path, want string) {
+	t.Helper()
+	c, err := Open(path)
+	if err == nil {
+		c.Close()
+		t.Fatal("opened")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
 	}
 }
 

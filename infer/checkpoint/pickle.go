@@ -177,6 +177,30 @@ func (u *unpickler) popMark() ([]any, error) {
 	return nil, errors.New("no mark")
 }
 
+// popN pops the n items on top, none of them a mark.
+func (u *unpickler) popN(n int) ([]any, error) {
+	if len(u.stack) < n {
+		return nil, errors.New("stack underflow")
+	}
+	items := append([]any(nil), u.stack[len(u.stack)-n:]...)
+	for _, v := range items {
+		if v == (mark{}) {
+			return nil, errors.New("stack underflow")
+		}
+	}
+	u.stack = u.stack[:len(u.stack)-n]
+	return items, nil
+}
+
+// items pops the operands of an opcode that comes in two forms: n items
+// (APPEND, SETITEM) or all above the mark (APPENDS, SETITEMS).
+func (u *unpickler) items(single bool, n int) ([]any, error) {
+	if single {
+		return u.popN(n)
+	}
+	return u.popMark()
+}
+
 // sized reads a length of n bytes, then that many bytes.
 func (u *unpickler) sized(n int) ([]byte, error) {
 	l, err := u.uint(n)
@@ -315,18 +339,11 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(tuple(items))
 	case 0x85, 0x86, 0x87: // TUPLE1..3
-		n := int(op - 0x84)
-		if len(u.stack) < n {
-			return errors.New("stack underflow")
+		items, err := u.popN(int(op - 0x84))
+		if err != nil {
+			return err
 		}
-		items := append(tuple(nil), u.stack[len(u.stack)-n:]...)
-		for _, v := range items {
-			if v == (mark{}) {
-				return errors.New("stack underflow")
-			}
-		}
-		u.stack = u.stack[:len(u.stack)-n]
-		u.push(items)
+		u.push(tuple(items))
 	case ']':
 		u.push(&list{})
 	case 'l':
@@ -336,15 +353,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(&list{items: items})
 	case 'a', 'e': // APPEND, APPENDS
-		var items []any
-		var err error
-		if op == 'a' {
-			var v any
-			v, err = u.pop()
-			items = []any{v}
-		} else {
-			items, err = u.popMark()
-		}
+		items, err := u.items(op == 'a', 1)
 		if err != nil {
 			return err
 		}
@@ -376,23 +385,9 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(d)
 	case 's', 'u': // SETITEM, SETITEMS
-		var items []any
-		var err error
-		if op == 's' {
-			v, err := u.pop()
-			if err != nil {
-				return err
-			}
-			k, err := u.pop()
-			if err != nil {
-				return err
-			}
-			items = []any{k, v}
-		} else {
-			items, err = u.popMark()
-			if err != nil {
-				return err
-			}
+		items, err := u.items(op == 's', 2)
+		if err != nil {
+			return err
 		}
 		d, err := u.top()
 		if err != nil {
