@@ -258,6 +258,8 @@ func TestTorchErrors(t *testing.T) {
 		{"storage short", tensorPickle(""), map[string][]byte{"data/0": make([]byte, 4)}, "holds 4 bytes, not the 8"},
 		{"view past storage", []byte(strings.Replace(string(tensorPickle("")), "K\x00K\x02\x85", "K\x01K\x02\x85", 1)),
 			map[string][]byte{"data/0": make([]byte, 8)}, "reach past the 2 elements"},
+		{"huge broadcast", []byte(strings.Replace(string(tensorPickle("")), "K\x02\x85K\x01\x85", "J\x00\x00\x00\x40\x85K\x00\x85", 1)),
+			map[string][]byte{"data/0": make([]byte, 8)}, "more than the whole file"},
 		{"not a dict", []byte("\x80\x02K\x01."), nil, "holds a int64, not a dict"},
 		{"no data.pkl", nil, nil, "without data.pkl"},
 	} {
@@ -309,7 +311,7 @@ func wantOpenError(t *testing.T, path, want string) {
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
+func mustRead(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -373,4 +375,30 @@ func TestSafetensorsHeaderLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLayouts(t, dir, layouts[1:2])
+}
+
+// Damaged or crafted files, in either format: errors, never panics, and
+// every tensor listed can be read whole.
+func FuzzOpen(f *testing.F) {
+	for _, p := range []string{"testdata/model.safetensors", "testdata/github.pth", "testdata/hf_bin/pytorch_model-00002-of-00002.bin"} {
+		f.Add(mustRead(f, p))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "f")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Open(p)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Each(func(tn Tensor, r io.Reader) error {
+			n, err := io.Copy(io.Discard, r)
+			if err == nil && n != tn.Bytes() {
+				t.Errorf("%s: %d bytes of %d", tn.Name, n, tn.Bytes())
+			}
+			return nil
+		})
+	})
 }

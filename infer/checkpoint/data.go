@@ -107,9 +107,14 @@ func gather(t Tensor) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := make([]byte, span*es)
-	if _, err := io.ReadFull(r, src); err != nil {
+	// Read, not allocated up front: a compressed entry's size is only a
+	// claim until it is read.
+	src, err := io.ReadAll(r)
+	if err != nil {
 		return nil, err
+	}
+	if int64(len(src)) != span*es {
+		return nil, fmt.Errorf("storage ends after %d of %d bytes", len(src), span*es)
 	}
 	return &gatherReader{src: src, es: es, shape: t.Shape, strides: t.strides,
 		idx: make([]int64, len(t.Shape)), left: t.Elements(), buf: make([]byte, 0, 64<<10)}, nil

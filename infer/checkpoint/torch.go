@@ -132,6 +132,11 @@ func torchTensor(f *os.File, size int64, e *zip.File, rt *rawTensor) (Tensor, er
 	t := Tensor{DType: st.dtype, Shape: rt.shape, data: r, offset: rt.offset * es}
 	if !contiguous(rt.shape, rt.strides) {
 		t.strides = rt.strides
+		// A stride-0 view of a few values can claim any size: what it
+		// yields is bounded as its file is.
+		if t.Bytes() > size {
+			return Tensor{}, fmt.Errorf("a view of shape %v, strides %v: %d bytes made contiguous, more than the whole file", rt.shape, rt.strides, t.Bytes())
+		}
 	}
 	return t, nil
 }
