@@ -116,22 +116,7 @@ func (v *Viewer) saveFile(title, dir, name string, kind fileKind, then func(path
 // to Fyne as before. Without the entry or the button (another Fyne), the
 // dialog is left as it is.
 func (v *Viewer) takeTypedPaths(d *dialog.FileDialog, then func(path string)) {
-	pop, ok := v.win.Canvas().Overlays().Top().(*widget.PopUp)
-	if !ok {
-		return
-	}
-	var name *widget.Entry
-	var save *widget.Button
-	walk(pop.Content, func(o fyne.CanvasObject) {
-		switch w := o.(type) {
-		case *widget.Entry:
-			name = w
-		case *widget.Button:
-			if w.Importance == widget.HighImportance {
-				save = w
-			}
-		}
-	})
+	name, save := v.shownFileDialog()
 	if name == nil || save == nil {
 		return
 	}
@@ -157,6 +142,26 @@ func (v *Viewer) takeTypedPaths(d *dialog.FileDialog, then func(path string)) {
 		d.Hide()
 		then(path)
 	}
+}
+
+// shownFileDialog is the name entry and the confirm button of the file
+// dialog on top of the window, nil where there is none.
+func (v *Viewer) shownFileDialog() (name *widget.Entry, confirm *widget.Button) {
+	pop, ok := v.win.Canvas().Overlays().Top().(*widget.PopUp)
+	if !ok {
+		return nil, nil
+	}
+	walk(pop.Content, func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Entry:
+			name = w
+		case *widget.Button:
+			if w.Importance == widget.HighImportance {
+				confirm = w
+			}
+		}
+	})
+	return name, confirm
 }
 
 // typedPath is the absolute path a typed file name stands for, with ~ for

@@ -34,26 +34,11 @@ func copyTo(t *testing.T, dir string, files ...string) {
 // dialog on top of v's window.
 func shownFileDialog(t *testing.T, v *Viewer) (*widget.Entry, *widget.Button) {
 	t.Helper()
-	pop, ok := v.win.Canvas().Overlays().Top().(*widget.PopUp)
-	if !ok {
-		t.Fatal("no dialog shown")
+	name, confirm := v.shownFileDialog()
+	if name == nil || confirm == nil {
+		t.Fatal("no file dialog with a name entry and a confirm button shown")
 	}
-	var name *widget.Entry
-	var ok2 *widget.Button
-	walk(pop.Content, func(o fyne.CanvasObject) {
-		switch w := o.(type) {
-		case *widget.Entry:
-			name = w
-		case *widget.Button:
-			if w.Importance == widget.HighImportance {
-				ok2 = w
-			}
-		}
-	})
-	if name == nil || ok2 == nil {
-		t.Fatal("the dialog has no name entry or confirm button")
-	}
-	return name, ok2
+	return name, confirm
 }
 
 // The save dialogs start in the study's folder with <study>_seg.nii.gz (or
