@@ -41,6 +41,7 @@ type fakeHub struct {
 	etagLie   string   // when set, X-Linked-Etag says this
 	sizeLie   int64    // when set, X-Linked-Size says this
 	truncate  int      // >0: the CDN always answers 200 with only this many bytes
+	noRanges  bool     // the CDN ignores Range and answers 200 with it all
 	stall     int      // >0: the next CDN answer sends so many bytes, then waits for the client to go
 }
 
@@ -180,6 +181,9 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	case h.truncate > 0:
 		w.Write(b[:h.truncate])
 	default:
+		if h.noRanges {
+			r.Header.Del("Range")
+		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 	}
 }
@@ -263,6 +267,28 @@ func TestDownloadResumesAfterABrokenConnection(t *testing.T) {
 	}
 	if len(h.hubAuth) == 0 || h.hubAuth[0] != "Bearer hf_secret" {
 		t.Errorf("the hub got Authorization %q", h.hubAuth)
+	}
+	assertOnly(t, dir, "pytorch_model.bin")
+}
+
+// A server that ignores Range answers 200 to the resume: the download starts over.
+func TestDownloadRestartsWhenRangeIsIgnored(t *testing.T) {
+	h := newFakeHub(t)
+	b := h.files["pytorch_model.bin"]
+	h.dropAfter, h.noRanges = len(b)/2, true
+	dir := t.TempDir()
+	var back bool
+	var prev int64
+	_, err := h.client().Download(context.Background(), "BAAI/SegVol", "main", "pytorch_model.bin", dir,
+		func(done, _ int64) { back, prev = back || done < prev, done })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "pytorch_model.bin")); !bytes.Equal(got, b) {
+		t.Fatal("file differs")
+	}
+	if len(h.ranges) != 2 || !back {
+		t.Errorf("Range headers %q, progress went back to 0: %v", h.ranges, back)
 	}
 	assertOnly(t, dir, "pytorch_model.bin")
 }
