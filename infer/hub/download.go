@@ -37,11 +37,11 @@ const attemptsWithoutProgress = 4
 //
 // A broken connection is resumed with an HTTP Range request (a server that
 // answers 200 instead of 206 is read again from the start). Cancelling ctx, or
-// a connection that stays down, keeps the .part file, and a later Download of
-// the same file resumes from it; its name carries the start of the file's
-// hash, so a changed file is never resumed from old bytes. A file that does
-// not match is an error naming the file, the expected and the received value,
-// and its .part file is removed.
+// a connection that stays down, or an HTTP error (an expired CDN link) keeps
+// the .part file, and a later Download of the same file resumes from it; its
+// name carries the start of the file's hash, so a changed file is never
+// resumed from old bytes. A file that does not match is an error naming the
+// file, the expected and the received value, and its .part file is removed.
 //
 // progress, if not nil, is told the bytes done and the total, from the
 // calling goroutine, after each block received.
@@ -78,7 +78,7 @@ func (c *Client) Download(ctx context.Context, repo, revision, path, dir string,
 		err = os.Rename(part, dest)
 	}
 	if err != nil {
-		if !keep {
+		if !keep || s.n == 0 {
 			os.Remove(part)
 		}
 		return Result{}, err
@@ -118,7 +118,7 @@ func (c *Client) fill(ctx context.Context, s *sink) (keep bool, err error) {
 		}
 		var pe *permanentErr
 		if errors.As(err, &pe) {
-			return false, err
+			return !pe.discard, err
 		}
 		if s.n > before {
 			failures = 0
@@ -138,7 +138,7 @@ func (c *Client) fill(ctx context.Context, s *sink) (keep bool, err error) {
 func (c *Client) fetch(ctx context.Context, s *sink) error {
 	req, err := c.request(ctx, http.MethodGet, s.meta.Location)
 	if err != nil {
-		return &permanentErr{err}
+		return &permanentErr{err: err}
 	}
 	if s.n > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(s.n, 10)+"-")
@@ -172,7 +172,7 @@ func (c *Client) fetch(ctx context.Context, s *sink) error {
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && s.n > 0:
 		if start := rangeStart(resp.Header.Get("Content-Range")); start != s.n {
-			return &permanentErr{fmt.Errorf("hub: %s: asked for the bytes from %d, the server sent them from %d (Content-Range %q)",
+			return &permanentErr{err: fmt.Errorf("hub: %s: asked for the bytes from %d, the server sent them from %d (Content-Range %q)",
 				s.path, s.n, start, resp.Header.Get("Content-Range"))}
 		}
 	case resp.StatusCode == http.StatusOK:
@@ -182,13 +182,14 @@ func (c *Client) fetch(ctx context.Context, s *sink) error {
 			}
 		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		return &permanentErr{s.sizeMismatch(s.n)}
+		return &permanentErr{s.sizeMismatch(s.n), true}
 	default:
 		err := statusError(resp, s.path)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			return err
 		}
-		return &permanentErr{err}
+		// An expired CDN link, say: the bytes so far stay, for a later Download.
+		return &permanentErr{err: err}
 	}
 	_, err = io.CopyBuffer(s, &idleReader{resp.Body, idle, wait}, make([]byte, 256<<10))
 	if err != nil && !idle.Stop() {
@@ -258,10 +259,10 @@ func (s *sink) hashes() io.Writer {
 func (s *sink) restart() error {
 	s.reset()
 	if err := s.f.Truncate(0); err != nil {
-		return &permanentErr{fmt.Errorf("hub: %w", err)}
+		return &permanentErr{fmt.Errorf("hub: %w", err), true}
 	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return &permanentErr{fmt.Errorf("hub: %w", err)}
+		return &permanentErr{fmt.Errorf("hub: %w", err), true}
 	}
 	if s.progress != nil {
 		s.progress(0, s.meta.Size)
@@ -271,7 +272,7 @@ func (s *sink) restart() error {
 
 func (s *sink) Write(p []byte) (int, error) {
 	if s.n+int64(len(p)) > s.meta.Size {
-		return 0, &permanentErr{fmt.Errorf("hub: %s: the server sends more than the %d bytes the hub reports", s.path, s.meta.Size)}
+		return 0, &permanentErr{fmt.Errorf("hub: %s: the server sends more than the %d bytes the hub reports", s.path, s.meta.Size), true}
 	}
 	n, err := s.f.Write(p)
 	s.hashes().Write(p[:n])
@@ -280,7 +281,7 @@ func (s *sink) Write(p []byte) (int, error) {
 		s.progress(s.n, s.meta.Size)
 	}
 	if err != nil {
-		err = &permanentErr{fmt.Errorf("hub: %w", err)}
+		err = &permanentErr{fmt.Errorf("hub: %w", err), true} // a full disk, say
 	}
 	return n, err
 }
@@ -304,8 +305,12 @@ func (s *sink) verify() error {
 	return nil
 }
 
-// permanentErr is a failure that another attempt would not mend.
-type permanentErr struct{ err error }
+// permanentErr is a failure that another attempt would not mend; discard
+// tells that the bytes received are not worth resuming from.
+type permanentErr struct {
+	err     error
+	discard bool
+}
 
 func (e *permanentErr) Error() string { return e.err.Error() }
 func (e *permanentErr) Unwrap() error { return e.err }

@@ -322,15 +322,18 @@ func TestDownloadRefusesWhatDoesNotMatch(t *testing.T) {
 		name string
 		lie  func(h *fakeHub)
 		want []string
+		part bool // a .part file stays to resume from
 	}{
 		{"wrong SHA-256", func(h *fakeHub) { h.etagLie = strings.Repeat("ab", 32) },
-			[]string{"pytorch_model.bin", "SHA-256 mismatch", strings.Repeat("ab", 32), "the download has "}},
+			[]string{"pytorch_model.bin", "SHA-256 mismatch", strings.Repeat("ab", 32), "the download has "}, false},
 		{"larger size", func(h *fakeHub) { h.sizeLie = int64(n) + 100 },
-			[]string{"pytorch_model.bin", "size mismatch", fmt.Sprint(n + 100), fmt.Sprint(n)}},
+			[]string{"pytorch_model.bin", "size mismatch", fmt.Sprint(n + 100), fmt.Sprint(n)}, false},
 		{"smaller size", func(h *fakeHub) { h.sizeLie = int64(n) - 100 },
-			[]string{"pytorch_model.bin", "more than the " + fmt.Sprint(n-100) + " bytes"}},
+			[]string{"pytorch_model.bin", "more than the " + fmt.Sprint(n-100) + " bytes"}, false},
 		{"truncated 200", func(h *fakeHub) { h.truncate = 1000 },
-			[]string{"pytorch_model.bin", fmt.Sprintf("ended at 1000 of %d bytes", n)}},
+			[]string{"pytorch_model.bin", fmt.Sprintf("ended at 1000 of %d bytes", n)}, true},
+		{"CDN refuses", func(h *fakeHub) { h.cdnBase += "/expired" },
+			[]string{"pytorch_model.bin", "403 Forbidden"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newFakeHub(t)
@@ -346,6 +349,9 @@ func TestDownloadRefusesWhatDoesNotMatch(t *testing.T) {
 			}
 			if got, _ := os.ReadFile(dest); string(got) != "the earlier checkpoint" {
 				t.Errorf("the destination changed to %d bytes", len(got))
+			}
+			if parts, _ := filepath.Glob(dest + ".*.part"); (len(parts) == 1) != tc.part {
+				t.Errorf(".part files %q", parts)
 			}
 		})
 	}
