@@ -114,6 +114,11 @@ func (h *fakeHub) hubMux() http.Handler {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"id": "BAAI/SegVol", "sha": commit, "siblings": siblings})
 	})
+	// A renamed repository: the hub answers with a relative redirect.
+	mux.HandleFunc("GET /BAAI/SegVol-old/resolve/{rev}/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/BAAI/SegVol/resolve/"+r.PathValue("rev")+"/"+r.PathValue("path"))
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("GET /BAAI/SegVol/resolve/{rev}/{path...}", func(w http.ResponseWriter, r *http.Request) {
 		if !auth(w, r) {
 			return
@@ -227,6 +232,10 @@ func TestMetadata(t *testing.T) {
 	m, err = c.Metadata(context.Background(), "BAAI/SegVol", "main", "config.json")
 	if err != nil || m.ETag != blobID(h.files["config.json"]) || m.LFS() || m.Location != h.hub.URL+"/BAAI/SegVol/resolve/main/config.json" {
 		t.Fatalf("git file: %+v, %v", m, err)
+	}
+	m, err = c.Metadata(context.Background(), "BAAI/SegVol-old", "main", "pytorch_model.bin")
+	if err != nil || m.ETag != sha256hex(b) || !strings.HasPrefix(m.Location, h.cdn.URL+"/blobs/") {
+		t.Fatalf("through a renamed repository's relative redirect: %+v, %v", m, err)
 	}
 	if len(h.cdnAuth) != 0 {
 		t.Errorf("a HEAD followed the redirect to the CDN")
