@@ -297,9 +297,17 @@ func (v *SliceView) DragEnd() {
 	v.Refresh()
 }
 
-// MouseIn starts showing the value under the pointer.
+// MouseIn starts showing the value under the pointer, and takes the keys
+// (as ITK-SNAP's views do) unless text is being typed elsewhere: after a
+// click in the segment list, say, the tool keys typed over a view went to
+// the list, and the next drag used the old tool.
 func (v *SliceView) MouseIn(ev *desktop.MouseEvent) {
 	v.hovering = true
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil && c.Overlays().Top() == nil {
+		if _, typing := c.Focused().(*widget.Entry); !typing && c.Focused() != fyne.Focusable(v) {
+			c.Focus(v)
+		}
+	}
 	v.MouseMoved(ev)
 }
 

@@ -318,9 +318,20 @@ func (v *Viewer) activeView() *SliceView {
 	return v.views[mpr.Axial]
 }
 
-func (v *Viewer) typedKey(ev *fyne.KeyEvent) { v.activeView().TypedKey(ev) }
+// typedKey and typedRune get the keys no widget has the focus for; while a
+// dialog is up they are its, not the views' (typing a segment's name into
+// a dialog whose entry had lost the focus switched tools behind it).
+func (v *Viewer) typedKey(ev *fyne.KeyEvent) {
+	if v.win.Canvas().Overlays().Top() == nil {
+		v.activeView().TypedKey(ev)
+	}
+}
 
-func (v *Viewer) typedRune(r rune) { v.activeView().TypedRune(r) }
+func (v *Viewer) typedRune(r rune) {
+	if v.win.Canvas().Overlays().Top() == nil {
+		v.activeView().TypedRune(r)
+	}
+}
 
 // ViewRect is where view o lies in the window's canvas (for scripts and
 // tests that look at screenshots).

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+)
+
+// Keys typed over a view reach it after a click in the segment list: the
+// list kept the focus, so L did not pick the ruler and the next drag in
+// the view placed a point prompt with the old tool.
+func TestToolKeysAfterSegmentListClick(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	for _, name := range []string{"lesion", "liver"} {
+		if _, err := e.AddSegment(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetTool(viewer.ToolPositive)
+	c := v.win.Canvas()
+	c.Focus(v.segPanel.list) // what a click on one of its rows does
+	pos, size := v.ViewRect(mpr.Axial)
+	test.MoveMouse(c, pos.Add(fyne.NewPos(size.Width/2, size.Height/2)))
+	typeLikeDriver(c, "l")
+	if got := e.Tool(); got != viewer.ToolRuler {
+		t.Fatalf("L over the axial view after a click in the segment list: tool %v, want the ruler", got)
+	}
+}
+
+// Typing a name into the Add segment dialog types it there: the entry had
+// no focus, so each letter picked a tool behind the dialog.
+func TestAddSegmentDialogTakesTyping(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	e.SetTool(viewer.ToolBrush)
+	v.addSegmentDialog()
+	c := v.win.Canvas()
+	typeLikeDriver(c, "lesion")
+	entry, ok := c.Focused().(*widget.Entry)
+	if !ok || entry.Text != "lesion" {
+		t.Fatalf("typed into %T, not the name entry", c.Focused())
+	}
+	if got := e.Tool(); got != viewer.ToolBrush {
+		t.Fatalf("typing the name switched the tool to %v", got)
+	}
+}
+
+// typeLikeDriver types as the desktop driver does: to the focused object,
+// else to the canvas's handler (test.TypeOnCanvas always takes the latter).
+func typeLikeDriver(c fyne.Canvas, chars string) {
+	for _, r := range chars {
+		if f := c.Focused(); f != nil {
+			f.TypedRune(r)
+		} else {
+			c.OnTypedRune()(r)
+		}
+	}
+}
