@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -165,28 +166,49 @@ func (v *Viewer) CancelSegmentation() {
 }
 
 // Accept writes the preview into the active segment with op, after asking
-// when that would remove most of the segment.
+// when that would remove most of the segment or paint over most of
+// another; the status bar then says what it took from other segments.
 func (v *Viewer) Accept(op labels.Op) {
 	if v.session == nil {
 		return
 	}
 	v.CancelSegmentation() // the preview asked about is the one accepted
 	e := v.session.Edit()
+	lost, had, askActive := e.AcceptLoss(op)
+	takes, askOthers := e.AcceptTakes(op)
+	name := func(value uint8) string { sg, _ := e.Labels().Segment(value); return sg.Name }
 	accept := func() {
-		_, err := e.Accept(op)
-		v.report(err)
+		c, err := e.Accept(op)
+		if err != nil {
+			v.report(err)
+			return
+		}
+		note := fmt.Sprintf("accepted into %s: %d voxels changed", name(e.Active()), c.Voxels)
+		sep := "; took "
+		for _, t := range takes {
+			note += sep + fmt.Sprintf("%d from %s", t.Lost, name(t.Value))
+			sep = ", "
+		}
+		v.setStatusNote(note)
 	}
-	lost, had, ask := e.AcceptLoss(op)
-	if !ask {
+	if !askActive && !askOthers {
 		accept()
 		return
 	}
-	sg, _ := e.Labels().Segment(e.Active())
+	var what []string
+	title := "Paint over another segment?"
+	if askActive {
+		title = "Replace most of " + name(e.Active()) + "?"
+		what = append(what, fmt.Sprintf("remove %d of the %d voxels of %q (%.0f%%)", lost, had, name(e.Active()), 100*float64(lost)/float64(had)))
+	}
+	for _, t := range takes {
+		if 2*t.Lost > t.Had {
+			what = append(what, fmt.Sprintf("paint over %d of the %d voxels of %q (%.0f%%)", t.Lost, t.Had, name(t.Value), 100*float64(t.Lost)/float64(t.Had)))
+		}
+	}
 	key := e.LabelsKey()
-	dialog.ShowConfirm("Replace most of "+sg.Name+"?", fmt.Sprintf(
-		"Accepting the preview would remove %d of the %d voxels of %q (%.0f%%).\n"+
-			"Add a segment for a new structure, or accept anyway (Undo takes it back).",
-		lost, had, sg.Name, 100*float64(lost)/float64(had)), func(ok bool) {
+	dialog.ShowConfirm(title, "Accepting the preview would "+strings.Join(what, " and ")+".\n"+
+		"Add a segment for a new structure, or accept anyway (Undo takes it back).", func(ok bool) {
 		switch {
 		case !ok:
 		case v.session == nil || v.session.Edit() != e || e.LabelsKey() != key:

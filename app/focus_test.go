@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -8,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -66,5 +69,47 @@ func typeLikeDriver(c fyne.Canvas, chars string) {
 		} else {
 			c.OnTypedRune()(r)
 		}
+	}
+}
+
+// Accepting a preview that paints over part of another segment says so in
+// the status bar (it took a painted lesion's voxels without a word).
+func TestAcceptSaysWhatItTookFromOthers(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	lesion, err := e.AddSegment("lesion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	centre := v.Session().Frame().Centre()
+	if _, err := e.Edit(func(m *labels.LabelMap, s uint8) (labels.Change, error) {
+		return m.Paint(labels.Brush{RadiusMM: 10}, centre, s)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	had := e.Labels().Count(lesion)
+	// A preview over the lesion's lower half (by voxel order) and beyond.
+	preview := make([]uint8, len(e.Labels().Mask(lesion)))
+	taken := 0
+	for n, x := range e.Labels().Mask(lesion) {
+		if x != 0 && taken < had/3 {
+			preview[n], taken = 1, taken+1
+		} else if x == 0 && n%5 == 0 {
+			preview[n] = 1
+		}
+	}
+	if _, err := e.AddSegment("liver"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetPreview(preview); err != nil {
+		t.Fatal(err)
+	}
+	v.Accept(labels.Replace)
+	want := fmt.Sprintf("took %d from lesion", taken)
+	if st := strings.Join(v.statusParts(), " "); !strings.Contains(st, want) || e.Labels().Count(lesion) != had-taken {
+		t.Fatalf("status %q, lesion %d of %d voxels; want %q", st, e.Labels().Count(lesion), had, want)
 	}
 }

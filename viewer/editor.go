@@ -293,6 +293,20 @@ func (e *Editor) AcceptLoss(op labels.Op) (lost, had int, ask bool) {
 	return lost, had, had > 0 && 2*lost > had
 }
 
+// AcceptTakes is what accepting the preview with op would take from the
+// segments other than the active one (their voxels it paints over); ask
+// is true when that is more than half of one of them.
+func (e *Editor) AcceptTakes(op labels.Op) (takes []labels.Take, ask bool) {
+	if e.preview == nil || e.active == 0 {
+		return nil, false
+	}
+	takes = e.labels.Takes(e.preview, e.active, op)
+	for _, t := range takes {
+		ask = ask || 2*t.Lost > t.Had
+	}
+	return takes, ask
+}
+
 // startObject adds the segment the first prompt after an Accept goes to,
 // named after the structure prompt if there is one. A full segment table
 // leaves the active segment, which AcceptLoss still guards.

@@ -66,6 +66,39 @@ func (m *LabelMap) Loss(mask []uint8, v uint8, op Op) (lost, had int) {
 	return lost, had
 }
 
+// Take is what an Apply would take from a segment other than the one
+// written: Lost of its Had voxels.
+type Take struct {
+	Value     uint8
+	Lost, Had int
+}
+
+// Takes is what Apply(mask, v, op) would take from the other segments, in
+// label order: the voxels of the mask that hold another segment, which
+// Replace and Add paint over unless that segment is locked or the
+// draw-over setting keeps them.
+func (m *LabelMap) Takes(mask []uint8, v uint8, op Op) []Take {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(mask) != len(m.vox) || (op != Replace && op != Add) || m.over == OverBackground {
+		return nil
+	}
+	var lost, had [256]int
+	for n, x := range m.vox {
+		had[x]++
+		if mask[n] != 0 {
+			lost[x]++
+		}
+	}
+	var out []Take
+	for u := 1; u < 256; u++ {
+		if lost[u] > 0 && uint8(u) != v && !(m.tab.used[u] && m.tab.seg[u].Locked) {
+			out = append(out, Take{uint8(u), lost[u], had[u]})
+		}
+	}
+	return out
+}
+
 // region is a box of the grid: its first voxel and its size.
 type region struct {
 	lo, size [3]int
