@@ -32,7 +32,7 @@ const (
 	PreviewChanged // the AI preview appeared, changed or went
 	ToolChanged
 	MeasuresChanged // measurements added, removed or being placed
-	VolumeChanged // another time point of a 4D series is shown
+	VolumeChanged   // another time point of a 4D series is shown
 )
 
 // Change is what one command changed and which views must redraw.
