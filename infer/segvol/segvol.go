@@ -40,7 +40,7 @@ type Segmenter struct {
 	text    *TextEmbeddings // the category list's vectors; nil: none
 	encoder *TextEncoder    // any phrase's vector; nil: the category list only
 	mu      sync.Mutex
-	cache *cache
+	cache   *cache
 }
 
 // New returns an engine over m; text may be nil, which refuses text prompts.
