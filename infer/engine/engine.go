@@ -22,10 +22,11 @@ type Options struct {
 	// the command line); empty to search (infer/ort.Open), e.g. for the
 	// CUDA build that scripts/fetch-ort.sh gpu fetches.
 	Library string
-	// Tokenizer is the CLIP tokenizer.json for a models folder without one
-	// (the programs pass assets/clip.TokenizerJSON, which infer must not
-	// import); needed only with text_encoder.onnx.
-	Tokenizer []byte
+	// Tokenizer is the CLIP tokenizer.json (its bytes) for a models folder
+	// without one: the programs pass assets/clip.TokenizerJSON, which infer
+	// must not import. Needed only with text_encoder.onnx. A string, so
+	// that Options stay comparable.
+	Tokenizer string
 }
 
 // Info describes the engine chosen, for a status line.
@@ -79,7 +80,7 @@ func loadSegVol(dir string, o Options) (infer.Segmenter, Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
-	s, err := segvol.Load(dir, rt, o.Tokenizer)
+	s, err := segvol.Load(dir, rt, []byte(o.Tokenizer))
 	if err != nil {
 		return nil, info, err
 	}
