@@ -3,7 +3,8 @@
 # random checkpoints with the real key names and shapes in both published
 # layouts, the strict key check (a missing key must fail), the export, then
 # from Go through ONNX Runtime: each graph against PyTorch on the same random
-# inputs, and a whole zoom-out-zoom-in on the sample CT.
+# inputs (text_encoder.onnx too, with the CLI's `models text`), and a whole
+# zoom-out-zoom-in on the sample CT, from a box and from a free phrase.
 #
 #   scripts/test-export.sh [--bench]
 #
@@ -46,10 +47,14 @@ ls -l "$work/models"
 echo "== Go through ONNX Runtime: graphs against PyTorch, zoom-out-zoom-in on the sample"
 export SEGVOL_MODELS="$work/models" SEGVOL_FIXTURES="$work/fixtures"
 /usr/bin/time -f "go test: %e s wall, peak RSS %M KB" \
-  "$GO" test -count=1 -v -run 'TestGraphsMatchPyTorch|TestZoomOutZoomIn' ./models/segvol/
+  "$GO" test -count=1 -v -run 'TestGraphsMatchPyTorch|TestTextEncoderMatchesPyTorch|TestZoomOutZoomIn' ./models/segvol/
 echo "== the CLI on the sample: segvol segment --backend segvol"
 "$GO" run ./cmd/segvol segment --image assets/sample/example_ct_sm.nii.gz --box 20,20,5,100,80,25 \
   --point 60,50,15 --backend segvol --device cpu --models "$work/models" --out "$work/mask.nii.gz"
+echo "== any phrase: segvol segment --text, segvol models text (against PyTorch's vectors)"
+"$GO" run ./cmd/segvol segment --image assets/sample/example_ct_sm.nii.gz --text "liver tumour" \
+  --backend segvol --device cpu --models "$work/models" --out "$work/text.nii.gz"
+"$GO" test -count=1 -v -run 'TestModelsTextMatchesPyTorch' ./cmd/segvol/
 if [ "${1:-}" = --bench ]; then
-  "$GO" test -count=1 -run '^$' -bench 'Encoder|Decoder' -benchtime 3x ./models/segvol/
+  "$GO" test -count=1 -run '^$' -bench 'Encoder|Decoder|Text' -benchtime 3x ./models/segvol/
 fi

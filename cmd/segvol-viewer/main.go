@@ -22,6 +22,7 @@ import (
 
 	"github.com/segvolapp/segvol/app"
 	"github.com/segvolapp/segvol/assets"
+	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/render/gl"
 	"github.com/segvolapp/segvol/viewer/mpr"
@@ -61,7 +62,8 @@ func main() {
 	// The renderer in use is settled: at once for the CPU one, else when
 	// OpenGL has been made (or has failed).
 	settled := make(chan struct{})
-	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device, Library: *ortLib}}
+	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device, Library: *ortLib,
+		Tokenizer: string(clipfiles.TokenizerJSON)}}
 	opt.OnLoaded = func(err error) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)

@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-const usage = `usage: segvol COMMAND [ARGS]
+var usage = `usage: segvol COMMAND [ARGS]
 
 commands:
   info PATH [--series UID|N] [--json]     describe a study (NIfTI file, DICOM file, folder or DICOMDIR)
@@ -22,14 +22,15 @@ commands:
          [--labels MASK.nii.gz] [--size PX] [--interp nearest|linear] --out FILE.png
                                           draw one view as the viewer does (CPU renderer)
   segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]...
-          [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] --out MASK.nii.gz
-                                          segment from a box and/or clicks (voxel indices as info reports them)
+          [--box i0,j0,k0,i1,j1,k1] [--text PHRASE] [--backend auto|classic|segvol] --out MASK.nii.gz
+                                          segment from a box, clicks (voxel indices as info reports them) and/or
+                                          text (a category name; any phrase with text_encoder.onnx)
   eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--json]
                                           box + corrective clicks protocol (CVPR 2025 interactive challenge)
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
-`
+` + modelsUsage()
 
 // errUsage marks mistakes in the command line, which exit with status 2.
 var errUsage = errors.New("usage")
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "export-seg":
 		err = cmdExportSeg(ctx, args[1:], stdout, stderr)
+	case "models":
+		err = cmdModels(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer/nifti"
@@ -64,7 +65,8 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 // segmenter picks the engine behind --backend (see infer/engine); stderr
 // says which SegVol runs on, or why auto fell back to the embedded default.
 func (e engineFlags) segmenter(stderr io.Writer) (infer.Segmenter, error) {
-	s, info, err := engine.Open(engine.Options{Backend: *e.backend, Models: *e.models, Device: *e.device, Library: *e.ortLib})
+	s, info, err := engine.Open(engine.Options{Backend: *e.backend, Models: *e.models, Device: *e.device, Library: *e.ortLib,
+		Tokenizer: string(clipfiles.TokenizerJSON)})
 	if errors.Is(err, engine.ErrUnknownBackend) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -98,7 +100,7 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(pointList{&p.Points, true}, "point", "positive click i,j,k (repeatable)")
 	fs.Var(pointList{&p.Points, false}, "negative", "negative click i,j,k (repeatable)")
 	box := fs.String("box", "", "box i0,j0,k0,i1,j1,k1 (inclusive voxel indices)")
-	text := fs.String("text", "", "structure name")
+	text := fs.String("text", "", "structure name (any phrase when the models folder has text_encoder.onnx)")
 	engine := addEngineFlags(fs)
 	out := fs.String("out", "", "output mask (.nii or .nii.gz)")
 	pos, err := parseInterleaved(fs, args)
@@ -106,7 +108,7 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *out == "" {
-		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text NAME] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] [--ort-lib PATH] --out MASK.nii.gz", errUsage)
+		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text PHRASE] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] [--ort-lib PATH] --out MASK.nii.gz", errUsage)
 	}
 	if *box != "" {
 		v, err := ints(*box, 6)

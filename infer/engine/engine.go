@@ -22,6 +22,11 @@ type Options struct {
 	// the command line); empty to search (infer/ort.Open), e.g. for the
 	// CUDA build that scripts/fetch-ort.sh gpu fetches.
 	Library string
+	// Tokenizer is the CLIP tokenizer.json (its bytes) for a models folder
+	// without one: the programs pass assets/clip.TokenizerJSON, which infer
+	// must not import. Needed only with text_encoder.onnx. A string, so
+	// that Options stay comparable.
+	Tokenizer string
 }
 
 // Info describes the engine chosen, for a status line.
@@ -52,7 +57,7 @@ func Open(o Options) (infer.Segmenter, Info, error) {
 	case "classic":
 		return classic.Segmenter{}, classicInfo, nil
 	case "segvol", "auto", "":
-		s, info, err := loadSegVol(dir, o.Device, o.Library)
+		s, info, err := loadSegVol(dir, o)
 		if err == nil || o.Backend == "segvol" {
 			return s, info, err
 		}
@@ -62,7 +67,7 @@ func Open(o Options) (infer.Segmenter, Info, error) {
 	return nil, Info{}, fmt.Errorf("%w %q (auto, classic or segvol)", ErrUnknownBackend, o.Backend)
 }
 
-func loadSegVol(dir, device, library string) (infer.Segmenter, Info, error) {
+func loadSegVol(dir string, o Options) (infer.Segmenter, Info, error) {
 	info := Info{Backend: "segvol", Models: dir}
 	if dir == "" {
 		return nil, info, fmt.Errorf("%w: no models folder (none given and no user folder)", segvol.ErrNoModels)
@@ -71,11 +76,11 @@ func loadSegVol(dir, device, library string) (infer.Segmenter, Info, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, info, fmt.Errorf("%w: no models folder %s", segvol.ErrNoModels, dir)
 	}
-	rt, err := ort.Open(ort.Options{Device: device, LibPath: library})
+	rt, err := ort.Open(ort.Options{Device: o.Device, LibPath: o.Library})
 	if err != nil {
 		return nil, info, err
 	}
-	s, err := segvol.Load(dir, rt)
+	s, err := segvol.Load(dir, rt, []byte(o.Tokenizer))
 	if err != nil {
 		return nil, info, err
 	}

@@ -71,6 +71,7 @@ func model(t testing.TB, name string) string {
 			"prompt_encoder.onnx": promptGraph(),
 			"mask_decoder.onnx":   decoderGraph(),
 			"chain.onnx":          chainGraph(),
+			"text_encoder.onnx":   textGraph(),
 		} {
 			if modelsErr = g.Write(filepath.Join(modelsDir, name)); modelsErr != nil {
 				return
@@ -191,6 +192,52 @@ func chainGraph() *orttest.Graph {
 	}
 	g.Output("y", 1, 1, 32, 256, 256)
 	return g
+}
+
+// textGraph has text_encoder.onnx's int64 input: text_embedding is the
+// mean of the rows of a random [100,768] table that input_ids pick.
+func textGraph() *orttest.Graph {
+	g := &orttest.Graph{}
+	g.InputInt64("input_ids", 1, -1)
+	table := randomTensor(9, 100, 768)
+	g.Floats("table", table.Shape, table.Data)
+	g.Node("Gather", []string{"table", "input_ids"}, []string{"rows"})
+	g.Node("ReduceMean", []string{"rows"}, []string{"text_embedding"}, orttest.Ints("axes", 1), orttest.Int("keepdims", 0))
+	g.Output("text_embedding", 1, 768)
+	return g
+}
+
+// TestInt64Input feeds token ids of several lengths to an int64 input, and
+// refuses float32 values there.
+func TestInt64Input(t *testing.T) {
+	r := runtimeFor(t, CPU)
+	s, err := r.NewSession(model(t, "text_encoder.onnx"), []string{"input_ids"}, []string{"text_embedding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	table := randomTensor(9, 100, 768).Data
+	for _, ids := range [][]int64{{7}, {0, 99, 3, 3}, make([]int64, 77)} {
+		out, err := s.Run(context.Background(), map[string]Tensor{"input_ids": {Shape: []int64{1, int64(len(ids))}, Int64: ids}})
+		if err != nil {
+			t.Fatalf("%d ids: %v", len(ids), err)
+		}
+		got := out["text_embedding"].Data
+		for c := range 768 {
+			want := 0.0
+			for _, id := range ids {
+				want += float64(table[768*id+int64(c)])
+			}
+			want /= float64(len(ids))
+			if math.Abs(float64(got[c])-want) > 1e-5 {
+				t.Fatalf("%d ids: text_embedding[%d] = %g, want %g", len(ids), c, got[c], want)
+			}
+		}
+	}
+	_, err = s.Run(context.Background(), map[string]Tensor{"input_ids": {Shape: []int64{1, 2}, Data: []float32{1, 2}}})
+	if err == nil || !strings.Contains(err.Error(), "0 int64 values") {
+		t.Fatalf("float32 values for an int64 input: %v", err)
+	}
 }
 
 func randomTensor(seed uint64, shape ...int64) Tensor {

@@ -14,10 +14,12 @@ import (
 	onnx "github.com/yalue/onnxruntime_go"
 )
 
-// Tensor is a dense float32 tensor in row-major order.
+// Tensor is a dense tensor in row-major order: float32 in Data, or for an
+// int64 input (token ids) in Int64.
 type Tensor struct {
 	Shape []int64
 	Data  []float32
+	Int64 []int64
 }
 
 // Session runs one model. Run may be called from several goroutines at once.
@@ -34,13 +36,14 @@ type Session struct {
 
 // port is a model input or output and its declared shape (-1: dynamic).
 type port struct {
-	name string
-	dims []int64
+	name  string
+	dims  []int64
+	int64 bool // an int64 input, fed from Tensor.Int64
 }
 
 // NewSession loads a model that reads the named inputs and writes the named
 // outputs (nil: all of the model's, in its order); every one must be a
-// float32 tensor. The session runs on the runtime's provider; when that one
+// float32 tensor, except that inputs may be int64 tensors. The session runs on the runtime's provider; when that one
 // fails to start it (no device, out of memory) the session runs on the CPU,
 // and so do the runtime's later sessions, with the reason in Provider.
 func (r *Runtime) NewSession(model string, inputs, outputs []string) (*Session, error) {
@@ -140,7 +143,7 @@ func onnxPorts(model string) (ins, outs []onnx.InputOutputInfo, err error) {
 }
 
 // pick returns the requested ports of a model, checked to exist and to be
-// float32 tensors.
+// float32 tensors (or int64 ones, for inputs).
 func pick(model, kind string, have []onnx.InputOutputInfo, want []string) ([]port, error) {
 	if want == nil {
 		want = make([]string, len(have))
@@ -162,10 +165,15 @@ func pick(model, kind string, have []onnx.InputOutputInfo, want []string) ([]por
 			return nil, fmt.Errorf("ort: %s has no %s %q (its %ss: %s)", model, kind, w, kind, strings.Join(all, ", "))
 		}
 		h := have[i]
-		if h.OrtValueType != onnx.ONNXTypeTensor || h.DataType != onnx.TensorElementDataTypeFloat {
-			return nil, fmt.Errorf("ort: %s %s %q is %v, not a float32 tensor", model, kind, w, &h)
+		ints := kind == "input" && h.DataType == onnx.TensorElementDataTypeInt64
+		if h.OrtValueType != onnx.ONNXTypeTensor || (h.DataType != onnx.TensorElementDataTypeFloat && !ints) {
+			want := "a float32 tensor"
+			if kind == "input" {
+				want = "a float32 or int64 tensor"
+			}
+			return nil, fmt.Errorf("ort: %s %s %q is %v, not %s", model, kind, w, &h, want)
 		}
-		ports = append(ports, port{w, h.Dimensions.Clone()})
+		ports = append(ports, port{w, h.Dimensions.Clone(), ints})
 	}
 	return ports, nil
 }
@@ -339,6 +347,12 @@ func (p port) value(t Tensor) (onnx.Value, error) {
 		if d < 0 || (p.dims[i] >= 0 && d != p.dims[i]) {
 			return nil, fmt.Errorf("shape %s, the model wants %s", shapeString(t.Shape), shapeString(p.dims))
 		}
+	}
+	if p.int64 {
+		if n := count(t.Shape); n < 0 || int64(len(t.Int64)) != n {
+			return nil, fmt.Errorf("%d int64 values for shape %s", len(t.Int64), shapeString(t.Shape))
+		}
+		return onnx.NewTensor(onnx.Shape(t.Shape), t.Int64)
 	}
 	if n := count(t.Shape); n < 0 || int64(len(t.Data)) != n {
 		return nil, fmt.Errorf("%d values for shape %s", len(t.Data), shapeString(t.Shape))

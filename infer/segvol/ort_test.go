@@ -3,8 +3,11 @@ package segvol
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/segvolapp/segvol/infer"
@@ -77,12 +80,12 @@ func TestOnnxRuntimeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	if _, err := Load(filepath.Join(t.TempDir(), "none"), rt); !errors.Is(err, ErrNoModels) {
+	if _, err := Load(filepath.Join(t.TempDir(), "none"), rt, nil); !errors.Is(err, ErrNoModels) {
 		t.Fatalf("missing folder: %v", err)
 	}
 	dir := t.TempDir()
 	writeGraphs(t, dir)
-	s, err := Load(dir, rt)
+	s, err := Load(dir, rt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,4 +111,95 @@ func TestOnnxRuntimeEndToEnd(t *testing.T) {
 		t.Errorf("mask of %d voxels, same on a second run: %v", n, same)
 	}
 	t.Logf("ORT mask %d voxels, provider %s", n, rt.Provider())
+}
+
+// writeTextGraph writes a small text_encoder.onnx with the contract's input
+// and output: every value of text_embedding is the mean of the ids.
+func writeTextGraph(t *testing.T, dir string) {
+	t.Helper()
+	var g orttest.Graph
+	g.InputInt64("input_ids", 1, -1)
+	g.Output("text_embedding", 1, EmbeddingDim)
+	g.Int64s("shape", 1, EmbeddingDim)
+	g.Node("Cast", []string{"input_ids"}, []string{"f"}, orttest.Int("to", orttest.Float))
+	g.Node("ReduceMean", []string{"f"}, []string{"m"}, orttest.Ints("axes", 1))
+	g.Node("Expand", []string{"m", "shape"}, []string{"text_embedding"})
+	if err := g.Write(filepath.Join(dir, TextEncoderFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTextEncoderAnyPhrase loads a folder with text_encoder.onnx and no
+// category list: any phrase is tokenized (the bundled tokenizer, as the
+// programs pass it), run through the graph, cached, and segments.
+func TestTextEncoderAnyPhrase(t *testing.T) {
+	rt, err := ort.Open(ort.Options{Device: ort.CPU})
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("ONNX Runtime: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	dir := t.TempDir()
+	writeGraphs(t, dir)
+	img := sampleImage(t)
+	// Without the graph nor the list, a text prompt says what is missing.
+	s, err := Load(dir, rt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Segment(context.Background(), img, infer.Prompt{Text: "liver tumour"}, nil); err == nil || !strings.Contains(err.Error(), TextEncoderFile) {
+		t.Fatalf("text prompt without text_encoder.onnx: %v", err)
+	}
+	writeTextGraph(t, dir)
+	if _, err := Load(dir, rt, nil); err == nil || !strings.Contains(err.Error(), "no CLIP tokenizer") {
+		t.Fatalf("text_encoder.onnx without any tokenizer: %v", err)
+	}
+	bundled, err := os.ReadFile(filepath.Join("..", "..", "assets", "clip", "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Load(dir, rt, bundled); err != nil {
+		t.Fatal(err)
+	}
+	enc := s.encoder
+	ctx := context.Background()
+	// docs/segvol.md's ids of "A computerized tomography of a liver.".
+	liver := []int64{49406, 320, 11639, 704, 7690, 999, 22399, 539, 320, 12639, 269, 49407}
+	v, err := enc.Encode(ctx, "liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Prompt != "A computerized tomography of a liver." || !slices.Equal(v.IDs, liver) {
+		t.Fatalf("prompt %q ids %v, want %v", v.Prompt, v.IDs, liver)
+	}
+	mean := 0.0
+	for _, id := range liver {
+		mean += float64(id)
+	}
+	mean /= float64(len(liver))
+	for c, x := range v.Embedding {
+		if math.Abs(float64(x)-mean) > 1e-2 {
+			t.Fatalf("embedding[%d] = %g, want the ids' mean %g", c, x, mean)
+		}
+	}
+	again, err := enc.Encode(ctx, "liver")
+	if err != nil || &again.Embedding[0] != &v.Embedding[0] {
+		t.Fatalf("a second Encode of the same phrase is not the cached vector (%v)", err)
+	}
+	long := strings.Repeat("hepatic ", 80)
+	if _, err := enc.Encode(ctx, long); err == nil || !strings.Contains(err.Error(), "at most 77") {
+		t.Fatalf("a phrase over 77 tokens: %v", err)
+	}
+	if _, err := enc.Encode(ctx, "  "); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("an empty phrase: %v", err)
+	}
+	m, err := s.Segment(ctx, img, infer.Prompt{Text: "liver tumour"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != img.Len() {
+		t.Fatalf("mask of %d voxels for an image of %d", len(m), img.Len())
+	}
 }

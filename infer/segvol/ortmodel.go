@@ -3,15 +3,19 @@ package segvol
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/segvolapp/segvol/infer/ort"
 )
 
 // Load opens the SegVol models folder dir (see DefaultDir): the three ONNX
-// graphs of the export contract, the manifest and the text embeddings when
-// present. A missing folder or graph gives an error wrapping ErrNoModels
-// that says where the files go.
-func Load(dir string, rt *ort.Runtime) (*Segmenter, error) {
+// graphs of the export contract, the manifest, and when present the text
+// embeddings and text_encoder.onnx (then a text prompt may be any phrase;
+// tokenizer is the CLIP tokenizer.json to use when dir has none, see
+// LoadTextEncoder). A missing folder or graph gives an error wrapping
+// ErrNoModels that says where the files go.
+func Load(dir string, rt *ort.Runtime, tokenizer []byte) (*Segmenter, error) {
 	paths, err := modelFiles(dir)
 	if err != nil {
 		return nil, err
@@ -30,7 +34,13 @@ func Load(dir string, rt *ort.Runtime) (*Segmenter, error) {
 	if m.dec, err = rt.NewSession(paths[2], []string{"image_embedding", "sparse_tokens", "text_embedding", "has_text"}, []string{"logits"}); err != nil {
 		return nil, err
 	}
-	return New(&m, text), nil
+	s := New(&m, text)
+	if _, err := os.Stat(filepath.Join(dir, TextEncoderFile)); err == nil {
+		if s.encoder, err = LoadTextEncoder(dir, rt, tokenizer); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ortModel runs the exported graphs through ONNX Runtime. The decoder

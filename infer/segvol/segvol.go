@@ -36,10 +36,11 @@ type Model interface {
 // Segmenter is the SegVol engine. It is safe for concurrent use; calls run
 // one at a time.
 type Segmenter struct {
-	model Model
-	text  *TextEmbeddings // nil: no text prompts
-	mu    sync.Mutex
-	cache *cache
+	model   Model
+	text    *TextEmbeddings // the category list's vectors; nil: none
+	encoder *TextEncoder    // any phrase's vector; nil: the category list only
+	mu      sync.Mutex
+	cache   *cache
 }
 
 // New returns an engine over m; text may be nil, which refuses text prompts.
@@ -68,11 +69,7 @@ func (s *Segmenter) Segment(ctx context.Context, img infer.Image, p infer.Prompt
 	}
 	var text []float32
 	if p.Text != "" {
-		if s.text == nil {
-			return nil, fmt.Errorf("text prompt %q: the models folder has no %s and %s, so SegVol cannot segment by name", p.Text, TextIndexFile, TextVectorFile)
-		}
-		var err error
-		if text, err = s.text.Vector(p.Text); err != nil {
+		if text, err = s.textVector(ctx, p.Text); err != nil {
 			return nil, err
 		}
 	}
@@ -92,6 +89,24 @@ func (s *Segmenter) Segment(ctx context.Context, img infer.Image, p infer.Prompt
 	}
 	progress(1, "done")
 	return paste(logits, r.c.prep.origin, img.Dims), nil
+}
+
+// textVector is the vector of a text prompt: from the text encoder when
+// there is one (any phrase; the category list's vectors come from the same
+// tower), else from the category list.
+func (s *Segmenter) textVector(ctx context.Context, phrase string) ([]float32, error) {
+	switch {
+	case s.encoder != nil:
+		v, err := s.encoder.Encode(ctx, phrase)
+		return v.Embedding, err
+	case s.text == nil:
+		return nil, fmt.Errorf("text prompt %q: the models folder has neither %s nor %s and %s, so SegVol cannot segment by name", phrase, TextEncoderFile, TextIndexFile, TextVectorFile)
+	}
+	v, err := s.text.Vector(phrase)
+	if err != nil {
+		return nil, fmt.Errorf("%w (any phrase works once the models folder has %s)", err, TextEncoderFile)
+	}
+	return v, nil
 }
 
 // run is the state of one Segment call.

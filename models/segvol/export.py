@@ -1,18 +1,20 @@
-"""Exports a SegVol checkpoint to the three ONNX graphs the viewer runs.
+"""Exports a SegVol checkpoint to the ONNX graphs the viewer runs.
 
     python3 models/segvol/export.py --checkpoint PATH --out DIR
 
 PATH is the Hugging Face `pytorch_model.bin` (BAAI/SegVol) or the GitHub
 `SegVol_v1.pth`. DIR receives image_encoder.onnx, prompt_encoder.onnx,
 mask_decoder.onnx, manifest.json and, when the checkpoint holds the CLIP
-text tower and `transformers` is installed, the text embeddings of
-models/categories.txt. The graphs are then checked against PyTorch on random
+text tower, text_encoder.onnx and the text embeddings of
+models/categories.txt (clip_text.py: no `transformers` needed; where it is
+installed, the tower is checked against its CLIPTextModel). The graphs are then checked against PyTorch on random
 inputs with ONNX Runtime (the `onnxruntime` Python package where installed;
 otherwise --fixtures writes the inputs and PyTorch's outputs for the Go check,
 see models/segvol/README.md). The contract is shared/docs/segvol.md.
 """
 
 import argparse
+import gzip
 import hashlib
 import inspect
 import json
@@ -26,10 +28,11 @@ import onnx
 import torch
 
 import checkpoint as ck
+import clip_text
 import segvol_net as sv
 
 OPSET = 17
-TEMPLATE = "A computerized tomography of a {}."
+TEMPLATE = clip_text.TEMPLATE
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CATEGORIES = os.path.join(HERE, "..", "categories.txt")
 
@@ -37,6 +40,11 @@ DEFAULT_CATEGORIES = os.path.join(HERE, "..", "categories.txt")
 TOL_EMBEDDING = 1e-4
 TOL_TOKENS = 1e-4
 TOL_LOGITS = 1e-3
+TOL_TEXT = 1e-4
+# Phrases whose ids and PyTorch vectors --fixtures writes for the Go check
+# (with any --reference-text): a category, free text, a long sentence.
+REFERENCE_PHRASES = ["liver", "liver tumour", "right adrenal gland",
+                     "hypodense lesion in segment 4 of the liver, about 2 cm, next to the middle hepatic vein"]
 
 
 # ---------------------------------------------------------------- graphs
@@ -67,6 +75,14 @@ def export_graphs(net, out):
         net.set_two_stage_norm(False)
     graphs["mask_decoder.onnx"] = io_shapes(os.path.join(out, "mask_decoder.onnx"))
     return graphs
+
+
+def export_text_encoder(encoder, out):
+    """Writes text_encoder.onnx (input_ids [1,L] int64, L dynamic)."""
+    path = os.path.join(out, "text_encoder.onnx")
+    ids = torch.tensor([[clip_text.BOS, 320, 12639, 269, clip_text.EOS]])
+    export(encoder, (ids,), path, ["input_ids"], ["text_embedding"], {"input_ids": {1: "L"}})
+    return {"text_encoder.onnx": io_shapes(path)}
 
 
 def export(module, args, path, inputs, outputs, dynamic):
@@ -107,13 +123,14 @@ def read_categories(path):
     return names
 
 
-def text_embeddings(state, names, tokenizer_dir):
-    """Runs each name through CLIP's text tower and dim_align, or returns None
-    (with the reason printed) where that cannot be done here."""
+def transformers_check(state, encoder, tokenizer, tokenizer_path, names):
+    """Where `transformers` is installed: max |clip_text - CLIPTextModel| over
+    the category prompts and random ids, and the category prompts whose ids
+    differ from Hugging Face tokenizers'. None where it is not."""
     try:
-        from transformers import AutoTokenizer, CLIPTextConfig, CLIPTextModel
+        from transformers import CLIPTextConfig, CLIPTextModel
+        from tokenizers import Tokenizer as HFTokenizer
     except ImportError:
-        print("text embeddings: skipped (the Python package 'transformers' is not installed)")
         return None
     model = CLIPTextModel(CLIPTextConfig())
     tower = {k[len(ck.CLIP):]: v.float() for k, v in state.items() if k.startswith(ck.CLIP)}
@@ -128,19 +145,29 @@ def text_embeddings(state, names, tokenizer_dir):
     unexpected = [k for k in unexpected if not k.endswith("position_ids")]
     if missing or unexpected:
         raise SystemExit(f"CLIP text tower does not match transformers' CLIPTextModel: missing {missing}, unexpected {unexpected}")
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    align = torch.nn.Linear(512, 768)
-    align.load_state_dict({"weight": state["text_encoder.dim_align.weight"].float(),
-                           "bias": state["text_encoder.dim_align.bias"].float()})
     model.eval()
-    rows = []
+    opener = gzip.open if tokenizer_path.endswith(".gz") else open
+    with opener(tokenizer_path, "rt", encoding="utf-8") as f:
+        hf = HFTokenizer.from_str(f.read())
+    prompts = [TEMPLATE.format(n) for n in names]
+    bad_ids = [p for p in prompts if hf.encode(p).ids != tokenizer.encode(p)]
+    gen = torch.Generator().manual_seed(7)
+    cases = [torch.tensor([tokenizer.encode(p)]) for p in prompts[:20]] + [random_ids(n, gen) for n in (2, 9, 77)]
+    diff = 0.0
     with torch.no_grad():
-        for name in names:
-            # One name at a time: the pooled output sits at the EOS token, which
-            # the causal mask keeps independent of any padding after it.
-            tokens = tokenizer([TEMPLATE.format(name)], return_tensors="pt")
-            rows.append(align(model(**tokens).pooler_output)[0])
-    return torch.stack(rows).numpy().astype("<f4")
+        for ids in cases:
+            theirs = encoder.dim_align(model(input_ids=ids).pooler_output)
+            diff = max(diff, float((theirs - encoder(ids)).abs().max()))
+    import transformers
+    print(f"text encoder vs transformers {transformers.__version__} CLIPTextModel: max |diff| = {diff:.3g} "
+          f"on {len(cases)} inputs; tokenizer ids differ from Hugging Face tokenizers' on {len(bad_ids)} of {len(prompts)} prompts")
+    return {"transformers": transformers.__version__, "max_abs_diff": diff, "prompts_with_other_ids": bad_ids}
+
+
+def random_ids(n, gen):
+    """[1,n] ids as CLIP gives them: start token, n-2 ordinary tokens, end token."""
+    body = torch.randint(0, clip_text.BOS, (n - 2,), generator=gen)
+    return torch.cat([torch.tensor([clip_text.BOS]), body, torch.tensor([clip_text.EOS])]).unsqueeze(0)
 
 
 def write_text_embeddings(out, names, vectors, checkpoint):
@@ -181,6 +208,24 @@ def check_cases(gen):
     ]
 
 
+def text_reference(encoder, tokenizer, phrases, seed):
+    """The reference phrases' prompts, ids and PyTorch vectors, and random id
+    sequences (lengths 2 to 77) with theirs."""
+    gen = torch.Generator().manual_seed(seed + 2)
+    cases = []
+    with torch.no_grad():
+        for phrase in phrases:
+            prompt, ids = tokenizer.encode_prompt(phrase)
+            if len(ids) > clip_text.POSITIONS:
+                raise SystemExit(f"export: --reference-text {phrase!r} is {len(ids)} tokens, CLIP reads at most {clip_text.POSITIONS}")
+            cases.append({"phrase": phrase, "prompt": prompt, "ids": ids,
+                          "embedding": encoder(torch.tensor([ids]))[0].tolist()})
+        for n in (2, 5, 31, clip_text.POSITIONS):
+            ids = random_ids(n, gen)
+            cases.append({"ids": ids[0].tolist(), "embedding": encoder(ids)[0].tolist()})
+    return cases
+
+
 def reference(net, seed):
     """Random inputs and PyTorch's outputs (one-pass LayerNorm, as upstream)."""
     gen = torch.Generator().manual_seed(seed)
@@ -200,17 +245,23 @@ def reference(net, seed):
     return ref
 
 
-def check_with_ort(out, ref):
+def check_with_ort(out, ref, text_cases):
     """Max abs differences ONNX Runtime vs PyTorch; None without onnxruntime."""
     try:
         import onnxruntime as ort
     except ImportError:
         return None
     opts = ort.SessionOptions()
+    diffs = {}
+    if text_cases:
+        text = ort.InferenceSession(os.path.join(out, "text_encoder.onnx"), opts, providers=["CPUExecutionProvider"])
+        for i, case in enumerate(text_cases):
+            got = text.run(None, {"input_ids": np.array([case["ids"]], dtype=np.int64)})[0]
+            diffs[f"text_embedding[{i}]"] = maxdiff(got[0], torch.tensor(case["embedding"]))
     sess = {n: ort.InferenceSession(os.path.join(out, n + ".onnx"), opts, providers=["CPUExecutionProvider"])
             for n in ("image_encoder", "prompt_encoder", "mask_decoder")}
     emb = sess["image_encoder"].run(None, {"image": ref["image"].numpy()})[0]
-    diffs = {"image_embedding": maxdiff(emb, ref["image_embedding"])}
+    diffs["image_embedding"] = maxdiff(emb, ref["image_embedding"])
     for case in ref["cases"]:
         if case["point_coords"].shape[1]:
             tok = sess["prompt_encoder"].run(None, {"point_coords": case["point_coords"].numpy(),
@@ -231,6 +282,8 @@ def maxdiff(a, b):
 
 
 def tolerance(name):
+    if name.startswith("text_embedding"):
+        return TOL_TEXT
     if name.startswith("image_embedding"):
         return TOL_EMBEDDING
     if name.startswith("point_tokens"):
@@ -248,12 +301,17 @@ def report(diffs):
     return ok
 
 
-def write_fixtures(path, ref):
+def write_fixtures(path, ref, text_cases):
     """Inputs and PyTorch outputs as raw little-endian float32 files plus an
-    index.json, for the Go check that runs the graphs through infer/ort."""
+    index.json, for the Go check that runs the graphs through infer/ort;
+    text.json holds the text encoder's cases (phrase, prompt, ids, embedding)."""
     os.makedirs(path, exist_ok=True)
-    index = {"tolerances": {"image_embedding": TOL_EMBEDDING, "point_tokens": TOL_TOKENS, "logits": TOL_LOGITS},
+    index = {"tolerances": {"image_embedding": TOL_EMBEDDING, "point_tokens": TOL_TOKENS, "logits": TOL_LOGITS,
+                            "text_embedding": TOL_TEXT},
              "tensors": {}, "cases": []}
+    if text_cases:
+        with open(os.path.join(path, "text.json"), "w", encoding="utf-8") as f:
+            json.dump(text_cases, f, ensure_ascii=False)
 
     def put(name, t):
         a = t.detach().numpy().astype("<f4")
@@ -321,6 +379,8 @@ def main(argv):
     p.add_argument("--categories", default=DEFAULT_CATEGORIES, help="category names, one a line")
     p.add_argument("--tokenizer", help="CLIP tokenizer folder (default: the checkpoint's folder)")
     p.add_argument("--fixtures", help="also write the self-check's inputs and PyTorch outputs here")
+    p.add_argument("--reference-text", action="append", default=[], metavar="PHRASE",
+                   help="also write this phrase's ids and PyTorch text vector to the fixtures (repeatable)")
     p.add_argument("--check-only", action="store_true", help="verify the checkpoint's keys and stop")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
@@ -342,22 +402,30 @@ def main(argv):
     net = ck.load_net(state, a.encoder_depth)
 
     graphs = export_graphs(net, a.out)
-    t_export = time.time() - t0
-    print(f"exported 3 graphs to {a.out} in {t_export:.1f} s")
-
     names = read_categories(a.categories)
-    vectors = text_embeddings(state, names, a.tokenizer or os.path.dirname(os.path.abspath(a.checkpoint))) if with_clip else None
-    if with_clip is False:
-        print("text embeddings: skipped (the checkpoint has no CLIP text tower)")
-    if vectors is not None:
+    vectors, text_cases, hf_check = None, [], None
+    if with_clip:
+        encoder = clip_text.load_text_encoder(state)
+        graphs.update(export_text_encoder(encoder, a.out))
+        tokenizer_path = clip_text.find_tokenizer(a.tokenizer or os.path.dirname(os.path.abspath(a.checkpoint)))
+        tokenizer = clip_text.Tokenizer(tokenizer_path)
+        print(f"CLIP tokenizer: {tokenizer_path}")
+        vectors = clip_text.embed(encoder, tokenizer, names).numpy().astype("<f4")
         write_text_embeddings(a.out, names, vectors, a.checkpoint)
-        print(f"text embeddings: {len(names)} categories")
+        text_cases = text_reference(encoder, tokenizer, REFERENCE_PHRASES + a.reference_text, a.seed)
+        hf_check = transformers_check(state, encoder, tokenizer, tokenizer_path, names)
+        if hf_check is None:
+            print("text encoder: transformers is not installed here, so it is not compared with CLIPTextModel")
+    else:
+        print("text encoder and embeddings: skipped (the checkpoint has no CLIP text tower)")
+    print(f"exported {len(graphs)} graphs to {a.out} in {time.time() - t0:.1f} s"
+          + (f", text embeddings of {len(names)} categories" if vectors is not None else ""))
 
     ref = reference(net, a.seed)
     if a.fixtures:
-        write_fixtures(a.fixtures, ref)
+        write_fixtures(a.fixtures, ref, text_cases)
         print(f"self-check fixtures written to {a.fixtures}")
-    diffs = check_with_ort(a.out, ref)
+    diffs = check_with_ort(a.out, ref, text_cases)
     if diffs is None:
         selfcheck = {"run": False, "why": "onnxruntime (Python) not installed"}
         print("self-check: onnxruntime (Python) is not installed here; run the Go check on --fixtures (README)")
@@ -365,10 +433,14 @@ def main(argv):
         print("self-check, ONNX Runtime against PyTorch on random inputs:")
         ok = report(diffs)
         selfcheck = {"run": True, "passed": ok, "max_abs_diff": diffs}
+    if hf_check is not None:
+        selfcheck["transformers"] = hf_check
     write_manifest(a.out, a, layout, a.encoder_depth, graphs, names if vectors is not None else None, selfcheck)
     print(f"manifest: {os.path.join(a.out, 'manifest.json')}  (total {time.time() - t0:.1f} s)")
     if diffs is not None and not selfcheck["passed"]:
         raise SystemExit("export: self-check FAILED")
+    if hf_check is not None and (hf_check["max_abs_diff"] >= TOL_TEXT or hf_check["prompts_with_other_ids"]):
+        raise SystemExit("export: the text encoder or tokenizer differs from transformers'")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/eval"
 	"github.com/segvolapp/segvol/infer/ort"
@@ -190,6 +192,127 @@ func TestGraphsMatchPyTorch(t *testing.T) {
 	}
 }
 
+// textCase is one entry of export.py's text.json: a reference phrase (its
+// prompt and ids as clip_text.py's tokenizer gives them) or random ids, and
+// PyTorch's vector (clip_text.TextEncoder).
+type textCase struct {
+	Phrase    string    `json:"phrase"`
+	Prompt    string    `json:"prompt"`
+	IDs       []int64   `json:"ids"`
+	Embedding []float32 `json:"embedding"`
+}
+
+// TestTextEncoderMatchesPyTorch runs text_encoder.onnx from Go: the
+// reference phrases through infer/clip and infer/segvol's TextEncoder
+// (ids equal to Python's, vector within 1e-4 of PyTorch's), the random id
+// sequences through the session, and every category name against the
+// vectors export.py wrote to text_embeddings.bin (PyTorch, same tower).
+func TestTextEncoderMatchesPyTorch(t *testing.T) {
+	dir := env(t, "SEGVOL_MODELS")
+	f := readFixtures(t, env(t, "SEGVOL_FIXTURES"))
+	raw, err := os.ReadFile(filepath.Join(f.dir, "text.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []textCase
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	tol := f.Tolerances["text_embedding"]
+	rt := openRuntime(t)
+	enc, err := segvol.LoadTextEncoder(dir, rt, clipfiles.TokenizerJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := rt.NewSession(filepath.Join(dir, segvol.TextEncoderFile), []string{"input_ids"}, []string{"text_embedding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got, want []float32) {
+		d := maxAbsDiff(t, what, got, want)
+		fmt.Printf("  %-40s max |Go ORT - PyTorch| = %.3g (< %g)\n", what, d, tol)
+		if !(d < tol) {
+			t.Errorf("%s differs from PyTorch by %g (tolerance %g)", what, d, tol)
+		}
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		if c.Phrase == "" {
+			out, err := sess.Run(ctx, map[string]ort.Tensor{"input_ids": {Shape: []int64{1, int64(len(c.IDs))}, Int64: c.IDs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(fmt.Sprintf("random ids, L=%d", len(c.IDs)), out["text_embedding"].Data, c.Embedding)
+			continue
+		}
+		v, err := enc.Encode(ctx, c.Phrase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Prompt != c.Prompt || !slices.Equal(v.IDs, c.IDs) {
+			t.Errorf("%q: Go tokenizes %q as %v, Python %q as %v", c.Phrase, v.Prompt, v.IDs, c.Prompt, c.IDs)
+		}
+		check(fmt.Sprintf("%q", shortPhrase(c.Phrase)), v.Embedding, c.Embedding)
+	}
+	table, err := segvol.LoadText(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst, name := 0.0, ""
+	for _, cat := range table.Categories() {
+		want, err := table.Vector(cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := enc.Encode(ctx, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(t, cat, v.Embedding, want); d > worst {
+			worst, name = d, cat
+		}
+	}
+	fmt.Printf("  %d categories: max |Go - text_embeddings.bin| = %.3g (%q)\n", len(table.Categories()), worst, name)
+	if !(worst < tol) {
+		t.Errorf("category %q differs from text_embeddings.bin by %g (tolerance %g)", name, worst, tol)
+	}
+}
+
+func shortPhrase(s string) string {
+	if len(s) > 30 {
+		return s[:30] + "..."
+	}
+	return s
+}
+
+// BenchmarkTextNewPhrase times a phrase not seen before (tokenizer and the
+// full-size CLIP tower: the random export's tower is always full size);
+// BenchmarkTextCached, a phrase from the cache.
+func BenchmarkTextNewPhrase(b *testing.B) { benchText(b, false) }
+func BenchmarkTextCached(b *testing.B)    { benchText(b, true) }
+
+func benchText(b *testing.B, cached bool) {
+	enc, err := segvol.LoadTextEncoder(env(b, "SEGVOL_MODELS"), openRuntime(b), clipfiles.TokenizerJSON)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := enc.Encode(ctx, "right adrenal gland"); err != nil { // warms the session
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		phrase := "right adrenal gland"
+		if !cached {
+			phrase = fmt.Sprintf("lesion number %d of the left kidney", i)
+			i++
+		}
+		if _, err := enc.Encode(ctx, phrase); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // TestZoomOutZoomIn runs infer/segvol's whole pipeline over the graphs on
 // the sample CT with the liver's bounding box, as `segvol segment --backend
 // segvol` does, and prints the time of each pass: the first (sessions cold),
@@ -198,7 +321,7 @@ func TestGraphsMatchPyTorch(t *testing.T) {
 func TestZoomOutZoomIn(t *testing.T) {
 	dir := env(t, "SEGVOL_MODELS")
 	rt := openRuntime(t)
-	seg, err := segvol.Load(dir, rt)
+	seg, err := segvol.Load(dir, rt, clipfiles.TokenizerJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +389,7 @@ func BenchmarkLiverClick(b *testing.B) { benchLiver(b, true) }
 
 func benchLiver(b *testing.B, click bool) {
 	dir := env(b, "SEGVOL_MODELS")
-	seg, err := segvol.Load(dir, openRuntime(b))
+	seg, err := segvol.Load(dir, openRuntime(b), clipfiles.TokenizerJSON)
 	if err != nil {
 		b.Fatal(err)
 	}

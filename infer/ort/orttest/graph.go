@@ -67,6 +67,12 @@ func (g *Graph) Input(name string, shape ...int64) {
 	g.inputs = append(g.inputs, valueInfo(name, Float, shape))
 }
 
+// InputInt64 declares an int64 graph input (token ids); a negative
+// dimension is dynamic.
+func (g *Graph) InputInt64(name string, shape ...int64) {
+	g.inputs = append(g.inputs, valueInfo(name, Int64, shape))
+}
+
 // Output declares a float32 graph output; a negative dimension is dynamic.
 func (g *Graph) Output(name string, shape ...int64) {
 	g.outputs = append(g.outputs, valueInfo(name, Float, shape))
