@@ -225,7 +225,7 @@ func install(ctx context.Context, tpl fs.FS, source, modelsDir string, progress 
 	}
 
 	// Hash the source while its tensors are read: the second reader is
-	// served by the page cache, and the hash costs no extra pass.
+	// served by the page cache, so the hash costs no extra pass over the disk.
 	hctx, stopHash := context.WithCancel(ctx)
 	defer stopHash()
 	type hashSum struct {
@@ -293,6 +293,7 @@ func install(ctx context.Context, tpl fs.FS, source, modelsDir string, progress 
 		return nil, err
 	}
 	if err := swap(stage, modelsDir, names, m.SHA256); err != nil {
+		done = errors.Is(err, errKept) // the staging folder holds the previous files
 		return nil, err
 	}
 	done = true

@@ -96,6 +96,10 @@ func writeManifest(stage string, tp *templates, m Model, copies map[string]*init
 	return names, os.WriteFile(filepath.Join(stage, segvol.ManifestFile), append(raw, '\n'), 0o644)
 }
 
+// errKept says that a failed swap could not put the previous files back
+// and left them in the staging folder, which must then stay.
+var errKept = errors.New("the previous files are kept")
+
 // Text vectors export.py writes beside the graphs: they belong to the
 // checkpoint they were computed from.
 var textFiles = []string{segvol.TextIndexFile, segvol.TextVectorFile}
@@ -119,8 +123,12 @@ func swap(stage, dir string, names []string, sha string) error {
 		for _, n := range placed {
 			os.Remove(filepath.Join(dir, n))
 		}
+		kept := false
 		for _, n := range moved {
-			os.Rename(filepath.Join(old, n), filepath.Join(dir, n))
+			kept = os.Rename(filepath.Join(old, n), filepath.Join(dir, n)) != nil || kept
+		}
+		if kept {
+			return fmt.Errorf("%w; %w in %s", err, errKept, old)
 		}
 		return err
 	}
