@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Proves the SegVol export without the real weights (models/segvol/README.md):
 # random checkpoints with the real key names and shapes in both published
-# layouts, the strict key check (a missing key must fail), the export, then
-# from Go through ONNX Runtime: each graph against PyTorch on the same random
+# layouts, the strict key check (a missing key must fail), the export, the
+# graph templates (made again, they must equal assets/segvol byte for byte),
+# the Go installer on both checkpoints, then from Go through ONNX Runtime:
+# each graph, exported and installed, against PyTorch on the same random
 # inputs (text_encoder.onnx too, with the CLI's `models text`), and a whole
 # zoom-out-zoom-in on the sample CT, from a box and from a free phrase.
 #
@@ -21,12 +23,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== random checkpoints (encoder depth $depth)"
-"$py" models/segvol/make_checkpoint.py --out "$work/pytorch_model.bin" --encoder-depth "$depth"
+mkdir "$work/hf" # a Hugging Face folder
+"$py" models/segvol/make_checkpoint.py --out "$work/hf/pytorch_model.bin" --encoder-depth "$depth"
 "$py" models/segvol/make_checkpoint.py --out "$work/SegVol_v1.pth" --layout github --no-clip --encoder-depth "$depth"
 "$py" -W ignore models/segvol/export.py --checkpoint "$work/SegVol_v1.pth" --encoder-depth "$depth" --check-only
 
 echo "== a checkpoint with a key missing must be refused"
-"$py" - "$work/pytorch_model.bin" "$work/broken.bin" <<'PY'
+"$py" - "$work/hf/pytorch_model.bin" "$work/broken.bin" <<'PY'
 import sys, torch
 state = torch.load(sys.argv[1])
 del state["model.mask_decoder.iou_token.weight"]
@@ -40,17 +43,40 @@ cat "$work/err"
 
 echo "== export"
 /usr/bin/time -f "export: %e s wall, peak RSS %M KB" \
-  "$py" -W ignore models/segvol/export.py --checkpoint "$work/pytorch_model.bin" --out "$work/models" \
+  "$py" -W ignore models/segvol/export.py --checkpoint "$work/hf/pytorch_model.bin" --out "$work/models" \
   --encoder-depth "$depth" --fixtures "$work/fixtures"
 ls -l "$work/models"
 
+echo "== graph templates: made again with other stand-in weights, they must equal assets/segvol"
+/usr/bin/time -f "templates: %e s wall, peak RSS %M KB" \
+  "$py" -W ignore models/segvol/templates.py --out "$work/regen" --seed 1
+for f in assets/segvol/*.onnx assets/segvol/templates.json; do
+  cmp "$f" "$work/regen/$(basename "$f")" || { echo "test-export: $f differs from what templates.py makes now: remake it (assets/segvol/README.md)" >&2; exit 1; }
+done
+if [ "$depth" != 12 ]; then
+  "$py" -W ignore models/segvol/templates.py --out "$work/templates" --encoder-depth "$depth"
+  export SEGVOL_TEMPLATES="$work/templates"
+fi
+
+echo "== the Go installer on both checkpoints (cp of the same files for comparison)"
+/usr/bin/time -f "cp: %e s wall" cp "$work/hf/pytorch_model.bin" "$work/SegVol_v1.pth" "$work/regen/"
+export SEGVOL_INSTALL_FROM="$work/hf $work/SegVol_v1.pth" SEGVOL_INSTALL_TO="$work/installed"
+"$GO" test -count=1 -c -o "$work/modelcheck.test" ./models/segvol/
+# The test binary runs in its package's folder, as go test runs it.
+(cd models/segvol && /usr/bin/time -f "install: %e s wall, peak RSS %M KB" "$work/modelcheck.test" -test.v -test.run '^TestInstall$')
+
 echo "== Go through ONNX Runtime: graphs against PyTorch, zoom-out-zoom-in on the sample"
 export SEGVOL_MODELS="$work/models" SEGVOL_FIXTURES="$work/fixtures"
-/usr/bin/time -f "go test: %e s wall, peak RSS %M KB" \
-  "$GO" test -count=1 -v -run 'TestGraphsMatchPyTorch|TestTextEncoderMatchesPyTorch|TestZoomOutZoomIn' ./models/segvol/
-echo "== the CLI on the sample: segvol segment --backend segvol"
+for models in "$work/models" "$work/installed/hf" "$work/installed/SegVol_v1.pth"; do
+  echo "-- $models"
+  (cd models/segvol && SEGVOL_MODELS="$models" /usr/bin/time -f "go test: %e s wall, peak RSS %M KB" \
+    "$work/modelcheck.test" -test.v -test.run 'TestGraphsMatchPyTorch|TestZoomOutZoomIn')
+done
+echo "-- text_encoder.onnx of the export"
+(cd models/segvol && "$work/modelcheck.test" -test.v -test.run 'TestTextEncoderMatchesPyTorch')
+echo "== the CLI on the sample with the installed models: segvol segment --backend segvol"
 "$GO" run ./cmd/segvol segment --image assets/sample/example_ct_sm.nii.gz --box 20,20,5,100,80,25 \
-  --point 60,50,15 --backend segvol --device cpu --models "$work/models" --out "$work/mask.nii.gz"
+  --point 60,50,15 --backend segvol --device cpu --models "$work/installed/hf" --out "$work/mask.nii.gz"
 echo "== any phrase: segvol segment --text, segvol models text (against PyTorch's vectors)"
 "$GO" run ./cmd/segvol segment --image assets/sample/example_ct_sm.nii.gz --text "liver tumour" \
   --backend segvol --device cpu --models "$work/models" --out "$work/text.nii.gz"

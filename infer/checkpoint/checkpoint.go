@@ -130,6 +130,17 @@ func (c *Checkpoint) Close() error {
 	return errors.Join(errs...)
 }
 
+// Files are the paths of the files the tensors are read from (one, or a
+// sharded checkpoint's shards in name order): what a caller hashes to name
+// the checkpoint.
+func (c *Checkpoint) Files() []string {
+	paths := make([]string, len(c.files))
+	for i, f := range c.files {
+		paths[i] = f.Name()
+	}
+	return paths
+}
+
 // Lookup finds a tensor by name.
 func (c *Checkpoint) Lookup(name string) (Tensor, bool) {
 	for _, t := range c.Tensors {

@@ -402,3 +402,21 @@ func FuzzOpen(f *testing.F) {
 		})
 	})
 }
+
+// Files names what a caller hashes: the file itself, or a folder's shards
+// in name order (not the index, which only points at them).
+func TestFiles(t *testing.T) {
+	for path, want := range map[string][]string{
+		"testdata/github.pth": {"testdata/github.pth"},
+		"testdata/hf_st":      {"testdata/hf_st/model-00001-of-00002.safetensors", "testdata/hf_st/model-00002-of-00002.safetensors"},
+	} {
+		c, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Files(); !slices.Equal(got, want) {
+			t.Errorf("%s: Files() = %v, want %v", path, got, want)
+		}
+		c.Close()
+	}
+}
