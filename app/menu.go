@@ -54,6 +54,10 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	v.layoutItems[v.layout].Checked = true
 	v.sideItem = &fyne.MenuItem{Label: "Side panel", Checked: true, Action: v.toggleSidePanel}
 	v.linkItem = &fyne.MenuItem{Label: "Link zoom and pan", Action: v.toggleLinked}
+	v.interpItems = [...]*fyne.MenuItem{
+		render.Nearest: fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
+		render.Linear:  {Label: "Linear interpolation", Checked: true, Action: func() { v.setInterp(render.Linear) }},
+	}
 	view := fyne.NewMenu("View",
 		v.layoutItems[Layout1x3], v.layoutItems[Layout2x2], v.sideItem,
 		fyne.NewMenuItem("Study information…", v.showStudyInfo),
@@ -61,8 +65,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Reset views (R)", v.resetViews),
 		v.crosshairItem,
 		v.linkItem,
-		fyne.NewMenuItem("Nearest-neighbour interpolation", func() { v.setInterp(render.Nearest) }),
-		fyne.NewMenuItem("Linear interpolation", func() { v.setInterp(render.Linear) }),
+		v.interpItems[render.Nearest], v.interpItems[render.Linear],
 	)
 	// The canvas takes Ctrl+O and Ctrl+, too, for drivers whose menus do not (the
 	// main menu's shortcut wins where both do, so it runs once).
@@ -136,10 +139,26 @@ func (v *Viewer) viewRune(r rune) bool {
 	return false
 }
 
+// setInterp chooses the sampling of the views, shown checked in the View
+// menu and kept for the next study.
 func (v *Viewer) setInterp(i render.Interp) {
+	for j, it := range v.interpItems {
+		it.Checked = render.Interp(j) == i
+	}
+	if m := v.win.MainMenu(); m != nil {
+		m.Refresh()
+	}
 	if v.session != nil {
 		v.session.SetInterp(i)
 	}
+}
+
+// interp is the sampling checked in the View menu.
+func (v *Viewer) interp() render.Interp {
+	if v.interpItems[render.Nearest].Checked {
+		return render.Nearest
+	}
+	return render.Linear
 }
 
 // presetItems are the window presets of the open study.

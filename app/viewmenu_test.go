@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -257,4 +258,25 @@ func findLabel(t *testing.T, o fyne.CanvasObject, part string) string {
 		}
 	}
 	return ""
+}
+
+// The View menu shows which interpolation the views use (neither item was
+// checked), and the choice holds for the next study.
+func TestInterpolationMenuChecked(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearest, linear := viewMenuItem(t, v, "Nearest-neighbour interpolation"), viewMenuItem(t, v, "Linear interpolation")
+	if nearest.Checked || !linear.Checked || v.Session().Interp() != render.Linear {
+		t.Fatalf("at the start: nearest %v, linear %v, session %v", nearest.Checked, linear.Checked, v.Session().Interp())
+	}
+	nearest.Action()
+	if !nearest.Checked || linear.Checked || v.Session().Interp() != render.Nearest {
+		t.Fatalf("after choosing nearest: nearest %v, linear %v, session %v", nearest.Checked, linear.Checked, v.Session().Interp())
+	}
+	v.SetSession(openSample(t))
+	if v.Session().Interp() != render.Nearest {
+		t.Error("the next study went back to linear interpolation while the menu says nearest")
+	}
 }

@@ -74,6 +74,7 @@ type Viewer struct {
 	presetMenu    *fyne.Menu
 	crosshairItem *fyne.MenuItem    // View > Crosshair, checked while shown
 	layoutItems   [2]*fyne.MenuItem // View > Layout, the active one checked
+	interpItems   [2]*fyne.MenuItem // View > interpolation by render.Interp, the active one checked
 	sideItem      *fyne.MenuItem    // View > Side panel, checked while shown
 	linkItem      *fyne.MenuItem    // View > Link zoom and pan, checked while on
 	recentMenu    *fyne.MenuItem
@@ -206,6 +207,7 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	}
 	v.session = s
 	s.SetLinkedViews(v.linkItem.Checked)
+	s.SetInterp(v.interp())
 	s.OnChange(func(c viewer.Change) {
 		for _, o := range viewer.Orientations {
 			if c.Affects(o) {
