@@ -360,8 +360,9 @@ func (p *aiPanel) sync() {
 			}
 			p.rows = append(p.rows, promptRow{pt.ID, fmt.Sprintf("%s point %.0f, %.0f, %.0f mm", kind, pt.World[0], pt.World[1], pt.World[2])})
 		}
-		if b := e.Box(); b.Complete() {
-			t := fmt.Sprintf("box %.0f×%.0f×%.0f voxels", b.Hi[0]-b.Lo[0]+1, b.Hi[1]-b.Lo[1]+1, b.Hi[2]-b.Lo[2]+1)
+		if b, ib := e.Box(), e.Prompt().Box; b.Complete() && ib != nil {
+			// The voxels the engine gets: the box within the study.
+			t := fmt.Sprintf("box %d×%d×%d voxels", ib.Max[0]-ib.Min[0]+1, ib.Max[1]-ib.Min[1]+1, ib.Max[2]-ib.Min[2]+1)
 			if b.Guessed >= 0 {
 				t += " (depth guessed: drag in a second view)"
 			}

@@ -113,3 +113,32 @@ func TestAcceptSaysWhatItTookFromOthers(t *testing.T) {
 		t.Fatalf("status %q, lesion %d of %d voxels; want %q", st, e.Labels().Count(lesion), had, want)
 	}
 }
+
+// The box row counts the voxels the engine gets: within the study (it said
+// 42×52×32 on the 30-slice sample once the guessed depth passed its end).
+func TestBoxRowWithinStudy(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.Session()
+	s.ScrollView(mpr.Axial, 100) // the top slice: the guessed depth reaches past it
+	w := s.View(mpr.Axial)
+	if err := s.Edit().SetBoxFromDrag(mpr.Axial, 0, 0, float64(w.Width-1), float64(w.Height-1)); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, r := range v.aiPanel.rows {
+		if strings.HasPrefix(r.text, "box ") {
+			row = r.text
+		}
+	}
+	var nx, ny, nz int
+	if _, err := fmt.Sscanf(row, "box %d×%d×%d voxels", &nx, &ny, &nz); err != nil {
+		t.Fatalf("box row %q: %v", row, err)
+	}
+	d := s.Volume.Dims
+	if nx > d[0] || ny > d[1] || nz > d[2] || nz < 2 {
+		t.Errorf("box row %q for a %v study", row, d)
+	}
+}
