@@ -24,6 +24,9 @@ type subcommand struct {
 }
 
 var modelsCommands = []subcommand{
+	{"install", installUsage + "\n        installs SegVol from a Hugging Face folder or a GitHub .pth, no Python needed", cmdModelsInstall},
+	{"download", downloadUsage + "\n        downloads SegVol from the Hugging Face hub (resumable, checked) and installs it", cmdModelsDownload},
+	{"list", listUsage + "\n        what is installed: the source, its SHA-256, the date", cmdModelsList},
 	{"text", textUsage + "\n        per phrase: the sentence SegVol sees, its CLIP token ids and its 768 numbers", cmdModelsText},
 }
 

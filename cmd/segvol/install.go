@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	tplfiles "github.com/segvolapp/segvol/assets/segvol"
+	"github.com/segvolapp/segvol/infer/hub"
+	sv "github.com/segvolapp/segvol/infer/segvol"
+	"github.com/segvolapp/segvol/infer/segvol/install"
+)
+
+const (
+	installUsage  = "install SOURCE [--models DIR]"
+	downloadUsage = "download [--models DIR] [--revision REV]"
+	listUsage     = "list [--models DIR]"
+)
+
+// modelsDir is --models, else the user's models folder.
+func modelsDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	return sv.DefaultDir()
+}
+
+func cmdModelsInstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("models install", flag.ContinueOnError)
+	models := fs.String("models", "", "SegVol models folder (default: the user models folder)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: segvol models %s", errUsage, installUsage)
+	}
+	dir, err := modelsDir(*models)
+	if err != nil {
+		return err
+	}
+	return installFrom(ctx, pos[0], dir, stdout, stderr)
+}
+
+func installFrom(ctx context.Context, source, dir string, stdout, stderr io.Writer) error {
+	m, err := install.Install(ctx, tplfiles.Templates, source, dir, progressLines(stderr, "installing"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "installed %s (%s layout, %s, SHA-256 %s) into %s\n", m.Source, m.Layout, m.Format, m.SHA256, m.Dir)
+	return nil
+}
+
+func cmdModelsDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("models download", flag.ContinueOnError)
+	models := fs.String("models", "", "SegVol models folder (default: the user models folder)")
+	revision := fs.String("revision", "main", "branch, tag or commit of "+install.Repo)
+	if pos, err := parseInterleaved(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return fmt.Errorf("%w: segvol models %s", errUsage, downloadUsage)
+	}
+	dir, err := modelsDir(*models)
+	if err != nil {
+		return err
+	}
+	var file string
+	lines := progressLines(stderr, "")
+	folder, err := install.Fetch(ctx, hub.NewClient(), *revision, filepath.Join(dir, "downloads"), func(name string, done, total int64) {
+		if name != file {
+			file, lines = name, progressLines(stderr, "downloading "+name)
+		}
+		lines(done, total)
+	})
+	if err != nil {
+		return err
+	}
+	return installFrom(ctx, folder, dir, stdout, stderr)
+}
+
+func cmdModelsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("models list", flag.ContinueOnError)
+	models := fs.String("models", "", "SegVol models folder (default: the user models folder)")
+	if pos, err := parseInterleaved(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return fmt.Errorf("%w: segvol models %s", errUsage, listUsage)
+	}
+	dir, err := modelsDir(*models)
+	if err != nil {
+		return err
+	}
+	installed, err := install.List(dir)
+	if err != nil {
+		return err
+	}
+	if len(installed) == 0 {
+		fmt.Fprintf(stdout, "%s: no SegVol model installed\n", dir)
+		return nil
+	}
+	for _, m := range installed {
+		fmt.Fprintf(stdout, "%s\n  source  %s (%s layout, %s, %d bytes)\n  sha256  %s\n  date    %s\n",
+			m.Dir, m.Source, m.Layout, m.Format, m.Bytes, m.SHA256, m.Date.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// progressLines prints what's "N%" each tenth of the way, as lines a log
+// keeps (not a bar that redraws itself).
+func progressLines(w io.Writer, what string) func(done, total int64) {
+	last := -1
+	return func(done, total int64) {
+		if total <= 0 {
+			return
+		}
+		if tenth := int(10 * done / total); tenth > last {
+			last = tenth
+			fmt.Fprintf(w, "segvol: %s %d%% (%d of %d MB)\n", what, 10*tenth, done>>20, total>>20)
+		}
+	}
+}
