@@ -254,6 +254,8 @@ func (v *Viewer) segmentationMenu() *fyne.Menu {
 		toolItem,
 		fyne.NewMenuItem("Add segment…", v.addSegmentDialog),
 		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Install SegVol model…", v.installModelDialog),
+		fyne.NewMenuItemSeparator(),
 		overlay("Overlay: fill and outline", func(bool, bool) (bool, bool) { return true, true }),
 		overlay("Overlay: fill only", func(bool, bool) (bool, bool) { return true, false }),
 		overlay("Overlay: outline only", func(bool, bool) (bool, bool) { return false, true }),

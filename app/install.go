@@ -34,7 +34,10 @@ func (v *Viewer) modelsFolder() string {
 func installText(folder string) string {
 	return strings.Join([]string{
 		"Without SegVol the app segments from points and boxes with its embedded method. " +
-			"SegVol adds segmenting a structure by name (\"liver\") and usually better shapes. It needs three things:",
+			"SegVol adds segmenting a structure by name (\"liver\") and usually better shapes.",
+		"The short way: Segmentation > Install SegVol model… downloads it from Hugging Face, or takes the folder you " +
+			"downloaded from there or the GitHub checkpoint (SegVol_v1.pth), checks it and installs it into\n    " + folder +
+			"\nwith no Python; the app then uses it at once. By hand, it needs:",
 		"1. The model. SegVol is by BAAI-DCAI (arXiv 2311.13385). Its weights are on Hugging Face as BAAI/SegVol " +
 			"(pytorch_model.bin, about 730 MB, with the CLIP tokenizer files beside it). Check the license on its model card " +
 			"before you share them.",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,92 +10,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
+	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
 )
-
-// fullSizeCheckpoint writes a Hugging Face folder holding a full-size
-// SegVol checkpoint as safetensors with every key the shipped graph
-// templates read ("model." prefixed), its data a sparse run of zeros: the
-// installer checks names, shapes and dtypes and copies the bytes, which
-// zeros exercise as well as real weights do, at no disk cost.
-func fullSizeCheckpoint(t *testing.T) string {
-	t.Helper()
-	raw, err := tplfiles.Templates.ReadFile("templates.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tpl struct {
-		Graphs map[string]struct {
-			Initializers []struct {
-				Key   string  `json:"key"`
-				Shape []int64 `json:"shape"`
-			} `json:"initializers"`
-		} `json:"graphs"`
-		UnusedKeys map[string][]int64 `json:"unused_keys"`
-	}
-	if err := json.Unmarshal(raw, &tpl); err != nil {
-		t.Fatal(err)
-	}
-	shapes := map[string][]int64{}
-	for _, g := range tpl.Graphs {
-		for _, in := range g.Initializers {
-			shapes[in.Key] = in.Shape
-		}
-	}
-	for k, s := range tpl.UnusedKeys {
-		shapes[k] = s
-	}
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range shapes {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	header := map[string]any{}
-	var end int64
-	for _, k := range keys {
-		n := int64(4)
-		for _, d := range shapes[k] {
-			n *= d
-		}
-		header["model."+k] = map[string]any{"dtype": "F32", "shape": shapes[k], "data_offsets": []int64{end, end + n}}
-		end += n
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "SegVol")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := binary.Write(f, binary.LittleEndian, uint64(len(h))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(h); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(8 + int64(len(h)) + end); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestModelsInstallAndList installs a full-size checkpoint folder with the
 // CLI and lists it; a folder that is no checkpoint is refused and leaves
 // nothing behind.
 func TestModelsInstallAndList(t *testing.T) {
-	src := fullSizeCheckpoint(t)
+	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
 	models := filepath.Join(t.TempDir(), "models")
 	st, out, errs := segvol(t, "models", "install", src, "--models", models)
 	if st != 0 || !strings.Contains(out, "installed "+src) || !strings.Contains(errs, "installing 100%") {
@@ -124,7 +49,7 @@ func TestModelsInstallAndList(t *testing.T) {
 // hub does (listing, resolve URLs with the size and SHA-256 headers) and
 // installs what it got; no test reaches the network.
 func TestModelsDownload(t *testing.T) {
-	src := fullSizeCheckpoint(t)
+	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
 	const commit = "0123456789abcdef0123456789abcdef01234567"
 	type file struct {
 		path string

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tplfiles "github.com/segvolapp/segvol/assets/segvol"
+	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
+)
+
+// Segmentation > Install SegVol model: a checkpoint folder is installed into
+// the models folder and the running app switches to SegVol, no restart;
+// a folder that is no checkpoint changes nothing.
+func TestInstallModelSwitchesEngine(t *testing.T) {
+	models := filepath.Join(t.TempDir(), "models")
+	engines := make(chan error, 4)
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Engine: engine.Options{Models: models, Device: "cpu"},
+		OnEngine: func(err error) { engines <- err }}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-engines // the first engine, before the install: the embedded default
+	if st := v.engineStatus(); !strings.Contains(st, "embedded default") {
+		t.Fatalf("before the install: %q", st)
+	}
+
+	v.InstallModel(t.TempDir()) // no checkpoint in it
+	waitFor(t, "the refusal", func() bool { return strings.Contains(shownText(v), "SegVol was not installed (nothing changed)") })
+	if entries, _ := os.ReadDir(models); len(entries) != 0 {
+		t.Fatalf("a refused install left %d files in the models folder", len(entries))
+	}
+
+	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
+	v.InstallModel(src)
+	if err := await(t, "the engine after the install", engines); err != nil {
+		t.Fatal(err)
+	}
+	if st := strings.Join(v.statusParts(), " "); !strings.Contains(st, "AI: segvol on CPU") || !strings.Contains(st, "SegVol installed from "+src) {
+		t.Fatalf("after the install: %q", st)
+	}
+}
