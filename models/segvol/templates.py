@@ -7,9 +7,10 @@ folder without Python: it copies these graph files unchanged and writes the
 checkpoint's tensors into the weights files they point to as ONNX external
 data (weights.bin; text_weights.bin for the text tower, whose graph is
 installed only from a checkpoint that has it). The graphs are export.py's own
-(same modules, inputs, dynamic axes and opset), exported without constant folding so that every weight stays an
-initializer holding one checkpoint tensor unchanged (folding would store
-transposed or fused copies under new names). templates.json maps each graph's
+(same modules, inputs, dynamic axes and opset), exported without constant
+folding so that every weight stays an initializer holding one checkpoint
+tensor unchanged (folding would store transposed or fused copies under new
+names). templates.json maps each graph's
 initializers to checkpoint keys with their dtype, shape and place in the
 weights file. Run twice with the same torch, the output is byte-identical
 (scripts/test-export.sh checks it against the committed files).

@@ -8,7 +8,7 @@
 // external data in one weights file and mapped to its checkpoint key in
 // templates.json. Installing checks every key, shape and dtype the templates
 // name before writing anything, then copies the graph files, streams the
-// checkpoint's tensors one at a time into the weights file (float16 and
+// checkpoint's tensors one at a time into the weights files (float16 and
 // bfloat16 widened to float32) and writes manifest.json, all in a staging
 // folder inside the models folder that replaces the installed files only
 // once everything is written.
