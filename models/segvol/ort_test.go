@@ -9,6 +9,7 @@
 package modelcheck
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -206,9 +207,11 @@ type textCase struct {
 // reference phrases through infer/clip and infer/segvol's TextEncoder
 // (ids equal to Python's, vector within 1e-4 of PyTorch's), the random id
 // sequences through the session, and every category name against the
-// vectors export.py wrote to text_embeddings.bin (PyTorch, same tower).
+// vectors export.py wrote to text_embeddings.bin (PyTorch, same tower), in
+// $SEGVOL_TEXT_TABLE when set (an installed folder has no such file).
 func TestTextEncoderMatchesPyTorch(t *testing.T) {
 	dir := env(t, "SEGVOL_MODELS")
+	tableDir := cmp.Or(os.Getenv("SEGVOL_TEXT_TABLE"), dir)
 	f := readFixtures(t, env(t, "SEGVOL_FIXTURES"))
 	raw, err := os.ReadFile(filepath.Join(f.dir, "text.json"))
 	if err != nil {
@@ -254,7 +257,7 @@ func TestTextEncoderMatchesPyTorch(t *testing.T) {
 		}
 		check(fmt.Sprintf("%q", shortPhrase(c.Phrase)), v.Embedding, c.Embedding)
 	}
-	table, err := segvol.LoadText(dir)
+	table, err := segvol.LoadText(tableDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,13 @@
 
 The Go installer (infer/segvol/install) turns a checkpoint into the models
 folder without Python: it copies these graph files unchanged and writes the
-checkpoint's tensors into the one weights file they point to as ONNX external
-data. The graphs are export.py's own (same modules, inputs, dynamic axes and
-opset), exported without constant folding so that every weight stays an
-initializer holding one checkpoint tensor unchanged (folding would store
-transposed or fused copies under new names). templates.json maps each graph's
+checkpoint's tensors into the weights files they point to as ONNX external
+data (weights.bin; text_weights.bin for the text tower, whose graph is
+installed only from a checkpoint that has it). The graphs are export.py's own
+(same modules, inputs, dynamic axes and opset), exported without constant
+folding so that every weight stays an initializer holding one checkpoint
+tensor unchanged (folding would store transposed or fused copies under new
+names). templates.json maps each graph's
 initializers to checkpoint keys with their dtype, shape and place in the
 weights file. Run twice with the same torch, the output is byte-identical
 (scripts/test-export.sh checks it against the committed files).
@@ -27,17 +29,33 @@ import torch
 from onnx import external_data_helper, numpy_helper
 
 import checkpoint as ck
+import clip_text
 import export as ex
 import segvol_net as sv
 
 WEIGHTS = "weights.bin"  # beside the graphs in the models folder
+# The text tower's weights (about 250 MB) go in a file of their own: a
+# checkpoint without the tower (the GitHub .pth) then gets no text graph and
+# no 250 MB of zeros or holes, and the three graphs, weights.bin and its
+# offsets are the same whether or not the tower is installed.
+TEXT_WEIGHTS = "text_weights.bin"
 ALIGN = 4096  # offsets on page boundaries, so that ONNX Runtime can map the file
-# Prefixes of checkpoint keys the graphs here do not read but that a
-# checkpoint holds: the text tower, for the text encoder graph still to come.
-IGNORED = ["text_encoder."]
-# The graphs, and the checkpoint prefix that the exported module's parameter
-# names lack (the image encoder is exported as net.image_encoder itself).
-GRAPHS = {"image_encoder.onnx": "image_encoder.", "prompt_encoder.onnx": "", "mask_decoder.onnx": ""}
+# Prefixes of checkpoint keys no graph reads but that a checkpoint may hold:
+# position_ids, which only transformers < 4.31 saved (the graph makes it).
+IGNORED = list(ck.OPTIONAL)
+# The graphs: the checkpoint prefix that the exported module's parameter
+# names lack (the image encoder is exported as net.image_encoder itself, the
+# text tower as export.py's TextEncoder) and their weights file.
+GRAPHS = {
+    "image_encoder.onnx": ("image_encoder.", WEIGHTS),
+    "prompt_encoder.onnx": ("", WEIGHTS),
+    "mask_decoder.onnx": ("", WEIGHTS),
+    "text_encoder.onnx": ("text_encoder.", TEXT_WEIGHTS),
+}
+# The text graph is installed only from a checkpoint with keys under this
+# prefix (the CLIP tower), as export.py exports it; its other keys
+# (dim_align) are in every SegVol checkpoint.
+OPTIONAL = {"text_encoder.onnx": ck.CLIP}
 
 
 def random_net(depth, seed):
@@ -53,9 +71,20 @@ def random_net(depth, seed):
     return net
 
 
-def export_unfolded(net, out):
-    """export.py's export_graphs with constant folding off (the only setting
-    changed): its torch.onnx.export calls go through this wrapper."""
+def random_text_encoder(seed):
+    """clip_text.TextEncoder with distinct random values, as random_net."""
+    enc = clip_text.TextEncoder().eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for t in enc.state_dict().values():
+            t.copy_(torch.randn(t.shape, generator=gen))
+    return enc
+
+
+def export_unfolded(net, text, out):
+    """export.py's export_graphs and export_text_encoder with constant
+    folding off (the only setting changed): their torch.onnx.export calls go
+    through this wrapper."""
     real = torch.onnx.export
 
     @functools.wraps(real)
@@ -65,7 +94,7 @@ def export_unfolded(net, out):
 
     torch.onnx.export = unfolded
     try:
-        return ex.export_graphs(net, out)
+        return {**ex.export_graphs(net, out), **ex.export_text_encoder(text, out)}
     finally:
         torch.onnx.export = real
 
@@ -75,11 +104,11 @@ def content(a):
 
 
 def strip(graphs, out, state, constants):
-    """Rewrites each graph in out with its weights as external data in one
-    shared weights file; returns the template index."""
+    """Rewrites each graph in out with its weights as external data in its
+    weights file; returns the template index and each file's size."""
     by_content = {content(v.numpy()): k for k, v in state.items()}
-    weights, end, index = {}, 0, {}
-    for name, prefix in GRAPHS.items():
+    weights, end, index = {}, {}, {}
+    for name, (prefix, file) in GRAPHS.items():
         path = os.path.join(out, name)
         model = onnx.load(path)
         inits = []
@@ -95,17 +124,24 @@ def strip(graphs, out, state, constants):
             if key != prefix + init.name:
                 raise SystemExit(f"{name}: initializer {init.name} holds checkpoint tensor {key}")
             if key not in weights:
-                end = (end + ALIGN - 1) // ALIGN * ALIGN
-                weights[key] = {"key": key, "dtype": str(a.dtype), "shape": list(a.shape), "offset": end, "length": a.nbytes}
-                end += a.nbytes
+                at = (end.get(file, 0) + ALIGN - 1) // ALIGN * ALIGN
+                weights[key] = {"key": key, "dtype": str(a.dtype), "shape": list(a.shape), "offset": at, "length": a.nbytes}
+                end[file] = at + a.nbytes
             w = weights[key]
-            external_data_helper.set_external_data(init, WEIGHTS, w["offset"], w["length"])
+            external_data_helper.set_external_data(init, file, w["offset"], w["length"])
             init.ClearField("raw_data")
             init.data_location = onnx.TensorProto.EXTERNAL
             inits.append({"name": init.name, **w})
         with open(path, "wb") as f:
             f.write(model.SerializeToString())
         index[name] = {"initializers": inits, **graphs[name]}
+        if file != WEIGHTS:
+            index[name]["weights"] = {"file": file}
+        if name in OPTIONAL:
+            index[name]["optional"] = OPTIONAL[name]
+    for g in index.values():
+        if "weights" in g:
+            g["weights"]["bytes"] = end[g["weights"]["file"]]
     return index, end
 
 
@@ -119,18 +155,20 @@ def main(argv):
     a = p.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     net = random_net(a.encoder_depth, a.seed)
+    text = random_text_encoder(a.seed)
     state = {k: v for k, v in net.state_dict().items()}
+    state.update({"text_encoder." + k: v for k, v in text.state_dict().items()})
     persistent = set(state)
     constants = {n for n, _ in net.named_buffers()} - persistent
     # Buffer names as the wrapped modules of the prompt and decoder graphs see them.
     constants |= {n.split(".", 1)[1] for n in constants}
     with tempfile.TemporaryDirectory() as tmp:
-        graphs = export_unfolded(net, tmp)
+        graphs = export_unfolded(net, text, tmp)
         index, size = strip(graphs, tmp, state, constants)
         for name in GRAPHS:
             os.replace(os.path.join(tmp, name), os.path.join(a.out, name))
     used = {i["key"] for g in index.values() for i in g["initializers"]}
-    want = ck.expected_shapes(a.encoder_depth, with_clip=False)
+    want = ck.expected_shapes(a.encoder_depth, with_clip=True)
     unused = {k: list(s) for k, s in sorted(want.items()) if k not in used and not any(k.startswith(p) for p in IGNORED)}
     manifest = {
         "format": "segvol-templates/1",
@@ -139,7 +177,7 @@ def main(argv):
         "patch": list(sv.PATCH),
         "opset": ex.OPSET,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__},
-        "weights": {"file": WEIGHTS, "bytes": size},
+        "weights": {"file": WEIGHTS, "bytes": size[WEIGHTS]},
         "graphs": index,
         "unused_keys": unused,
         "ignored_prefixes": IGNORED,
@@ -149,7 +187,9 @@ def main(argv):
         f.write("\n")
     for name in sorted(GRAPHS) + ["templates.json"]:
         print(f"{name}: {os.path.getsize(os.path.join(a.out, name))} bytes")
-    print(f"{WEIGHTS}: {size} bytes from {len(used)} checkpoint tensors; {len(unused)} checkpoint keys no graph reads")
+    for file, n in size.items():
+        print(f"{file}: {n} bytes")
+    print(f"{len(used)} checkpoint tensors in the weights files; {len(unused)} checkpoint keys no graph reads")
 
 
 if __name__ == "__main__":

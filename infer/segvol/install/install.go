@@ -8,13 +8,15 @@
 // external data in one weights file and mapped to its checkpoint key in
 // templates.json. Installing checks every key, shape and dtype the templates
 // name before writing anything, then copies the graph files, streams the
-// checkpoint's tensors one at a time into the weights file (float16 and
+// checkpoint's tensors one at a time into the weights files (float16 and
 // bfloat16 widened to float32) and writes manifest.json, all in a staging
 // folder inside the models folder that replaces the installed files only
 // once everything is written.
 //
-// A fourth graph (the text encoder) is one more entry in templates.json's
-// "graphs": this package installs whatever graphs the templates hold.
+// The text encoder graph is optional: installed, with its own weights file,
+// only from a checkpoint that holds the CLIP text tower (the Hugging Face
+// one); the GitHub .pth has only dim_align and gets the three other graphs,
+// as export.py does.
 package install
 
 import (
@@ -45,25 +47,34 @@ const TemplatesFile = "templates.json"
 
 // templates is templates.json as models/segvol/templates.py writes it.
 type templates struct {
-	Format       string            `json:"format"`
-	EncoderDepth int               `json:"encoder_depth"`
-	Window       []int             `json:"window"`
-	Patch        []int             `json:"patch"`
-	Opset        int               `json:"opset"`
-	Versions     map[string]string `json:"versions"`
-	Weights      struct {
-		File  string `json:"file"`
-		Bytes int64  `json:"bytes"`
-	} `json:"weights"`
+	Format          string             `json:"format"`
+	EncoderDepth    int                `json:"encoder_depth"`
+	Window          []int              `json:"window"`
+	Patch           []int              `json:"patch"`
+	Opset           int                `json:"opset"`
+	Versions        map[string]string  `json:"versions"`
+	Weights         weightsFile        `json:"weights"`
 	Graphs          map[string]graph   `json:"graphs"`
 	UnusedKeys      map[string][]int64 `json:"unused_keys"` // in a checkpoint, read by no graph
 	IgnoredPrefixes []string           `json:"ignored_prefixes"`
+}
+
+// weightsFile is a file of external data the graphs point to.
+type weightsFile struct {
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"`
 }
 
 type graph struct {
 	Initializers []initializer    `json:"initializers"`
 	Inputs       map[string][]any `json:"inputs"`
 	Outputs      map[string][]any `json:"outputs"`
+	// Weights is the graph's own weights file; nil: the templates' one.
+	Weights *weightsFile `json:"weights"`
+	// Optional, when set, is a key prefix: the graph is installed only from
+	// a checkpoint with keys under it, and then needs all its keys. Its keys
+	// outside the prefix are in every checkpoint and required either way.
+	Optional string `json:"optional"`
 }
 
 // initializer is one weight of a graph: its checkpoint tensor and where its
@@ -75,6 +86,7 @@ type initializer struct {
 	Shape  []int64 `json:"shape"`
 	Offset int64   `json:"offset"`
 	Length int64   `json:"length"`
+	file   string  // the weights file it goes in
 }
 
 func readTemplates(t fs.FS) (*templates, error) {
@@ -92,7 +104,32 @@ func readTemplates(t fs.FS) (*templates, error) {
 	if !slices.Equal(tp.Window, segvol.Window[:]) {
 		return nil, fmt.Errorf("install: the templates run window %v, this version %v", tp.Window, segvol.Window)
 	}
+	for _, g := range tp.Graphs {
+		for i := range g.Initializers {
+			g.Initializers[i].file = tp.weightsOf(g).File
+		}
+	}
 	return &tp, nil
+}
+
+// weightsOf is the weights file of graph g.
+func (tp *templates) weightsOf(g graph) weightsFile {
+	if g.Weights != nil {
+		return *g.Weights
+	}
+	return tp.Weights
+}
+
+// files are the graphs and their weights files, in a fixed order.
+func (tp *templates) files(graphs []string) []string {
+	var names, weights []string
+	for _, g := range graphs {
+		names = append(names, g)
+		if w := tp.weightsOf(tp.Graphs[g]).File; !slices.Contains(weights, w) {
+			weights = append(weights, w)
+		}
+	}
+	return append(names, weights...)
 }
 
 // graphNames are the template's graphs in a fixed order.
@@ -116,8 +153,9 @@ type want struct {
 }
 
 // plan checks the checkpoint against the templates, naming the first
-// problem, and returns the layout and the tensors to copy by checkpoint name.
-func plan(c *checkpoint.Checkpoint, tp *templates) (string, map[string]*initializer, error) {
+// problem, and returns the layout, the graphs to install and the tensors to
+// copy by checkpoint name.
+func plan(c *checkpoint.Checkpoint, tp *templates) (string, []string, map[string]*initializer, error) {
 	layout, prefix := "", ""
 	for _, l := range layouts {
 		all := len(c.Tensors) > 0
@@ -129,18 +167,40 @@ func plan(c *checkpoint.Checkpoint, tp *templates) (string, map[string]*initiali
 		}
 	}
 	if layout == "" {
-		return "", nil, errors.New("its keys start neither all with 'model.' (Hugging Face) nor all with 'module.' (GitHub): not a SegVol checkpoint")
+		return "", nil, nil, errors.New("its keys start neither all with 'model.' (Hugging Face) nor all with 'module.' (GitHub): not a SegVol checkpoint")
 	}
-	// Every key the templates know, in the order the graphs name them.
-	var order []string
+	have := map[string]checkpoint.Tensor{}
+	for _, t := range c.Tensors {
+		have[strings.TrimPrefix(t.Name, prefix)] = t
+	}
+	// Every key the templates know, in the order the graphs name them; an
+	// optional graph's keys under its prefix only when the checkpoint has
+	// one of them, its other keys as present but unread when it has none.
+	var order, graphs []string
 	need := map[string]want{}
 	for _, g := range tp.graphNames() {
+		opt := tp.Graphs[g].Optional
+		on := opt == ""
+		for k := range have {
+			on = on || strings.HasPrefix(k, opt)
+		}
+		if on {
+			graphs = append(graphs, g)
+		}
 		for i := range tp.Graphs[g].Initializers {
 			in := &tp.Graphs[g].Initializers[i]
-			if _, dup := need[in.Key]; !dup {
-				order = append(order, in.Key)
-				need[in.Key] = want{in.Shape, in}
+			if _, dup := need[in.Key]; dup {
+				continue
 			}
+			switch {
+			case on:
+				need[in.Key] = want{in.Shape, in}
+			case !strings.HasPrefix(in.Key, opt):
+				need[in.Key] = want{in.Shape, nil}
+			default:
+				continue
+			}
+			order = append(order, in.Key)
 		}
 	}
 	unused := make([]string, 0, len(tp.UnusedKeys))
@@ -153,24 +213,20 @@ func plan(c *checkpoint.Checkpoint, tp *templates) (string, map[string]*initiali
 		need[k] = want{tp.UnusedKeys[k], nil}
 	}
 
-	have := map[string]checkpoint.Tensor{}
-	for _, t := range c.Tensors {
-		have[strings.TrimPrefix(t.Name, prefix)] = t
-	}
 	copies := map[string]*initializer{}
 	for _, k := range order {
 		t, ok := have[k]
 		if !ok {
-			return "", nil, fmt.Errorf("key %s%s is missing%s", prefix, k, depthHint(k, tp))
+			return "", nil, nil, fmt.Errorf("key %s%s is missing%s", prefix, k, depthHint(k, tp))
 		}
 		if w := need[k]; !slices.Equal(t.Shape, w.shape) {
-			return "", nil, fmt.Errorf("key %s has shape %v, SegVol's is %v%s", t.Name, t.Shape, w.shape, depthHint(k, tp))
+			return "", nil, nil, fmt.Errorf("key %s has shape %v, SegVol's is %v%s", t.Name, t.Shape, w.shape, depthHint(k, tp))
 		}
 		if need[k].w == nil {
 			continue
 		}
 		if _, ok := widen[t.DType]; !ok || need[k].w.DType != "float32" {
-			return "", nil, fmt.Errorf("key %s is %s; the graphs need %s (from float32, float16 or bfloat16)", t.Name, t.DType, need[k].w.DType)
+			return "", nil, nil, fmt.Errorf("key %s is %s; the graphs need %s (from float32, float16 or bfloat16)", t.Name, t.DType, need[k].w.DType)
 		}
 		copies[t.Name] = need[k].w
 	}
@@ -182,9 +238,9 @@ func plan(c *checkpoint.Checkpoint, tp *templates) (string, map[string]*initiali
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		return "", nil, fmt.Errorf("key %s%s is not SegVol's%s", prefix, extra[0], depthHint(extra[0], tp))
+		return "", nil, nil, fmt.Errorf("key %s%s is not SegVol's%s", prefix, extra[0], depthHint(extra[0], tp))
 	}
-	return layout, copies, nil
+	return layout, graphs, copies, nil
 }
 
 func depthHint(key string, tp *templates) string {
@@ -219,7 +275,7 @@ func install(ctx context.Context, tpl fs.FS, source, modelsDir string, progress 
 		return nil, err
 	}
 	defer c.Close()
-	layout, copies, err := plan(c, tp)
+	layout, graphs, copies, err := plan(c, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -260,12 +316,15 @@ func install(ctx context.Context, tpl fs.FS, source, modelsDir string, progress 
 		}
 	}()
 
-	for _, g := range tp.graphNames() {
+	sizes := map[string]int64{}
+	for _, g := range graphs {
 		if err := copyFile(tpl, g, filepath.Join(stage, g)); err != nil {
 			return nil, err
 		}
+		w := tp.weightsOf(tp.Graphs[g])
+		sizes[w.File] = w.Bytes
 	}
-	if err := writeWeights(ctx, c, copies, filepath.Join(stage, tp.Weights.File), tp.Weights.Bytes, progress); err != nil {
+	if err := writeWeights(ctx, c, copies, stage, sizes, progress); err != nil {
 		return nil, err
 	}
 	src := <-hashed
@@ -285,14 +344,21 @@ func install(ctx context.Context, tpl fs.FS, source, modelsDir string, progress 
 		Bytes:  src.bytes,
 		Date:   time.Now().UTC().Truncate(time.Second),
 	}
-	names, err := writeManifest(stage, tp, m, copies)
+	names, err := writeManifest(stage, tp, graphs, m, copies)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := swap(stage, modelsDir, names, m.SHA256); err != nil {
+	// A text graph installed before from another checkpoint must go too.
+	var stale []string
+	for _, f := range tp.files(tp.graphNames()) {
+		if !slices.Contains(names, f) {
+			stale = append(stale, f)
+		}
+	}
+	if err := swap(stage, modelsDir, names, stale, m.SHA256); err != nil {
 		done = errors.Is(err, errKept) // the staging folder holds the previous files
 		return nil, err
 	}
@@ -391,15 +457,23 @@ func halfToFloat(h uint16) float32 {
 const chunk = 1 << 18
 
 // writeWeights streams the tensors in copies, in the checkpoint's file
-// order, to their offsets in the weights file of size bytes.
-func writeWeights(ctx context.Context, c *checkpoint.Checkpoint, copies map[string]*initializer, path string, size int64, progress Progress) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		return err
+// order, to their offsets in the weights files in dir (name: size).
+func writeWeights(ctx context.Context, c *checkpoint.Checkpoint, copies map[string]*initializer, dir string, sizes map[string]int64, progress Progress) error {
+	files := map[string]*os.File{}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for name, size := range sizes {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		files[name] = f
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
 	}
 	var total, done int64
 	for _, in := range copies {
@@ -408,7 +482,7 @@ func writeWeights(ctx context.Context, c *checkpoint.Checkpoint, copies map[stri
 	src := make([]byte, chunk*4)
 	wide := make([]byte, chunk*4)
 	br := bufio.NewReaderSize(nil, 1<<20)
-	err = c.Each(func(t checkpoint.Tensor, r io.Reader) error {
+	err := c.Each(func(t checkpoint.Tensor, r io.Reader) error {
 		in, ok := copies[t.Name]
 		if !ok {
 			return nil
@@ -428,7 +502,7 @@ func writeWeights(ctx context.Context, c *checkpoint.Checkpoint, copies map[stri
 				conv(wide[:4*k], out)
 				out = wide[:4*k]
 			}
-			if _, err := f.WriteAt(out, in.Offset+4*n); err != nil {
+			if _, err := files[in.file].WriteAt(out, in.Offset+4*n); err != nil {
 				return err
 			}
 			n += k
@@ -442,8 +516,15 @@ func writeWeights(ctx context.Context, c *checkpoint.Checkpoint, copies map[stri
 	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	for name, f := range files {
+		delete(files, name)
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
-	return f.Close()
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -273,6 +274,18 @@ func TestInstallRefusesBadCheckpoint(t *testing.T) {
 			}},
 		{"dtype", "key model.image_encoder.norm.bias is int32; the graphs need float32", "model.",
 			func(ts map[string]*stTensor) { ts["image_encoder.norm.bias"].dtype = "I32" }},
+		{"partial tower", "key model.text_encoder.clip_text_model.text_model.encoder.layers.5.mlp.fc1.bias is missing", "model.",
+			func(ts map[string]*stTensor) {
+				delete(ts, "text_encoder.clip_text_model.text_model.encoder.layers.5.mlp.fc1.bias")
+			}},
+		{"no dim_align", "key module.text_encoder.dim_align.weight is missing", "module.",
+			func(ts map[string]*stTensor) {
+				for k := range ts {
+					if strings.HasPrefix(k, "text_encoder.") {
+						delete(ts, k)
+					}
+				}
+			}},
 		{"layout", "keys start neither all with 'model.'", "",
 			func(map[string]*stTensor) {}},
 	} {
@@ -289,6 +302,62 @@ func TestInstallRefusesBadCheckpoint(t *testing.T) {
 			}
 			sameFiles(t, before, snapshot(t, dir))
 		})
+	}
+}
+
+// The text graph follows the checkpoint: a checkpoint with the CLIP tower
+// gets text_encoder.onnx and its weights (dim_align's too), one with only
+// dim_align (the GitHub .pth) gets none and loses a previous install's, and
+// a tower with a key missing is refused naming that key.
+func TestInstallTextEncoder(t *testing.T) {
+	tp, _ := readTemplates(assets.Templates)
+	text := tp.Graphs[segvol.TextEncoderFile]
+	if text.Optional == "" || text.Weights == nil || len(text.Initializers) < 190 {
+		t.Fatalf("templates: text graph optional %q, weights %v, %d initializers", text.Optional, text.Weights, len(text.Initializers))
+	}
+	bias := "text_encoder.dim_align.bias" // [768], outside the tower's prefix
+	ts := fullCheckpoint(t)
+	ts[bias].data = le32(1.5, -2)
+	src := filepath.Join(t.TempDir(), "pytorch_model.safetensors")
+	writeSafetensors(t, src, "model.", ts)
+	dir := oldInstall(t)
+	if _, err := Install(context.Background(), assets.Templates, src, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := fs.ReadFile(assets.Templates, segvol.TextEncoderFile)
+	if got, err := os.ReadFile(filepath.Join(dir, segvol.TextEncoderFile)); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s is not the template (%v)", segvol.TextEncoderFile, err)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, text.Weights.File))
+	if err != nil || int64(len(w)) != text.Weights.Bytes {
+		t.Fatalf("%s: %d bytes (%v), want %d", text.Weights.File, len(w), err, text.Weights.Bytes)
+	}
+	for _, in := range text.Initializers {
+		if in.Key == bias && !bytes.Equal(w[in.Offset:in.Offset+12], le32(1.5, -2, 0)) {
+			t.Errorf("%s in %s: % x", bias, text.Weights.File, w[in.Offset:in.Offset+12])
+		}
+	}
+
+	// The same folder, then a checkpoint without the tower.
+	for k := range ts {
+		if strings.HasPrefix(k, text.Optional) {
+			delete(ts, k)
+		}
+	}
+	pth := filepath.Join(t.TempDir(), "SegVol_v1.safetensors")
+	writeSafetensors(t, pth, "module.", ts)
+	if _, err := Install(context.Background(), assets.Templates, pth, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[string]bool{segvol.TextEncoderFile: false, text.Weights.File: false, segvol.DecoderFile: true, "weights.bin": true} {
+		if _, err := os.Stat(filepath.Join(dir, n)); (err == nil) != want {
+			t.Errorf("%s present: %v, want %v", n, err == nil, want)
+		}
+	}
+	var mf manifest
+	b, _ := os.ReadFile(filepath.Join(dir, segvol.ManifestFile))
+	if err := json.Unmarshal(b, &mf); err != nil || mf.Files[segvol.TextEncoderFile] != nil || slices.Contains(mf.Keys, "module."+bias) {
+		t.Errorf("manifest of the checkpoint without the tower lists its text graph or dim_align (%v)", err)
 	}
 }
 

@@ -53,7 +53,7 @@ type manifestCheckpoint struct {
 
 // writeManifest writes manifest.json into stage and returns the files of
 // the install, the manifest last.
-func writeManifest(stage string, tp *templates, m Model, copies map[string]*initializer) ([]string, error) {
+func writeManifest(stage string, tp *templates, graphs []string, m Model, copies map[string]*initializer) ([]string, error) {
 	keys := make([]string, 0, len(copies))
 	for k := range copies {
 		keys = append(keys, k)
@@ -73,12 +73,10 @@ func writeManifest(stage string, tp *templates, m Model, copies map[string]*init
 		Keys:      keys,
 		Files:     map[string]map[string]any{},
 	}
-	var names []string
-	for _, g := range tp.graphNames() {
-		names = append(names, g)
+	for _, g := range graphs {
 		mf.Files[g] = map[string]any{"inputs": tp.Graphs[g].Inputs, "outputs": tp.Graphs[g].Outputs}
 	}
-	names = append(names, tp.Weights.File, segvol.ManifestFile)
+	names := append(tp.files(graphs), segvol.ManifestFile)
 	for _, n := range names[:len(names)-1] {
 		st, err := os.Stat(filepath.Join(stage, n))
 		if err != nil {
@@ -107,16 +105,17 @@ var textFiles = []string{segvol.TextIndexFile, segvol.TextVectorFile}
 // swap moves the staged files into dir. The files they replace go into the
 // staging folder first and come back if a rename fails, so that an error
 // leaves the old set; only a crash within these few renames could leave a
-// mixture. Text vectors of a different
-// checkpoint go too: they would answer text prompts for the old weights.
-func swap(stage, dir string, names []string, sha string) error {
+// mixture. The stale files (graphs this install has none of) go too, and
+// so do text vectors of a different checkpoint: they would answer text
+// prompts for the old weights.
+func swap(stage, dir string, names, stale []string, sha string) error {
 	old := filepath.Join(stage, ".previous")
 	if err := os.Mkdir(old, 0o755); err != nil {
 		return err
 	}
-	replace := names
+	replace := append(slices.Clone(names), stale...)
 	if prev, err := List(dir); err != nil || len(prev) == 0 || prev[0].SHA256 != sha {
-		replace = append(slices.Clone(names), textFiles...)
+		replace = append(replace, textFiles...)
 	}
 	var moved, placed []string
 	undo := func(err error) error {
