@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
@@ -13,11 +14,13 @@ import (
 
 // Segmentation > Install SegVol model: a checkpoint folder is installed into
 // the models folder and the running app switches to SegVol, no restart;
-// a folder that is no checkpoint changes nothing.
+// a folder that is no checkpoint changes nothing. The checkpoint has the
+// CLIP tower, so the installed folder has the text graph, which needs the
+// bundled tokenizer the viewer's main passes.
 func TestInstallModelSwitchesEngine(t *testing.T) {
 	models := filepath.Join(t.TempDir(), "models")
 	engines := make(chan error, 4)
-	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Engine: engine.Options{Models: models, Device: "cpu"},
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Engine: engine.Options{Models: models, Device: "cpu", Tokenizer: string(clipfiles.TokenizerJSON)},
 		OnEngine: func(err error) { engines <- err }}, samplePath)
 	if err != nil {
 		t.Fatal(err)
