@@ -1,10 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/infer/segvol"
+	"github.com/segvolapp/segvol/models"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
 )
@@ -51,25 +52,20 @@ func (v *Viewer) loadEngine(o engine.Options) {
 }
 
 // categories is the structure list: the SegVol model's own text
-// categories when it has them (the only names a text prompt can take),
-// else models/categories.txt (in the models folder, the working folder or
-// beside the program), which still names segments.
+// categories when it has them, else a categories.txt in the models
+// folder, else the list the program carries (models/categories.txt), so
+// that an installed program suggests names too.
 func categories(info engine.Info) []string {
 	if info.Backend == "segvol" {
 		if t, err := segvol.LoadText(info.Models); err == nil {
 			return t.Categories()
 		}
 	}
-	places := []string{filepath.Join(info.Models, "categories.txt"), filepath.Join("models", "categories.txt")}
-	if exe, err := os.Executable(); err == nil {
-		places = append(places, filepath.Join(filepath.Dir(exe), "..", "models", "categories.txt"))
+	if names, err := viewer.ReadCategories(filepath.Join(info.Models, "categories.txt")); err == nil && len(names) > 0 {
+		return names
 	}
-	for _, p := range places {
-		if names, err := viewer.ReadCategories(p); err == nil && len(names) > 0 {
-			return names
-		}
-	}
-	return nil
+	names, _ := viewer.ParseCategories(bytes.NewReader(models.Categories))
+	return names
 }
 
 // engineStatus is the status bar's part about the engine.

@@ -10,6 +10,7 @@ import (
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
+	"github.com/segvolapp/segvol/viewer"
 )
 
 // Segmentation > Install SegVol model: a checkpoint folder is installed into
@@ -43,5 +44,10 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 	}
 	if st := strings.Join(v.statusParts(), " "); !strings.Contains(st, "AI: segvol on CPU") || !strings.Contains(st, "SegVol installed from "+src) {
 		t.Fatalf("after the install: %q", st)
+	}
+	// The installed folder has the text graph but no category list: the
+	// structure names suggested are the list the program carries.
+	if got := viewer.FilterCategories(v.categories, "left kid"); len(got) == 0 || got[0] != "left kidney" {
+		t.Errorf("typing \"left kid\" offers %q (of %d names)", got, len(v.categories))
 	}
 }

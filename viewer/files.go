@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,17 +147,24 @@ func ReadCategories(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	out, err := ParseCategories(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+// ParseCategories reads a category list: one name per line, blank lines
+// and # comments skipped.
+func ParseCategories(r io.Reader) ([]string, error) {
 	var out []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
 			out = append(out, l)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
+	return out, sc.Err()
 }
 
 // FilterCategories are the names containing every word of query, case
