@@ -28,7 +28,12 @@ func dist(t *testing.T, pattern string) string {
 	m, _ := filepath.Glob(filepath.Join(dir, pattern))
 	switch {
 	case len(m) == 1:
-		return m[0]
+		// Absolute: the tests run tools in other folders.
+		abs, err := filepath.Abs(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
 	case len(m) > 1:
 		t.Fatalf("several packages match %s: %v", pattern, m)
 	case must:

@@ -72,14 +72,7 @@ func writeGraphs(t *testing.T, dir string) {
 
 // The whole pipeline through the real ONNX Runtime on the sample CT.
 func TestOnnxRuntimeEndToEnd(t *testing.T) {
-	rt, err := ort.Open(ort.Options{Device: ort.CPU})
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("ONNX Runtime: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := cpuRuntime(t)
 	if _, err := Load(filepath.Join(t.TempDir(), "none"), rt, nil); !errors.Is(err, ErrNoModels) {
 		t.Fatalf("missing folder: %v", err)
 	}
@@ -133,14 +126,7 @@ func writeTextGraph(t *testing.T, dir string) {
 // category list: any phrase is tokenized (the bundled tokenizer, as the
 // programs pass it), run through the graph, cached, and segments.
 func TestTextEncoderAnyPhrase(t *testing.T) {
-	rt, err := ort.Open(ort.Options{Device: ort.CPU})
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("ONNX Runtime: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := cpuRuntime(t)
 	dir := t.TempDir()
 	writeGraphs(t, dir)
 	img := sampleImage(t)
@@ -202,4 +188,19 @@ func TestTextEncoderAnyPhrase(t *testing.T) {
 	if len(m) != img.Len() {
 		t.Fatalf("mask of %d voxels for an image of %d", len(m), img.Len())
 	}
+}
+
+// cpuRuntime is ONNX Runtime on the CPU, closed at the end of the test;
+// without the library the test is skipped, except in CI.
+func cpuRuntime(t *testing.T) *ort.Runtime {
+	t.Helper()
+	rt, err := ort.Open(ort.Options{Device: ort.CPU})
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("ONNX Runtime: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
 }
