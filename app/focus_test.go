@@ -117,10 +117,13 @@ func TestAcceptSaysWhatItTookFromOthers(t *testing.T) {
 // The box row counts the voxels the engine gets: within the study (it said
 // 42×52×32 on the 30-slice sample once the guessed depth passed its end).
 func TestBoxRowWithinStudy(t *testing.T) {
-	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	segmented := make(chan error, 8)
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, OnSegmented: func(err error) { segmented <- err }}, samplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The box starts a run: it must end before the test does.
+	defer awaitPreview(t, segmented)
 	s := v.Session()
 	s.ScrollView(mpr.Axial, 100) // the top slice: the guessed depth reaches past it
 	w := s.View(mpr.Axial)
