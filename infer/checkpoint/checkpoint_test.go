@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -383,8 +384,25 @@ func FuzzOpen(f *testing.F) {
 	for _, p := range []string{"testdata/model.safetensors", "testdata/github.pth", "testdata/hf_bin/pytorch_model-00002-of-00002.bin"} {
 		f.Add(mustRead(f, p))
 	}
+	// One file per fuzzing process, rewritten for each input (inputs run one
+	// at a time in a process): a new temporary folder per input made the
+	// target spend most of its time creating and removing folders.
+	var once sync.Once
+	var p string
+	f.Cleanup(func() {
+		if p != "" {
+			os.Remove(p)
+		}
+	})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p := filepath.Join(t.TempDir(), "f")
+		once.Do(func() {
+			tmp, err := os.CreateTemp("", "fuzzopen-*")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp.Close()
+			p = tmp.Name()
+		})
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
