@@ -19,85 +19,8 @@ import (
 
 	assets "github.com/segvolapp/segvol/assets/segvol"
 	"github.com/segvolapp/segvol/infer/segvol"
+	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
 )
-
-// stTensor is one tensor of a test checkpoint: its dtype, shape and the
-// values it starts with (the rest are zero).
-type stTensor struct {
-	dtype string
-	shape []int64
-	data  []byte
-}
-
-var elemSize = map[string]int64{"F32": 4, "I32": 4, "F16": 2, "BF16": 2}
-
-// fullCheckpoint lists every key the embedded templates know, at its shape,
-// as float32 zeros.
-func fullCheckpoint(t *testing.T) map[string]*stTensor {
-	t.Helper()
-	tp, err := readTemplates(assets.Templates)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := map[string]*stTensor{}
-	for _, g := range tp.Graphs {
-		for _, in := range g.Initializers {
-			ts[in.Key] = &stTensor{dtype: "F32", shape: in.Shape}
-		}
-	}
-	for k, s := range tp.UnusedKeys {
-		ts[k] = &stTensor{dtype: "F32", shape: s}
-	}
-	return ts
-}
-
-// writeSafetensors writes the tensors under prefix as a safetensors file
-// whose unset data are a hole: a full-size checkpoint costs no disk.
-func writeSafetensors(t *testing.T, path, prefix string, ts map[string]*stTensor) {
-	t.Helper()
-	names := make([]string, 0, len(ts))
-	for k := range ts {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	header := map[string]any{}
-	offsets := map[string]int64{}
-	var end int64
-	for _, k := range names {
-		n := elemSize[ts[k].dtype]
-		for _, d := range ts[k].shape {
-			n *= d
-		}
-		header[prefix+k] = map[string]any{"dtype": ts[k].dtype, "shape": ts[k].shape, "data_offsets": []int64{end, end + n}}
-		offsets[k] = end
-		end += n
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var hl [8]byte
-	binary.LittleEndian.PutUint64(hl[:], uint64(len(h)))
-	base := int64(8 + len(h))
-	if _, err := f.Write(append(hl[:], h...)); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range names {
-		if ts[k].data != nil {
-			if _, err := f.WriteAt(ts[k].data, base+offsets[k]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := f.Truncate(base + end); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func le32(vs ...float32) []byte {
 	b := make([]byte, 4*len(vs))
@@ -173,17 +96,17 @@ func keysOf(m map[string]string) []string {
 // SHA-256, and the previous install's files are replaced.
 func TestInstallSafetensors(t *testing.T) {
 	tp, _ := readTemplates(assets.Templates)
-	ts := fullCheckpoint(t)
+	ts := installtest.Full(t, assets.Templates)
 	half := "mask_decoder.iou_token.weight" // [1,768]
 	brain := "image_encoder.norm.weight"    // [768]
 	full := "image_encoder.norm.bias"       // [768]
 	// 1, -2, 0.5, 65504 (largest), 2^-24 (smallest subnormal), -0, +inf
-	ts[half] = &stTensor{dtype: "F16", shape: ts[half].shape, data: le16(0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00)}
-	ts[brain] = &stTensor{dtype: "BF16", shape: ts[brain].shape, data: le16(0x3f80, 0xc040)} // 1, -3
-	ts[full].data = le32(0.25, -7.5, 3e-30)
+	ts[half] = &installtest.Tensor{Dtype: "F16", Shape: ts[half].Shape, Data: le16(0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00)}
+	ts[brain] = &installtest.Tensor{Dtype: "BF16", Shape: ts[brain].Shape, Data: le16(0x3f80, 0xc040)} // 1, -3
+	ts[full].Data = le32(0.25, -7.5, 3e-30)
 	src := filepath.Join(t.TempDir(), "SegVol")
 	os.Mkdir(src, 0o755)
-	writeSafetensors(t, filepath.Join(src, "model.safetensors"), "model.", ts)
+	installtest.WriteSafetensors(t, filepath.Join(src, "model.safetensors"), "model.", ts)
 
 	dir := oldInstall(t)
 	var calls int
@@ -262,24 +185,24 @@ func TestInstallRefusesBadCheckpoint(t *testing.T) {
 	for _, c := range []struct {
 		name, want string
 		prefix     string
-		change     func(map[string]*stTensor)
+		change     func(map[string]*installtest.Tensor)
 	}{
 		{"shape", "key module.mask_decoder.iou_token.weight has shape [1 512], SegVol's is [1 768]", "module.",
-			func(ts map[string]*stTensor) { ts["mask_decoder.iou_token.weight"].shape = []int64{1, 512} }},
+			func(ts map[string]*installtest.Tensor) { ts["mask_decoder.iou_token.weight"].Shape = []int64{1, 512} }},
 		{"missing", "key model.prompt_encoder.mask_downscaling.0.bias is missing", "model.",
-			func(ts map[string]*stTensor) { delete(ts, "prompt_encoder.mask_downscaling.0.bias") }},
+			func(ts map[string]*installtest.Tensor) { delete(ts, "prompt_encoder.mask_downscaling.0.bias") }},
 		{"depth", "key model.image_encoder.blocks.12.norm1.bias is not SegVol's (these graphs have 12 encoder blocks)", "model.",
-			func(ts map[string]*stTensor) {
-				ts["image_encoder.blocks.12.norm1.bias"] = &stTensor{dtype: "F32", shape: []int64{768}}
+			func(ts map[string]*installtest.Tensor) {
+				ts["image_encoder.blocks.12.norm1.bias"] = &installtest.Tensor{Dtype: "F32", Shape: []int64{768}}
 			}},
 		{"dtype", "key model.image_encoder.norm.bias is int32; the graphs need float32", "model.",
-			func(ts map[string]*stTensor) { ts["image_encoder.norm.bias"].dtype = "I32" }},
+			func(ts map[string]*installtest.Tensor) { ts["image_encoder.norm.bias"].Dtype = "I32" }},
 		{"partial tower", "key model.text_encoder.clip_text_model.text_model.encoder.layers.5.mlp.fc1.bias is missing", "model.",
-			func(ts map[string]*stTensor) {
+			func(ts map[string]*installtest.Tensor) {
 				delete(ts, "text_encoder.clip_text_model.text_model.encoder.layers.5.mlp.fc1.bias")
 			}},
 		{"no dim_align", "key module.text_encoder.dim_align.weight is missing", "module.",
-			func(ts map[string]*stTensor) {
+			func(ts map[string]*installtest.Tensor) {
 				for k := range ts {
 					if strings.HasPrefix(k, "text_encoder.") {
 						delete(ts, k)
@@ -287,13 +210,13 @@ func TestInstallRefusesBadCheckpoint(t *testing.T) {
 				}
 			}},
 		{"layout", "keys start neither all with 'model.'", "",
-			func(map[string]*stTensor) {}},
+			func(map[string]*installtest.Tensor) {}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts := fullCheckpoint(t)
+			ts := installtest.Full(t, assets.Templates)
 			c.change(ts)
 			src := filepath.Join(t.TempDir(), "bad.safetensors")
-			writeSafetensors(t, src, c.prefix, ts)
+			installtest.WriteSafetensors(t, src, c.prefix, ts)
 			dir := oldInstall(t)
 			before := snapshot(t, dir)
 			_, err := Install(context.Background(), assets.Templates, src, dir, nil)
@@ -316,10 +239,10 @@ func TestInstallTextEncoder(t *testing.T) {
 		t.Fatalf("templates: text graph optional %q, weights %v, %d initializers", text.Optional, text.Weights, len(text.Initializers))
 	}
 	bias := "text_encoder.dim_align.bias" // [768], outside the tower's prefix
-	ts := fullCheckpoint(t)
-	ts[bias].data = le32(1.5, -2)
+	ts := installtest.Full(t, assets.Templates)
+	ts[bias].Data = le32(1.5, -2)
 	src := filepath.Join(t.TempDir(), "pytorch_model.safetensors")
-	writeSafetensors(t, src, "model.", ts)
+	installtest.WriteSafetensors(t, src, "model.", ts)
 	dir := oldInstall(t)
 	if _, err := Install(context.Background(), assets.Templates, src, dir, nil); err != nil {
 		t.Fatal(err)
@@ -345,7 +268,7 @@ func TestInstallTextEncoder(t *testing.T) {
 		}
 	}
 	pth := filepath.Join(t.TempDir(), "SegVol_v1.safetensors")
-	writeSafetensors(t, pth, "module.", ts)
+	installtest.WriteSafetensors(t, pth, "module.", ts)
 	if _, err := Install(context.Background(), assets.Templates, pth, dir, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +288,7 @@ func TestInstallTextEncoder(t *testing.T) {
 // did not exist is not left behind.
 func TestInstallCancelled(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "SegVol_v1.safetensors")
-	writeSafetensors(t, src, "module.", fullCheckpoint(t))
+	installtest.WriteSafetensors(t, src, "module.", installtest.Full(t, assets.Templates))
 	for _, fresh := range []bool{false, true} {
 		dir := oldInstall(t)
 		if fresh {

@@ -1,23 +1,31 @@
 // Package installtest makes checkpoints for the tests of the SegVol
-// installer's front ends (the CLI, the app).
+// installer and its front ends (the CLI, the app).
 package installtest
 
 import (
 	"encoding/binary"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 )
 
-// Checkpoint writes into dir a Hugging Face folder, SegVol, holding a full-size
-// SegVol checkpoint as safetensors with every key the shipped graph
-// templates read ("model." prefixed), its data a sparse run of zeros: the
-// installer checks names, shapes and dtypes and copies the bytes, which
-// zeros exercise as well as real weights do, at no disk cost.
-func Checkpoint(t testing.TB, tpl fs.FS, dir string) string {
+// Tensor is one tensor of a test checkpoint: its safetensors dtype, its
+// shape and the bytes it starts with (the rest are zero).
+type Tensor struct {
+	Dtype string
+	Shape []int64
+	Data  []byte
+}
+
+var elemSize = map[string]int64{"F32": 4, "I32": 4, "F16": 2, "BF16": 2}
+
+// Full lists every key the graph templates tpl know (the keys the graphs
+// read and those they leave), at its shape, as float32 zeros.
+func Full(t testing.TB, tpl fs.FS) map[string]*Tensor {
 	t.Helper()
 	raw, err := fs.ReadFile(tpl, "templates.json")
 	if err != nil {
@@ -35,53 +43,73 @@ func Checkpoint(t testing.TB, tpl fs.FS, dir string) string {
 	if err := json.Unmarshal(raw, &index); err != nil {
 		t.Fatal(err)
 	}
-	shapes := map[string][]int64{}
+	ts := map[string]*Tensor{}
 	for _, g := range index.Graphs {
 		for _, in := range g.Initializers {
-			shapes[in.Key] = in.Shape
+			ts[in.Key] = &Tensor{Dtype: "F32", Shape: in.Shape}
 		}
 	}
 	for k, s := range index.UnusedKeys {
-		shapes[k] = s
+		ts[k] = &Tensor{Dtype: "F32", Shape: s}
 	}
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range shapes {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	return ts
+}
+
+// WriteSafetensors writes the tensors, their names under prefix, as a
+// safetensors file whose unset data are a hole: a full-size checkpoint
+// costs no disk.
+func WriteSafetensors(t testing.TB, path, prefix string, ts map[string]*Tensor) {
+	t.Helper()
+	names := slices.Sorted(maps.Keys(ts))
 	header := map[string]any{}
+	offsets := map[string]int64{}
 	var end int64
-	for _, k := range keys {
-		n := int64(4)
-		for _, d := range shapes[k] {
+	for _, k := range names {
+		n := elemSize[ts[k].Dtype]
+		for _, d := range ts[k].Shape {
 			n *= d
 		}
-		header["model."+k] = map[string]any{"dtype": "F32", "shape": shapes[k], "data_offsets": []int64{end, end + n}}
+		header[prefix+k] = map[string]any{"dtype": ts[k].Dtype, "shape": ts[k].Shape, "data_offsets": []int64{end, end + n}}
+		offsets[k] = end
 		end += n
 	}
 	h, err := json.Marshal(header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir = filepath.Join(dir, "SegVol")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := binary.Write(f, binary.LittleEndian, uint64(len(h))); err != nil {
+	var hl [8]byte
+	binary.LittleEndian.PutUint64(hl[:], uint64(len(h)))
+	base := int64(8 + len(h))
+	if _, err := f.Write(append(hl[:], h...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(h); err != nil {
+	for _, k := range names {
+		if ts[k].Data != nil {
+			if _, err := f.WriteAt(ts[k].Data, base+offsets[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := f.Truncate(base + end); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(8 + int64(len(h)) + end); err != nil {
+}
+
+// Checkpoint writes into dir a Hugging Face folder, SegVol, holding a
+// full-size SegVol checkpoint (Full, "model." prefixed) as sparse
+// safetensors: the installer checks names, shapes and dtypes and copies
+// the bytes, which zeros exercise as well as real weights do.
+func Checkpoint(t testing.TB, tpl fs.FS, dir string) string {
+	t.Helper()
+	dir = filepath.Join(dir, "SegVol")
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	WriteSafetensors(t, filepath.Join(dir, "model.safetensors"), "model.", Full(t, tpl))
 	return dir
 }
