@@ -141,6 +141,11 @@ func (f Frame) SliceAxis(dir [3]float64) int {
 	if err != nil {
 		return -1
 	}
+	return sliceAxis(m, dir)
+}
+
+// sliceAxis is SliceAxis given the world-to-index matrix m.
+func sliceAxis(m [3][4]float64, dir [3]float64) int {
 	for a := 0; a < 3; a++ {
 		row := [3]float64{m[a][0], m[a][1], m[a][2]}
 		n := math.Sqrt(dot(row, row))
@@ -162,8 +167,8 @@ const parallelTolerance = 1e-6
 // them, else the length along it of one step of the index axis closest
 // to it.
 func (f Frame) Step(dir [3]float64) float64 {
-	if a := f.SliceAxis(dir); a >= 0 {
-		if m, err := f.Geom.WorldToIndexMatrix(); err == nil {
+	if m, err := f.Geom.WorldToIndexMatrix(); err == nil {
+		if a := sliceAxis(m, dir); a >= 0 {
 			return 1 / math.Abs(m[a][0]*dir[0]+m[a][1]*dir[1]+m[a][2]*dir[2])
 		}
 	}
@@ -197,7 +202,7 @@ func (f Frame) Snap(p [3]float64) [3]float64 {
 	}
 	for _, o := range []Orientation{Axial, Coronal, Sagittal} {
 		nrm := o.Normal()
-		a := f.SliceAxis(nrm)
+		a := sliceAxis(m, nrm)
 		if a < 0 {
 			continue
 		}
