@@ -16,29 +16,47 @@ import (
 )
 
 // installModelDialog offers the three ways to install SegVol: a Hugging
-// Face folder, a GitHub .pth, or a download from the hub.
+// Face folder or a GitHub .pth, typed or pasted as a path (a hospital's
+// shared drive is easier pasted than browsed to) or chosen with Browse, or
+// a download from the hub.
 func (v *Viewer) installModelDialog() {
 	var d *dialog.CustomDialog
-	choose := func(folder bool) func() {
+	path := widget.NewEntry()
+	path.SetPlaceHolder("checkpoint folder or file")
+	install := func() {
+		p := typedPath(path.Text)
+		if p == "" {
+			v.showError(fmt.Errorf("type the full path of the checkpoint folder or file, or choose it with Browse"))
+			return
+		}
+		d.Hide()
+		v.InstallModel(p)
+	}
+	path.OnSubmitted = func(string) { install() }
+	browse := func(folder bool) func() {
 		return func() {
-			d.Hide()
+			set := func(p string) { path.SetText(p) }
 			if folder {
-				v.pickFolder(func(path string) { v.InstallModel(path) })
+				v.pickFolder(set)
 			} else {
-				v.pickFile("", fileKind{".pth", ".bin", ".safetensors"}, func(path string) { v.InstallModel(path) })
+				v.pickFile("", fileKind{".pth", ".bin", ".safetensors"}, set)
 			}
 		}
 	}
-	text := widget.NewLabel("SegVol needs its trained weights once. Choose the folder downloaded from\n" +
-		"Hugging Face (BAAI/SegVol), or the GitHub checkpoint file (SegVol_v1.pth),\n" +
+	text := widget.NewLabel("SegVol needs its trained weights once: the folder downloaded from\n" +
+		"Hugging Face (BAAI/SegVol) or the GitHub checkpoint file (SegVol_v1.pth),\n" +
 		"or let the app download it from Hugging Face (about 720 MB).\n" +
 		"No Python is needed; the weights are checked before anything is written.")
 	d = dialog.NewCustom("Install SegVol model", "Close", container.NewVBox(text,
-		widget.NewButton("Choose folder…", choose(true)),
-		widget.NewButton("Choose file…", choose(false)),
+		container.NewBorder(nil, nil, nil, container.NewHBox(
+			widget.NewButton("Browse folder…", browse(true)),
+			widget.NewButton("Browse file…", browse(false)),
+			&widget.Button{Text: "Install", Importance: widget.HighImportance, OnTapped: install}), path),
 		widget.NewButton("Download from Hugging Face", func() { d.Hide(); v.DownloadModel("main") }),
 	), v.win)
+	d.Resize(fyne.NewSize(760, 0))
 	d.Show()
+	v.win.Canvas().Focus(path)
 }
 
 // pickFolder asks for a folder, then gets its path.
@@ -60,24 +78,24 @@ func (v *Viewer) pickFolder(then func(path string)) {
 // models folder in the background, with a progress bar and Cancel, then
 // switches the engine to it; a failed or cancelled install changes nothing.
 func (v *Viewer) InstallModel(source string) {
-	v.runInstall("Installing SegVol from "+filepath.Base(source), func(context.Context, string, func(string, int64, int64)) (string, error) {
-		return source, nil
+	v.runInstall("Installing SegVol from "+filepath.Base(source), func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error) {
+		return install.Install(ctx, tplfiles.Templates, source, dir, func(done, total int64) { progress("installing", done, total) })
 	})
 }
 
 // DownloadModel downloads SegVol at revision from the Hugging Face hub (the
 // proxy and HF_ENDPOINT from the environment), then installs it.
 func (v *Viewer) DownloadModel(revision string) {
-	v.runInstall("Downloading SegVol from Hugging Face", func(ctx context.Context, dir string, progress func(what string, done, total int64)) (string, error) {
-		return install.Fetch(ctx, hub.NewClient(), revision, filepath.Join(dir, "downloads"), func(file string, done, total int64) {
-			progress("downloading "+file, done, total)
-		})
+	v.runInstall("Downloading SegVol from Hugging Face", func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error) {
+		return install.Download(ctx, tplfiles.Templates, hub.NewClient(), revision, dir,
+			func(file string, done, total int64) { progress("downloading "+file, done, total) },
+			func(done, total int64) { progress("installing", done, total) })
 	})
 }
 
-// runInstall gets a checkpoint (fetch), installs it and reloads the
-// engine, showing progress; fetch returns the checkpoint's path.
-func (v *Viewer) runInstall(title string, fetch func(ctx context.Context, dir string, progress func(what string, done, total int64)) (string, error)) {
+// runInstall installs SegVol into the models folder (run) and reloads the
+// engine, showing progress.
+func (v *Viewer) runInstall(title string, run func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error)) {
 	dir := v.modelsFolder()
 	if !filepath.IsAbs(dir) {
 		v.showError(fmt.Errorf("no models folder to install SegVol into: %s; set one in File > Settings…", dir))
@@ -98,11 +116,7 @@ func (v *Viewer) runInstall(title string, fetch func(ctx context.Context, dir st
 		})
 	}
 	go func() {
-		source, err := fetch(ctx, dir, progress)
-		var m *install.Model
-		if err == nil {
-			m, err = install.Install(ctx, tplfiles.Templates, source, dir, func(done, total int64) { progress("installing", done, total) })
-		}
+		m, err := run(ctx, dir, progress)
 		cancelled := err != nil && ctx.Err() != nil // read before Hide, which cancels
 		fyne.Do(func() {
 			d.Hide()

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
 	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
 	"github.com/segvolapp/segvol/infer/engine"
@@ -31,14 +34,26 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 		t.Fatalf("before the install: %q", st)
 	}
 
-	v.InstallModel(t.TempDir()) // no checkpoint in it
+	// The dialog as a user meets it: the path field has the focus, a typed
+	// path and Return install.
+	installVia := func(path string) {
+		menuItem(v, "Segmentation", "Install SegVol model…").Action()
+		typeLikeDriver(v.win.Canvas(), path)
+		e, ok := v.win.Canvas().Focused().(*widget.Entry)
+		if !ok || e.Text != path {
+			t.Fatalf("the install dialog's path field is not focused or holds %v, not %q", e, path)
+		}
+		e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	installVia(t.TempDir()) // no checkpoint in it
 	waitFor(t, "the refusal", func() bool { return strings.Contains(shownText(v), "SegVol was not installed (nothing changed)") })
 	if entries, _ := os.ReadDir(models); len(entries) != 0 {
 		t.Fatalf("a refused install left %d files in the models folder", len(entries))
 	}
 
 	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
-	v.InstallModel(src)
+	v.win.Canvas().Overlays().Top().Hide()
+	installVia(src)
 	if err := await(t, "the engine after the install", engines); err != nil {
 		t.Fatal(err)
 	}
@@ -49,5 +64,35 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 	// structure names suggested are the list the program carries.
 	if got := viewer.FilterCategories(v.categories, "left kid"); len(got) == 0 || got[0] != "left kidney" {
 		t.Errorf("typing \"left kid\" offers %q (of %d names)", got, len(v.categories))
+	}
+}
+
+// Download from Hugging Face shows its progress, and Cancel stops it with
+// the models folder as it was and the engine unchanged.
+func TestInstallDownloadCancelled(t *testing.T) {
+	installtest.Hub(t, installtest.Checkpoint(t, tplfiles.Templates, t.TempDir()), true)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	models := filepath.Join(t.TempDir(), "models")
+	engines := make(chan error, 4)
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Engine: engine.Options{Models: models, Device: "cpu"},
+		OnEngine: func(err error) { engines <- err }}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-engines
+	menuItem(v, "Segmentation", "Install SegVol model…").Action()
+	findButton(t, v.win.Canvas().Overlays().Top(), "Download from Hugging Face").OnTapped()
+	waitFor(t, "the download's progress", func() bool { return strings.Contains(shownText(v), "downloading model.safetensors: 1 of ") })
+	findButton(t, v.win.Canvas().Overlays().Top(), "Cancel").OnTapped()
+	waitFor(t, "the cancellation", func() bool { return strings.Contains(v.status.Text, "SegVol install cancelled: nothing changed") })
+	files := 0
+	filepath.WalkDir(models, func(_ string, d os.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			files++
+		}
+		return nil
+	})
+	if files != 0 || !strings.Contains(v.engineStatus(), "embedded default") {
+		t.Errorf("after Cancel: %d files in the models folder, engine %q", files, v.engineStatus())
 	}
 }

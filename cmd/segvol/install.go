@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
@@ -50,8 +49,12 @@ func installFrom(ctx context.Context, source, dir string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "installed %s (%s layout, %s, SHA-256 %s) into %s\n", m.Source, m.Layout, m.Format, m.SHA256, m.Dir)
+	printInstalled(stdout, m)
 	return nil
+}
+
+func printInstalled(w io.Writer, m *install.Model) {
+	fmt.Fprintf(w, "installed %s (%s layout, %s, SHA-256 %s) into %s\n", m.Source, m.Layout, m.Format, m.SHA256, m.Dir)
 }
 
 func cmdModelsDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,16 +72,17 @@ func cmdModelsDownload(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var file string
 	lines := progressLines(stderr, "")
-	folder, err := install.Fetch(ctx, hub.NewClient(), *revision, filepath.Join(dir, "downloads"), func(name string, done, total int64) {
+	m, err := install.Download(ctx, tplfiles.Templates, hub.NewClient(), *revision, dir, func(name string, done, total int64) {
 		if name != file {
 			file, lines = name, progressLines(stderr, "downloading "+name)
 		}
 		lines(done, total)
-	})
+	}, progressLines(stderr, "installing"))
 	if err != nil {
 		return err
 	}
-	return installFrom(ctx, folder, dir, stdout, stderr)
+	printInstalled(stdout, m)
+	return nil
 }
 
 func cmdModelsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {

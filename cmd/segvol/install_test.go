@@ -3,17 +3,14 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
+	"github.com/segvolapp/segvol/infer/segvol/install"
 	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
 )
 
@@ -50,42 +47,9 @@ func TestModelsInstallAndList(t *testing.T) {
 // installs what it got; no test reaches the network.
 func TestModelsDownload(t *testing.T) {
 	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
-	const commit = "0123456789abcdef0123456789abcdef01234567"
-	type file struct {
-		path string
-		sha  string
-		size int64
-	}
-	var files []file
-	for _, name := range []string{"model.safetensors"} {
-		st, err := os.Stat(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, file{name, fileSHA256(t, filepath.Join(src, name)), st.Size()})
-	}
-	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/models/BAAI/SegVol/revision/main" {
-			var sib []map[string]any
-			for _, f := range files {
-				sib = append(sib, map[string]any{"rfilename": f.path, "size": f.size, "lfs": map[string]any{"sha256": f.sha, "size": f.size}})
-			}
-			json.NewEncoder(w).Encode(map[string]any{"sha": commit, "siblings": sib})
-			return
-		}
-		for _, f := range files {
-			if r.URL.Path == "/BAAI/SegVol/resolve/"+commit+"/"+f.path {
-				w.Header().Set("X-Repo-Commit", commit)
-				w.Header().Set("X-Linked-Etag", `"`+f.sha+`"`)
-				w.Header().Set("X-Linked-Size", fmt.Sprint(f.size))
-				http.ServeFile(w, r, filepath.Join(src, f.path))
-				return
-			}
-		}
-		http.NotFound(w, r)
-	}))
-	defer hub.Close()
-	t.Setenv("HF_ENDPOINT", hub.URL)
+	installtest.Hub(t, src, false)
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
 	models := filepath.Join(t.TempDir(), "models")
 	st, out, errs := segvol(t, "models", "download", "--models", models)
 	if st != 0 || !strings.Contains(out, "installed ") || !strings.Contains(errs, "downloading model.safetensors 100%") {
@@ -94,8 +58,16 @@ func TestModelsDownload(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(models, "weights.bin")); err != nil {
 		t.Error(err)
 	}
-	if got := fileSHA256(t, filepath.Join(models, "downloads", "BAAI-SegVol@"+commit, "model.safetensors")); got != files[0].sha {
-		t.Errorf("the downloaded checkpoint's SHA-256 is %s, the served one's %s", got, files[0].sha)
+	installed, err := install.List(models)
+	if err != nil || len(installed) != 1 {
+		t.Fatalf("installed: %v, %v", installed, err)
+	}
+	if want := fileSHA256(t, filepath.Join(src, "model.safetensors")); installed[0].SHA256 != want {
+		t.Errorf("the installed checkpoint's SHA-256 is %s, the served one's %s", installed[0].SHA256, want)
+	}
+	// The download waited in the user's cache and went once installed.
+	if left, _ := os.ReadDir(filepath.Join(cache, "segvol", "downloads")); len(left) != 0 {
+		t.Errorf("the downloads folder still holds %s", left[0].Name())
 	}
 }
 

@@ -3,6 +3,8 @@ package install
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -76,4 +78,26 @@ func shards(repo hub.Repo, base string) []string {
 		}
 	}
 	return out
+}
+
+// Download fetches SegVol at revision (Fetch) into the user's cache, where
+// an interrupted download waits to be resumed and a cancelled one leaves
+// the models folder as it was, then installs it into modelsDir. The
+// downloaded checkpoint is removed once installed: the models folder holds
+// all of it that SegVol uses, and its manifest the checkpoint's SHA-256.
+func Download(ctx context.Context, tpl fs.FS, c *hub.Client, revision, modelsDir string, fetched FetchProgress, installed Progress) (*Model, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil, fmt.Errorf("no folder to download SegVol into: %w", err)
+	}
+	folder, err := Fetch(ctx, c, revision, filepath.Join(cache, "segvol", "downloads"), fetched)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Install(ctx, tpl, folder, modelsDir, installed)
+	if err != nil {
+		return nil, err
+	}
+	os.RemoveAll(folder)
+	return m, nil
 }

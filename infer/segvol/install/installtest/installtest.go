@@ -3,13 +3,20 @@
 package installtest
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -112,4 +119,68 @@ func Checkpoint(t testing.TB, tpl fs.FS, dir string) string {
 	}
 	WriteSafetensors(t, filepath.Join(dir, "model.safetensors"), "model.", Full(t, tpl))
 	return dir
+}
+
+// HubCommit is the commit Hub says main is at.
+const HubCommit = "0123456789abcdef0123456789abcdef01234567"
+
+// Hub serves the files of folder src as the Hugging Face hub serves
+// BAAI/SegVol at main (the API listing, the resolve URLs with their size
+// and SHA-256 headers, Range), and sets HF_ENDPOINT to it for the test.
+// When stall is set, every file answer sends its first MiB and then waits
+// until the client goes: a download in flight, for tests that cancel it.
+func Hub(t testing.TB, src string, stall bool) {
+	t.Helper()
+	const commit = HubCommit
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, sizes := map[string]string{}, map[string]int64{}
+	var siblings []map[string]any
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		sums[e.Name()] = hex.EncodeToString(sum[:])
+		size := int64(len(data))
+		sizes[e.Name()] = size
+		siblings = append(siblings, map[string]any{"rfilename": e.Name(), "size": size,
+			"lfs": map[string]any{"sha256": sums[e.Name()], "size": size}})
+	}
+	closing := make(chan struct{})
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/models/BAAI/SegVol/revision/main" {
+			json.NewEncoder(w).Encode(map[string]any{"sha": commit, "siblings": siblings})
+			return
+		}
+		name, ok := strings.CutPrefix(r.URL.Path, "/BAAI/SegVol/resolve/"+commit+"/")
+		if !ok || sums[name] == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("X-Repo-Commit", commit)
+		w.Header().Set("X-Linked-Etag", `"`+sums[name]+`"`)
+		w.Header().Set("X-Linked-Size", strconv.FormatInt(sizes[name], 10))
+		if !stall || r.Method == http.MethodHead {
+			http.ServeFile(w, r, filepath.Join(src, name))
+			return
+		}
+		f, err := os.Open(filepath.Join(src, name))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer f.Close()
+		io.CopyN(w, f, 1<<20)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-closing:
+		}
+	}))
+	t.Cleanup(func() { close(closing); hub.Close() })
+	t.Setenv("HF_ENDPOINT", hub.URL)
 }
