@@ -107,12 +107,12 @@ package-macos:
 # the installed CLI, SegVol installed from random checkpoints by the .deb's
 # CLI with no Python in reach and segmenting, PE headers and imports of the
 # Windows files, then the viewer installed from the .deb opens the sample
-# under Xvfb (screenshot).
+# under Xvfb (screenshot) and installs SegVol from its menus.
 test-packages: package-linux package-windows
 	scripts/apt-deps.sh xvfb xauth x11-apps imagemagick desktop-file-utils python3-torch
-	ckpt=$$(mktemp -d) && scripts/test-checkpoints.sh $$ckpt && \
-	  SEGVOL_DIST=$(CURDIR)/dist SEGVOL_CHECKPOINTS=$$ckpt $(GO) test -count=1 -timeout 30m -v ./packaging/; \
-	  rc=$$?; rm -rf $$ckpt; exit $$rc
-	tmp=$$(mktemp -d) && dpkg-deb -x dist/segvol_*_amd64.deb $$tmp && \
-	  SEGVOL_VIEWER_BIN=$$tmp/opt/segvol/segvol-viewer $(GO) test -count=1 -v -run TestAppShowsSampleUnderXvfb ./cmd/segvol-viewer; \
-	  rc=$$?; rm -rf $$tmp; exit $$rc
+	ckpt=$$(mktemp -d) && tmp=$$(mktemp -d) && scripts/test-checkpoints.sh $$ckpt && \
+	  SEGVOL_DIST=$(CURDIR)/dist SEGVOL_CHECKPOINTS=$$ckpt $(GO) test -count=1 -timeout 30m -v ./packaging/ && \
+	  dpkg-deb -x dist/segvol_*_amd64.deb $$tmp && \
+	  SEGVOL_VIEWER_BIN=$$tmp/opt/segvol/segvol-viewer SEGVOL_CHECKPOINTS=$$ckpt $(GO) test -count=1 -v \
+	    -run 'TestAppShowsSampleUnderXvfb|TestInstallSegVolThroughMenusUnderXvfb' ./cmd/segvol-viewer; \
+	  rc=$$?; rm -rf $$ckpt $$tmp; exit $$rc

@@ -68,8 +68,8 @@ func categories(info engine.Info) []string {
 	return names
 }
 
-// engineStatus is the status bar's part about the engine.
-func (v *Viewer) engineStatus() string {
+// EngineStatus is the status bar's part about the engine.
+func (v *Viewer) EngineStatus() string {
 	a := &v.ai
 	if a.seg == nil {
 		return "AI: loading…"

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
@@ -143,5 +144,28 @@ func TestBoxRowWithinStudy(t *testing.T) {
 	d := s.Volume.Dims
 	if nx > d[0] || ny > d[1] || nz > d[2] || nz < 2 {
 		t.Errorf("box row %q for a %v study", row, d)
+	}
+}
+
+// T over a view does what the Structure name button does: it asks for the
+// name (here, with the embedded default, it says SegVol is needed). It
+// picked the tool silently, so the letters of the name typed next picked
+// other tools.
+func TestStructureNameKeyAsksForName(t *testing.T) {
+	engines := make(chan error, 1)
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Engine: engine.Options{Backend: "classic"},
+		OnEngine: func(err error) { engines <- err }}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	await(t, "the engine", engines)
+	c := v.win.Canvas()
+	c.Focus(v.views[mpr.Axial])
+	typeLikeDriver(c, "t")
+	if got := shownText(v); !strings.Contains(got, "Segmenting a structure by name needs SegVol") {
+		t.Fatalf("after T: the dialog on top says %q", got)
+	}
+	if got := v.Session().Edit().Tool(); got != viewer.ToolNavigate {
+		t.Errorf("after T without SegVol the tool is %v", got)
 	}
 }

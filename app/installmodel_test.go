@@ -30,7 +30,7 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-engines // the first engine, before the install: the embedded default
-	if st := v.engineStatus(); !strings.Contains(st, "embedded default") {
+	if st := v.EngineStatus(); !strings.Contains(st, "embedded default") {
 		t.Fatalf("before the install: %q", st)
 	}
 
@@ -92,7 +92,7 @@ func TestInstallDownloadCancelled(t *testing.T) {
 		}
 		return nil
 	})
-	if files != 0 || !strings.Contains(v.engineStatus(), "embedded default") {
-		t.Errorf("after Cancel: %d files in the models folder, engine %q", files, v.engineStatus())
+	if files != 0 || !strings.Contains(v.EngineStatus(), "embedded default") {
+		t.Errorf("after Cancel: %d files in the models folder, engine %q", files, v.EngineStatus())
 	}
 }

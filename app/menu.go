@@ -136,6 +136,10 @@ func (v *Viewer) viewRune(r rune) bool {
 		v.toggleCrosshair()
 		return true
 	}
+	if t, ok := viewer.ToolForKey(r); ok {
+		v.SetTool(t) // T asks for the structure's name, as its button does
+		return true
+	}
 	return false
 }
 

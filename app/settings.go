@@ -123,6 +123,9 @@ func (v *Viewer) applySettings(models, device, library string) {
 // whyNoSegVol says why SegVol does not run, and where to read how to
 // install it when its model is what is missing.
 func whyNoSegVol(err error) string {
+	if err == nil { // SegVol was not tried: the embedded default was chosen
+		return "the embedded default is chosen in File > Settings or by --backend"
+	}
 	if errors.Is(err, segvol.ErrNoModels) {
 		return err.Error() + ". Help > Installing SegVol says where to get the model and where to put it"
 	}

@@ -372,7 +372,7 @@ func brief(s string) string {
 // statusParts are the renderer, the engine, the window and the load time
 // and warnings, in full.
 func (v *Viewer) statusParts() []string {
-	parts := []string{v.rendererName, v.engineStatus()}
+	parts := []string{v.rendererName, v.EngineStatus()}
 	if v.session != nil {
 		w := v.session.Window()
 		name := w.Name

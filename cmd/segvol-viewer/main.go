@@ -83,6 +83,20 @@ func main() {
 		}
 		first = false
 	}
+	// Lines for scripts and the Xvfb tests: the engine in use, each preview.
+	opt.OnEngine = func(err error) {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
+		}
+		fmt.Printf("segvol-viewer: engine %s\n", v.EngineStatus())
+	}
+	opt.OnSegmented = func(err error) {
+		if err != nil {
+			fmt.Printf("segvol-viewer: segmentation failed: %v\n", err)
+			return
+		}
+		fmt.Printf("segvol-viewer: preview %d voxels\n", v.Session().Edit().PreviewVoxels())
+	}
 	v = app.New(a, opt)
 	v.Window().Show()
 	fitScreen(v)
