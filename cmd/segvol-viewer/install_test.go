@@ -13,18 +13,27 @@ import (
 )
 
 // TestInstallSegVolThroughMenusUnderXvfb installs SegVol as a user does,
-// in the real viewer (the .deb's under make test-packages, with random
-// weights; here the installer's zero checkpoint): Segmentation > Install
+// in the real viewer (the .deb's under make test-packages, from random
+// weights in both published layouts, the Hugging Face folder and the
+// GitHub .pth; elsewhere the installer's zero checkpoint): Segmentation > Install
 // SegVol model… reached from the menu bar with a click and the arrow keys,
 // the checkpoint folder's path typed, Return. The engine becomes SegVol
 // with no restart; then a typed structure name and a box dragged in the
 // axial view each bring a preview from it.
 func TestInstallSegVolThroughMenusUnderXvfb(t *testing.T) {
 	need(t, "xdotool")
-	src := filepath.Join(os.Getenv("SEGVOL_CHECKPOINTS"), "hf")
-	if os.Getenv("SEGVOL_CHECKPOINTS") == "" {
-		src = installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
+	sources := []string{"huggingface", "github"}
+	if dir := os.Getenv("SEGVOL_CHECKPOINTS"); dir != "" {
+		sources[0], sources[1] = filepath.Join(dir, "hf"), filepath.Join(dir, "SegVol_v1.pth")
+	} else {
+		sources = []string{installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())}
 	}
+	for _, src := range sources {
+		t.Run(filepath.Base(src), func(t *testing.T) { installThroughMenus(t, src) })
+	}
+}
+
+func installThroughMenus(t *testing.T, src string) {
 	bin, display := xserver(t)
 	seen, lines := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", "cpu")
 	axial := viewRects(t, seen)["axial"]
