@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the SegVol export without the real weights (models/segvol/README.md):
-# random checkpoints with the real key names and shapes in both published
-# layouts, the strict key check (a missing key must fail), the export, the
+# random checkpoints with the real key names and shapes, the CLIP tower
+# included, in both published layouts (and one without the tower), the strict key check (a missing key must fail), the export, the
 # graph templates (made again, they must equal assets/segvol byte for byte),
 # the Go installer on both checkpoints, then from Go through ONNX Runtime:
 # each graph, exported and installed, against PyTorch on the same random
@@ -26,8 +26,10 @@ trap 'rm -rf "$work"' EXIT
 echo "== random checkpoints (encoder depth $depth)"
 mkdir "$work/hf" # a Hugging Face folder
 "$py" models/segvol/make_checkpoint.py --out "$work/hf/pytorch_model.bin" --encoder-depth "$depth"
-"$py" models/segvol/make_checkpoint.py --out "$work/SegVol_v1.pth" --layout github --no-clip --encoder-depth "$depth"
-"$py" -W ignore models/segvol/export.py --checkpoint "$work/SegVol_v1.pth" --encoder-depth "$depth" --check-only
+"$py" models/segvol/make_checkpoint.py --out "$work/SegVol_v1.pth" --layout github --encoder-depth "$depth" --seed 1
+# Without the CLIP tower: installed, it must get no text graph.
+"$py" models/segvol/make_checkpoint.py --out "$work/noclip.pth" --layout github --no-clip --encoder-depth "$depth" --seed 2
+"$py" -W ignore models/segvol/export.py --checkpoint "$work/noclip.pth" --encoder-depth "$depth" --check-only
 
 echo "== a checkpoint with a key missing must be refused"
 "$py" - "$work/hf/pytorch_model.bin" "$work/broken.bin" <<'PY'
@@ -47,6 +49,8 @@ echo "== export"
   "$py" -W ignore models/segvol/export.py --checkpoint "$work/hf/pytorch_model.bin" --out "$work/models" \
   --encoder-depth "$depth" --fixtures "$work/fixtures"
 ls -l "$work/models"
+"$py" -W ignore models/segvol/export.py --checkpoint "$work/SegVol_v1.pth" --out "$work/models-github" \
+  --encoder-depth "$depth" --fixtures "$work/fixtures-github"
 
 echo "== graph templates: made again with other stand-in weights, they must equal assets/segvol"
 /usr/bin/time -f "templates: %e s wall, peak RSS %M KB" \
@@ -61,28 +65,29 @@ fi
 
 echo "== the Go installer on both checkpoints (cp of the same files for comparison)"
 /usr/bin/time -f "cp: %e s wall" cp "$work/hf/pytorch_model.bin" "$work/SegVol_v1.pth" "$work/regen/"
-export SEGVOL_INSTALL_FROM="$work/hf $work/SegVol_v1.pth" SEGVOL_INSTALL_TO="$work/installed"
+export SEGVOL_INSTALL_FROM="$work/hf $work/SegVol_v1.pth $work/noclip.pth" SEGVOL_INSTALL_TO="$work/installed"
 "$GO" test -count=1 -c -o "$work/modelcheck.test" ./models/segvol/
 # The test binary runs in its package's folder, as go test runs it.
 (cd models/segvol && /usr/bin/time -f "install: %e s wall, peak RSS %M KB" "$work/modelcheck.test" -test.v -test.run '^TestInstall$')
 
 echo "== Go through ONNX Runtime: graphs against PyTorch, zoom-out-zoom-in on the sample"
+# Each layout against its own export's PyTorch outputs: the four graphs
+# (the text graph's categories against the export's vectors, as the
+# installer writes none). The checkpoint without the CLIP tower gets no
+# text graph.
 export SEGVOL_MODELS="$work/models" SEGVOL_FIXTURES="$work/fixtures"
-for models in "$work/models" "$work/installed/hf" "$work/installed/SegVol_v1.pth"; do
+for pair in "models fixtures" "installed/hf fixtures" "models-github fixtures-github" "installed/SegVol_v1.pth fixtures-github"; do
+  set -- $pair
+  models="$work/$1" ref="$work/models"
+  [ "$2" = fixtures ] || ref="$work/models-github"
   echo "-- $models"
-  (cd models/segvol && SEGVOL_MODELS="$models" /usr/bin/time -f "go test: %e s wall, peak RSS %M KB" \
-    "$work/modelcheck.test" -test.v -test.run 'TestGraphsMatchPyTorch|TestZoomOutZoomIn')
-done
-# The Hugging Face checkpoint has the CLIP tower: its installed folder has
-# text_encoder.onnx (categories checked against the export's vectors, as the
-# installer writes none); the GitHub one has not, and gets no text graph.
-for models in "$work/models" "$work/installed/hf"; do
-  echo "-- text_encoder.onnx of $models"
-  (cd models/segvol && SEGVOL_MODELS="$models" SEGVOL_TEXT_TABLE="$work/models" \
-    "$work/modelcheck.test" -test.v -test.run 'TestTextEncoderMatchesPyTorch')
+  (cd models/segvol && SEGVOL_MODELS="$models" SEGVOL_FIXTURES="$work/$2" SEGVOL_TEXT_TABLE="$ref" \
+    /usr/bin/time -f "go test: %e s wall, peak RSS %M KB" \
+    "$work/modelcheck.test" -test.v -test.run 'TestGraphsMatchPyTorch|TestZoomOutZoomIn|TestTextEncoderMatchesPyTorch')
 done
 for f in text_encoder.onnx text_weights.bin; do
-  [ ! -e "$work/installed/SegVol_v1.pth/$f" ] || { echo "test-export: $f installed from a checkpoint without the CLIP tower" >&2; exit 1; }
+  [ -e "$work/installed/SegVol_v1.pth/$f" ] || { echo "test-export: no $f installed from the GitHub checkpoint with the CLIP tower" >&2; exit 1; }
+  [ ! -e "$work/installed/noclip.pth/$f" ] || { echo "test-export: $f installed from a checkpoint without the CLIP tower" >&2; exit 1; }
 done
 # No category vectors there: the CLI's phrase below must go through the graph.
 [ ! -e "$work/installed/hf/text_embeddings.json" ] || { echo "test-export: the installer wrote text_embeddings.json" >&2; exit 1; }
