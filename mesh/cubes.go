@@ -49,7 +49,9 @@ func init() {
 }
 
 // corner is the position of cube corner c.
-func corner(c int) [3]float64 { return [3]float64{float64(c & 1), float64(c >> 1 & 1), float64(c >> 2 & 1)} }
+func corner(c int) [3]float64 {
+	return [3]float64{float64(c & 1), float64(c >> 1 & 1), float64(c >> 2 & 1)}
+}
 
 // edgeBetween is the cube edge joining corners a and b (which differ in
 // one bit).
