@@ -7,8 +7,9 @@ import "fmt"
 // case), the contour cuts each inside corner off on its own. The rule
 // depends only on the face's four corners, so the two cubes that share a
 // face draw the same segments on it, and the surface has no cracks; each
-// cube's contour loops become fans of triangles, so every edge of the
-// surface lies in exactly two triangles.
+// cube's contour loops are cut into triangles by diagonals through the
+// cube's inside only, so every edge of the surface lies in exactly two
+// triangles.
 //
 // A cube's corner c (0..7) sits at offset (c&1, c>>1&1, c>>2&1); a label
 // voxel is a corner, so surface vertices are the midpoints of cube edges
@@ -46,11 +47,6 @@ func init() {
 	for config := range 256 {
 		cases[config] = triangulate(config, faces)
 	}
-}
-
-// corner is the position of cube corner c.
-func corner(c int) [3]float64 {
-	return [3]float64{float64(c & 1), float64(c >> 1 & 1), float64(c >> 2 & 1)}
 }
 
 // edgeBetween is the cube edge joining corners a and b (which differ in
