@@ -76,6 +76,7 @@ bench: deps-test
 	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh
+	scripts/bench-mesh.sh
 	SEGVOL_TEST_DEPTH=12 GO="$(GO)" scripts/test-export.sh --bench
 
 # Opens the viewer on the bundled sample study.
