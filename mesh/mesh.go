@@ -7,7 +7,7 @@
 // marching cubes on each segment's mask (with a case table built so that
 // neighbouring cubes always agree, which makes every surface closed and
 // manifold), then a windowed sinc low-pass (Taubin's non-shrinking filter,
-// as vtkWindowedSincPolyDataFilter).
+// as vtkWindowedSincPolyDataFilter) and, on request, quadric decimation.
 package mesh
 
 import (
@@ -40,6 +40,9 @@ type Options struct {
 	// marching cubes surface, 0.5 (Slicer's default) gives the windowed
 	// sinc a pass band of 10^(-4*0.5) = 0.01.
 	Smoothing float64
+	// Decimation is the fraction of triangles to remove, 0..0.99, as
+	// Slicer's decimation factor; 0 keeps them all.
+	Decimation float64
 }
 
 // DefaultSmoothing is Slicer's default for its closed-surface representation.
@@ -168,6 +171,9 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 	if o.Smoothing < 0 || o.Smoothing > 1 || math.IsNaN(o.Smoothing) {
 		return nil, fmt.Errorf("mesh: smoothing %g is outside 0..1", o.Smoothing)
 	}
+	if o.Decimation < 0 || o.Decimation > 0.99 || math.IsNaN(o.Decimation) {
+		return nil, fmt.Errorf("mesh: decimation %g is outside 0..0.99", o.Decimation)
+	}
 	bb := boxes(g)
 	want := o.Labels
 	if want == nil {
@@ -228,6 +234,9 @@ func build(ctx context.Context, g Grid, v uint8, b box, o Options) (Mesh, error)
 	}
 	if o.Smoothing > 0 {
 		smooth(pos, tri, math.Pow(10, -4*o.Smoothing), smoothIterations)
+	}
+	if o.Decimation > 0 {
+		pos, tri = decimate(pos, tri, o.Decimation)
 	}
 	m := Mesh{Label: v, Triangles: tri, Voxels: b.n}
 	m.Positions = make([]float32, len(pos))

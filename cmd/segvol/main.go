@@ -30,7 +30,8 @@ commands:
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
-  mesh --labels MASK [--image PATH] [--label N|NAME]... [--smooth F] [--ras] [--format stl|obj|ply] --out FILE|DIR
+  mesh --labels MASK [--image PATH] [--label N|NAME]... [--smooth F] [--decimate F] [--ras]
+       [--format stl|obj|ply] --out FILE|DIR
                                           segment surfaces (closed, smoothed) in patient coordinates (LPS, or RAS),
                                           one file for all (format by extension) or one per segment in a folder
 ` + modelsUsage()

@@ -18,7 +18,7 @@ import (
 	"github.com/segvolapp/segvol/viewer/study"
 )
 
-const meshUsage = "segvol mesh --labels MASK [--image PATH] [--series UID|N] [--label N|NAME]... [--smooth F] [--ras] [--format stl|obj|ply] --out FILE|DIR"
+const meshUsage = "segvol mesh --labels MASK [--image PATH] [--series UID|N] [--label N|NAME]... [--smooth F] [--decimate F] [--ras] [--format stl|obj|ply] --out FILE|DIR"
 
 // stringList collects a repeated flag.
 type stringList []string
@@ -34,6 +34,7 @@ func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var chosen stringList
 	fs.Var(&chosen, "label", "segment value or name to export (repeatable; default every segment)")
 	smoothing := fs.Float64("smooth", mesh.DefaultSmoothing, "smoothing factor 0..1 (3D Slicer's; 0 keeps the voxel staircase)")
+	decimation := fs.Float64("decimate", 0, "fraction of triangles to remove, 0..0.99 (quadric edge collapse)")
 	ras := fs.Bool("ras", false, "write RAS coordinates instead of LPS")
 	format := fs.String("format", "stl", "file format for one file per segment (DIR): stl, obj or ply")
 	out := fs.String("out", "", "one file for every segment (its extension picks the format), or a folder for one file each")
@@ -46,6 +47,9 @@ func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *smoothing < 0 || *smoothing > 1 {
 		return fmt.Errorf("%w: --smooth %g is outside 0..1", errUsage, *smoothing)
+	}
+	if *decimation < 0 || *decimation > 0.99 {
+		return fmt.Errorf("%w: --decimate %g is outside 0..0.99", errUsage, *decimation)
 	}
 	space := mesh.LPS
 	if *ras {
@@ -76,7 +80,7 @@ func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	o := mesh.Options{Smoothing: *smoothing}
+	o := mesh.Options{Smoothing: *smoothing, Decimation: *decimation}
 	for _, s := range segs {
 		o.Labels = append(o.Labels, s.Value)
 	}

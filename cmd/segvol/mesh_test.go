@@ -84,12 +84,27 @@ func TestMeshPerSegmentByName(t *testing.T) {
 }
 
 // TestMeshOneFile writes every segment of the sample into one OBJ: one
-// object per segment, vertices and faces for each.
+// object per segment, vertices and faces for each; --decimate 0.5 halves
+// the faces.
 func TestMeshOneFile(t *testing.T) {
 	seg := sampleWithNames(t)
 	out := filepath.Join(t.TempDir(), "all.obj")
 	if st, _, errs := segvol(t, "mesh", "--labels", seg, "--smooth", "0.2", "--out", out); st != 0 {
 		t.Fatalf("status %d: %s", st, errs)
+	}
+	half := filepath.Join(t.TempDir(), "half.obj")
+	if st, _, errs := segvol(t, "mesh", "--labels", seg, "--smooth", "0.2", "--decimate", "0.5", "--out", half); st != 0 {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	faces := func(path string) int {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "\nf ")
+	}
+	if n, h := faces(out), faces(half); n == 0 || h < n*45/100 || h > n*55/100 {
+		t.Errorf("--decimate 0.5 kept %d of %d faces", h, n)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -134,6 +149,7 @@ func TestMeshRejects(t *testing.T) {
 		{[]string{"--labels", seg}, "--out"},
 		{[]string{"--labels", seg, "--out", dir + "/x.vtk"}, "want stl, obj or ply"},
 		{[]string{"--labels", seg, "--out", dir + "/x.stl", "--smooth", "2"}, "outside 0..1"},
+		{[]string{"--labels", seg, "--out", dir + "/x.stl", "--decimate", "1"}, "outside 0..0.99"},
 		{[]string{"--labels", seg, "--out", dir + "/x.stl", "--label", "heart"}, `"heart": no such segment (there are: 1 spleen,`},
 		{[]string{"--labels", "../../testdata/dcmqi_ct3slice_seg/liver.dcm", "--out", dir + "/x.stl"}, "needs --image"},
 	} {
