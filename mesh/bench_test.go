@@ -198,3 +198,15 @@ func BenchmarkSurfaces(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkLargestSegment rebuilds only the largest structure of the
+// 512x512x300 map (the liver's size and more: 757 mL, 600k triangles), as
+// the app does after an edit of one segment.
+func BenchmarkLargestSegment(b *testing.B) {
+	g, _ := benchMap(b)
+	for b.Loop() {
+		if _, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: []uint8{133}, Smoothing: mesh.DefaultSmoothing}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package mesh
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The marching cubes case table is built here from one rule rather than
 // typed in: on a face whose inside corners lie diagonally (the ambiguous
@@ -216,6 +219,9 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 			slot = &xy[z&1][2*(y*px+x)+axis]
 		}
 		if *slot < 0 {
+			if len(pos)+3 > cap(pos) {
+				pos = slices.Grow(pos, len(pos)+3) // double: append's 1.25x allocates 5x the result
+			}
 			*slot = int32(len(pos) / 3)
 			p := [3]float64{float64(org[0] + x), float64(org[1] + y), float64(org[2] + z)}
 			p[axis] += 0.5
@@ -223,6 +229,11 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 		}
 		return uint32(*slot)
 	}
+
+	// A start the size of the box's faces: a compact segment's surface.
+	area := px*py + py*np[2] + px*np[2]
+	pos = make([]float64, 0, 3*area)
+	tri = make([]uint32, 0, 6*area)
 
 	fill(0, mask[0], rowAny[0])
 	for i := range xy[0] {
@@ -248,6 +259,9 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 					int(m1[r0+x])<<4 | int(m1[r0+x+1])<<5 | int(m1[r1+x])<<6 | int(m1[r1+x+1])<<7
 				if config == 0 || config == 255 {
 					continue
+				}
+				if len(tri)+len(cases[config]) > cap(tri) {
+					tri = slices.Grow(tri, len(tri)+len(cases[config]))
 				}
 				for _, e := range cases[config] {
 					c := edges[e]

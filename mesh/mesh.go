@@ -133,13 +133,17 @@ func boxes(g Grid) [256]box {
 		for k := k0; k < k1; k++ {
 			for j := 0; j < ny; j++ {
 				row := g.Labels[(k*ny+j)*nx : (k*ny+j+1)*nx]
-				for i, v := range row {
+				// One update per run of equal labels, not per voxel.
+				for i := 0; i < nx; {
+					v, start := row[i], i
+					for i++; i < nx && row[i] == v; i++ {
+					}
 					if v == 0 {
 						continue
 					}
 					x := &b[v]
-					x.n++
-					x.lo[0], x.hi[0] = min(x.lo[0], i), max(x.hi[0], i)
+					x.n += i - start
+					x.lo[0], x.hi[0] = min(x.lo[0], start), max(x.hi[0], i-1)
 					x.lo[1], x.hi[1] = min(x.lo[1], j), max(x.hi[1], j)
 					x.lo[2], x.hi[2] = min(x.lo[2], k), max(x.hi[2], k)
 				}
