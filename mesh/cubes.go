@@ -3,6 +3,8 @@ package mesh
 import (
 	"fmt"
 	"slices"
+
+	"github.com/segvolapp/segvol/internal/parallel"
 )
 
 // The marching cubes case table is built here from one rule rather than
@@ -168,14 +170,81 @@ func splitLoop(loop []int, i, j int) ([]uint8, bool) {
 // march extracts label v's surface over its bounding box b, one voxel of
 // background around it (outside the grid counts as background, so a
 // segment touching the border is closed there). It returns vertex
-// positions in index space and the triangles.
-func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
+// positions in index space and the triangles. The box is cut into up to
+// slabs slabs of slices marched in parallel, whose vertices on the layers
+// between them are then merged.
+func march(g Grid, v uint8, b box, slabs int) (pos []float64, tri []uint32) {
 	// Points (voxel centres) lo-1 .. hi+1 along each axis; cubes between.
 	var org, np [3]int
 	for a := range 3 {
 		org[a] = b.lo[a] - 1
 		np[a] = b.hi[a] - b.lo[a] + 3
 	}
+	layers := np[2] - 1
+	slabs = max(1, min(slabs, layers/minSlabLayers))
+	parts := make([]slab, slabs)
+	parallel.For(slabs, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			parts[s] = marchSlab(g, v, org, np, s*layers/slabs, (s+1)*layers/slabs)
+		}
+	})
+	if slabs == 1 {
+		return parts[0].pos, parts[0].tri
+	}
+	nv, nt := 0, 0
+	for _, p := range parts {
+		nv += len(p.pos)
+		nt += len(p.tri)
+	}
+	pos = make([]float64, 0, nv)
+	tri = make([]uint32, 0, nt)
+	var shared []int32 // global ids on the layer the previous slab ended on
+	for _, p := range parts {
+		remap := make([]int32, len(p.pos)/3)
+		for i := range remap {
+			remap[i] = -1
+		}
+		if shared != nil {
+			for e, id := range p.first {
+				if id >= 0 {
+					remap[id] = shared[e]
+				}
+			}
+		}
+		for id := range remap {
+			if remap[id] < 0 {
+				remap[id] = int32(len(pos) / 3)
+				pos = append(pos, p.pos[3*id:3*id+3]...)
+			}
+		}
+		for _, id := range p.tri {
+			tri = append(tri, uint32(remap[id]))
+		}
+		shared = p.last
+		for e, id := range shared {
+			if id >= 0 {
+				shared[e] = remap[id]
+			}
+		}
+	}
+	return pos, tri
+}
+
+// minSlabLayers keeps slabs thick enough that merging them costs little.
+const minSlabLayers = 32
+
+// slab is one slab's surface, with local vertex ids, and the ids of the
+// vertices on the x and y edges of its first and last point layers
+// (-1 where none), which the neighbouring slabs share.
+type slab struct {
+	pos         []float64
+	tri         []uint32
+	first, last []int32
+}
+
+// marchSlab marches the cube layers z0..z1-1 of the points from org, np
+// of them along each axis.
+func marchSlab(g Grid, v uint8, org, np [3]int, z0, z1 int) (out slab) {
 	px, py := np[0], np[1]
 	layer := px * py
 	nx, ny := g.Dims[0], g.Dims[1]
@@ -210,6 +279,7 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 			}
 		}
 	}
+	pos, tri := out.pos, out.tri
 	vertex := func(x, y, z, axis int) uint32 {
 		var slot *int32
 		switch axis {
@@ -230,16 +300,16 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 		return uint32(*slot)
 	}
 
-	// A start the size of the box's faces: a compact segment's surface.
-	area := px*py + py*np[2] + px*np[2]
+	// A start the size of the slab's faces: a compact segment's surface.
+	area := px*py + (py+px)*(z1-z0+1)
 	pos = make([]float64, 0, 3*area)
 	tri = make([]uint32, 0, 6*area)
 
-	fill(0, mask[0], rowAny[0])
-	for i := range xy[0] {
-		xy[0][i] = -1
+	fill(z0, mask[z0&1], rowAny[z0&1])
+	for i := range xy[z0&1] {
+		xy[z0&1][i] = -1
 	}
-	for z := 0; z+1 < np[2]; z++ {
+	for z := z0; z < z1; z++ {
 		lo, hi := z&1, (z+1)&1
 		fill(z+1, mask[hi], rowAny[hi])
 		for i := range xy[hi] {
@@ -269,6 +339,10 @@ func march(g Grid, v uint8, b box) (pos []float64, tri []uint32) {
 				}
 			}
 		}
+		if z == z0 {
+			out.first = slices.Clone(xy[lo])
+		}
 	}
-	return pos, tri
+	out.pos, out.tri, out.last = pos, tri, xy[z1&1]
+	return out
 }

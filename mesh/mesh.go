@@ -194,6 +194,9 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 	// Largest first, so the last label a worker takes is a small one.
 	slices.SortFunc(todo, func(a, b uint8) int { return bb[b].n - bb[a].n })
 	out := make([]Mesh, len(todo))
+	// Fewer labels than CPUs (the app rebuilding one edited segment):
+	// each label's marching is split into slabs to use them all.
+	slabs := max(1, runtime.GOMAXPROCS(0)/max(1, len(todo)))
 	var next atomic.Int64
 	var failed atomic.Value
 	parallel.For(runtime.GOMAXPROCS(0), func(int, int) {
@@ -203,7 +206,7 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 				return
 			}
 			v := todo[t]
-			m, err := build(ctx, g, v, bb[v], o)
+			m, err := build(ctx, g, v, bb[v], o, slabs)
 			if err != nil {
 				failed.CompareAndSwap(nil, err)
 				return
@@ -223,8 +226,8 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 
 // build makes one label's mesh: extraction in index space, then world
 // coordinates, smoothing, decimation and normals.
-func build(ctx context.Context, g Grid, v uint8, b box, o Options) (Mesh, error) {
-	pos, tri := march(g, v, b)
+func build(ctx context.Context, g Grid, v uint8, b box, o Options, slabs int) (Mesh, error) {
+	pos, tri := march(g, v, b, slabs)
 	toWorld(pos, g.IndexToWorld)
 	if det3(g.IndexToWorld) < 0 {
 		// A mirroring matrix turns outward counter-clockwise triangles
