@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/segvolapp/segvol/internal/parallel"
 	"github.com/segvolapp/segvol/mesh"
@@ -146,17 +149,64 @@ func pick(w float64, upper int) float64 {
 	return 1 - w
 }
 
+// peakHeap is the most heap one build of every surface of g holds above
+// what was there before: the meshes and the work of the labels being built.
+// The collector runs at a tenth of the live heap's growth meanwhile (GOGC=10),
+// so that garbage it would collect under memory pressure is not counted.
+func peakHeap(g mesh.Grid) float64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	runtime.GC()
+	base := heapBytes()
+	peak, stop := watchHeap()
+	_, err := mesh.Extract(context.Background(), g, mesh.Options{Smoothing: mesh.DefaultSmoothing})
+	stop()
+	if err != nil {
+		panic(err)
+	}
+	return float64(*peak - base)
+}
+
+// heapBytes is the memory held by live and not yet swept heap objects.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchHeap samples heapBytes every millisecond until stop, keeping the
+// highest: the peak a build needs above what was there before.
+func watchHeap() (peak *uint64, stop func()) {
+	peak = new(uint64)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			*peak = max(*peak, heapBytes())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return peak, func() { close(done); wg.Wait() }
+}
+
 // BenchmarkSurfaces builds every segment's surface of the 512x512x300
 // map with Slicer's default smoothing: what scripts/bench-mesh.sh times
 // against VTK's vtkDiscreteFlyingEdges3D + vtkWindowedSincPolyDataFilter
-// on the same map. It reports the triangles and the meshes' memory; with
+// on the same map. It reports the triangles, the meshes' memory and the
+// memory a build needs at most (peakHeap); with
 // SEGVOL_BENCH_MESH_DIR set it also writes the map (map.nii.gz) and each
 // label's triangles and volume (go.json) there for the script.
 func BenchmarkSurfaces(b *testing.B) {
 	g, geom := benchMap(b)
 	var ms []mesh.Mesh
 	var err error
-	runtime.GC()
 	for b.Loop() {
 		if ms, err = mesh.Extract(context.Background(), g, mesh.Options{Smoothing: mesh.DefaultSmoothing}); err != nil {
 			b.Fatal(err)
@@ -170,6 +220,7 @@ func BenchmarkSurfaces(b *testing.B) {
 	b.ReportMetric(float64(len(ms)), "labels")
 	b.ReportMetric(float64(tris), "triangles")
 	b.ReportMetric(float64(bytes)/1e6, "MB-meshes")
+	b.ReportMetric(peakHeap(g)/1e6, "MB-peak-heap")
 	dir := os.Getenv("SEGVOL_BENCH_MESH_DIR")
 	if dir == "" {
 		return

@@ -245,6 +245,9 @@ func build(ctx context.Context, g Grid, v uint8, b box, o Options, slabs int) (M
 	if o.Decimation > 0 {
 		pos, tri = decimate(pos, tri, o.Decimation)
 	}
+	if cap(tri) > len(tri)+len(tri)/8 {
+		tri = slices.Clone(tri) // drop the room growing left: it would live as long as the mesh
+	}
 	m := Mesh{Label: v, Triangles: tri, Voxels: b.n}
 	m.Positions = make([]float32, len(pos))
 	for i, x := range pos {

@@ -5,7 +5,8 @@
 # vtkWindowedSincPolyDataFilter (Debian's python3-vtk9), which is what 3D
 # Slicer runs, on the same map in the same run. Prints the ratio (target:
 # ours <= 1 x VTK), the triangle counts and enclosed volumes side by side,
-# and our peak memory (target: all surfaces within 200 MB).
+# and our memory (target: all surfaces within 200 MB): the meshes, the peak
+# heap of a build (MB-meshes, MB-peak-heap) and the whole process's RSS.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
