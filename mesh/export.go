@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/segvolapp/segvol/internal/atomicfile"
 )
 
 // Format is a mesh file format.
@@ -78,6 +83,54 @@ func Write(w io.Writer, f Format, parts []Part, s Space) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// WriteFile writes the parts as one file, in the format its extension
+// names, replacing path whole or not at all.
+func WriteFile(path string, parts []Part, s Space) error {
+	f, err := ParseFormat(filepath.Ext(path))
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, f, parts, s) })
+}
+
+// WriteFiles writes one file per part into dir (made if missing), named
+// after the segment ("liver.stl"; "_<value>" added to a name taken twice),
+// and returns their paths.
+func WriteFiles(dir string, f Format, parts []Part, s Space) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	used := map[string]bool{}
+	for _, p := range parts {
+		name := fileName(p.Name)
+		if used[strings.ToLower(name)] { // case-blind file systems (Windows, macOS)
+			name += "_" + strconv.Itoa(int(p.Mesh.Label))
+		}
+		used[strings.ToLower(name)] = true
+		path := filepath.Join(dir, name+f.Ext())
+		if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, f, []Part{p}, s) }); err != nil {
+			return paths, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// fileName makes a segment name safe as a file name on every system.
+func fileName(s string) string {
+	b := []byte(strings.TrimSpace(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || b[0] == '.' {
+		return "segment" + string(b)
+	}
+	return string(b)
 }
 
 // sign turns LPS into the file's space: RAS negates x and y (a rotation

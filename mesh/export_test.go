@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,5 +136,35 @@ func TestExportReadByVTK(t *testing.T) {
 		if strings.HasSuffix(name, ".ply") && (len(got.Colors) != 2 || got.Colors[0] != [3]int{157, 108, 162} || got.Colors[1] != [3]int{221, 130, 101}) {
 			t.Errorf("%s: VTK reads colours %v, want the spleen's and the liver's", name, got.Colors)
 		}
+	}
+}
+
+// TestWriteFilesNames writes one file per segment: each named after its
+// segment, made safe ("a/b" -> "a_b"), a name taken twice in any case
+// ("Liver", "liver") told apart by the segment's value, every file whole.
+func TestWriteFilesNames(t *testing.T) {
+	g, _ := readGrid(t, sampleLabels)
+	ms, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: []uint8{1, 2, 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []mesh.Part{{Mesh: &ms[0], Name: "Liver"}, {Mesh: &ms[1], Name: "a/b"}, {Mesh: &ms[2], Name: "liver"}}
+	dir := filepath.Join(t.TempDir(), "new")
+	paths, err := mesh.WriteFiles(dir, mesh.PLY, parts, mesh.LPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Liver.ply", "a_b.ply", "liver_5.ply"}
+	for i, p := range paths {
+		if filepath.Base(p) != want[i] {
+			t.Errorf("file %d is %s, want %s", i, filepath.Base(p), want[i])
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("element face "+strconv.Itoa(len(parts[i].Mesh.Triangles)/3)+"\n")) {
+			t.Errorf("%s: %v, or not the segment's faces", p, err)
+		}
+	}
+	if err := mesh.WriteFile(filepath.Join(dir, "all.vtk"), parts, mesh.LPS); err == nil || !strings.Contains(err.Error(), "want stl, obj or ply") {
+		t.Errorf("writing all.vtk: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -80,58 +79,34 @@ func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	o := mesh.Options{Smoothing: *smoothing, Decimation: *decimation}
+	var values []uint8
 	for _, s := range segs {
-		o.Labels = append(o.Labels, s.Value)
+		values = append(values, s.Value)
 	}
-	var ms []mesh.Mesh
-	m.Read(func(vox []uint8) {
-		g := mesh.Grid{Labels: vox, Dims: m.Dims(), IndexToWorld: m.Geometry().Affine()}
-		ms, err = mesh.Extract(ctx, g, o)
-	})
+	parts, err := m.Surfaces(ctx, values, mesh.Options{Smoothing: *smoothing, Decimation: *decimation})
 	if err != nil {
 		return err
 	}
-	if len(ms) == 0 {
+	if len(parts) == 0 {
 		return fmt.Errorf("%s: no segment asked for holds any voxels", *labelPath)
 	}
-	bySeg := map[uint8]labels.Segment{}
-	for _, s := range segs {
-		bySeg[s.Value] = s
-	}
-	parts := make([]mesh.Part, len(ms))
-	for i := range ms {
-		s := bySeg[ms[i].Label]
-		parts[i] = mesh.Part{Mesh: &ms[i], Name: s.Name, Color: [3]uint8{s.Color.R, s.Color.G, s.Color.B}}
-	}
-
 	vv := mesh.Grid{IndexToWorld: m.Geometry().Affine()}.VoxelVolume()
 	for _, p := range parts {
 		fmt.Fprintf(stdout, "%3d %-28s %8d triangles %10.2f mL (voxels %.2f mL)\n", p.Mesh.Label, p.Name,
 			len(p.Mesh.Triangles)/3, p.Mesh.Volume()/1000, float64(p.Mesh.Voxels)*vv/1000)
 	}
 	if !perSegment {
-		if err := writeMesh(*out, f, parts, space); err != nil {
+		if err := mesh.WriteFile(*out, parts, space); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s: %d segments, %s, %s\n", *out, len(parts), f, space)
 		return nil
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	paths, err := mesh.WriteFiles(*out, f, parts, space)
+	if err != nil {
 		return err
 	}
-	used := map[string]bool{}
-	for _, p := range parts {
-		name := fileName(p.Name)
-		if used[name] {
-			name += "_" + strconv.Itoa(int(p.Mesh.Label))
-		}
-		used[name] = true
-		if err := writeMesh(filepath.Join(*out, name+f.Ext()), f, []mesh.Part{p}, space); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stdout, "wrote %d %s files in %s, %s\n", len(parts), f, *out, space)
+	fmt.Fprintf(stdout, "wrote %d %s files in %s, %s\n", len(paths), f, *out, space)
 	return nil
 }
 
@@ -188,23 +163,4 @@ func pickSegments(m *labels.LabelMap, chosen []string) ([]labels.Segment, error)
 		}
 	}
 	return out, nil
-}
-
-// fileName makes a segment name safe as a file name on every system.
-func fileName(s string) string {
-	b := []byte(strings.TrimSpace(s))
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 || b[0] == '.' {
-		return "segment" + string(b)
-	}
-	return string(b)
-}
-
-// writeMesh writes atomically: a half-written file never replaces a good one.
-func writeMesh(path string, f mesh.Format, parts []mesh.Part, s mesh.Space) error {
-	return atomicfile.Write(path, func(w io.Writer) error { return mesh.Write(w, f, parts, s) })
 }
