@@ -33,8 +33,8 @@ type Grid struct {
 
 // Options say which segments to build and how.
 type Options struct {
-	// Labels to build; nil builds every label present. The app passes
-	// only the segments an edit changed.
+	// Labels to build; nil builds every label present, an empty slice
+	// none. The app passes only the segments an edit changed.
 	Labels []uint8
 	// Smoothing is 3D Slicer's smoothing factor, 0..1: 0 keeps the
 	// marching cubes surface, 0.5 (Slicer's default) gives the windowed
