@@ -126,7 +126,7 @@ func TestSampleSurfaces(t *testing.T) {
 			m := &ms[i]
 			byLabel[m.Label] = m
 			checkClosed(t, m)
-			checkNear(t, g, geom, m, 0.5+1.5*smoothing/mesh.DefaultSmoothing)
+			checkNear(t, g, geom, m, 0.5+smoothing/mesh.DefaultSmoothing)
 		}
 		for _, v := range organs {
 			m := byLabel[v]
@@ -218,7 +218,7 @@ func TestObliqueSurface(t *testing.T) {
 		}
 		m := &ms[0]
 		checkClosed(t, m)
-		checkNear(t, g, v.Geom, m, 0.5+1.5*smoothing/mesh.DefaultSmoothing)
+		checkNear(t, g, v.Geom, m, 0.5+smoothing/mesh.DefaultSmoothing)
 		want := float64(m.Voxels) * g.VoxelVolume()
 		got := m.Volume()
 		t.Logf("smoothing %g: %d voxels, %d triangles, %.0f mm³ vs %.0f (%+.2f%%)", smoothing, m.Voxels, len(m.Triangles)/3, got, want, 100*(got/want-1))
@@ -332,7 +332,7 @@ func TestDecimatedSurfaces(t *testing.T) {
 		for i := range ms {
 			m := &ms[i]
 			checkClosed(t, m)
-			checkNear(t, g, geom, m, 2)
+			checkNear(t, g, geom, m, 1.5)
 			n0, n := len(full[i].Triangles)/3, len(m.Triangles)/3
 			kept := float64(n) / float64(n0)
 			want := float64(m.Voxels) * g.VoxelVolume()
@@ -429,7 +429,7 @@ func TestShearedSurface(t *testing.T) {
 	}
 	m := &ms[0]
 	checkClosed(t, m)
-	checkNear(t, g, v.Geom, m, 2)
+	checkNear(t, g, v.Geom, m, 1.5)
 	want := float64(m.Voxels) * g.VoxelVolume()
 	t.Logf("%d voxels, %d triangles, %.0f mm³ vs %.0f (%+.2f%%)", m.Voxels, len(m.Triangles)/3, m.Volume(), want, 100*(m.Volume()/want-1))
 	if math.Abs(m.Volume()/want-1) > 0.03 {
