@@ -65,36 +65,43 @@ func smooth(pos []float64, tri []uint32, passBand float64, n int) {
 	}
 
 	// apply sets dst = 2*M*x - prev (prev nil: M*x) and acc += c*dst.
-	apply := func(dst, x, prev, acc []float64, c float64) {
+	// The terms are float32, centred coordinates in mm (1e-5 mm steps),
+	// which halves the memory each pass reads; the sum stays float64.
+	apply := func(dst, x, prev []float32, acc []float64, c float64) {
 		parallel.For(nv, func(lo, hi int) {
 			for v := lo; v < hi; v++ {
-				var sx, sy, sz float64
+				var sx, sy, sz float32
 				for _, u := range nb[first[v]:first[v+1]] {
-					sx += x[3*u]
-					sy += x[3*u+1]
-					sz += x[3*u+2]
+					q := x[3*u : 3*u+3 : 3*u+3]
+					sx += q[0]
+					sy += q[1]
+					sz += q[2]
 				}
-				s := 1 / float64(first[v+1]-first[v])
-				p := 3 * v
 				// M*x = (x + W*x)/2
-				mx, my, mz := (x[p]+sx*s)/2, (x[p+1]+sy*s)/2, (x[p+2]+sz*s)/2
+				s := 0.5 / float32(first[v+1]-first[v])
+				p := x[3*v : 3*v+3 : 3*v+3]
+				mx, my, mz := 0.5*p[0]+sx*s, 0.5*p[1]+sy*s, 0.5*p[2]+sz*s
+				d := dst[3*v : 3*v+3 : 3*v+3]
 				if prev == nil {
-					dst[p], dst[p+1], dst[p+2] = mx, my, mz
+					d[0], d[1], d[2] = mx, my, mz
 				} else {
-					dst[p], dst[p+1], dst[p+2] = 2*mx-prev[p], 2*my-prev[p+1], 2*mz-prev[p+2]
+					r := prev[3*v : 3*v+3 : 3*v+3]
+					d[0], d[1], d[2] = 2*mx-r[0], 2*my-r[1], 2*mz-r[2]
 				}
-				acc[p] += c * dst[p]
-				acc[p+1] += c * dst[p+1]
-				acc[p+2] += c * dst[p+2]
+				a := acc[3*v : 3*v+3 : 3*v+3]
+				a[0] += c * float64(d[0])
+				a[1] += c * float64(d[1])
+				a[2] += c * float64(d[2])
 			}
 		})
 	}
-	x0 := append([]float64(nil), pos...)
-	x1 := make([]float64, len(pos))
-	x2 := make([]float64, len(pos))
+	x0 := make([]float32, len(pos))
 	for i, p := range pos {
+		x0[i] = float32(p)
 		pos[i] = coef[0] * p
 	}
+	x1 := make([]float32, len(pos))
+	x2 := make([]float32, len(pos))
 	apply(x1, x0, nil, pos, coef[1])
 	for i := 2; i <= n; i++ {
 		apply(x2, x1, x0, pos, coef[i])
