@@ -89,7 +89,7 @@ func faceCycles() [6][4]int {
 // segment runs across every run of inside corners, from the edge where
 // the counter-clockwise walk enters the run to the edge where it leaves;
 // the segments chain into loops around the inside corners, and each loop
-// becomes a fan.
+// is cut into triangles that keep its direction (splitLoop).
 func triangulate(config int, faces [6][4]int) []uint8 {
 	in := func(c int) bool { return config>>c&1 == 1 }
 	next := map[int]int{} // segment start edge -> end edge
@@ -128,9 +128,8 @@ func triangulate(config int, faces [6][4]int) []uint8 {
 		}
 		tris = append(tris, t...)
 	}
-	// Each segment keeps the inside corners on its left seen from
-	// outside the cube, so a loop runs counter-clockwise around them seen
-	// from outside the segment: the fans face outwards.
+	// This walk direction makes the triangles face out of the segment
+	// (the tests check every surface's signed volume is positive).
 	return tris
 }
 
