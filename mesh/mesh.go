@@ -11,6 +11,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -198,7 +199,8 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 	// each label's marching is split into slabs to use them all.
 	slabs := max(1, runtime.GOMAXPROCS(0)/max(1, len(todo)))
 	var next atomic.Int64
-	var failed atomic.Value
+	var mu sync.Mutex
+	var failed error
 	parallel.For(runtime.GOMAXPROCS(0), func(int, int) {
 		for {
 			t := int(next.Add(1) - 1)
@@ -208,16 +210,15 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 			v := todo[t]
 			m, err := build(ctx, g, v, bb[v], o, slabs)
 			if err != nil {
-				failed.CompareAndSwap(nil, err)
+				mu.Lock()
+				failed = cmp.Or(failed, err)
+				mu.Unlock()
 				return
 			}
 			out[t] = m
 		}
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err, _ := failed.Load().(error); err != nil {
+	if err := cmp.Or(ctx.Err(), failed); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Mesh) int { return int(a.Label) - int(b.Label) })
