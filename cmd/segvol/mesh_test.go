@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -160,5 +161,24 @@ func TestMeshRejects(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a refused command left %d files", len(entries))
+	}
+}
+
+// TestMeshWithImage reads the NIfTI label map onto its study (--image):
+// the same grid, so the same liver surface as from the label map alone.
+func TestMeshWithImage(t *testing.T) {
+	seg := sampleWithNames(t)
+	dir := t.TempDir()
+	alone, with := filepath.Join(dir, "alone.stl"), filepath.Join(dir, "with.stl")
+	if st, _, errs := segvol(t, "mesh", "--labels", seg, "--label", "liver", "--out", alone); st != 0 {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	if st, _, errs := segvol(t, "mesh", "--labels", seg, "--image", sample, "--label", "liver", "--out", with); st != 0 {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	a, _ := os.ReadFile(alone)
+	b, _ := os.ReadFile(with)
+	if _, n := stlTriangles(t, alone); n == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the liver differs with --image (%d and %d bytes)", len(a), len(b))
 	}
 }
