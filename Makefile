@@ -12,7 +12,7 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool
+	xvfb xauth x11-apps imagemagick xdotool python3-vtk9
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with
@@ -76,6 +76,7 @@ bench: deps-test
 	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh
+	scripts/bench-mesh.sh
 	SEGVOL_TEST_DEPTH=12 GO="$(GO)" scripts/test-export.sh --bench
 
 # Opens the viewer on the bundled sample study.

@@ -30,6 +30,10 @@ commands:
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
+  mesh --labels MASK [--image PATH] [--label N|NAME]... [--smooth F] [--decimate F] [--ras]
+       [--format stl|obj|ply] --out FILE|DIR
+                                          segment surfaces (closed, smoothed) in patient coordinates (LPS, or RAS),
+                                          one file for all (format by extension) or one per segment in a folder
 ` + modelsUsage()
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -68,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "export-seg":
 		err = cmdExportSeg(ctx, args[1:], stdout, stderr)
+	case "mesh":
+		err = cmdMesh(ctx, args[1:], stdout, stderr)
 	case "models":
 		err = cmdModels(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
