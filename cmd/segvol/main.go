@@ -30,6 +30,9 @@ commands:
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
+  batch MANIFEST.csv --out DIR [--workers N] [--seg] [--force] [--slurm ...]   segment a cohort (see segvol batch --help)
+  batch --scan ROOT --out MANIFEST.csv [--modality CT]   write a starting manifest
+  batch status|collect DIR                 a Slurm batch's progress; merge its results.csv
 ` + modelsUsage()
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdExportSeg(ctx, args[1:], stdout, stderr)
 	case "models":
 		err = cmdModels(ctx, args[1:], stdout, stderr)
+	case "batch":
+		err = cmdBatch(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
