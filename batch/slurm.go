@@ -117,10 +117,11 @@ func Submit(ctx context.Context, m *Manifest, dir string, s Slurm, p Plan) (stri
 		args = append(args, "--partition="+s.Partition)
 	}
 	args = append(args, "--wrap", shellJoin([]string{s.Exe, "batch", "collect", outDir}))
-	if _, err := sbatch(ctx, args...); err != nil {
+	collect, err := sbatch(ctx, args...)
+	if err != nil {
 		return job, fmt.Errorf("array job %s submitted, but its collect job not: %w", job, err)
 	}
-	return job, saveState(dir, State{Manifest: m.Path, Shards: p.Shards, Job: job})
+	return job, saveState(dir, State{Manifest: m.Path, Shards: p.Shards, Job: job, Collect: collect})
 }
 
 // sbatch runs sbatch --parsable and returns the job id.

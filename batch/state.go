@@ -17,9 +17,11 @@ const StateFile = "batch.json"
 // State is what StateFile holds.
 type State struct {
 	Manifest string `json:"manifest"`
-	// Shards and Job are those of the last Slurm submission, if any.
-	Shards int    `json:"shards,omitempty"`
-	Job    string `json:"job,omitempty"`
+	// Shards, Job and Collect (the job that merges results.csv when the
+	// array ends) are those of the last Slurm submission, if any.
+	Shards  int    `json:"shards,omitempty"`
+	Job     string `json:"job,omitempty"`
+	Collect string `json:"collect,omitempty"`
 }
 
 func writeState(dir, manifest string) error {
