@@ -76,8 +76,7 @@ func WriteScript(m *Manifest, dir string, s Slurm) (Plan, error) {
 			fmt.Fprintf(&b, "#SBATCH --%s=%s\n", k, v)
 		}
 	}
-	directive("job-name", "segvol-batch")
-	directive("array", array)
+	fmt.Fprintf(&b, "#SBATCH --job-name=segvol-batch\n#SBATCH --array=%s\n", array)
 	directive("output", filepath.Join(outDir, "slurm", "shard-%a.out"))
 	directive("partition", s.Partition)
 	directive("time", s.Time)
