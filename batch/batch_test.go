@@ -238,7 +238,7 @@ func modTimes(t *testing.T, out string, m *Manifest) map[string]int64 {
 	t.Helper()
 	mt := map[string]int64{}
 	for _, st := range m.Studies {
-		fi, err := os.Stat(filepath.Join(out, st.ID, HashFile))
+		fi, err := os.Stat(filepath.Join(out, st.ID, StudyResultsFile))
 		if err != nil {
 			t.Fatal(err)
 		}

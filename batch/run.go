@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,15 +22,18 @@ import (
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
-// Files a study's output folder DIR/ID holds. The hash file is written
-// last: its presence with the manifest's hash says the study is done.
+// Files a study's output folder DIR/ID holds. Its results.csv is written
+// last, its first line the hash of the study's manifest rows: with the
+// manifest's hash it says the study is done.
 const (
 	SegmentationFile = "segmentation.nii.gz"
 	SEGFile          = "segmentation.dcm"
 	StudyResultsFile = "results.csv"
-	HashFile         = "rows.sha256"
 	ResultsFile      = "results.csv" // DIR/results.csv, every study's rows
 )
+
+// hashLine starts a study's results.csv.
+const hashLine = "# manifest rows sha256 "
 
 // Options say how to run a batch.
 type Options struct {
@@ -150,16 +154,15 @@ func Done(dir string, st *Study) bool {
 // readStudy reads st's rows of results when its hash file matches.
 func readStudy(dir string, st *Study) ([]Result, bool) {
 	d := filepath.Join(dir, st.ID)
-	h, err := os.ReadFile(filepath.Join(d, HashFile))
-	if err != nil || string(h) != st.Hash()+"\n" {
-		return nil, false
-	}
-	f, err := os.Open(filepath.Join(d, StudyResultsFile))
+	b, err := os.ReadFile(filepath.Join(d, StudyResultsFile))
 	if err != nil {
 		return nil, false
 	}
-	defer f.Close()
-	res, err := ReadResults(f)
+	h, table, _ := strings.Cut(string(b), "\n")
+	if h != hashLine+st.Hash() {
+		return nil, false
+	}
+	res, err := ReadResults(strings.NewReader(table))
 	if err != nil || len(res) != len(st.Rows) {
 		return nil, false
 	}
@@ -212,9 +215,10 @@ func runStudy(ctx context.Context, st *Study, opt Options) []Result {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return failAll(err)
 	}
-	// A rerun first drops the old hash: until the new one is written the
-	// study counts as not done, whatever mix of old and new files is there.
-	if err := os.Remove(filepath.Join(dir, HashFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// A rerun first drops the old results: until the new ones are written
+	// the study counts as not done, whatever mix of old and new files is
+	// there.
+	if err := os.Remove(filepath.Join(dir, StudyResultsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return failAll(err)
 	}
 	s, err := study.Open(ctx, st.Path, study.Options{Series: st.Series})
@@ -312,17 +316,15 @@ func compare(ctx context.Context, res *Result, r Row, lm *labels.LabelMap, vol *
 	return nil
 }
 
-// writeStudyResults writes the study's rows and then its hash, each
-// atomically; a failure to write them leaves the study not done.
+// writeStudyResults writes the study's hash and rows atomically; a
+// failure to write them leaves the study not done.
 func writeStudyResults(out string, st *Study, res []Result) {
-	dir := filepath.Join(out, st.ID)
-	err := atomicfile.Write(filepath.Join(dir, StudyResultsFile), func(w io.Writer) error { return WriteResults(w, res) })
-	if err == nil {
-		err = atomicfile.Write(filepath.Join(dir, HashFile), func(w io.Writer) error {
-			_, err := io.WriteString(w, st.Hash()+"\n")
+	err := atomicfile.Write(filepath.Join(out, st.ID, StudyResultsFile), func(w io.Writer) error {
+		if _, err := io.WriteString(w, hashLine+st.Hash()+"\n"); err != nil {
 			return err
-		})
-	}
+		}
+		return WriteResults(w, res)
+	})
 	if err != nil {
 		for i := range res {
 			res[i].Status = oneLine(err)

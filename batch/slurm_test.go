@@ -16,7 +16,7 @@ import (
 
 // slurmCluster finds the cluster scripts/slurm-local.sh started (make test
 // starts it; SLURM_CONF names it) and checks that its node takes jobs.
-func slurmCluster(t *testing.T) {
+func slurmCluster(t testing.TB) {
 	t.Helper()
 	testenv.NeedTool(t, "sbatch")
 	if os.Getenv("SLURM_CONF") == "" {
@@ -31,7 +31,7 @@ func slurmCluster(t *testing.T) {
 }
 
 // buildSegvol builds the command the array tasks run.
-func buildSegvol(t *testing.T) string {
+func buildSegvol(t testing.TB) string {
 	t.Helper()
 	exe := filepath.Join(t.TempDir(), "segvol")
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", exe, "../cmd/segvol")
@@ -41,7 +41,7 @@ func buildSegvol(t *testing.T) string {
 	return exe
 }
 
-func segvolCmd(t *testing.T, exe string, args ...string) string {
+func segvolCmd(t testing.TB, exe string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(exe, args...).CombinedOutput()
 	if err != nil {
@@ -51,7 +51,7 @@ func segvolCmd(t *testing.T, exe string, args ...string) string {
 }
 
 // waitJobs waits until squeue lists none of the jobs.
-func waitJobs(t *testing.T, jobs ...string) {
+func waitJobs(t testing.TB, jobs ...string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {

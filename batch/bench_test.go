@@ -1,0 +1,119 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segvolapp/segvol/infer/classic"
+)
+
+// benchCohort is n studies (links to the sample CT) with the liver's box
+// each, without references: the engine's work and the batch's own.
+func benchCohort(b *testing.B, n int) *Manifest {
+	dir := b.TempDir()
+	abs, _ := filepath.Abs(sampleCT)
+	var m strings.Builder
+	m.WriteString("study,name,box\n")
+	for i := range n {
+		name := fmt.Sprintf("s%d.nii.gz", i)
+		if err := os.Symlink(abs, filepath.Join(dir, name)); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(&m, "%s,liver,%s\n", name, liverBox)
+	}
+	path := filepath.Join(dir, "manifest.csv")
+	os.WriteFile(path, []byte(m.String()), 0o644)
+	return readManifest(b, path)
+}
+
+// engineSeconds sums the engine's own time over a run's rows.
+func engineSeconds(b *testing.B, out string) float64 {
+	s := 0.0
+	for _, r := range readResults(b, filepath.Join(out, ResultsFile)) {
+		s += r.Seconds
+	}
+	return s
+}
+
+// The batch's own time per study (reading, statistics, writing the label
+// map and tables, fsync included) against the embedded default's time on
+// the sample CT's liver, over a run of 10 studies: overhead/engine is the
+// ratio the issue bounds at 0.10.
+func BenchmarkStudyOverhead(b *testing.B) {
+	m := benchCohort(b, 10)
+	out := b.TempDir()
+	var total, engine float64
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: classic.Segmenter{}, Force: true}); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(t0).Seconds()
+		engine += engineSeconds(b, out)
+	}
+	b.ReportMetric((total-engine)/engine, "overhead/engine")
+	b.ReportMetric(engine/float64(10*b.N)*1000, "engine-ms/study")
+	b.ReportMetric((total-engine)/float64(10*b.N)*1000, "overhead-ms/study")
+}
+
+// Throughput of --workers 2 against --workers 1 on 20 studies, timed
+// alternately in the same run: workers2/workers1 is the speed-up.
+func BenchmarkWorkers(b *testing.B) {
+	m := benchCohort(b, 20)
+	var secs [3]float64
+	for b.Loop() {
+		for _, w := range []int{1, 2} {
+			out := b.TempDir()
+			t0 := time.Now()
+			if _, err := Run(context.Background(), m, Options{Out: out, Workers: w, Engine: classic.Segmenter{}}); err != nil {
+				b.Fatal(err)
+			}
+			secs[w] += time.Since(t0).Seconds()
+		}
+	}
+	b.ReportMetric(secs[1]/secs[2], "workers2/workers1")
+	b.ReportMetric(20*float64(b.N)/secs[1], "studies/s(1)")
+}
+
+// 20 studies through the local Slurm cluster (one array task per study,
+// then the collect job) against the same 20 run locally by the same
+// program: slurm-s is Slurm's scheduling and the tasks' start-up.
+func BenchmarkSlurm20(b *testing.B) {
+	slurmCluster(b)
+	exe := buildSegvol(b)
+	dir := b.TempDir()
+	abs, _ := filepath.Abs(sampleCT)
+	var man strings.Builder
+	man.WriteString("study,name,box\n")
+	for i := range 20 {
+		os.Symlink(abs, filepath.Join(dir, fmt.Sprintf("s%d.nii.gz", i)))
+		fmt.Fprintf(&man, "s%d.nii.gz,liver,%s\n", i, liverBox)
+	}
+	path := filepath.Join(dir, "manifest.csv")
+	os.WriteFile(path, []byte(man.String()), 0o644)
+	var local, slurm float64
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		segvolCmd(b, exe, "batch", path, "--out", filepath.Join(dir, fmt.Sprint("local", i)), "--backend", "classic")
+		local += time.Since(t0).Seconds()
+		out := filepath.Join(dir, fmt.Sprint("slurm", i))
+		t0 = time.Now()
+		segvolCmd(b, exe, "batch", path, "--out", out, "--slurm", "--backend", "classic")
+		st, err := ReadState(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitJobs(b, st.Job, st.Collect)
+		slurm += time.Since(t0).Seconds()
+		if res := readResults(b, filepath.Join(out, ResultsFile)); len(res) != 20 {
+			b.Fatalf("%d rows collected", len(res))
+		}
+	}
+	b.ReportMetric(slurm/local, "slurm/local")
+	b.ReportMetric((slurm-local)/float64(b.N), "slurm-extra-s")
+}
