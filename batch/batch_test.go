@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -254,10 +255,16 @@ func TestResume(t *testing.T) {
 	man := cohort(t, dir, 3)
 	m := readManifest(t, man)
 	out := filepath.Join(dir, "out")
-	opt := Options{Out: out, Workers: 2, Engine: classic.Segmenter{}, Device: "CPU"}
+	var bar strings.Builder
+	opt := Options{Out: out, Workers: 2, Engine: classic.Segmenter{}, Device: "CPU", Progress: &bar, Terminal: true}
 	if _, err := Run(context.Background(), m, opt); err != nil {
 		t.Fatal(err)
 	}
+	// On a terminal: a bar redrawn in place with the count, rate and time left.
+	if !regexp.MustCompile(`\r\x1b\[K\[=+\] 3/3  [0-9.]+ studies/min  0s left\n$`).MatchString(bar.String()) {
+		t.Errorf("progress bar %q", bar.String())
+	}
+	opt.Progress = nil
 	first := readResults(t, filepath.Join(out, ResultsFile))
 	before := modTimes(t, out, m)
 	sum, err := Run(context.Background(), m, opt)
