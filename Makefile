@@ -77,7 +77,9 @@ fuzz:
 
 # Benchmarks, then the peer comparisons (dcm2niix, nibabel) on the same files
 # in the same run; the scripts print the ratios.
+bench: export SLURM_CONF = $(or $(SEGVOL_SLURM_DIR),/tmp/segvol-slurm)/slurm.conf
 bench: deps-test
+	scripts/slurm-local.sh start
 	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh

@@ -28,13 +28,15 @@ start() {
     command -v "$t" >/dev/null || PATH=$PATH:/usr/sbin
     command -v "$t" >/dev/null || { echo "slurm-local: $t is missing (apt-get install slurm-wlm munge)" >&2; exit 1; }
   done
-  if SLURM_CONF=$conf scontrol ping 2>/dev/null | grep -q UP && SLURM_CONF=$conf sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+  # (Only with a configuration: without one the clients look for a
+  # configless controller in DNS, a minute of timeouts.)
+  if [ -f "$conf" ] && SLURM_CONF=$conf scontrol ping 2>/dev/null | grep -q UP && SLURM_CONF=$conf sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
     echo "export SLURM_CONF=$conf"
     return
   fi
   stop
   mkdir -p "$dir"/{munge,ctld,d,log}
-  chmod 700 "$dir/munge"
+  chmod 711 "$dir/munge"
   [ -f "$dir/munge/munge.key" ] || { dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none; chmod 400 "$dir/munge/munge.key"; }
   munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/socket" \
     --pid-file="$dir/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/seed"
