@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/classic"
@@ -220,7 +222,7 @@ func TestRunCohort(t *testing.T) {
 	if r := byName["broken.nii.gz liver"]; r.Status == StatusOK || !strings.Contains(r.Status, "broken.nii.gz") {
 		t.Errorf("unreadable study: status %q", r.Status)
 	}
-	if Done(out, m.Studies[1]) || Done(out, m.Studies[2]) || !Done(out, m.Studies[0]) {
+	if Done(out, m.Studies[1], false) || Done(out, m.Studies[2], false) || !Done(out, m.Studies[0], false) {
 		t.Error("only the study without errors counts as done")
 	}
 }
@@ -333,7 +335,7 @@ func TestInterruptFinishesStudiesInFlight(t *testing.T) {
 	if sum.Done < 1 || sum.Done > 2 || sum.Failed != 0 {
 		t.Errorf("summary %+v: the study in flight (and at most one handed over as the cancel came) finish, no more", sum)
 	}
-	if !Done(out, m.Studies[0]) || Done(out, m.Studies[3]) {
+	if !Done(out, m.Studies[0], false) || Done(out, m.Studies[3], false) {
 		t.Error("the first study should be done, the last not")
 	}
 	if res := readResults(t, filepath.Join(out, ResultsFile)); len(res) != 2*sum.Done {
@@ -356,9 +358,20 @@ func TestDICOMSEG(t *testing.T) {
 	man := filepath.Join(dir, "m.csv")
 	os.WriteFile(man, []byte(csv), 0o644)
 	out := filepath.Join(dir, "out")
-	sum, err := Run(context.Background(), readManifest(t, man), Options{Out: out, Workers: 1, Engine: classic.Segmenter{}, SEG: true})
+	m := readManifest(t, man)
+	if _, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: classic.Segmenter{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ct", SEGFile)); err == nil {
+		t.Fatal("a DICOM SEG without --seg")
+	}
+	// Asking for the SEG later redoes the study, which lacks it.
+	sum, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: classic.Segmenter{}, SEG: true})
 	if err != nil || sum.Done != 1 {
 		t.Fatalf("%+v %v", sum, err)
+	}
+	if !Done(out, m.Studies[0], true) {
+		t.Error("not done with its SEG")
 	}
 	lm, err := labels.Load(filepath.Join(out, "ct", SegmentationFile), ct.Volume)
 	if err != nil {
@@ -439,5 +452,51 @@ func TestScan(t *testing.T) {
 				t.Errorf("modality %q: row %q, want it to start %q", c.modality, lines[i+1], want)
 			}
 		}
+	}
+}
+
+// peakHeap runs fn while sampling the heap in use, and returns its peak.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var ms runtime.MemStats
+		var p uint64
+		for {
+			runtime.ReadMemStats(&ms)
+			p = max(p, ms.HeapInuse)
+			select {
+			case <-done:
+				peak <- p
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	fn()
+	close(done)
+	return <-peak
+}
+
+// Memory is bounded by the studies in flight: 12 studies through one
+// worker peak at about what 2 do (each study's voxels are dropped when it
+// ends), where keeping them would take several times as much.
+func TestMemoryBoundedByWorkers(t *testing.T) {
+	dir := t.TempDir()
+	m := readManifest(t, cohort(t, dir, 12))
+	run := func(studies []*Study, out string) func() {
+		return func() {
+			mm := &Manifest{Path: m.Path, Studies: studies}
+			if _, err := Run(context.Background(), mm, Options{Out: filepath.Join(dir, out), Workers: 1, Engine: classic.Segmenter{}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	few := peakHeap(run(m.Studies[:2], "few"))
+	many := peakHeap(run(m.Studies, "many"))
+	t.Logf("peak heap in use: 2 studies %.1f MB, 12 studies %.1f MB", float64(few)/1e6, float64(many)/1e6)
+	if float64(many) > 1.7*float64(few) {
+		t.Errorf("12 studies peaked at %.1f MB, 2 at %.1f MB: studies are kept after they end", float64(many)/1e6, float64(few)/1e6)
 	}
 }

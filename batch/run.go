@@ -112,7 +112,7 @@ func Run(ctx context.Context, m *Manifest, opt Options) (Summary, error) {
 	interrupted := false
 dispatch:
 	for _, st := range todo {
-		if !opt.Force && Done(opt.Out, st) {
+		if !opt.Force && Done(opt.Out, st, opt.SEG) {
 			sum.Skipped++
 			prog.study(st.ID, "", -1)
 			continue
@@ -145,10 +145,18 @@ func ShardOf(studies []*Study, i, n int) []*Study {
 }
 
 // Done reports whether st's outputs are in dir with the current manifest
-// rows' hash and no failed row.
-func Done(dir string, st *Study) bool {
+// rows' hash and no failed row, and, when seg asks for one, with the DICOM
+// SEG of a DICOM study.
+func Done(dir string, st *Study, seg bool) bool {
 	res, ok := readStudy(dir, st)
-	return ok && allOK(res)
+	if !ok || !allOK(res) {
+		return false
+	}
+	if seg && !study.IsNIfTI(st.Path) {
+		_, err := os.Stat(filepath.Join(dir, st.ID, SEGFile))
+		return err == nil
+	}
+	return true
 }
 
 // readStudy reads st's rows of results when its hash file matches.

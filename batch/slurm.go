@@ -26,6 +26,7 @@ type Slurm struct {
 	MaxParallel              int      // %K: tasks running at once (0: no limit)
 	SbatchArgs               []string // more #SBATCH lines, as given
 	Force                    bool     // every shard, done or not
+	SEG                      bool     // the tasks write DICOM SEGs (--seg): a study without one is not done
 }
 
 // ScriptFile is DIR/slurm/batch.sbatch.
@@ -49,7 +50,7 @@ func WriteScript(m *Manifest, dir string, s Slurm) (Plan, error) {
 	p := Plan{Script: filepath.Join(dir, "slurm", ScriptFile), Shards: n}
 	for i := range n {
 		for _, st := range ShardOf(m.Studies, i, n) {
-			if s.Force || !Done(dir, st) {
+			if s.Force || !Done(dir, st, s.SEG) {
 				p.Tasks = append(p.Tasks, i)
 				break
 			}

@@ -125,7 +125,7 @@ func batchSlurm(ctx context.Context, m *batch.Manifest, out string, sl batch.Slu
 		case "backend", "models", "device", "ort-lib", "workers":
 			sl.Args = append(sl.Args, "--"+f.Name, f.Value.String())
 		case "seg":
-			sl.Args = append(sl.Args, "--seg")
+			sl.Args, sl.SEG = append(sl.Args, "--seg"), true
 		}
 	})
 	if err := os.MkdirAll(out, 0o755); err != nil {
