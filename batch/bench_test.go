@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/classic"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // benchCohort is n studies (links to the sample CT) with the liver's box
@@ -31,34 +34,54 @@ func benchCohort(b *testing.B, n int) *Manifest {
 	return readManifest(b, path)
 }
 
-// engineSeconds sums the engine's own time over a run's rows.
-func engineSeconds(b *testing.B, out string) float64 {
-	s := 0.0
-	for _, r := range readResults(b, filepath.Join(out, ResultsFile)) {
-		s += r.Seconds
-	}
-	return s
+// cpuSeconds is the process's user+system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// The batch's own time per study (reading, statistics, writing the label
-// map and tables, fsync included) against the embedded default's time on
-// the sample CT's liver, over a run of 10 studies: overhead/engine is the
-// ratio the issue bounds at 0.10.
+// The batch's own cost per study (reading, statistics, writing the label
+// map and tables, fsync included) against the embedded default alone on
+// the same study (the sample CT's liver box), both over 10 studies in the
+// same run: overhead/engine (wall) is the ratio the issue bounds at 0.10;
+// cpu-overhead/engine is the same in CPU time, which a machine shared with
+// other builds disturbs less.
 func BenchmarkStudyOverhead(b *testing.B) {
-	m := benchCohort(b, 10)
+	const n = 10
+	m := benchCohort(b, n)
 	out := b.TempDir()
-	var total, engine float64
+	st, err := study.Open(context.Background(), sampleCT, study.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := st.Volume
+	img := infer.Image{Dims: v.Dims, Spacing: v.Geom.Spacing(), Voxels: v.Data, Slope: v.Slope, Intercept: v.Intercept}
+	p, err := prompt(m.Studies[0].Rows[0], v.Geom, v.Dims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wall, cpu, engWall, engCPU float64
 	for b.Loop() {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
+		for range n {
+			if _, err := (classic.Segmenter{}).Segment(context.Background(), img, p, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		engWall += time.Since(t0).Seconds()
+		engCPU += cpuSeconds() - c0
+		t0, c0 = time.Now(), cpuSeconds()
 		if _, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: classic.Segmenter{}, Force: true}); err != nil {
 			b.Fatal(err)
 		}
-		total += time.Since(t0).Seconds()
-		engine += engineSeconds(b, out)
+		wall += time.Since(t0).Seconds()
+		cpu += cpuSeconds() - c0
 	}
-	b.ReportMetric((total-engine)/engine, "overhead/engine")
-	b.ReportMetric(engine/float64(10*b.N)*1000, "engine-ms/study")
-	b.ReportMetric((total-engine)/float64(10*b.N)*1000, "overhead-ms/study")
+	b.ReportMetric((wall-engWall)/engWall, "overhead/engine")
+	b.ReportMetric((cpu-engCPU)/engCPU, "cpu-overhead/engine")
+	b.ReportMetric(engWall/float64(n*b.N)*1000, "engine-ms/study")
+	b.ReportMetric((wall-engWall)/float64(n*b.N)*1000, "overhead-ms/study")
 }
 
 // Throughput of --workers 2 against --workers 1 on 20 studies, timed
