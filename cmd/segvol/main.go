@@ -30,9 +30,13 @@ commands:
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
-  batch MANIFEST.csv --out DIR [--workers N] [--seg] [--force] [--slurm ...]   segment a cohort (see segvol batch --help)
+  batch MANIFEST.csv --out DIR [--workers N] [--seg] [--force] [--backend auto|classic|segvol] [--models DIR] [--device D]
+                                          segment a cohort (one CSV row per structure; README.md lists the columns)
+  batch MANIFEST.csv --out DIR --slurm [--slurm-script] [--shards N] [--partition P] [--gpus-per-task N]
+        [--cpus-per-task N] [--mem M] [--time T] [--max-parallel K] [--sbatch-arg ARG]...
+                                          the same as a Slurm job array
   batch --scan ROOT --out MANIFEST.csv [--modality CT]   write a starting manifest
-  batch status|collect DIR                 a Slurm batch's progress; merge its results.csv
+  batch status|collect DIR                 a batch's studies done, failed and pending; merge its results.csv
 ` + modelsUsage()
 
 // errUsage marks mistakes in the command line, which exit with status 2.
