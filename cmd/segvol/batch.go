@@ -106,7 +106,7 @@ func cmdBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "results: %s\n", *out+string(os.PathSeparator)+batch.ResultsFile)
 	}
 	if sum.Failed > 0 {
-		return fmt.Errorf("%d of %d studies failed: their rows in results.csv say why", sum.Failed, sum.Total)
+		return fmt.Errorf("%d of %d studies have failed rows: their status in results.csv says why", sum.Failed, sum.Total)
 	}
 	return nil
 }
