@@ -111,6 +111,12 @@ func Run(ctx context.Context, m *Manifest, opt Options) (Summary, error) {
 	interrupted := false
 dispatch:
 	for _, st := range todo {
+		// (select alone could still hand one more study to a free
+		// worker after the cancel.)
+		if ctx.Err() != nil {
+			interrupted = true
+			break
+		}
 		if !opt.Force && Done(opt.Out, st, opt.SEG) {
 			sum.Skipped++
 			prog.study(st.ID, "", -1)
@@ -204,7 +210,7 @@ func firstError(res []Result) string {
 // batch holds only the studies in flight. (Forcing their memory back to
 // the OS after each, debug.FreeOSMemory, cost a quarter more CPU per study
 // in page faults; Go's scavenger returns it anyway.)
-func runStudy(ctx context.Context, st *Study, opt Options) []Result {
+func runStudy(ctx context.Context, st *Study, opt Options) (out []Result) {
 	res := make([]Result, len(st.Rows))
 	for i, r := range st.Rows {
 		res[i] = Result{Study: st.Given, Series: st.Series, Name: r.Name, Label: int(r.Label),
@@ -219,6 +225,12 @@ func runStudy(ctx context.Context, st *Study, opt Options) []Result {
 		writeStudyResults(opt.Out, st, res)
 		return res
 	}
+	// A reader or engine that panics on one study fails that study only.
+	defer func() {
+		if r := recover(); r != nil {
+			out = failAll(fmt.Errorf("internal error: %v", r))
+		}
+	}()
 	dir := filepath.Join(opt.Out, st.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return failAll(err)
