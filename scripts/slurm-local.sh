@@ -69,6 +69,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
+# Schedule each array task as soon as a CPU frees (the default waits up to
+# 3 s to gather batch jobs: 20 short tasks took 27 s more than locally,
+# 7 s with this).
+SchedulerParameters=batch_sched_delay=0
 MinJobAge=300
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
