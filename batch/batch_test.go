@@ -523,3 +523,42 @@ func TestPanicFailsOnlyItsStudy(t *testing.T) {
 		}
 	}
 }
+
+// The review list holds the studies with a segmentation; the flag set on
+// one shows in results.csv and survives a rerun's collect.
+func TestReviewFlag(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "broken.nii.gz"), []byte("no"), 0o644)
+	m := readManifest(t, cohort(t, dir, 2, "broken.nii.gz,liver,"+liverBox+",,"))
+	out := filepath.Join(dir, "out")
+	if _, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: classic.Segmenter{}}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := ReviewList(out)
+	if err != nil || len(items) != 2 || items[1].ID != "s1" || items[1].Segmentation != filepath.Join(out, "s1", SegmentationFile) {
+		t.Fatalf("%+v %v", items, err)
+	}
+	if err := SetNeedsReview(out, "s1", true); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want bool) {
+		t.Helper()
+		for _, r := range readResults(t, filepath.Join(out, ResultsFile)) {
+			if r.NeedsReview != (want && r.Study == "s1.nii.gz") {
+				t.Errorf("%s %s: needs_review %v", r.Study, r.Name, r.NeedsReview)
+			}
+		}
+	}
+	check(true)
+	if _, err := Collect(m, out); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+	if items, _ := ReviewList(out); !items[1].NeedsReview || items[0].NeedsReview {
+		t.Errorf("%+v", items)
+	}
+	if err := SetNeedsReview(out, "s1", false); err != nil {
+		t.Fatal(err)
+	}
+	check(false)
+}

@@ -19,7 +19,7 @@ var nan = math.NaN()
 
 // ResultColumns are results.csv's columns.
 var ResultColumns = []string{"study", "series", "name", "label", "voxels", "ml", "mean", "std", "min", "max",
-	"dice", "hd95", "engine", "device", "seconds", "status"}
+	"dice", "hd95", "engine", "device", "seconds", "status", "needs_review"}
 
 // Result is one structure's row of results.csv. The intensities are the
 // image's real values (HU for CT) inside the segment; NaN (an empty field)
@@ -32,6 +32,9 @@ type Result struct {
 	Engine, Device          string
 	Seconds                 float64
 	Status                  string
+	// NeedsReview is the reviewer's flag on the study (segvol-viewer
+	// --review), "yes" in the table.
+	NeedsReview bool
 }
 
 // WriteResults writes a header and one row per result.
@@ -42,7 +45,7 @@ func WriteResults(w io.Writer, res []Result) error {
 		cw.Write([]string{r.Study, r.Series, r.Name, strconv.Itoa(r.Label), strconv.Itoa(r.Voxels),
 			labels.CSVNumber(r.ML, 4), labels.CSVNumber(r.Mean, 3), labels.CSVNumber(r.Std, 3),
 			labels.CSVNumber(r.Min, -1), labels.CSVNumber(r.Max, -1), labels.CSVNumber(r.Dice, 4), labels.CSVNumber(r.HD95, 3),
-			r.Engine, r.Device, labels.CSVNumber(r.Seconds, 3), r.Status})
+			r.Engine, r.Device, labels.CSVNumber(r.Seconds, 3), r.Status, map[bool]string{true: "yes"}[r.NeedsReview]})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -64,7 +67,7 @@ func ReadResults(r io.Reader) ([]Result, error) {
 		}
 		var r Result
 		var errs [2]error
-		r.Study, r.Series, r.Name, r.Engine, r.Device, r.Status = c[0], c[1], c[2], c[12], c[13], c[15]
+		r.Study, r.Series, r.Name, r.Engine, r.Device, r.Status, r.NeedsReview = c[0], c[1], c[2], c[12], c[13], c[15], c[16] == "yes"
 		r.Label, errs[0] = strconv.Atoi(c[3])
 		r.Voxels, errs[1] = strconv.Atoi(c[4])
 		for _, e := range errs {

@@ -184,6 +184,10 @@ func readStudy(dir string, st *Study) ([]Result, bool) {
 			return nil, false
 		}
 	}
+	flagged := needsReview(dir, st.ID)
+	for i := range res {
+		res[i].NeedsReview = flagged
+	}
 	return res, true
 }
 
