@@ -95,6 +95,9 @@ func TestSlurmArrayCancelResume(t *testing.T) {
 	if err != nil || st.Job == "" || st.Collect == "" {
 		t.Fatalf("state %+v %v", st, err)
 	}
+	// A test that stops early must not leave the stalled task holding a
+	// CPU of the cluster.
+	t.Cleanup(func() { exec.Command("scancel", st.Job, st.Collect).Run() })
 	// Cancel shard 2 once it runs (it cannot end: its study never opens).
 	task := st.Job + "_2"
 	deadline := time.Now().Add(2 * time.Minute)
