@@ -12,7 +12,8 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool python3-vtk9
+	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 \
+	slurm-wlm munge
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with
@@ -45,7 +46,11 @@ vet:
 
 # The race detector runs too: the app's UI updates come from loading,
 # engine and segmentation goroutines.
+# The batch tests submit real job arrays to a one-node Slurm cluster on
+# 127.0.0.1 (scripts/slurm-local.sh; it stays up for the next run).
+test: export SLURM_CONF = $(or $(SEGVOL_SLURM_DIR),/tmp/segvol-slurm)/slurm.conf
 test: deps-test vet
+	scripts/slurm-local.sh start
 	$(XVFB) $(GO) test ./...
 	$(XVFB) $(GO) test -race ./...
 	$(MAKE) --no-print-directory fuzz
@@ -72,7 +77,9 @@ fuzz:
 
 # Benchmarks, then the peer comparisons (dcm2niix, nibabel) on the same files
 # in the same run; the scripts print the ratios.
+bench: export SLURM_CONF = $(or $(SEGVOL_SLURM_DIR),/tmp/segvol-slurm)/slurm.conf
 bench: deps-test
+	scripts/slurm-local.sh start
 	$(XVFB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-dicom.sh
 	scripts/bench-nifti.sh

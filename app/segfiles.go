@@ -289,14 +289,21 @@ func (v *Viewer) restored() {
 
 // closeIntercept asks before closing with unsaved changes.
 func (v *Viewer) closeIntercept() {
+	v.unsavedThen("Close without saving", v.closeNow)
+}
+
+// unsavedThen runs then, first asking, when the segmentation has unsaved
+// changes, whether to save them, drop them (the discard button's label
+// says what then does) or do nothing.
+func (v *Viewer) unsavedThen(discardLabel string, then func()) {
 	if v.session == nil || !v.session.Edit().Dirty() {
-		v.closeNow()
+		then()
 		return
 	}
 	var d dialog.Dialog
-	save := widget.NewButton("Save…", func() { d.Hide(); v.save(v.closeNow) })
+	save := widget.NewButton("Save…", func() { d.Hide(); v.save(then) })
 	save.Importance = widget.HighImportance
-	discard := widget.NewButton("Close without saving", func() { d.Hide(); v.closeNow() })
+	discard := widget.NewButton(discardLabel, func() { d.Hide(); then() })
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
 	d = dialog.NewCustomWithoutButtons("Unsaved segmentation",
 		container.NewVBox(widget.NewLabel("The segmentation has unsaved changes."), container.NewHBox(cancel, discard, save)), v.win)

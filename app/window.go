@@ -97,6 +97,8 @@ type Viewer struct {
 	pendingLabels string           // opened onto the next study loaded
 	restore       *labels.Recovery // a recovery to put on the next study loaded
 	closing       dialog.Dialog    // the unsaved-changes question, when shown
+	top           *fyne.Container  // the tool bar, and the review bar while reviewing a batch
+	review        *reviewBar       // nil unless reviewing a batch
 }
 
 // New builds the main window of app a; Show it, then Open a study.
@@ -136,7 +138,8 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
 	v.split = container.NewHSplit(v.panes, v.side)
 	v.time = newTimeBar(v)
-	v.win.SetContent(container.NewBorder(v.tools.content, container.NewVBox(v.time.content, v.status), nil, nil, v.split))
+	v.top = container.NewVBox(v.tools.content)
+	v.win.SetContent(container.NewBorder(v.top, container.NewVBox(v.time.content, v.status), nil, nil, v.split))
 	v.win.SetMainMenu(v.mainMenu())
 	v.win.SetOnDropped(v.dropped)
 	v.win.Canvas().SetOnTypedKey(v.typedKey)

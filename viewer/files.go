@@ -59,11 +59,17 @@ func (s *Session) ExportSEG(path string) error {
 	if sr == nil {
 		return fmt.Errorf("DICOM SEG needs a study opened from DICOM (this one is %s)", s.Volume.Meta.Format)
 	}
+	return WriteSEG(path, sr, s.Volume, s.edit.labels)
+}
+
+// WriteSEG writes the non-empty segments of m, a label map on img (the
+// volume loaded from series sr), as a DICOM SEG referencing sr: the app's
+// export and the batch runs share it.
+func WriteSEG(path string, sr *dicom.Series, img *volume.Volume, m *labels.LabelMap) error {
 	src, err := seg.SourceOf(sr)
 	if err != nil {
 		return err
 	}
-	m := s.edit.labels
 	var segs []seg.Segment
 	for _, st := range m.Statistics() {
 		if st.Voxels == 0 {
@@ -80,7 +86,7 @@ func (s *Session) ExportSEG(path string) error {
 	m.Read(func(vox []uint8) {
 		lab = &volume.Volume{Dims: m.Dims(), Data: append([]uint8(nil), vox...), Slope: 1, Geom: m.Geometry()}
 	})
-	return seg.WriteLabelMap(path, src, s.Volume, lab, segs)
+	return seg.WriteLabelMap(path, src, img, lab, segs)
 }
 
 // LoadLabelFile reads a segmentation of the open study, NIfTI (with its

@@ -32,17 +32,18 @@ func main() {
 	bench := flag.Duration("bench-scroll", 0, "after loading, scroll the axial view for this long, print the frames presented per second and quit")
 	renderer := flag.String("renderer", "auto", "auto (OpenGL on a hardware driver, else CPU), gl or cpu")
 	labelPath := flag.String("labels", "", "segmentation to open on the study (NIfTI label map)")
+	review := flag.String("review", "", "output folder of a segvol batch run: step through its studies with their segmentations")
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
 	models := flag.String("models", "", "SegVol models folder (default: the one chosen in File > Settings, else the user models folder)")
 	device := flag.String("device", "", "auto, cpu, cuda, directml or coreml (SegVol only; default: the one chosen in File > Settings, else auto)")
 	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in File > Settings, else searched for)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz | --review BATCH_DIR] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	keepFreedHeap()
-	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") {
+	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") || (*review != "" && (flag.NArg() > 0 || *labelPath != "")) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -103,7 +104,14 @@ func main() {
 	// The notice goes first: hiding a dialog takes down those shown above
 	// it, and the loading dialog is hidden when the study is in.
 	v.FirstStartNotice()
-	v.Open(path, "")
+	if *review != "" {
+		if err := v.Review(*review); err != nil {
+			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
+			os.Exit(1)
+		}
+	} else {
+		v.Open(path, "")
+	}
 	v.OfferRecovery()
 	if *renderer != "cpu" {
 		go startGL(v, *renderer == "gl", settled)

@@ -34,6 +34,13 @@ commands:
        [--format stl|obj|ply] --out FILE|DIR
                                           segment surfaces (closed, smoothed) in patient coordinates (LPS, or RAS),
                                           one file for all (format by extension) or one per segment in a folder
+  batch MANIFEST.csv --out DIR [--workers N] [--seg] [--force] [--backend auto|classic|segvol] [--models DIR] [--device D]
+                                          segment a cohort (one CSV row per structure; README.md lists the columns)
+  batch MANIFEST.csv --out DIR --slurm [--slurm-script] [--shards N] [--partition P] [--gpus-per-task N]
+        [--cpus-per-task N] [--mem M] [--time T] [--max-parallel K] [--sbatch-arg ARG]...
+                                          the same as a Slurm job array
+  batch --scan ROOT --out MANIFEST.csv [--modality CT]   write a starting manifest
+  batch status|collect DIR                 a batch's studies done, failed and pending; merge its results.csv
 ` + modelsUsage()
 
 // errUsage marks mistakes in the command line, which exit with status 2.
@@ -76,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdMesh(ctx, args[1:], stdout, stderr)
 	case "models":
 		err = cmdModels(ctx, args[1:], stdout, stderr)
+	case "batch":
+		err = cmdBatch(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -19,12 +19,6 @@ import (
 
 const meshUsage = "segvol mesh --labels MASK [--image PATH] [--series UID|N] [--label N|NAME]... [--smooth F] [--decimate F] [--ras] [--format stl|obj|ply] --out FILE|DIR"
 
-// stringList collects a repeated flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
-
 func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("mesh", flag.ContinueOnError)
 	labelPath := fs.String("labels", "", "label map: NIfTI (names from the ITK-SNAP .txt beside it) or DICOM SEG (needs --image)")

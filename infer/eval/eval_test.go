@@ -117,3 +117,28 @@ func TestRunProtocolAndAUC(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// Two cubes offset along one axis: every surface voxel of the face that
+// leads is 3 voxels (6 mm at 2 mm spacing) from the other's surface, most
+// others closer; a brute-force numpy computation of MONAI's formula over
+// every pair of surface voxels gives 6 mm for this pair.
+func TestHD95(t *testing.T) {
+	dims := [3]int{30, 30, 30}
+	sp := [3]float64{2, 1, 1}
+	a := make([]uint8, 30*30*30)
+	b := make([]uint8, 30*30*30)
+	cube(a, dims, infer.Box{Min: [3]int{5, 5, 5}, Max: [3]int{14, 14, 14}})
+	cube(b, dims, infer.Box{Min: [3]int{8, 5, 5}, Max: [3]int{17, 14, 14}})
+	if got := HD95(a, a, dims, sp); got != 0 {
+		t.Errorf("HD95 of a mask with itself = %g, want 0", got)
+	}
+	if got := HD95(a, b, dims, sp); math.Abs(got-6) > 1e-9 {
+		t.Errorf("HD95 of cubes 3 voxels (6 mm) apart = %g, want 6", got)
+	}
+	if got, back := HD95(a, b, dims, sp), HD95(b, a, dims, sp); got != back {
+		t.Errorf("HD95 not symmetric: %g vs %g", got, back)
+	}
+	if got := HD95(a, make([]uint8, len(a)), dims, sp); !math.IsNaN(got) {
+		t.Errorf("HD95 against an empty mask = %g, want NaN", got)
+	}
+}

@@ -133,14 +133,14 @@ func (m *LabelMap) WriteStatisticsCSV(w io.Writer) error {
 	cw.Write(statisticsHeader)
 	for _, s := range m.Statistics() {
 		cw.Write([]string{names[s.Value], strconv.Itoa(int(s.Value)), strconv.Itoa(s.Voxels),
-			csvNumber(s.VolumeML, 4), csvNumber(s.Mean, 3), csvNumber(s.Std, 3), csvNumber(s.Min, -1), csvNumber(s.Max, -1)})
+			CSVNumber(s.VolumeML, 4), CSVNumber(s.Mean, 3), CSVNumber(s.Std, 3), CSVNumber(s.Min, -1), CSVNumber(s.Max, -1)})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-// csvNumber is x with prec decimals (-1: as many as it needs), "" for NaN.
-func csvNumber(x float64, prec int) string {
+// CSVNumber is x with prec decimals (-1: as many as it needs), "" for NaN.
+func CSVNumber(x float64, prec int) string {
 	if math.IsNaN(x) {
 		return ""
 	}

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/batch"
+)
+
+// reviewBar steps through the studies of a batch (segvol-viewer --review
+// DIR): each opens with the batch's segmentation, which Save writes back
+// in place, and "Needs review" flags it in the batch's results.csv.
+type reviewBar struct {
+	v          *Viewer
+	dir        string
+	items      []batch.ReviewItem
+	at         int
+	label      *widget.Label
+	flag       *widget.Check
+	setting    bool // the flag is being set to the study's, not by the user
+	prev, next *widget.Button
+	content    fyne.CanvasObject
+}
+
+// Review opens the first study of the batch in dir, with a bar above the
+// views to go to the previous and next ones and flag them.
+func (v *Viewer) Review(dir string) error {
+	items, err := batch.ReviewList(dir)
+	if err != nil {
+		return err
+	}
+	r := &reviewBar{v: v, dir: dir, items: items, label: widget.NewLabel("")}
+	r.flag = widget.NewCheck("Needs review", r.setFlag)
+	r.prev = widget.NewButtonWithIcon("Previous", theme.NavigateBackIcon(), func() { r.step(-1) })
+	r.next = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), func() { r.step(1) })
+	r.content = container.NewHBox(r.prev, r.next, r.label, r.flag)
+	v.review = r
+	v.top.Add(r.content)
+	r.show(0)
+	return nil
+}
+
+// show opens study i with its segmentation.
+func (r *reviewBar) show(i int) {
+	r.at = i
+	it := r.items[i]
+	r.label.SetText(fmt.Sprintf("Batch study %d of %d: %s", i+1, len(r.items), it.ID))
+	r.setting = true
+	r.flag.SetChecked(it.NeedsReview)
+	r.setting = false
+	enable(r.prev, i > 0)
+	enable(r.next, i < len(r.items)-1)
+	r.v.pendingLabels = it.Segmentation
+	r.v.Open(it.Study, it.Series)
+}
+
+func enable(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+// step goes d studies on, asking first about unsaved corrections.
+func (r *reviewBar) step(d int) {
+	i := r.at + d
+	if i < 0 || i >= len(r.items) {
+		return
+	}
+	r.v.unsavedThen("Go on without saving", func() { r.show(i) })
+}
+
+func (r *reviewBar) setFlag(on bool) {
+	if r.setting {
+		return
+	}
+	it := &r.items[r.at]
+	if err := batch.SetNeedsReview(r.dir, it.ID, on); err != nil {
+		r.v.showError(err)
+		return
+	}
+	it.NeedsReview = on
+	if on {
+		r.v.setStatusNote(it.ID + " flagged for review in results.csv")
+	} else {
+		r.v.setStatusNote(it.ID + " no longer flagged for review")
+	}
+}
