@@ -15,8 +15,9 @@ import (
 // time; make one per view.
 type Renderer struct {
 	lut    lut
-	labels []uint8 // the label under each output pixel, for outlines
-	black  []uint8 // a row of opaque black pixels
+	labels []uint8   // the label under each output pixel, for outlines
+	black  []uint8   // a row of opaque black pixels
+	depth  []float64 // the 3D depth buffer
 }
 
 // lut maps every stored value of an integer type of at most 16 bits to its
