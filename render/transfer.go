@@ -100,10 +100,11 @@ func SampleStep(v *Volume) float64 {
 	return s
 }
 
-// Shade is the light a surface of unit normal n reflects seen along the
-// camera's forward f, lit by a headlight: ambient plus diffuse of either
-// side, and a specular highlight to add on top (in 0..1).
-func Shade(n, f [3]float64) (diffuse, specular float64) {
-	c := math.Abs(dot(n, f))
-	return 0.25 + 0.75*c, 0.25 * math.Pow(c, 24)
+// Shade is the fraction of its colour a surface of unit normal n shows
+// seen along the camera's forward f, lit by a headlight: ambient plus
+// diffuse light on either side (a surface cut open shows its inside). No
+// specular highlight, as VTK's default: it would wash out the segment
+// colours a reader matches to the legend.
+func Shade(n, f [3]float64) float64 {
+	return 0.25 + 0.75*math.Abs(dot(n, f))
 }

@@ -228,10 +228,10 @@ func (f *scene3d) raster(tris []tri, y0, y1 int, opaque bool) {
 				for a := range 3 {
 					n[a] = w0*ns[0][a] + w1*ns[1][a] + w2*ns[2][a]
 				}
-				diff, spec := render.Shade(normalize(n), fw)
+				diff := render.Shade(normalize(n), fw)
 				q := row[4*x : 4*x+4 : 4*x+4]
 				for ch := range 3 {
-					v := t.col[ch]*diff + 255*spec
+					v := t.col[ch] * diff
 					if !opaque {
 						v = float64(q[ch])*(1-t.alpha) + v*t.alpha
 					}
@@ -345,8 +345,7 @@ func (f *scene3d) cast(y0, y1 int) {
 				sh := 1.0
 				if f.tf.Shade {
 					if n, ok := f.vs.gradient(idx); ok {
-						diff, _ := render.Shade(n, fw)
-						sh = diff
+						sh = render.Shade(n, fw)
 					}
 				}
 				k := (1 - ca) * al

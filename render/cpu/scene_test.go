@@ -61,15 +61,15 @@ func TestBoxSilhouette(t *testing.T) {
 }
 
 // TestDepthAndShading: of two overlapping boxes the nearer shows, from
-// either side; a face square to the camera gets the full headlight (colour
-// plus the specular highlight).
+// either side; a face square to the camera gets the full headlight (all of
+// its colour).
 func TestDepthAndShading(t *testing.T) {
 	front := rendertest.Box([3]float32{-20, -40, -20}, [3]float32{20, -20, 20}, 1, red)
 	back := rendertest.Box([3]float32{-10, 0, -10}, [3]float32{30, 20, 10}, 2, blue)
 	s := &render.Scene{Surfaces: []render.Surface{back, front}}
 	img := renderScene(t, s, render.View(render.Anterior, [3]float64{}, 100), 50, 50)
-	diff, spec := render.Shade([3]float64{0, -1, 0}, [3]float64{0, 1, 0})
-	want := color.RGBA{R: clamp255(200*diff + 255*spec), G: clamp255(255 * spec), B: clamp255(255 * spec), A: 255}
+	diff := render.Shade([3]float64{0, -1, 0}, [3]float64{0, 1, 0})
+	want := color.RGBA{R: clamp255(200 * diff), A: 255}
 	if got := img.RGBAAt(27, 25); got != want {
 		t.Errorf("front box from the front: %v, want %v", got, want)
 	}
@@ -93,10 +93,10 @@ func TestTranslucentSurface(t *testing.T) {
 	behind := renderScene(t, &render.Scene{Surfaces: []render.Surface{back}}, c, 50, 50).RGBAAt(27, 25)
 	img := renderScene(t, &render.Scene{Surfaces: []render.Surface{glass, back}}, c, 50, 50)
 	got := img.RGBAAt(27, 25)
-	diff, spec := render.Shade([3]float64{0, -1, 0}, [3]float64{0, 1, 0})
+	diff := render.Shade([3]float64{0, -1, 0}, [3]float64{0, 1, 0})
 	a := 128.0 / 255
 	// The glass's front and back faces both blend over the blue box.
-	blend := func(under, col float64) float64 { return under*(1-a) + (col*diff+255*spec)*a }
+	blend := func(under, col float64) float64 { return under*(1-a) + col*diff*a }
 	wantR := clamp255(blend(blend(float64(behind.R), 200), 200))
 	wantB := clamp255(blend(blend(float64(behind.B), 0), 0))
 	if absDiff(got.R, wantR) > 1 || absDiff(got.B, wantB) > 1 {
