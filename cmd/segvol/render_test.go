@@ -2,8 +2,8 @@ package main
 
 import (
 	"image"
-	"math"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
