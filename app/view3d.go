@@ -75,7 +75,8 @@ func (v *View3D) LookFrom(d render.Direction) {
 	if v.session == nil {
 		return
 	}
-	c, err := render.FitVolume(d, v.session.RenderVolume())
+	sz := v.Size()
+	c, err := render.FitVolume(d, v.session.RenderVolume(), float64(sz.Width/max(sz.Height, 1)))
 	if err != nil {
 		v.fail(err)
 		return

@@ -36,13 +36,13 @@ func TestView3DPane(t *testing.T) {
 	rv := v.Session().RenderVolume()
 	for _, d := range render.Directions() {
 		test.Tap(findButton(t, v.pane3d, d.String()))
-		want, _ := render.FitVolume(d, rv)
+		want, _ := render.FitVolume(d, rv, float64(v3.Size().Width/v3.Size().Height))
 		if c := v3.Camera(); !near(c.Forward, want.Forward) || !near(c.Up, want.Up) {
 			t.Errorf("button %v: camera %+v, want %+v", d, c, want)
 		}
 	}
 	test.Tap(findButton(t, v.pane3d, "Reset"))
-	front, _ := render.FitVolume(render.Anterior, rv)
+	front, _ := render.FitVolume(render.Anterior, rv, float64(v3.Size().Width/v3.Size().Height))
 	if c := v3.Camera(); c != front {
 		t.Fatalf("reset: camera %+v, want %+v", c, front)
 	}

@@ -83,19 +83,39 @@ func View(d Direction, center [3]float64, height float64) Camera {
 }
 
 // FitVolume is the camera that looks from d at the centre of v's box,
-// showing all of it from any direction.
-func FitVolume(d Direction, v *Volume) (Camera, error) {
+// showing all of it in a view of the given aspect (width over height).
+func FitVolume(d Direction, v *Volume, aspect float64) (Camera, error) {
+	return View(d, [3]float64{}, 1).Fit(v, aspect)
+}
+
+// Fit is c turned the same way but looking at the centre of v's box, the
+// whole box (with a margin) in a view of the given aspect.
+func (c Camera) Fit(v *Volume, aspect float64) (Camera, error) {
 	lo, hi, err := Bounds(v)
 	if err != nil {
 		return Camera{}, err
 	}
-	var centre [3]float64
-	diag := 0.0
 	for a := range 3 {
-		centre[a] = (lo[a] + hi[a]) / 2
-		diag += (hi[a] - lo[a]) * (hi[a] - lo[a])
+		c.Center[a] = (lo[a] + hi[a]) / 2
 	}
-	return View(d, centre, 1.05*math.Sqrt(diag)), nil
+	r := c.Right()
+	w, h := 0.0, 0.0
+	for n := range 8 {
+		var p [3]float64
+		for a := range 3 {
+			p[a] = lo[a]
+			if n>>a&1 == 1 {
+				p[a] = hi[a]
+			}
+			p[a] -= c.Center[a]
+		}
+		w, h = max(w, 2*math.Abs(dot(p, r))), max(h, 2*math.Abs(dot(p, c.Up)))
+	}
+	if !(aspect > 0) {
+		aspect = 1
+	}
+	c.Height = 1.1 * max(h, w/aspect)
+	return c, nil
 }
 
 // Right is the screen's right in patient space.

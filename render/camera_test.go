@@ -112,3 +112,22 @@ func TestBoundsOfRotatedVolume(t *testing.T) {
 		t.Error("a singular matrix gave bounds")
 	}
 }
+
+// TestFitVolume: from the front a 300 x 200 x 90 mm box fills the width of
+// a wide view and the height of a tall one, with a 10% margin.
+func TestFitVolume(t *testing.T) {
+	v := &Volume{Dims: [3]int{300, 200, 30}, WorldToIndex: [3][4]float64{{1, 0, 0, 0.5}, {0, 1, 0, 0.5}, {0, 0, 1.0 / 3, 0.5}}}
+	c, err := FitVolume(Anterior, v, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near3(c.Center, [3]float64{149, 99, 42}, 1e-9) || math.Abs(c.Height-1.1*150) > 1e-9 {
+		t.Errorf("wide view: centre %v height %g, want 165", c.Center, c.Height)
+	}
+	if c, _ := FitVolume(Anterior, v, 0.5); math.Abs(c.Height-1.1*600) > 1e-9 {
+		t.Errorf("tall view: height %g, want 660", c.Height)
+	}
+	if c, _ := FitVolume(Superior, v, 1); math.Abs(c.Height-1.1*300) > 1e-9 {
+		t.Errorf("from above: height %g, want 330", c.Height)
+	}
+}

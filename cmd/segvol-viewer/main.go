@@ -35,14 +35,15 @@ func main() {
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
 	models := flag.String("models", "", "SegVol models folder (default: the one chosen in File > Settings, else the user models folder)")
 	device := flag.String("device", "", "auto, cpu, cuda, directml or coreml (SegVol only; default: the one chosen in File > Settings, else auto)")
+	layout := flag.String("layout", "1x3", "1x3 (three views) or 2x2 (with the 3D view)")
 	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in File > Settings, else searched for)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--layout 1x3|2x2] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	keepFreedHeap()
-	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") {
+	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") || (*layout != "1x3" && *layout != "2x2") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -76,6 +77,11 @@ func main() {
 				at, size := v.ViewRect(o)
 				fmt.Printf("segvol-viewer: view %v at %g,%g size %gx%g scale %g\n", o, at.X, at.Y, size.Width, size.Height, v.Window().Canvas().Scale())
 			}
+			if *layout == "2x2" {
+				v3 := v.View3D()
+				at, size := a.Driver().AbsolutePositionForObject(v3), v3.Size()
+				fmt.Printf("segvol-viewer: view 3d at %g,%g size %gx%g scale %g\n", at.X, at.Y, size.Width, size.Height, v.Window().Canvas().Scale())
+			}
 			fmt.Printf("segvol-viewer: opened %s\n", s.Volume.Meta.Source)
 		}
 		if first && *bench > 0 {
@@ -84,6 +90,9 @@ func main() {
 		first = false
 	}
 	v = app.New(a, opt)
+	if *layout == "2x2" {
+		v.SetLayout(app.Layout2x2)
+	}
 	v.Window().Show()
 	fitScreen(v)
 	// The notice goes first: hiding a dialog takes down those shown above

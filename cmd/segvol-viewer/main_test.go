@@ -207,7 +207,7 @@ func viewRects(t *testing.T, lines []string) map[string]image.Rectangle {
 			out[name] = image.Rect(px(x), px(y), px(x+w), px(y+h))
 		}
 	}
-	if len(out) != 3 {
+	if len(out) < 3 {
 		t.Fatalf("view places not printed: %q", lines)
 	}
 	t.Logf("views %v", out)

@@ -138,11 +138,10 @@ func render3D(v *volume.Volume, lab *render.Labels, dir render.Direction, azimut
 	}
 	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}
 	s.Cursor = f.Centre()
-	cam, err := render.FitVolume(dir, rv)
+	cam, err := render.View(dir, [3]float64{}, 1).Orbit(azimuth, elevation).Fit(rv, 1)
 	if err != nil {
 		return err
 	}
-	cam = cam.Orbit(azimuth, elevation)
 	img := image.NewRGBA(image.Rect(0, 0, size, size))
 	if err := cpu.New().RenderScene(img, s, cam); err != nil {
 		return err

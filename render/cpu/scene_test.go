@@ -166,7 +166,7 @@ func TestPickFindsFrontFace(t *testing.T) {
 // nothing around it.
 func TestMIPAndPreset(t *testing.T) {
 	v := rendertest.Ball([3]int{40, 40, 40}, [3]float64{2, 2, 2}, [3]float64{39, 39, 39}, 25, 500, -1000)
-	c, err := render.FitVolume(render.Anterior, v)
+	c, err := render.FitVolume(render.Anterior, v, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
