@@ -198,6 +198,16 @@ func NewProjection(c Camera, w, h int) Projection {
 	return p
 }
 
+// Eye is where depth is measured from: the eye of a perspective camera,
+// else Center.
+func (p *Projection) Eye() [3]float64 { return p.eye }
+
+// Scale is the size in mm of a pixel on the plane through Center.
+func (p *Projection) Scale() float64 { return p.scale }
+
+// Distance is from the eye to Center (0 for an orthographic camera).
+func (p *Projection) Distance() float64 { return p.dist }
+
 // Perspective says whether rays diverge from an eye.
 func (p *Projection) Perspective() bool { return p.c.Perspective }
 

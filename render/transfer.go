@@ -8,6 +8,9 @@ import (
 // Background is the colour behind a 3D scene.
 var Background = color.NRGBA{R: 24, G: 26, B: 38, A: 255}
 
+// CursorColor is the colour of the 3D cursor.
+var CursorColor = color.NRGBA{R: 255, G: 220, B: 0, A: 255}
+
 // Transfer is a preset's colour and opacity as a table over real values
 // (HU for CT), which the renderers interpolate linearly between entries:
 // entry i holds value Lo + i*(Hi-Lo)/(len-1); values outside [Lo, Hi] take

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"image"
-	"image/color"
 	"math"
 	"sort"
 
@@ -11,9 +10,6 @@ import (
 )
 
 var _ render.SceneRenderer = (*Renderer)(nil)
-
-// CursorColor is the colour of the 3D cursor, the slice views' crosshair's.
-var CursorColor = color.NRGBA{R: 255, G: 220, B: 0, A: 255}
 
 // RenderScene implements render.SceneRenderer: opaque surfaces and the
 // slice planes into a depth buffer, then the volume rendering in front of
@@ -382,7 +378,7 @@ func (f *scene3d) cursor() {
 				continue
 			}
 			q := f.dst.Pix[y*f.dst.Stride+4*x:]
-			q[0], q[1], q[2] = CursorColor.R, CursorColor.G, CursorColor.B
+			q[0], q[1], q[2] = render.CursorColor.R, render.CursorColor.G, render.CursorColor.B
 		}
 	}
 }

@@ -221,7 +221,7 @@ func TestSlicePlanes(t *testing.T) {
 	}
 	s.ShowCursor = true
 	img = renderScene(t, s, c, 20, 20)
-	if got := img.RGBAAt(10, 9); got != (color.RGBA{CursorColor.R, CursorColor.G, CursorColor.B, 255}) {
+	if got := img.RGBAAt(10, 9); got != (color.RGBA{render.CursorColor.R, render.CursorColor.G, render.CursorColor.B, 255}) {
 		t.Errorf("cursor pixel: %v", got)
 	}
 }
