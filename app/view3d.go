@@ -85,6 +85,9 @@ func (v *View3D) LookFrom(d render.Direction) {
 	v.Refresh()
 }
 
+// SetRenderer draws the view with r from the next frame.
+func (v *View3D) SetRenderer(r render.SceneRenderer) { v.renderer = r; v.Refresh() }
+
 // Camera is the view's camera.
 func (v *View3D) Camera() render.Camera { return v.camera }
 

@@ -122,7 +122,7 @@ func New(a fyne.App, opt Options) *Viewer {
 	}
 	v.view3d = NewView3D()
 	v.view3d.OnDoubleTap = func() { v.toggleMaximised(v.pane3d) }
-	v.view3d.OnRenderError = func(err error) { v.setStatusNote(fmt.Sprintf("3D view: %v", err)) }
+	v.view3d.OnRenderError = v.render3DFailed
 	v.pane3d = view3DPane(v.view3d)
 	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")
 	v.info.Wrapping = fyne.TextWrapWord
@@ -174,7 +174,19 @@ func (v *Viewer) UseRenderer(r render.Renderer, err error) {
 	for _, sv := range v.views {
 		sv.SetRenderer(r)
 	}
+	if sr, ok := r.(render.SceneRenderer); ok {
+		v.view3d.SetRenderer(sr)
+	}
 	v.updateStatus()
+}
+
+// render3DFailed falls back to the CPU renderer for the 3D view when the
+// GPU one fails, and says so.
+func (v *Viewer) render3DFailed(err error) {
+	v.setStatusNote(fmt.Sprintf("3D view: %v", err))
+	if _, isCPU := v.view3d.renderer.(*cpu.Renderer); !isCPU {
+		v.view3d.SetRenderer(cpu.New())
+	}
 }
 
 // KeepCPURenderer keeps the CPU renderer although OpenGL started, for the
