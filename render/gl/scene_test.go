@@ -127,3 +127,58 @@ func TestSampleSceneMatchesCPU(t *testing.T) {
 	// A volume rendering behind opaque surfaces stops at them.
 	compareScene(t, r, "sample-surfaces-bone", &render.Scene{Surfaces: surfaces, Volume: st.vol, Window: win, Preset: render.CTBone}, c, 240, 200, 0.01, 1.5)
 }
+
+// BenchmarkScene3D draws 1000x1000 3D frames of the 512x512x300 upsampled
+// sample with render/cpu and render/gl in one run, so that their ratio
+// comes from the same machine state: the segments' surfaces (voxel faces,
+// the mesh engine's stand-in), and the volume rendered with CT bone and
+// as a MIP. At 250x250 too: the coarse frames drawn while the mouse moves.
+func BenchmarkScene3D(b *testing.B) {
+	s := big()
+	surfaces := viewer.VoxelFaces(s.seg, s.vol.Dims, s.frame.Geom)
+	viewer.ColorSurfaces(surfaces, labels.Palette(255))
+	tris := 0
+	for _, m := range surfaces {
+		tris += len(m.Indices) / 3
+	}
+	win := render.Options{Center: 40, Width: 400}
+	scenes := []struct {
+		name string
+		sc   *render.Scene
+	}{
+		{"surfaces", &render.Scene{Surfaces: surfaces}},
+		{"ct-bone", &render.Scene{Volume: s.vol, Window: win, Preset: render.CTBone}},
+		{"mip", &render.Scene{Volume: s.vol, Window: win, Preset: render.MIP}},
+	}
+	c, err := render.View(render.Anterior, [3]float64{}, 1).Orbit(30, 20).Fit(s.vol, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gl := newRenderer(b)
+	for _, size := range []int{1000, 250} {
+		img := image.NewRGBA(image.Rect(0, 0, size, size))
+		for _, sc := range scenes {
+			for _, r := range []struct {
+				name string
+				r    render.SceneRenderer
+			}{{"cpu", cpu.New()}, {"gl", gl}} {
+				b.Run(fmt.Sprintf("%s/%d/%s", sc.name, size, r.name), func(b *testing.B) {
+					// The first frame uploads the buffers and compiles the shaders.
+					if err := r.r.RenderScene(img, sc.sc, c); err != nil {
+						b.Fatal(err)
+					}
+					cpu0 := processCPU()
+					for b.Loop() {
+						if err := r.r.RenderScene(img, sc.sc, c); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+					if sc.name == "surfaces" {
+						b.ReportMetric(float64(tris), "triangles")
+					}
+				})
+			}
+		}
+	}
+}
