@@ -20,6 +20,8 @@ type Transfer struct {
 	Lo, Hi float64
 	RGBA   []float32
 	Shade  bool // light by the gradient, as a surface
+
+	visible []int32 // visible[i]: how many entries below i have opacity
 }
 
 // TransferSize is the number of entries of every table.
@@ -63,6 +65,13 @@ func NewTransfer(p Preset, w Options) Transfer {
 		f := math.Min(math.Max((v-a.v)/(b.v-a.v), 0), 1)
 		mix := func(x, y float64) float32 { return float32(x + (y-x)*f) }
 		t.RGBA[4*i], t.RGBA[4*i+1], t.RGBA[4*i+2], t.RGBA[4*i+3] = mix(a.r, b.r), mix(a.g, b.g), mix(a.b, b.b), mix(a.a, b.a)
+	}
+	t.visible = make([]int32, TransferSize+1)
+	for i := range TransferSize {
+		t.visible[i+1] = t.visible[i]
+		if t.RGBA[4*i+3] > 0 {
+			t.visible[i+1]++
+		}
 	}
 	return t
 }

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"sort"
@@ -46,8 +47,8 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 			clear = append(clear, m)
 		}
 	}
-	tris := f.project(opaque)
-	parallel.For(h, func(y0, y1 int) { f.raster(tris, y0, y1, true) })
+	r.proj = f.projectVertices(opaque, r.proj)
+	parallel.For(h, func(y0, y1 int) { f.rasterOpaque(opaque, r.proj, y0, y1) })
 	if s.Volume != nil {
 		f.vs = newVolumeSampler(s.Volume)
 		if s.Planes {
@@ -55,14 +56,26 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 		}
 		if s.Preset != render.NoVolume {
 			f.tf = render.NewTransfer(s.Preset, s.Window)
+			if !r.noBlocks {
+				f.blocks = r.blocksOf(s.Volume)
+				f.clearBlock = make([]bool, len(f.blocks.Max))
+				for i := range f.clearBlock {
+					f.clearBlock[i] = !f.tf.Visible(float64(f.blocks.Min[i]), float64(f.blocks.Max[i]))
+				}
+			}
 			parallel.For(h, func(y0, y1 int) { f.cast(y0, y1) })
 		}
 	}
 	if len(clear) > 0 {
-		tris := f.project(clear)
+		r.proj = f.projectVertices(clear, r.proj)
+		tris := f.triangles(clear, r.proj)
 		// Back to front by the depth of the triangles' centroids.
 		sort.SliceStable(tris, func(i, j int) bool { return tris[i].mid > tris[j].mid })
-		parallel.For(h, func(y0, y1 int) { f.raster(tris, y0, y1, false) })
+		parallel.For(h, func(y0, y1 int) {
+			for i := range tris {
+				f.fill(&tris[i], y0, y1, false)
+			}
+		})
 	}
 	if s.ShowCursor {
 		f.cursor()
@@ -80,6 +93,43 @@ type scene3d struct {
 	depth []float64 // per pixel; +Inf where nothing opaque was drawn
 	vs    *volumeSampler
 	tf    render.Transfer
+	// blocks, when set, lets rays step over blocks that cannot show:
+	// clearBlock[b] where the transfer makes all of block b transparent.
+	blocks     *render.Blocks
+	clearBlock []bool
+}
+
+// blockKey identifies the voxels Renderer.blocks were computed from.
+type blockKey struct {
+	voxels           string // the slice's address and type
+	dims             [3]int
+	slope, intercept float64
+}
+
+// blocksOf is v's render.Blocks, computed once per volume.
+func (r *Renderer) blocksOf(v *render.Volume) *render.Blocks {
+	k := blockKey{fmt.Sprintf("%p %T", v.Voxels, v.Voxels), v.Dims, v.Slope, v.Intercept}
+	if r.blocks == nil || r.blockKey != k {
+		b := render.NewBlocks(v)
+		r.blocks, r.blockKey = &b, k
+	}
+	return r.blocks
+}
+
+// skip is where a ray at parameter t (index space ray ir) goes next when
+// t lies in a block that cannot change the picture (transparent, or for a
+// MIP no brighter than best): the first sample on the lattice past the
+// block. ok is false when t's sample must be taken.
+func (f *scene3d) skip(ir *ray, t, step, best float64, mip bool) (next float64, ok bool) {
+	if f.blocks == nil {
+		return 0, false
+	}
+	b, blk := f.blocks.Block(ir.at(t))
+	if mip && float64(f.blocks.Max[b]) > best || !mip && !f.clearBlock[b] {
+		return 0, false
+	}
+	next = math.Ceil(render.Exit(blk, ir.o, ir.d)/step) * step
+	return max(next, t+step), true
 }
 
 // tri is a triangle projected onto the image.
@@ -91,41 +141,102 @@ type tri struct {
 	mid     float64 // depth of the centroid
 }
 
-// project projects the triangles of surfaces; those behind a perspective
-// eye are dropped.
-func (f *scene3d) project(ms []*render.Surface) []tri {
-	var out []tri
+// projectVertices projects every vertex of surfaces, in order, into proj
+// (x, y, depth each; reused across frames: a 512x512x300 map's voxel faces
+// are 10 million vertices).
+func (f *scene3d) projectVertices(ms []*render.Surface, proj []float32) []float32 {
+	n := 0
 	for _, m := range ms {
-		vx := make([][3]float64, len(m.Positions)/3)
-		parallel.For(len(vx), func(lo, hi int) {
+		n += len(m.Positions)
+	}
+	if cap(proj) < n {
+		proj = make([]float32, n)
+	}
+	proj = proj[:n]
+	off := 0
+	for _, m := range ms {
+		pos, out := m.Positions, proj[off:off+len(m.Positions)]
+		parallel.For(len(pos)/3, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				x, y, z := f.p.Project([3]float64{float64(m.Positions[3*i]), float64(m.Positions[3*i+1]), float64(m.Positions[3*i+2])})
-				vx[i] = [3]float64{x, y, z}
+				x, y, z := f.p.Project([3]float64{float64(pos[3*i]), float64(pos[3*i+1]), float64(pos[3*i+2])})
+				out[3*i], out[3*i+1], out[3*i+2] = float32(x), float32(y), float32(z)
 			}
 		})
-		near := f.c.Height * 1e-3
-		col := [3]float64{float64(m.Color.R), float64(m.Color.G), float64(m.Color.B)}
-		for t := 0; t+2 < len(m.Indices); t += 3 {
-			var tr tri
-			tr.col, tr.alpha = col, float64(m.Color.A)/255
-			behind := false
-			for k := range 3 {
-				i := m.Indices[t+k]
-				tr.x[k], tr.y[k], tr.z[k] = vx[i][0], vx[i][1], vx[i][2]
-				behind = behind || (f.c.Perspective && tr.z[k] < near)
-				if m.Normals != nil {
-					tr.n[k] = [3]float64{float64(m.Normals[3*i]), float64(m.Normals[3*i+1]), float64(m.Normals[3*i+2])}
-				}
-			}
-			if behind {
+		off += len(pos)
+	}
+	return proj
+}
+
+// corners sets t to triangle k (its first index) of surface m, whose
+// projected vertices are proj; false for one behind a perspective eye.
+func (f *scene3d) corners(t *tri, m *render.Surface, proj []float32, k int) bool {
+	near := float32(f.c.Height * 1e-3)
+	for c := range 3 {
+		i := m.Indices[k+c]
+		z := proj[3*i+2]
+		if f.c.Perspective && z < near {
+			return false
+		}
+		t.x[c], t.y[c], t.z[c] = float64(proj[3*i]), float64(proj[3*i+1]), float64(z)
+	}
+	return true
+}
+
+// normals sets t's corner normals: the surface's, or its face's.
+func normals(t *tri, m *render.Surface, k int) {
+	if m.Normals == nil {
+		n := faceNormal(m.Positions, m.Indices[k:k+3])
+		t.n = [3][3]float64{n, n, n}
+		return
+	}
+	for c := range 3 {
+		i := m.Indices[k+c]
+		t.n[c] = [3]float64{float64(m.Normals[3*i]), float64(m.Normals[3*i+1]), float64(m.Normals[3*i+2])}
+	}
+}
+
+// rasterOpaque draws the opaque surfaces' triangles in rows y0..y1,
+// straight from the projected vertices: no triangle is stored.
+func (f *scene3d) rasterOpaque(ms []*render.Surface, proj []float32, y0, y1 int) {
+	var t tri
+	t.alpha = 1
+	off := 0
+	top, bottom := float32(y0)+0.5, float32(y1)-0.5
+	for _, m := range ms {
+		p := proj[off : off+len(m.Positions)]
+		off += len(m.Positions)
+		t.col = [3]float64{float64(m.Color.R), float64(m.Color.G), float64(m.Color.B)}
+		for k := 0; k+2 < len(m.Indices); k += 3 {
+			// Rows first: most triangles miss a worker's band.
+			a, b, c := m.Indices[k], m.Indices[k+1], m.Indices[k+2]
+			ya, yb, yc := p[3*a+1], p[3*b+1], p[3*c+1]
+			if max(ya, yb, yc) < top || min(ya, yb, yc) > bottom {
 				continue
 			}
-			if m.Normals == nil {
-				n := faceNormal(m.Positions, m.Indices[t:t+3])
-				tr.n = [3][3]float64{n, n, n}
+			if !f.corners(&t, m, p, k) {
+				continue
 			}
-			tr.mid = (tr.z[0] + tr.z[1] + tr.z[2]) / 3
-			out = append(out, tr)
+			normals(&t, m, k)
+			f.fill(&t, y0, y1, true)
+		}
+	}
+}
+
+// triangles lists the triangles of surfaces, for sorting.
+func (f *scene3d) triangles(ms []*render.Surface, proj []float32) []tri {
+	var out []tri
+	off := 0
+	for _, m := range ms {
+		p := proj[off : off+len(m.Positions)]
+		off += len(m.Positions)
+		for k := 0; k+2 < len(m.Indices); k += 3 {
+			t := tri{col: [3]float64{float64(m.Color.R), float64(m.Color.G), float64(m.Color.B)}, alpha: float64(m.Color.A) / 255}
+			if !f.corners(&t, m, p, k) {
+				continue
+			}
+			normals(&t, m, k)
+			t.mid = (t.z[0] + t.z[1] + t.z[2]) / 3
+			out = append(out, t)
 		}
 	}
 	return out
@@ -149,93 +260,90 @@ func normalize(v [3]float64) [3]float64 {
 	return [3]float64{v[0] / n, v[1] / n, v[2] / n}
 }
 
-// raster draws the triangles' pixels in rows y0..y1 whose centres they
-// cover (edges shared by two triangles drawn once, by the top-left rule as
-// OpenGL), with a depth test; opaque ones write the depth, translucent ones
-// blend. Normals and depth are interpolated perspective-correct.
-func (f *scene3d) raster(tris []tri, y0, y1 int, opaque bool) {
+// fill draws the pixels of triangle t in rows y0..y1 whose centres it
+// covers (edges shared by two triangles drawn once, by the top-left rule as
+// OpenGL), with a depth test; an opaque one writes the depth, a translucent
+// one blends. Normals and depth are interpolated perspective-correct.
+func (f *scene3d) fill(t *tri, y0, y1 int, opaque bool) {
 	fw := f.c.Forward
 	persp := f.c.Perspective
-	for ti := range tris {
-		t := &tris[ti]
-		area := (t.x[1]-t.x[0])*(t.y[2]-t.y[0]) - (t.x[2]-t.x[0])*(t.y[1]-t.y[0])
-		if area == 0 || math.IsNaN(area) {
-			continue
-		}
-		// Orient the corners so that the edge functions are positive inside.
-		a, b, cc := 0, 1, 2
-		if area < 0 {
-			b, cc = 2, 1
-			area = -area
-		}
-		xs := [3]float64{t.x[a], t.x[b], t.x[cc]}
-		ys := [3]float64{t.y[a], t.y[b], t.y[cc]}
-		zs := [3]float64{t.z[a], t.z[b], t.z[cc]}
-		ns := [3][3]float64{t.n[a], t.n[b], t.n[cc]}
-		minY := max(y0, int(math.Ceil(min(ys[0], ys[1], ys[2])-0.5)))
-		maxY := min(y1-1, int(math.Floor(max(ys[0], ys[1], ys[2])-0.5)))
-		minX := max(0, int(math.Ceil(min(xs[0], xs[1], xs[2])-0.5)))
-		maxX := min(f.w-1, int(math.Floor(max(xs[0], xs[1], xs[2])-0.5)))
-		if minY > maxY || minX > maxX {
-			continue
-		}
-		// Edge k runs from corner k+1 to k+2, opposite corner k.
-		var ex, ey [3]float64
-		var topLeft [3]bool
-		for k := range 3 {
-			i, j := (k+1)%3, (k+2)%3
-			ex[k], ey[k] = xs[j]-xs[i], ys[j]-ys[i]
-			// In image coordinates (y down) with positive area, a top edge
-			// is horizontal going left, a left edge goes up.
-			topLeft[k] = (ey[k] == 0 && ex[k] < 0) || ey[k] < 0
-		}
-		for y := minY; y <= maxY; y++ {
-			py := float64(y) + 0.5
-			row := f.dst.Pix[y*f.dst.Stride:]
-			for x := minX; x <= maxX; x++ {
-				px := float64(x) + 0.5
-				var e [3]float64
-				in := true
-				for k := range 3 {
-					i := (k + 1) % 3
-					e[k] = ex[k]*(py-ys[i]) - ey[k]*(px-xs[i])
-					if e[k] < 0 || (e[k] == 0 && !topLeft[k]) {
-						in = false
-						break
-					}
+	area := (t.x[1]-t.x[0])*(t.y[2]-t.y[0]) - (t.x[2]-t.x[0])*(t.y[1]-t.y[0])
+	if area == 0 || math.IsNaN(area) {
+		return
+	}
+	// Orient the corners so that the edge functions are positive inside.
+	a, b, cc := 0, 1, 2
+	if area < 0 {
+		b, cc = 2, 1
+		area = -area
+	}
+	xs := [3]float64{t.x[a], t.x[b], t.x[cc]}
+	ys := [3]float64{t.y[a], t.y[b], t.y[cc]}
+	zs := [3]float64{t.z[a], t.z[b], t.z[cc]}
+	ns := [3][3]float64{t.n[a], t.n[b], t.n[cc]}
+	minY := max(y0, int(math.Ceil(min(ys[0], ys[1], ys[2])-0.5)))
+	maxY := min(y1-1, int(math.Floor(max(ys[0], ys[1], ys[2])-0.5)))
+	minX := max(0, int(math.Ceil(min(xs[0], xs[1], xs[2])-0.5)))
+	maxX := min(f.w-1, int(math.Floor(max(xs[0], xs[1], xs[2])-0.5)))
+	if minY > maxY || minX > maxX {
+		return
+	}
+	// Edge k runs from corner k+1 to k+2, opposite corner k.
+	var ex, ey [3]float64
+	var topLeft [3]bool
+	for k := range 3 {
+		i, j := (k+1)%3, (k+2)%3
+		ex[k], ey[k] = xs[j]-xs[i], ys[j]-ys[i]
+		// In image coordinates (y down) with positive area, a top edge
+		// is horizontal going left, a left edge goes up.
+		topLeft[k] = (ey[k] == 0 && ex[k] < 0) || ey[k] < 0
+	}
+	for y := minY; y <= maxY; y++ {
+		py := float64(y) + 0.5
+		row := f.dst.Pix[y*f.dst.Stride:]
+		for x := minX; x <= maxX; x++ {
+			px := float64(x) + 0.5
+			var e [3]float64
+			in := true
+			for k := range 3 {
+				i := (k + 1) % 3
+				e[k] = ex[k]*(py-ys[i]) - ey[k]*(px-xs[i])
+				if e[k] < 0 || (e[k] == 0 && !topLeft[k]) {
+					in = false
+					break
 				}
-				if !in {
-					continue
+			}
+			if !in {
+				continue
+			}
+			w0, w1, w2 := e[0]/area, e[1]/area, e[2]/area
+			var z float64
+			if persp { // 1/z is linear on the image
+				iz := w0/zs[0] + w1/zs[1] + w2/zs[2]
+				z = 1 / iz
+				w0, w1, w2 = w0/zs[0]*z, w1/zs[1]*z, w2/zs[2]*z
+			} else {
+				z = w0*zs[0] + w1*zs[1] + w2*zs[2]
+			}
+			di := y*f.w + x
+			if !(z < f.depth[di]) {
+				continue
+			}
+			var n [3]float64
+			for a := range 3 {
+				n[a] = w0*ns[0][a] + w1*ns[1][a] + w2*ns[2][a]
+			}
+			diff := render.Shade(normalize(n), fw)
+			q := row[4*x : 4*x+4 : 4*x+4]
+			for ch := range 3 {
+				v := t.col[ch] * diff
+				if !opaque {
+					v = float64(q[ch])*(1-t.alpha) + v*t.alpha
 				}
-				w0, w1, w2 := e[0]/area, e[1]/area, e[2]/area
-				var z float64
-				if persp { // 1/z is linear on the image
-					iz := w0/zs[0] + w1/zs[1] + w2/zs[2]
-					z = 1 / iz
-					w0, w1, w2 = w0/zs[0]*z, w1/zs[1]*z, w2/zs[2]*z
-				} else {
-					z = w0*zs[0] + w1*zs[1] + w2*zs[2]
-				}
-				di := y*f.w + x
-				if !(z < f.depth[di]) {
-					continue
-				}
-				var n [3]float64
-				for a := range 3 {
-					n[a] = w0*ns[0][a] + w1*ns[1][a] + w2*ns[2][a]
-				}
-				diff := render.Shade(normalize(n), fw)
-				q := row[4*x : 4*x+4 : 4*x+4]
-				for ch := range 3 {
-					v := t.col[ch] * diff
-					if !opaque {
-						v = float64(q[ch])*(1-t.alpha) + v*t.alpha
-					}
-					q[ch] = clamp255(v)
-				}
-				if opaque {
-					f.depth[di] = z
-				}
+				q[ch] = clamp255(v)
+			}
+			if opaque {
+				f.depth[di] = z
 			}
 		}
 	}
@@ -319,9 +427,13 @@ func (f *scene3d) cast(y0, y1 int) {
 			first := math.Ceil(t0/step) * step
 			if mip {
 				best := math.Inf(-1)
-				for t := first; t < t1; t += step {
-					idx := ir.at(t)
-					best = max(best, f.vs.value(idx))
+				for t := first; t < t1; {
+					if next, ok := f.skip(&ir, t, step, best, true); ok {
+						t = next
+						continue
+					}
+					best = max(best, f.vs.value(ir.at(t)))
+					t += step
 				}
 				if !math.IsInf(best, -1) {
 					r, _, _, _ := f.tf.At(best)
@@ -332,6 +444,10 @@ func (f *scene3d) cast(y0, y1 int) {
 			}
 			var cr, cg, cb, ca float64
 			for t := first; t < t1 && ca < 0.99; t += step {
+				if next, ok := f.skip(&ir, t, step, 0, false); ok {
+					t = next - step // the loop adds step
+					continue
+				}
 				idx := ir.at(t)
 				r, g, b, a := f.tf.At(f.vs.value(idx))
 				if a <= 0 {

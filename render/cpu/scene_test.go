@@ -3,10 +3,12 @@ package cpu
 import (
 	"image"
 	"image/color"
+	"path/filepath"
 	"testing"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/render/rendertest"
+	"github.com/segvolapp/segvol/viewer/nifti"
 )
 
 var (
@@ -244,5 +246,54 @@ func TestSceneRejectsBadInput(t *testing.T) {
 	c.Up = c.Forward
 	if err := New().RenderScene(dst, &render.Scene{}, c); err == nil {
 		t.Error("a degenerate camera: no error")
+	}
+}
+
+// TestBlockSkippingChangesNothing ray casts the sample CT with every
+// preset, from an oblique perspective camera, stepping over blocks and
+// sampling everything: the pictures must be the same, and blocks must
+// have been skipped.
+func TestBlockSkippingChangesNothing(t *testing.T) {
+	ct, err := nifti.Read(filepath.Join("..", "..", "assets", "sample", "example_ct_sm.nii.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ct.ForRender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := render.View(render.Anterior, [3]float64{}, 1).Orbit(40, 30).Fit(v, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Perspective = true
+	for _, p := range render.Presets() {
+		s := &render.Scene{Volume: v, Preset: p, Window: render.Options{Center: 40, Width: 400}}
+		fast, slow := New(), New()
+		slow.noBlocks = true
+		a, b := image.NewRGBA(image.Rect(0, 0, 120, 100)), image.NewRGBA(image.Rect(0, 0, 120, 100))
+		if err := fast.RenderScene(a, s, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := slow.RenderScene(b, s, c); err != nil {
+			t.Fatal(err)
+		}
+		for i := range a.Pix {
+			if a.Pix[i] != b.Pix[i] {
+				t.Fatalf("%v: pixel %d differs with block skipping: %d, want %d", p, i/4, a.Pix[i], b.Pix[i])
+			}
+		}
+	}
+	// The blocks outside the body are transparent for CT bone.
+	tf := render.NewTransfer(render.CTBone, render.Options{Center: 40, Width: 400})
+	blocks := render.NewBlocks(v)
+	clear := 0
+	for i := range blocks.Max {
+		if !tf.Visible(float64(blocks.Min[i]), float64(blocks.Max[i])) {
+			clear++
+		}
+	}
+	if clear == 0 || clear == len(blocks.Max) {
+		t.Errorf("%d of %d blocks are transparent for CT bone", clear, len(blocks.Max))
 	}
 }
