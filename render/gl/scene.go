@@ -47,6 +47,12 @@ type sceneState struct {
 	transfer    uint32
 	transferKey transferKey
 	tgt         *sceneTarget
+	// The volume's render.Blocks as an RG32F texture (largest value,
+	// transparent under the transfer of blocksFor), and which volume.
+	blocks    *render.Blocks
+	blocksTex uint32
+	blocksVol texKey
+	blocksFor transferKey
 }
 
 type transferKey struct {
@@ -107,6 +113,9 @@ func (s *sceneState) bytes() int64 {
 	if s.transfer != 0 {
 		n += render.TransferSize * 16
 	}
+	if s.blocks != nil {
+		n += int64(len(s.blocks.Max)) * 8
+	}
 	return n
 }
 
@@ -127,6 +136,7 @@ func (s *sceneState) free() {
 	}
 	gl.DeleteBuffers(1, &s.scratch)
 	gl.DeleteTextures(1, &s.transfer)
+	gl.DeleteTextures(1, &s.blocksTex)
 	gl.DeleteVertexArrays(1, &s.vao)
 	*s = sceneState{}
 }
@@ -541,6 +551,9 @@ func (st *state) castVolume(t *sceneTarget, sc *render.Scene, vf texFormat, p *r
 		gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, render.TransferSize, 1, gl.RGBA, gl.FLOAT, gl.Ptr(tf.RGBA))
 		s.transferKey = key
 	}
+	if err := s.syncBlocks(sc.Volume, vf, &tf, key, st.voxels.key.gen); err != nil {
+		return err
+	}
 	gl.ActiveTexture(gl.TEXTURE0 + unitDepth)
 	gl.BindTexture(gl.TEXTURE_2D, t.depth)
 	gl.BindFramebuffer(gl.FRAMEBUFFER, t.castFBO)
@@ -571,6 +584,8 @@ func (st *state) castVolume(t *sceneTarget, sc *render.Scene, vf texFormat, p *r
 	gl.Uniform1i(prog.loc("transfer"), unitTransfer)
 	gl.Uniform2f(prog.loc("transferRange"), float32(tf.Lo), float32(tf.Hi))
 	gl.Uniform1f(prog.loc("stepMM"), float32(render.SampleStep(sc.Volume)))
+	gl.Uniform1i(prog.loc("blocks"), unitBlocks)
+	gl.Uniform3i(prog.loc("blockDims"), int32(s.blocks.Dims[0]), int32(s.blocks.Dims[1]), int32(s.blocks.Dims[2]))
 	gl.BindVertexArray(st.vao)
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 	gl.BlendEquation(gl.FUNC_ADD)
@@ -579,6 +594,38 @@ func (st *state) castVolume(t *sceneTarget, sc *render.Scene, vf texFormat, p *r
 	gl.BindVertexArray(s.vao)
 	gl.BindFramebuffer(gl.FRAMEBUFFER, t.fbo)
 	return nil
+}
+
+// syncBlocks brings the blocks texture up to the volume (computing its
+// blocks once) and the transfer, and leaves it bound.
+func (s *sceneState) syncBlocks(v *render.Volume, vf texFormat, tf *render.Transfer, key transferKey, gen uint64) error {
+	vol := texKey{vf.first, vf.n, vf.internal, v.Dims, gen}
+	gl.ActiveTexture(gl.TEXTURE0 + unitBlocks)
+	if s.blocksTex != 0 && s.blocksVol == vol && s.blocksFor == key {
+		gl.BindTexture(gl.TEXTURE_3D, s.blocksTex)
+		return nil
+	}
+	if s.blocks == nil || s.blocksVol != vol {
+		b := render.NewBlocks(v)
+		s.blocks = &b
+	}
+	b := s.blocks
+	data := make([]float32, 2*len(b.Max))
+	for i := range b.Max {
+		data[2*i] = b.Max[i]
+		if !tf.Visible(float64(b.Min[i]), float64(b.Max[i])) {
+			data[2*i+1] = 1
+		}
+	}
+	if s.blocksTex == 0 {
+		gl.GenTextures(1, &s.blocksTex)
+	}
+	gl.BindTexture(gl.TEXTURE_3D, s.blocksTex)
+	setNearest(gl.TEXTURE_3D)
+	gl.PixelStorei(gl.UNPACK_ALIGNMENT, 4)
+	gl.TexImage3D(gl.TEXTURE_3D, 0, gl.RG32F, int32(b.Dims[0]), int32(b.Dims[1]), int32(b.Dims[2]), 0, gl.RG, gl.FLOAT, gl.Ptr(data))
+	s.blocksVol, s.blocksFor = vol, key
+	return checkError("uploading the volume's blocks")
 }
 
 // drawTranslucent blends the translucent surfaces' triangles, sorted back

@@ -114,6 +114,10 @@ uniform sampler2D depths;
 uniform sampler2D transfer; // render.TransferSize x 1, RGBA32F
 uniform vec2 transferRange;
 uniform float stepMM;
+// render.Blocks: per block its largest value and whether the transfer
+// makes all of it transparent.
+uniform sampler3D blocks;
+uniform ivec3 blockDims;
 out vec4 color;
 ` + volumeCommon + `
 const int N = TRANSFER_SIZE; // defined as render.TransferSize
@@ -124,6 +128,22 @@ vec4 transferAt(float v) {
 	if (u > float(N - 1)) u = float(N - 1);
 	int i = min(int(u), N - 2);
 	return mix(texelFetch(transfer, ivec2(i, 0), 0), texelFetch(transfer, ivec2(i + 1, 0), 0), u - float(i));
+}
+
+// skipTo is where a ray at t goes next when its block cannot change the
+// picture (as render/cpu's skip): past the block, on the sample lattice;
+// -1 when t's sample must be taken.
+float skipTo(vec3 io, vec3 id, float t, float best) {
+	ivec3 blk = clamp(ivec3(floor((io + t * id + 0.5) / 8.0)), ivec3(0), blockDims - 1);
+	vec2 b = texelFetch(blocks, blk, 0).rg;
+	if (mip ? b.r > best : b.g < 0.5) return -1.0;
+	float te = 1e30;
+	for (int a = 0; a < 3; a++) {
+		float lo = float(blk[a] * 8) - 0.5;
+		if (id[a] > 0.0) te = min(te, (lo + 8.0 - io[a]) / id[a]);
+		else if (id[a] < 0.0) te = min(te, (lo - io[a]) / id[a]);
+	}
+	return max(ceil(te / stepMM) * stepMM, t + stepMM);
 }
 
 void main() {
@@ -157,9 +177,15 @@ void main() {
 	if (mip) {
 		float best = -1e38;
 		bool any = false;
-		for (float t = first; t < t1; t += stepMM) {
+		for (float t = first; t < t1;) {
+			float next = skipTo(io, id, t, best);
+			if (next >= 0.0) {
+				t = next;
+				continue;
+			}
 			best = max(best, value(io + t * id));
 			any = true;
+			t += stepMM;
 		}
 		if (!any) discard;
 		float g = clamp(transferAt(best).r, 0.0, 1.0);
@@ -169,6 +195,11 @@ void main() {
 	vec3 c = vec3(0.0);
 	float ca = 0.0;
 	for (float t = first; t < t1 && ca < 0.99; t += stepMM) {
+		float next = skipTo(io, id, t, 0.0);
+		if (next >= 0.0) {
+			t = next - stepMM; // the loop adds stepMM
+			continue;
+		}
 		vec3 idx = io + t * id;
 		vec4 s = transferAt(value(idx));
 		if (s.a <= 0.0) continue;

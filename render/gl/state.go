@@ -21,6 +21,7 @@ const (
 	unitColors
 	unitDepth    // the 3D scene's view depth, for the ray caster
 	unitTransfer // the volume rendering's transfer table
+	unitBlocks   // the volume's blocks for empty-space skipping
 )
 
 // maxTargets bounds the framebuffers kept for the sizes views are drawn at.
