@@ -129,12 +129,13 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	s := v.session
 	e := s.Edit()
 	start := time.Now()
+	colors := e.SurfaceColors() // outside RenderLabels, which holds the map's read lock
 	e.RenderLabels(func(l *render.Labels) {
 		if k := e.LabelsKey(); k != v.surfacesKey || v.surfaces == nil {
 			v.surfaces = viewer.BuildSurfaces(l.Data, s.Volume.Dims, s.Volume.Geom)
 			v.surfacesKey = k
 		}
-		viewer.ColorSurfaces(v.surfaces, l.Colors)
+		viewer.ColorSurfaces(v.surfaces, colors)
 		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
 			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}
 		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {

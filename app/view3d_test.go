@@ -102,6 +102,31 @@ func TestView3DPane(t *testing.T) {
 	}
 	waitFor(t, "the refinement", func() bool { return v3.scale() == 1 })
 
+	// Deleting the liver takes its surface away; undo brings it back.
+	hasLiver := func() bool {
+		v3.render(nil, 100, 100)
+		for _, m := range v3.surfaces {
+			if m.Label == 5 && len(m.Indices) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	e := v.Session().Edit()
+	if !hasLiver() {
+		t.Fatal("no liver surface")
+	}
+	if err := e.DeleteSegment(5); err != nil {
+		t.Fatal(err)
+	}
+	if hasLiver() {
+		t.Error("the deleted liver still has a surface")
+	}
+	e.Undo()
+	if !hasLiver() {
+		t.Error("undo did not bring the liver's surface back")
+	}
+
 	test.DoubleTap(v3)
 	if len(v.panes.Objects) != 1 || v.panes.Objects[0] != v.pane3d {
 		t.Fatal("double click did not maximise the 3D view")

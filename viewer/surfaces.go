@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"image/color"
+	"math"
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -18,18 +19,37 @@ type SurfaceBuilder func(lab []uint8, dims [3]int, g volume.Geometry) []render.S
 // surfaces), with VoxelFaces standing in until it is there.
 var BuildSurfaces SurfaceBuilder = VoxelFaces
 
-// ColorSurfaces gives each surface its segment's colour, opaque, or hides
-// it (alpha 0) where colors (indexed by label value, as render.Labels')
-// hides the segment.
+// ColorSurfaces gives each surface the colour of its label in colors
+// (indexed by label value, as render.Labels'; alpha is the opacity, 0
+// hides it); labels beyond colors are hidden.
 func ColorSurfaces(ss []render.Surface, colors []color.NRGBA) {
 	for i := range ss {
 		c := color.NRGBA{}
-		if v := int(ss[i].Label); v < len(colors) && colors[v].A > 0 {
+		if v := int(ss[i].Label); v < len(colors) {
 			c = colors[v]
-			c.A = 255
 		}
 		ss[i].Color = c
 	}
+}
+
+// SurfaceColors is the colour of each label's surface in the 3D view: its
+// segment's colour at the segment's opacity where it is visible, whatever
+// the slice overlay's opacity (which only tints the slices); the preview
+// opaque in its colour.
+func (e *Editor) SurfaceColors() []color.NRGBA {
+	colors := make([]color.NRGBA, 256)
+	for _, sg := range e.labels.Segments() {
+		if sg.Visible {
+			c := sg.Color
+			c.A = uint8(math.Round(255 * sg.Opacity))
+			colors[sg.Value] = c
+		}
+	}
+	if e.preview != nil {
+		colors[PreviewValue] = PreviewColor
+		colors[PreviewValue].A = 255
+	}
+	return colors
 }
 
 // VoxelFaces is the crudest closed surface of each label: every face

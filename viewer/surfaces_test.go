@@ -85,7 +85,43 @@ func TestColorSurfaces(t *testing.T) {
 	ss := []render.Surface{{Label: 1}, {Label: 2}, {Label: 9}}
 	colors := []color.NRGBA{{}, {R: 10, A: 100}, {G: 20, A: 0}}
 	ColorSurfaces(ss, colors)
-	if ss[0].Color != (color.NRGBA{R: 10, A: 255}) || ss[1].Color.A != 0 || ss[2].Color.A != 0 {
+	if ss[0].Color != colors[1] || ss[1].Color.A != 0 || ss[2].Color.A != 0 {
 		t.Errorf("colours %v %v %v", ss[0].Color, ss[1].Color, ss[2].Color)
+	}
+}
+
+// TestSurfaceColors: a visible segment's surface takes its colour at its
+// opacity, whatever the slice overlay's opacity; a hidden one none; the
+// preview is opaque.
+func TestSurfaceColors(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	m := e.Labels()
+	a, err := m.AddSegment("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.AddSegment("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOpacity(a, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetVisible(b, false); err != nil {
+		t.Fatal(err)
+	}
+	mask := make([]uint8, s.Volume.Len())
+	mask[0] = 1
+	if err := e.SetPreview(mask); err != nil {
+		t.Fatal(err)
+	}
+	c := e.SurfaceColors()
+	sa, _ := m.Segment(a)
+	if want := (color.NRGBA{R: sa.Color.R, G: sa.Color.G, B: sa.Color.B, A: 128}); c[a] != want {
+		t.Errorf("segment at opacity 0.5: %v, want %v", c[a], want)
+	}
+	if c[b].A != 0 || c[PreviewValue].A != 255 || c[PreviewValue].R != PreviewColor.R {
+		t.Errorf("hidden segment %v, preview %v", c[b], c[PreviewValue])
 	}
 }
