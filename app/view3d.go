@@ -41,7 +41,7 @@ type View3D struct {
 	last        fyne.Position // the pointer at the last event of a drag
 	moving      bool          // a drag or wheel is under way: draw coarse
 	refine      *time.Timer   // ends moving once the mouse rests
-	frameTime   time.Duration // of the last full-resolution frame
+	pixelTime   float64 // seconds per pixel of the last frame, whatever its resolution
 	frames      int
 }
 
@@ -142,21 +142,20 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 			v.fail(err)
 		}
 	})
-	if !v.moving {
-		v.frameTime = time.Since(start)
-	}
+	v.pixelTime = time.Since(start).Seconds() / float64(w*h)
 	v.frames++
 	return img
 }
 
-// scale is the fraction of the view's pixels along each axis to render:
-// all of them at rest, while moving as many as the last full frame's time
-// says fit in coarseBudget.
-func (v *View3D) scale() float64 {
-	if !v.moving || v.frameTime <= coarseBudget {
+// scale is the fraction of a w x h view's pixels along each axis to
+// render: all of them at rest; while moving as many as fit in coarseBudget
+// at the last frame's time per pixel (at least a tenth along each axis).
+func (v *View3D) scale(w, h int) float64 {
+	full := v.pixelTime * float64(w*h)
+	if !v.moving || full <= coarseBudget.Seconds() {
 		return 1
 	}
-	return max(math.Sqrt(float64(coarseBudget)/float64(v.frameTime)), 0.15)
+	return max(math.Sqrt(coarseBudget.Seconds()/full), 0.1)
 }
 
 // interacting marks the mouse as moving, and schedules the refinement.
@@ -277,7 +276,7 @@ type view3DRenderer struct {
 }
 
 func (r *view3DRenderer) paint(w, h int) image.Image {
-	s := r.v.scale()
+	s := r.v.scale(w, h)
 	r.img = r.v.render(r.img, max(int(float64(w)*s), 1), max(int(float64(h)*s), 1))
 	return r.img
 }

@@ -4,7 +4,6 @@ import (
 	"image"
 	"math"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -95,12 +94,12 @@ func TestView3DPane(t *testing.T) {
 
 	// While the mouse moves a slow frame is drawn coarser, and the full
 	// resolution comes back once it rests.
-	v3.frameTime = time.Second
+	v3.pixelTime = 1e-6 // a 1000x1000 frame would take a second
 	v3.interacting()
-	if s := v3.scale(); s > 0.3 {
-		t.Errorf("moving after a 1 s frame: scale %g", s)
+	if s := v3.scale(1000, 1000); s > 0.3 {
+		t.Errorf("moving with 1 s frames: scale %g", s)
 	}
-	waitFor(t, "the refinement", func() bool { return v3.scale() == 1 })
+	waitFor(t, "the refinement", func() bool { return v3.scale(1000, 1000) == 1 })
 
 	// Deleting the liver takes its surface away; undo brings it back.
 	hasLiver := func() bool {
