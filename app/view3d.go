@@ -37,6 +37,7 @@ type View3D struct {
 
 	surfaces    []render.Surface
 	surfacesKey viewer.LabelsKey // what surfaces were built from
+	surfacesRev uint64           // counts the builds: the surfaces' Revision
 	button      desktop.MouseButton
 	last        fyne.Position // the pointer at the last event of a drag
 	moving      bool          // a drag or wheel is under way: draw coarse
@@ -134,6 +135,10 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 		if k := e.LabelsKey(); k != v.surfacesKey || v.surfaces == nil {
 			v.surfaces = viewer.BuildSurfaces(l.Data, s.Volume.Dims, s.Volume.Geom)
 			v.surfacesKey = k
+			v.surfacesRev++
+			for i := range v.surfaces {
+				v.surfaces[i].Revision = v.surfacesRev
+			}
 		}
 		viewer.ColorSurfaces(v.surfaces, colors)
 		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
