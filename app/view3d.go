@@ -35,15 +35,14 @@ type View3D struct {
 	// OnRenderError, when set, is told of a renderer failure.
 	OnRenderError func(error)
 
-	surfaces    []render.Surface
-	surfacesKey viewer.LabelsKey // what surfaces were built from
-	surfacesRev uint64           // counts the builds: the surfaces' Revision
-	button      desktop.MouseButton
-	last        fyne.Position // the pointer at the last event of a drag
-	moving      bool          // a drag or wheel is under way: draw coarse
-	refine      *time.Timer   // ends moving once the mouse rests
-	pixelTime   float64 // seconds per pixel of the last frame, whatever its resolution
-	frames      int
+	surfaces  []render.Surface // drawn last
+	built     viewer.Surfaces  // rebuilt where the labels change
+	button    desktop.MouseButton
+	last      fyne.Position // the pointer at the last event of a drag
+	moving    bool          // a drag or wheel is under way: draw coarse
+	refine    *time.Timer   // ends moving once the mouse rests
+	pixelTime float64       // seconds per pixel of the last frame, whatever its resolution
+	frames    int
 }
 
 // coarseBudget is the time a frame may take while the mouse moves: 15
@@ -63,7 +62,7 @@ func NewView3D() *View3D {
 
 // SetSession shows a session, looking at its volume from the front.
 func (v *View3D) SetSession(s *viewer.Session) {
-	v.session, v.surfaces, v.surfacesKey = s, nil, viewer.LabelsKey{}
+	v.session, v.surfaces, v.built = s, nil, viewer.Surfaces{}
 	v.ResetCamera()
 }
 
@@ -132,14 +131,7 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	start := time.Now()
 	colors := e.SurfaceColors() // outside RenderLabels, which holds the map's read lock
 	e.RenderLabels(func(l *render.Labels) {
-		if k := e.LabelsKey(); k != v.surfacesKey || v.surfaces == nil {
-			v.surfaces = viewer.BuildSurfaces(l.Data, s.Volume.Dims, s.Volume.Geom)
-			v.surfacesKey = k
-			v.surfacesRev++
-			for i := range v.surfaces {
-				v.surfaces[i].Revision = v.surfacesRev
-			}
-		}
+		v.surfaces = v.built.Update(l, s.Volume.Dims, s.Volume.Geom)
 		viewer.ColorSurfaces(v.surfaces, colors)
 		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
 			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}

@@ -53,7 +53,7 @@ func TestVoxelFacesEnclosesTheVoxels(t *testing.T) {
 		"mirrored":     volume.NewGeometry([3]float64{5, -7, 3}, [3]float64{0.8, 0.9, 2.5}, [3][3]float64{{-1, 0, 0}, {0, c, s}, {0, s, -c}}),
 	}
 	for name, g := range geoms {
-		ss := VoxelFaces(lab, dims, g)
+		ss := AllSurfaces(lab, dims, g)
 		if len(ss) != 2 {
 			t.Fatalf("%s: %d surfaces, want 2", name, len(ss))
 		}
@@ -123,5 +123,62 @@ func TestSurfaceColors(t *testing.T) {
 	}
 	if c[b].A != 0 || c[PreviewValue].A != 255 || c[PreviewValue].R != PreviewColor.R {
 		t.Errorf("hidden segment %v, preview %v", c[b], c[PreviewValue])
+	}
+}
+
+// TestSurfacesRebuildOnlyWhatChanged: after a change in a box, only the
+// labels with voxels there before or after are rebuilt (their Revision
+// moves, the others' stays), a label erased goes, one painted in comes,
+// and every surface encloses its label's voxels as a full build's does.
+func TestSurfacesRebuildOnlyWhatChanged(t *testing.T) {
+	dims := [3]int{12, 10, 6}
+	g := volume.NewGeometry([3]float64{1, 2, 3}, [3]float64{1, 1, 2}, [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}})
+	lab := make([]uint8, dims[0]*dims[1]*dims[2])
+	at := func(i, j, k int) *uint8 { return &lab[i+dims[0]*(j+dims[1]*k)] }
+	for k := 1; k < 5; k++ {
+		for j := 1; j < 4; j++ {
+			*at(1, j, k), *at(2, j, k) = 1, 1 // label 1: i 1..2
+			*at(6, j, k) = 2                  // label 2: i 6
+			*at(9, j, k) = 3                  // label 3: i 9
+		}
+	}
+	rev := uint64(1)
+	var lo, hi [3]int
+	l := &render.Labels{Data: lab, Revision: rev, Changed: func(since uint64) ([3]int, [3]int, bool) { return lo, hi, since == rev-1 }}
+	var ss Surfaces
+	first := map[uint8]uint64{}
+	for _, s := range ss.Update(l, dims, g) {
+		first[s.Label] = s.Revision
+	}
+	if len(first) != 3 {
+		t.Fatalf("%d surfaces, want 3", len(first))
+	}
+	// Grow label 2 by a voxel, erase label 3 and paint label 4, all in the
+	// box i 6..10, j 0..3, k 1..4.
+	*at(7, 2, 2) = 2
+	for k := 1; k < 5; k++ {
+		for j := 1; j < 4; j++ {
+			*at(9, j, k) = 0
+		}
+	}
+	*at(10, 0, 1) = 4
+	lo, hi = [3]int{6, 0, 1}, [3]int{10, 3, 4}
+	rev++
+	l.Revision = rev
+	got := map[uint8]render.Surface{}
+	for _, s := range ss.Update(l, dims, g) {
+		got[s.Label] = s
+	}
+	if _, ok := got[3]; ok || len(got) != 3 {
+		t.Fatalf("labels %v after the change, want 1, 2 and 4", got)
+	}
+	if got[1].Revision != first[1] || got[2].Revision == first[2] {
+		t.Errorf("revisions: label 1 %d (was %d), label 2 %d (was %d): only 2 should be rebuilt", got[1].Revision, first[1], got[2].Revision, first[2])
+	}
+	for _, s := range AllSurfaces(lab, dims, g) {
+		m := got[s.Label]
+		if v, want := signedVolume(&m), signedVolume(&s); math.Abs(v-want) > 1e-6 {
+			t.Errorf("label %d encloses %g mm3, a full build %g", s.Label, v, want)
+		}
 	}
 }

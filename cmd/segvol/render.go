@@ -133,7 +133,7 @@ func render3D(v *volume.Volume, lab *render.Labels, dir render.Direction, azimut
 	}
 	s := &render.Scene{Volume: rv, Preset: preset, Window: opt, Labels: lab, Planes: planes}
 	if lab != nil {
-		s.Surfaces = viewer.BuildSurfaces(lab.Data, v.Dims, v.Geom)
+		s.Surfaces = viewer.AllSurfaces(lab.Data, v.Dims, v.Geom)
 		viewer.ColorSurfaces(s.Surfaces, labels.Palette(255))
 	}
 	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}

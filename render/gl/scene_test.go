@@ -109,7 +109,7 @@ func TestSampleSceneMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	surfaces := viewer.VoxelFaces(st.seg, st.vol.Dims, seg.Geom)
+	surfaces := viewer.AllSurfaces(st.seg, st.vol.Dims, seg.Geom)
 	colors := labels.Palette(128)
 	viewer.ColorSurfaces(surfaces, colors)
 	l := &render.Labels{Data: st.seg, Colors: colors, Fill: true}
@@ -135,7 +135,7 @@ func TestSampleSceneMatchesCPU(t *testing.T) {
 // as a MIP. At 250x250 too: the coarse frames drawn while the mouse moves.
 func BenchmarkScene3D(b *testing.B) {
 	s := big()
-	surfaces := viewer.VoxelFaces(s.seg, s.vol.Dims, s.frame.Geom)
+	surfaces := viewer.AllSurfaces(s.seg, s.vol.Dims, s.frame.Geom)
 	viewer.ColorSurfaces(surfaces, labels.Palette(255))
 	tris := 0
 	for _, m := range surfaces {
