@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/render"
 )
@@ -80,14 +81,25 @@ func TestView3DPane(t *testing.T) {
 		t.Errorf("a click on the background moved the cursor to %v", c)
 	}
 
-	// Planes and a volume rendering change the picture.
+	// The Planes check and the volume list, and what they draw.
 	plain := v3.render(nil, 200, 200)
-	v3.SetPlanes(true)
+	planes := find(t, v.pane3d, func(c *widget.Check) bool { return c.Text == "Planes" })
+	test.Tap(planes)
+	if !v3.planes {
+		t.Fatal("the Planes check did not show the planes")
+	}
 	withPlanes := v3.render(nil, 200, 200)
-	v3.SetPlanes(false)
-	v3.SetPreset(render.CTBone)
+	test.Tap(planes)
+	sel := find(t, v.pane3d, func(*widget.Select) bool { return true })
+	sel.SetSelected("CT bone")
+	if v3.preset != render.CTBone {
+		t.Fatalf("choosing CT bone set preset %v", v3.preset)
+	}
 	withBone := v3.render(nil, 200, 200)
-	v3.SetPreset(render.NoVolume)
+	sel.SetSelected("No volume")
+	if v3.planes || v3.preset != render.NoVolume {
+		t.Errorf("planes %v, preset %v after turning both off", v3.planes, v3.preset)
+	}
 	if samePix(plain, withPlanes) || samePix(plain, withBone) {
 		t.Error("planes or the volume rendering did not change the picture")
 	}
