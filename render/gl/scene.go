@@ -438,10 +438,10 @@ func (st *state) renderScene(dst *image.RGBA, sc *render.Scene, c render.Camera,
 		}
 	}
 	if len(translucent) > 0 {
-		st.drawTranslucent(t, translucent, &p, clip, eye, c.Forward)
+		st.drawTranslucent(translucent, &p)
 	}
 	if sc.ShowCursor {
-		st.drawCursor(t, sc.Cursor, c, clip, eye)
+		st.drawCursor(sc.Cursor, c)
 	}
 	gl.Disable(gl.DEPTH_TEST)
 	gl.Disable(gl.BLEND)
@@ -631,7 +631,7 @@ func (s *sceneState) syncBlocks(v *render.Volume, vf texFormat, tf *render.Trans
 // drawTranslucent blends the translucent surfaces' triangles, sorted back
 // to front by their centroids' depth across all of them as render/cpu
 // does, over what is drawn, without writing depth.
-func (st *state) drawTranslucent(t *sceneTarget, ms []*render.Surface, p *render.Projection, clip [16]float32, eye, forward [3]float64) {
+func (st *state) drawTranslucent(ms []*render.Surface, p *render.Projection) {
 	type tri struct {
 		m     *render.Surface
 		first int
@@ -683,9 +683,8 @@ func (st *state) drawTranslucent(t *sceneTarget, ms []*render.Surface, p *render
 	gl.DepthMask(false)
 	gl.Enable(gl.BLEND)
 	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ZERO, gl.ONE)
-	mp := s.mesh
+	mp := s.mesh // its camera uniforms are set
 	gl.UseProgram(mp.id)
-	gl.UniformMatrix4fv(mp.loc("clip"), 1, true, &clip[0])
 	gl.Uniform1i(mp.loc("faceNormals"), 0)
 	gl.Uniform1i(mp.loc("vertexColors"), 1)
 	s.scratchData(v)
@@ -706,7 +705,7 @@ func (st *state) drawTranslucent(t *sceneTarget, ms []*render.Surface, p *render
 
 // drawCursor draws the cursor's three axis-parallel lines, as long as
 // render/cpu's, hidden behind what is opaque.
-func (st *state) drawCursor(t *sceneTarget, cur [3]float64, c render.Camera, clip [16]float32, eye [3]float64) {
+func (st *state) drawCursor(cur [3]float64, c render.Camera) {
 	s := &st.scene
 	half := c.Height / 40
 	var v []float32
@@ -716,7 +715,7 @@ func (st *state) drawCursor(t *sceneTarget, cur [3]float64, c render.Camera, cli
 		hi[a] += half
 		v = append(v, float32(lo[0]), float32(lo[1]), float32(lo[2]), float32(hi[0]), float32(hi[1]), float32(hi[2]))
 	}
-	mp := s.mesh
+	mp := s.mesh // its camera uniforms are set
 	gl.UseProgram(mp.id)
 	gl.Uniform1i(mp.loc("unlit"), 1)
 	cc := render.CursorColor
