@@ -43,6 +43,7 @@ type View3D struct {
 	refine    *time.Timer   // ends moving once the mouse rests
 	pixelTime float64       // seconds per pixel of the last frame, whatever its resolution
 	frames    int
+	lastSize  image.Point // of the last frame
 }
 
 // coarseBudget is the time a frame may take while the mouse moves: 15
@@ -100,6 +101,20 @@ func (v *View3D) SetPreset(p render.Preset) { v.preset = p; v.Refresh() }
 // Frames is how many images the view has rendered.
 func (v *View3D) Frames() int { return v.frames }
 
+// LastSize is the resolution of the last image rendered: below the view's
+// while the mouse moves and frames are slow.
+func (v *View3D) LastSize() image.Point { return v.lastSize }
+
+// Rotate turns the camera as a left drag of (dx, dy) does.
+func (v *View3D) Rotate(dx, dy float64) {
+	if v.session == nil {
+		return
+	}
+	v.camera = v.camera.Trackball(dx, dy, int(v.Size().Height))
+	v.interacting()
+	v.Refresh()
+}
+
 func (v *View3D) fail(err error) {
 	if v.OnRenderError != nil {
 		v.OnRenderError(err)
@@ -141,6 +156,7 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	})
 	v.pixelTime = time.Since(start).Seconds() / float64(w*h)
 	v.frames++
+	v.lastSize = img.Rect.Size()
 	return img
 }
 
@@ -201,7 +217,8 @@ func (v *View3D) Dragged(ev *fyne.DragEvent) {
 	case desktop.MouseButtonSecondary:
 		v.camera = v.camera.Zoom(math.Pow(1.01, -dy))
 	default: // left, or a drag whose press the driver did not report
-		v.camera = v.camera.Trackball(dx, dy, h)
+		v.Rotate(dx, dy)
+		return
 	}
 	v.interacting()
 	v.Refresh()
