@@ -213,7 +213,8 @@ func benchRotate(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
 	fyne.DoAndWait(func() { v3.DoubleTapped(nil) })
 	time.Sleep(settle)
 	var start int
-	fyne.DoAndWait(func() { start = v3.Frames() })
+	var busy0 time.Duration
+	fyne.DoAndWait(func() { start, busy0 = v3.Frames(), v3.Busy() })
 	t0 := time.Now()
 	tick := time.NewTicker(time.Second / 120)
 	defer tick.Stop()
@@ -226,14 +227,16 @@ func benchRotate(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
 	}
 	var end int
 	var size, last image.Point
+	var busy time.Duration
 	fyne.DoAndWait(func() {
-		end, last = v3.Frames(), v3.LastSize()
+		end, last, busy = v3.Frames(), v3.LastSize(), v3.Busy()-busy0
 		s := v3.Size()
 		size = image.Pt(int(s.Width*v.Window().Canvas().Scale()), int(s.Height*v.Window().Canvas().Scale()))
 	})
 	el := time.Since(t0).Seconds()
 	n := end - start
-	fmt.Printf("segvol-viewer: rotating: %d frames in %.2f s = %.1f frames/s, last frame %dx%d of a %dx%d view\n", n, el, float64(n)/el, last.X, last.Y, size.X, size.Y)
+	fmt.Printf("segvol-viewer: rotating: %d frames in %.2f s = %.1f frames/s, last frame %dx%d of a %dx%d view, rendering %.1f ms a frame\n",
+		n, el, float64(n)/el, last.X, last.Y, size.X, size.Y, busy.Seconds()*1000/float64(max(n, 1)))
 	fyne.Do(func() { fyne.CurrentApp().Quit() })
 }
 
