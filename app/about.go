@@ -39,6 +39,10 @@ var bindings = [][2]string{
 	{"Esc", "reject the AI preview"},
 	{"Ctrl+Z", "undo"},
 	{"Ctrl+Shift+Z, Ctrl+Y", "redo"},
+	{"3D view: left drag", "rotate"},
+	{"3D view: right drag, wheel", "zoom"},
+	{"3D view: middle drag", "pan"},
+	{"3D view: click on a surface", "move the cursor there"},
 }
 
 // showBindings lists the mouse actions and keys.

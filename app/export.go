@@ -59,8 +59,8 @@ func (v *Viewer) screenshotView() *SliceView {
 			return sv
 		}
 	}
-	if v.maximised != nil {
-		return v.maximised
+	if sv, ok := v.maximised.(*SliceView); ok {
+		return sv
 	}
 	return v.views[0]
 }

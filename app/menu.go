@@ -49,7 +49,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}
 	v.layoutItems = [...]*fyne.MenuItem{
 		Layout1x3: fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
-		Layout2x2: fyne.NewMenuItem("Layout 2x2 (with study information)", func() { v.SetLayout(Layout2x2) }),
+		Layout2x2: fyne.NewMenuItem("Layout 2x2 (with the 3D view)", func() { v.SetLayout(Layout2x2) }),
 	}
 	v.layoutItems[v.layout].Checked = true
 	v.sideItem = &fyne.MenuItem{Label: "Side panel", Checked: true, Action: v.toggleSidePanel}

@@ -25,7 +25,7 @@ type Layout int
 // The layouts.
 const (
 	Layout1x3 Layout = iota // three views side by side
-	Layout2x2               // three views and the study information
+	Layout2x2               // three views and the 3D view
 )
 
 // Options configure the main window.
@@ -60,12 +60,14 @@ type Viewer struct {
 	session    *viewer.Session
 
 	views     [3]*SliceView
+	view3d    *View3D
+	pane3d    fyne.CanvasObject // view3d under its tool row
 	info      *widget.Label
 	panes     *fyne.Container
 	side      *container.Scroll // the segments, AI and brush panels
 	split     *container.Split  // the panes and the side panel
 	layout    Layout
-	maximised *SliceView // nil when the layout shows all panes
+	maximised fyne.CanvasObject // a SliceView or pane3d; nil when the layout shows all panes
 
 	renderer      render.Renderer
 	rendererName  string
@@ -120,6 +122,10 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv.OnRune = v.viewRune
 		v.views[o] = sv
 	}
+	v.view3d = NewView3D()
+	v.view3d.OnDoubleTap = func() { v.toggleMaximised(v.pane3d) }
+	v.view3d.OnRenderError = v.render3DFailed
+	v.pane3d = view3DPane(v.view3d)
 	v.info = widget.NewLabel("No study open.\n\nFile > Open file… or drop a file or folder here.")
 	v.info.Wrapping = fyne.TextWrapWord
 	v.info.TextStyle.Monospace = true
@@ -171,7 +177,19 @@ func (v *Viewer) UseRenderer(r render.Renderer, err error) {
 	for _, sv := range v.views {
 		sv.SetRenderer(r)
 	}
+	if sr, ok := r.(render.SceneRenderer); ok {
+		v.view3d.SetRenderer(sr)
+	}
 	v.updateStatus()
+}
+
+// render3DFailed falls back to the CPU renderer for the 3D view when the
+// GPU one fails, and says so.
+func (v *Viewer) render3DFailed(err error) {
+	v.setStatusNote(fmt.Sprintf("3D view: %v", err))
+	if _, isCPU := v.view3d.renderer.(*cpu.Renderer); !isCPU {
+		v.view3d.SetRenderer(cpu.New())
+	}
 }
 
 // KeepCPURenderer keeps the CPU renderer although OpenGL started, for the
@@ -203,6 +221,9 @@ func (v *Viewer) Session() *viewer.Session { return v.session }
 // View is the slice view of orientation o.
 func (v *Viewer) View(o mpr.Orientation) *SliceView { return v.views[o] }
 
+// View3D is the 3D view (in the 2x2 layout).
+func (v *Viewer) View3D() *View3D { return v.view3d }
+
 // SetSession shows a session in every pane.
 func (v *Viewer) SetSession(s *viewer.Session) {
 	if v.session != nil {
@@ -224,10 +245,14 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 			v.timePointChanged(s)
 		}
 		v.segmentationChanged(c.What)
+		if c.What&(viewer.CursorChanged|viewer.WindowChanged|viewer.LabelsChanged|viewer.PreviewChanged|viewer.VolumeChanged) != 0 {
+			v.view3d.Refresh()
+		}
 	})
 	for _, sv := range v.views {
 		sv.SetSession(s)
 	}
+	v.view3d.SetSession(s)
 	v.info.SetText(studyInfo(s))
 	v.win.SetTitle("SegVol viewer — " + studyTitle(s))
 	v.presetMenu.Items = v.presetItems()
@@ -294,7 +319,7 @@ func (v *Viewer) setPanes() {
 		v.panes.Objects = []fyne.CanvasObject{v.maximised}
 	case v.layout == Layout2x2:
 		v.panes.Layout = container.NewGridWithColumns(2).Layout
-		v.panes.Objects = []fyne.CanvasObject{v.views[0], v.views[1], v.views[2], container.NewVScroll(v.info)}
+		v.panes.Objects = []fyne.CanvasObject{v.views[0], v.views[1], v.views[2], v.pane3d}
 	default:
 		v.panes.Layout = container.NewGridWithColumns(3).Layout
 		v.panes.Objects = []fyne.CanvasObject{v.views[0], v.views[1], v.views[2]}
@@ -302,12 +327,12 @@ func (v *Viewer) setPanes() {
 	v.panes.Refresh()
 }
 
-// toggleMaximised shows one view alone, or the layout again.
-func (v *Viewer) toggleMaximised(sv *SliceView) {
-	if v.maximised == sv {
+// toggleMaximised shows one pane alone, or the layout again.
+func (v *Viewer) toggleMaximised(pane fyne.CanvasObject) {
+	if v.maximised == pane {
 		v.maximised = nil
 	} else {
-		v.maximised = sv
+		v.maximised = pane
 	}
 	v.setPanes()
 }

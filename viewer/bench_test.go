@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -70,6 +71,74 @@ func BenchmarkPreviewLabels(b *testing.B) {
 			e.RenderLabels(draw)
 			n++
 			e.SetTool([2]Tool{ToolBrush, ToolEraser}[n%2])
+		}
+	})
+}
+
+// BenchmarkSurfacesAfterStroke times the 3D view's surface update after a
+// 5 mm brush dab on a liver-sized segment (an ellipsoid 200x150x100 voxels,
+// 1.6 M) of a 512x512x300 map: only the liver is rebuilt, from its own box
+// (with BuildSurface's stand-in, the voxel faces); "all" rebuilds every
+// label, as a change of unknown extent does.
+func BenchmarkSurfacesAfterStroke(b *testing.B) {
+	dims := [3]int{512, 512, 300}
+	data, err := volume.Alloc(volume.Int16, dims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vol := &volume.Volume{Dims: dims, Data: data, Slope: 1}
+	vol.Geom.Axes = [3][3]float64{{0.8, 0, 0}, {0, 0.8, 0}, {0, 0, 1}}
+	s, err := NewSession(vol, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := s.Edit()
+	liver, _ := e.AddSegment("liver")
+	m := make([]uint8, vol.Len())
+	c, r := [3]int{256, 256, 150}, [3]float64{100, 75, 50}
+	for k := c[2] - 50; k <= c[2]+50; k++ {
+		for j := c[1] - 75; j <= c[1]+75; j++ {
+			for i := c[0] - 100; i <= c[0]+100; i++ {
+				x, y, z := float64(i-c[0])/r[0], float64(j-c[1])/r[1], float64(k-c[2])/r[2]
+				if x*x+y*y+z*z <= 1 {
+					m[i+dims[0]*(j+dims[1]*k)] = 1
+				}
+			}
+		}
+	}
+	e.SetActive(liver)
+	if err := e.SetPreview(m); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.Accept(labels.Replace); err != nil {
+		b.Fatal(err)
+	}
+	for _, o := range Orientations {
+		s.Resize(o, 512, 512)
+	}
+	var surf Surfaces
+	update := func() {
+		e.RenderLabels(func(l *render.Labels) { surf.Update(l, dims, vol.Geom) })
+	}
+	update()
+	b.Run("liver", func(b *testing.B) {
+		e.SetTool(ToolBrush)
+		e.SetActive(liver)
+		n := 0
+		for b.Loop() {
+			if err := e.StrokeAt(mpr.Axial, 256, 256); err != nil {
+				b.Fatal(err)
+			}
+			e.EndStroke()
+			update()
+			n++
+			e.SetTool([2]Tool{ToolBrush, ToolEraser}[n%2])
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			surf = Surfaces{}
+			update()
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/segvolapp/segvol/assets"
 	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	"github.com/segvolapp/segvol/infer/engine"
+	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/render/gl"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
@@ -36,16 +38,28 @@ func main() {
 	backend := flag.String("backend", "auto", "segmentation engine: auto (SegVol when its models are installed, else the embedded default), classic or segvol")
 	models := flag.String("models", "", "SegVol models folder (default: the one chosen in File > Settings, else the user models folder)")
 	device := flag.String("device", "", "auto, cpu, cuda, directml or coreml (SegVol only; default: the one chosen in File > Settings, else auto)")
+	layout := flag.String("layout", "1x3", "1x3 (three views) or 2x2 (with the 3D view)")
+	volumePreset := flag.String("volume", "none", "the 3D view's volume rendering: none, ct-bone, ct-soft-tissue, ct-angio, mr-default or mip")
+	rotate := flag.Duration("bench-rotate", 0, "after loading, show the 3D view alone and turn it for this long, print the frames presented per second and quit")
 	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in File > Settings, else searched for)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz | --review BATCH_DIR] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--bench-scroll 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz | --review BATCH_DIR] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--layout 1x3|2x2] [--volume PRESET] [--bench-scroll 3s] [--bench-rotate 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	keepFreedHeap()
-	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") || (*review != "" && (flag.NArg() > 0 || *labelPath != "")) {
+	if flag.NArg() > 1 || (*renderer != "auto" && *renderer != "gl" && *renderer != "cpu") || (*review != "" && (flag.NArg() > 0 || *labelPath != "")) ||
+		(*layout != "1x3" && *layout != "2x2") {
 		flag.Usage()
 		os.Exit(2)
+	}
+	preset, err := render.ParsePreset(*volumePreset)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "segvol-viewer: --volume: %v\n", err)
+		os.Exit(2)
+	}
+	if *rotate > 0 {
+		*layout = "2x2"
 	}
 	path := flag.Arg(0)
 	if path == "" {
@@ -77,10 +91,18 @@ func main() {
 				at, size := v.ViewRect(o)
 				fmt.Printf("segvol-viewer: view %v at %g,%g size %gx%g scale %g\n", o, at.X, at.Y, size.Width, size.Height, v.Window().Canvas().Scale())
 			}
+			if *layout == "2x2" {
+				v3 := v.View3D()
+				at, size := a.Driver().AbsolutePositionForObject(v3), v3.Size()
+				fmt.Printf("segvol-viewer: view 3d at %g,%g size %gx%g scale %g\n", at.X, at.Y, size.Width, size.Height, v.Window().Canvas().Scale())
+			}
 			fmt.Printf("segvol-viewer: opened %s\n", s.Volume.Meta.Source)
 		}
 		if first && *bench > 0 {
 			go benchScroll(v, *bench, settled)
+		}
+		if first && *rotate > 0 {
+			go benchRotate(v, *rotate, settled)
 		}
 		first = false
 	}
@@ -99,6 +121,10 @@ func main() {
 		fmt.Printf("segvol-viewer: preview %d voxels\n", v.Session().Edit().PreviewVoxels())
 	}
 	v = app.New(a, opt)
+	if *layout == "2x2" {
+		v.SetLayout(app.Layout2x2)
+	}
+	v.View3D().SetPreset(preset)
 	v.Window().Show()
 	fitScreen(v)
 	// The notice goes first: hiding a dialog takes down those shown above
@@ -198,6 +224,43 @@ func sampleFile() (string, error) {
 		return "", fmt.Errorf("cannot unpack the sample study: %w", err)
 	}
 	return p, nil
+}
+
+// benchRotate shows the 3D view alone and turns it by 2 degrees 120 times a
+// second, as a fast drag does, for d, and reports the frames drawn a
+// second and the resolution they came down to (the view draws coarser
+// while it moves when full frames are slow).
+func benchRotate(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
+	<-settled
+	v3 := v.View3D()
+	fyne.DoAndWait(func() { v3.DoubleTapped(nil) })
+	time.Sleep(settle)
+	var start int
+	var busy0 time.Duration
+	fyne.DoAndWait(func() { start, busy0 = v3.Frames(), v3.Busy() })
+	t0 := time.Now()
+	tick := time.NewTicker(time.Second / 120)
+	defer tick.Stop()
+	var h float64
+	fyne.DoAndWait(func() { h = float64(v3.Size().Height) })
+	for time.Since(t0) < d {
+		<-tick.C
+		// 2 degrees: the trackball turns 200 degrees a view height.
+		fyne.Do(func() { v3.Rotate(h/100, 0) })
+	}
+	var end int
+	var size, last image.Point
+	var busy time.Duration
+	fyne.DoAndWait(func() {
+		end, last, busy = v3.Frames(), v3.LastSize(), v3.Busy()-busy0
+		s := v3.Size()
+		size = image.Pt(int(s.Width*v.Window().Canvas().Scale()), int(s.Height*v.Window().Canvas().Scale()))
+	})
+	el := time.Since(t0).Seconds()
+	n := end - start
+	fmt.Printf("segvol-viewer: rotating: %d frames in %.2f s = %.1f frames/s, last frame %dx%d of a %dx%d view, rendering %.1f ms a frame\n",
+		n, el, float64(n)/el, last.X, last.Y, size.X, size.Y, busy.Seconds()*1000/float64(max(n, 1)))
+	fyne.Do(func() { fyne.CurrentApp().Quit() })
 }
 
 // settle is how long the scroll benchmark lets the window draw before it

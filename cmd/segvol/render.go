@@ -25,26 +25,44 @@ import (
 func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	series := fs.String("series", "", "series UID or 1-based index")
-	view := fs.String("view", "axial", "axial, sagittal or coronal")
+	view := fs.String("view", "axial", "axial, sagittal, coronal or 3d")
 	slice := fs.Int("slice", -1, "slice number (0-based; default the middle)")
 	win := fs.String("window", "", "window as CENTER,WIDTH in real values (HU for CT)")
 	labelPath := fs.String("labels", "", "label map (NIfTI) in the image's grid")
 	size := fs.Int("size", 512, "output width and height in pixels")
 	interp := fs.String("interp", "linear", "nearest or linear")
 	out := fs.String("out", "", "output PNG")
+	from := fs.String("from", "A", "3d: the side the camera looks from (A, P, L, R, S or I)")
+	azimuth := fs.Float64("azimuth", 0, "3d: degrees to turn the camera about the view's up (positive from A towards L)")
+	elevation := fs.Float64("elevation", 0, "3d: degrees to raise the camera (positive from A towards S)")
+	preset := fs.String("volume", "none", "3d: volume rendering preset: none, ct-bone, ct-soft-tissue, ct-angio, mr-default or mip")
+	planes := fs.Bool("planes", false, "3d: draw the axial, coronal and sagittal planes through the centre")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return fmt.Errorf("%w: segvol render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W] [--labels MASK.nii.gz] --out FILE.png", errUsage)
-	}
-	o, err := mpr.ParseOrientation(*view)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: segvol render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W] [--labels MASK.nii.gz] --out FILE.png\n"+
+			"       segvol render PATH --view 3d [--labels MASK.nii.gz] [--from A|P|L|R|S|I] [--azimuth A --elevation E] [--volume PRESET] [--planes] --out FILE.png", errUsage)
 	}
 	if *size < 16 || *size > 8192 {
 		return fmt.Errorf("%w: --size %d is outside 16..8192", errUsage, *size)
+	}
+	var view3d struct {
+		dir    render.Direction
+		preset render.Preset
+	}
+	if *view == "3d" {
+		if view3d.dir, err = render.ParseDirection(*from); err != nil {
+			return fmt.Errorf("%w: --from: %v", errUsage, err)
+		}
+		if view3d.preset, err = render.ParsePreset(*preset); err != nil {
+			return fmt.Errorf("%w: --volume: %v", errUsage, err)
+		}
+	}
+	o, err := mpr.ParseOrientation(*view)
+	if err != nil && *view != "3d" {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	opt := render.Options{Interp: render.Linear}
 	switch *interp {
@@ -75,6 +93,9 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		lab = &render.Labels{Data: data, Colors: labels.Palette(110), Fill: true, Outline: true}
 	}
+	if *view == "3d" {
+		return render3D(v, lab, view3d.dir, *azimuth, *elevation, view3d.preset, *planes, opt, *size, *out, stdout)
+	}
 
 	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}
 	mv := mpr.View{Orient: o, Width: *size, Height: *size, Zoom: 1}
@@ -99,6 +120,36 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s slice %d of %d, window %g/%g\n", *out, o, n, count, opt.Center, opt.Width)
+	return nil
+}
+
+// render3D draws the study's segments as surfaces (and the image as a
+// volume rendering with preset) from direction dir turned by azimuth and
+// elevation, as the 3D view shows them.
+func render3D(v *volume.Volume, lab *render.Labels, dir render.Direction, azimuth, elevation float64, preset render.Preset, planes bool, opt render.Options, size int, out string, stdout io.Writer) error {
+	rv, err := v.ForRender()
+	if err != nil {
+		return err
+	}
+	s := &render.Scene{Volume: rv, Preset: preset, Window: opt, Labels: lab, Planes: planes}
+	if lab != nil {
+		s.Surfaces = viewer.AllSurfaces(lab.Data, v.Dims, v.Geom)
+		viewer.ColorSurfaces(s.Surfaces, labels.Palette(255))
+	}
+	f := mpr.Frame{Geom: v.Geom, Dims: v.Dims}
+	s.Cursor = f.Centre()
+	cam, err := render.View(dir, [3]float64{}, 1).Orbit(azimuth, elevation).Fit(rv, 1)
+	if err != nil {
+		return err
+	}
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	if err := cpu.New().RenderScene(img, s, cam); err != nil {
+		return err
+	}
+	if err := writePNG(out, img); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: 3D view from %v, azimuth %g, elevation %g, %d surfaces, volume %v\n", out, dir, azimuth, elevation, len(s.Surfaces), preset)
 	return nil
 }
 

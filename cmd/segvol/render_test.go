@@ -3,6 +3,7 @@ package main
 import (
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -149,4 +150,58 @@ func same(a, b image.Image) bool {
 		}
 	}
 	return true
+}
+
+// TestRender3DPutsLiverOnPatientsRight renders the sample's segments in 3D
+// from the front and from behind: the liver (on the patient's right) must
+// fill the image's left half from the front and its right half from
+// behind; the view from R equals the front view turned by azimuth -90.
+func TestRender3DPutsLiverOnPatientsRight(t *testing.T) {
+	dir := t.TempDir()
+	pic := func(name string, args ...string) image.Image {
+		out := filepath.Join(dir, name+".png")
+		args = append([]string{"render", sample, "--view", "3d", "--labels", sampleLabels, "--size", "256", "--out", out}, args...)
+		if st, _, errs := segvol(t, args...); st != 0 {
+			t.Fatalf("%v: status %d: %s", args, st, errs)
+		}
+		return readPNG(t, out)
+	}
+	liver := labels.Palette(110)[5]
+	// liverSides counts the pixels of the liver's colour, scaled by the
+	// shading, in the left and right halves.
+	liverSides := func(img image.Image) (left, right int) {
+		for y := 0; y < 256; y++ {
+			for x := 0; x < 256; x++ {
+				r, g, b, _ := img.At(x, y).RGBA()
+				k := float64(r>>8) / float64(liver.R)
+				if k < 0.3 || math.Abs(float64(g>>8)-k*float64(liver.G)) > 1.5 || math.Abs(float64(b>>8)-k*float64(liver.B)) > 1.5 {
+					continue
+				}
+				if x < 128 {
+					left++
+				} else {
+					right++
+				}
+			}
+		}
+		return left, right
+	}
+	l, r := liverSides(pic("a"))
+	// Its left lobe crosses the midline: most of it, not all, is on one side.
+	if l < 500 || 3*r > 2*l {
+		t.Errorf("from the front: %d liver pixels on the left, %d on the right", l, r)
+	}
+	l, r = liverSides(pic("p", "--from", "P"))
+	if r < 500 || 3*l > 2*r {
+		t.Errorf("from behind: %d liver pixels on the left, %d on the right", l, r)
+	}
+	if !same(pic("r", "--from", "R"), pic("a90", "--azimuth", "-90")) {
+		t.Error("the view from R differs from the front view turned by azimuth -90")
+	}
+	for _, args := range [][]string{{"--volume", "bogus"}, {"--from", "X"}} {
+		a := append([]string{"render", sample, "--view", "3d", "--out", filepath.Join(dir, "x.png")}, args...)
+		if st, _, _ := segvol(t, a...); st != 2 {
+			t.Errorf("%v: status %d, want 2", args, st)
+		}
+	}
 }

@@ -132,7 +132,13 @@ func (p *program) delete() { gl.DeleteProgram(p.id) }
 // newProgram compiles the full-screen vertex shader and fragment source,
 // each after header (the GLSL version and defines), and links them.
 func newProgram(header, fragment string) (*program, error) {
-	vs, err := compile(gl.VERTEX_SHADER, header+fullScreenShader)
+	return linkProgram(header, fullScreenShader, fragment)
+}
+
+// linkProgram compiles a vertex and a fragment source, each after header,
+// and links them.
+func linkProgram(header, vertex, fragment string) (*program, error) {
+	vs, err := compile(gl.VERTEX_SHADER, header+vertex)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,9 @@ const (
 	unitLabels
 	unitSlice
 	unitColors
+	unitDepth    // the 3D scene's view depth, for the ray caster
+	unitTransfer // the volume rendering's transfer table
+	unitBlocks   // the volume's blocks for empty-space skipping
 )
 
 // maxTargets bounds the framebuffers kept for the sizes views are drawn at.
@@ -42,6 +45,7 @@ type state struct {
 	targets  map[image.Point]*target
 	accounts *atomic.Int64
 	device   string // GL_RENDERER
+	scene    sceneState
 }
 
 func newState(win *glfw.Window, accounts *atomic.Int64) (st *state, err error) {
@@ -92,6 +96,7 @@ func (st *state) free() {
 		t.free()
 		delete(st.targets, k)
 	}
+	st.scene.free()
 	gl.DeleteTextures(1, &st.colors)
 	gl.DeleteVertexArrays(1, &st.vao)
 	st.account()
@@ -100,7 +105,7 @@ func (st *state) free() {
 
 // account publishes the bytes held on the GPU.
 func (st *state) account() {
-	n := st.voxels.bytes + st.labels.bytes + 256*4
+	n := st.voxels.bytes + st.labels.bytes + 256*4 + st.scene.bytes()
 	for _, t := range st.targets {
 		n += t.bytes()
 	}

@@ -1,0 +1,350 @@
+package app
+
+import (
+	"image"
+	"math"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/render/cpu"
+	"github.com/segvolapp/segvol/viewer"
+)
+
+// View3D is the 3D pane: the segments as surfaces, optionally the image as
+// a volume rendering and the three slice planes, and the cursor. Mouse as
+// in 3D Slicer: left drag rotates, right drag or the wheel zooms, middle
+// drag pans, a click on a surface moves the cursor there.
+type View3D struct {
+	widget.BaseWidget
+
+	session  *viewer.Session
+	renderer render.SceneRenderer
+	camera   render.Camera
+	planes   bool
+	preset   render.Preset
+
+	// OnDoubleTap, when set, is called on a double click (the window
+	// maximises the pane).
+	OnDoubleTap func()
+	// OnRenderError, when set, is told of a renderer failure.
+	OnRenderError func(error)
+
+	surfaces  []render.Surface // drawn last
+	built     viewer.Surfaces  // rebuilt where the labels change
+	button    desktop.MouseButton
+	last      fyne.Position // the pointer at the last event of a drag
+	moving    bool          // a drag or wheel is under way: draw coarse
+	refine    *time.Timer   // ends moving once the mouse rests
+	pixelTime float64       // seconds per pixel of the last frame, whatever its resolution
+	frames    int
+	lastSize  image.Point   // of the last frame
+	busy      time.Duration // spent rendering, all frames
+}
+
+// coarseBudget is the time rendering a frame may take while the mouse
+// moves: 50 ms, leaving the window the rest of a 15 frames/s frame (about
+// 20 ms under Xvfb). Frames are drawn at a resolution reduced to fit it.
+const coarseBudget = 50 * time.Millisecond
+
+// refineAfter is how long the mouse must rest before the full-resolution
+// frame, as 3D Slicer's adaptive quality.
+const refineAfter = 150 * time.Millisecond
+
+// NewView3D makes an empty 3D view drawn by the CPU renderer.
+func NewView3D() *View3D {
+	v := &View3D{renderer: cpu.New()}
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// SetSession shows a session, looking at its volume from the front.
+func (v *View3D) SetSession(s *viewer.Session) {
+	v.session, v.surfaces, v.built = s, nil, viewer.Surfaces{}
+	v.ResetCamera()
+}
+
+// ResetCamera looks from the front at the whole volume.
+func (v *View3D) ResetCamera() { v.LookFrom(render.Anterior) }
+
+// LookFrom turns the camera to a standard direction, showing the whole
+// volume.
+func (v *View3D) LookFrom(d render.Direction) {
+	if v.session == nil {
+		return
+	}
+	sz := v.Size()
+	c, err := render.FitVolume(d, v.session.RenderVolume(), float64(sz.Width/max(sz.Height, 1)))
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	v.camera = c
+	v.Refresh()
+}
+
+// SetRenderer draws the view with r from the next frame.
+func (v *View3D) SetRenderer(r render.SceneRenderer) { v.renderer = r; v.Refresh() }
+
+// Camera is the view's camera.
+func (v *View3D) Camera() render.Camera { return v.camera }
+
+// SetPlanes shows or hides the slice planes.
+func (v *View3D) SetPlanes(on bool) { v.planes = on; v.Refresh() }
+
+// SetPreset sets the volume rendering (render.NoVolume: none).
+func (v *View3D) SetPreset(p render.Preset) { v.preset = p; v.Refresh() }
+
+// Frames is how many images the view has rendered.
+func (v *View3D) Frames() int { return v.frames }
+
+// Busy is the time the view has spent rendering.
+func (v *View3D) Busy() time.Duration { return v.busy }
+
+// LastSize is the resolution of the last image rendered: below the view's
+// while the mouse moves and frames are slow.
+func (v *View3D) LastSize() image.Point { return v.lastSize }
+
+// Rotate turns the camera as a left drag of (dx, dy) does.
+func (v *View3D) Rotate(dx, dy float64) {
+	if v.session == nil {
+		return
+	}
+	v.camera = v.camera.Trackball(dx, dy, int(v.Size().Height))
+	v.interacting()
+	v.Refresh()
+}
+
+func (v *View3D) fail(err error) {
+	if v.OnRenderError != nil {
+		v.OnRenderError(err)
+	}
+}
+
+// CreateRenderer implements fyne.Widget.
+func (v *View3D) CreateRenderer() fyne.WidgetRenderer {
+	r := &view3DRenderer{v: v}
+	r.raster = canvas.NewRaster(r.paint)
+	r.raster.ScaleMode = canvas.ImageScaleSmooth // coarse frames are scaled up
+	return r
+}
+
+// render draws the scene into a w x h image (reusing img when it fits).
+func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
+	if img == nil || img.Rect.Dx() != w || img.Rect.Dy() != h {
+		img = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	if v.session == nil {
+		bg := render.Background
+		for i := 0; i < len(img.Pix); i += 4 {
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = bg.R, bg.G, bg.B, 255
+		}
+		return img
+	}
+	s := v.session
+	e := s.Edit()
+	start := time.Now()
+	colors := e.SurfaceColors() // outside RenderLabels, which holds the map's read lock
+	e.RenderLabels(func(l *render.Labels) {
+		v.surfaces = v.built.Update(l, s.Volume.Dims, s.Volume.Geom)
+		viewer.ColorSurfaces(v.surfaces, colors)
+		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
+			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}
+		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {
+			v.fail(err)
+		}
+	})
+	took := time.Since(start)
+	v.busy += took
+	v.pixelTime = took.Seconds() / float64(w*h)
+	v.frames++
+	v.lastSize = img.Rect.Size()
+	return img
+}
+
+// scale is the fraction of a w x h view's pixels along each axis to
+// render: all of them at rest; while moving as many as fit in coarseBudget
+// at the last frame's time per pixel (at least a tenth along each axis).
+func (v *View3D) scale(w, h int) float64 {
+	full := v.pixelTime * float64(w*h)
+	if !v.moving || full <= coarseBudget.Seconds() {
+		return 1
+	}
+	return max(math.Sqrt(coarseBudget.Seconds()/full), 0.1)
+}
+
+// interacting marks the mouse as moving, and schedules the refinement.
+func (v *View3D) interacting() {
+	v.moving = true
+	if v.refine != nil {
+		v.refine.Stop()
+	}
+	v.refine = time.AfterFunc(refineAfter, func() {
+		fyne.Do(func() {
+			if v.button == 0 {
+				v.moving = false
+				v.Refresh()
+			}
+		})
+	})
+}
+
+// pixelsPerUnit is the raster's pixels per Fyne unit.
+func (v *View3D) pixelsPerUnit() float64 {
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		return float64(c.Scale())
+	}
+	return 1
+}
+
+// MouseDown starts a drag with the button pressed.
+func (v *View3D) MouseDown(ev *desktop.MouseEvent) { v.button, v.last = ev.Button, ev.Position }
+
+// MouseUp ends a drag.
+func (v *View3D) MouseUp(*desktop.MouseEvent) {
+	v.button = 0
+	v.interacting()
+}
+
+// Dragged rotates (left button) or pans (middle button).
+func (v *View3D) Dragged(ev *fyne.DragEvent) {
+	if v.session == nil {
+		return
+	}
+	h := int(v.Size().Height)
+	dx, dy := float64(ev.Dragged.DX), float64(ev.Dragged.DY)
+	switch v.button {
+	case desktop.MouseButtonTertiary:
+		v.camera = v.camera.Pan(dx, dy, h)
+	case desktop.MouseButtonSecondary:
+		v.camera = v.camera.Zoom(math.Pow(1.01, -dy))
+	default: // left, or a drag whose press the driver did not report
+		v.Rotate(dx, dy)
+		return
+	}
+	v.interacting()
+	v.Refresh()
+}
+
+// DragEnd refines the picture.
+func (v *View3D) DragEnd() {
+	v.button = 0
+	v.interacting()
+}
+
+// MouseIn implements desktop.Hoverable.
+func (v *View3D) MouseIn(*desktop.MouseEvent) {}
+
+// MouseMoved zooms during a right drag, which the driver reports here:
+// up comes closer.
+func (v *View3D) MouseMoved(ev *desktop.MouseEvent) {
+	if v.button == desktop.MouseButtonSecondary && v.session != nil {
+		v.camera = v.camera.Zoom(math.Pow(1.01, float64(v.last.Y-ev.Position.Y)))
+		v.last = ev.Position
+		v.interacting()
+		v.Refresh()
+	}
+}
+
+// MouseOut implements desktop.Hoverable.
+func (v *View3D) MouseOut() {}
+
+// Scrolled zooms: a notch up comes closer.
+func (v *View3D) Scrolled(ev *fyne.ScrollEvent) {
+	if v.session == nil || ev.Scrolled.DY == 0 {
+		return
+	}
+	f := zoomStep
+	if ev.Scrolled.DY < 0 {
+		f = 1 / zoomStep
+	}
+	v.camera = v.camera.Zoom(f)
+	v.interacting()
+	v.Refresh()
+}
+
+// Tapped moves the cursor to the surface point clicked, so that the slices
+// go there.
+func (v *View3D) Tapped(ev *fyne.PointEvent) {
+	if v.session == nil {
+		return
+	}
+	sz := v.Size()
+	k := v.pixelsPerUnit()
+	w, h := int(math.Round(float64(sz.Width)*k)), int(math.Round(float64(sz.Height)*k))
+	if p, _, ok := render.Pick(v.surfaces, v.camera, w, h, float64(ev.Position.X)*k, float64(ev.Position.Y)*k); ok {
+		v.session.SetCursor(p)
+	}
+}
+
+// DoubleTapped maximises the pane (or restores the layout).
+func (v *View3D) DoubleTapped(*fyne.PointEvent) {
+	if v.OnDoubleTap != nil {
+		v.OnDoubleTap()
+	}
+}
+
+// view3DRenderer draws a View3D as one raster.
+type view3DRenderer struct {
+	v      *View3D
+	raster *canvas.Raster
+	img    *image.RGBA
+}
+
+func (r *view3DRenderer) paint(w, h int) image.Image {
+	s := r.v.scale(w, h)
+	r.img = r.v.render(r.img, max(int(float64(w)*s), 1), max(int(float64(h)*s), 1))
+	return r.img
+}
+
+func (r *view3DRenderer) Destroy()                     {}
+func (r *view3DRenderer) MinSize() fyne.Size           { return fyne.NewSize(120, 120) }
+func (r *view3DRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.raster} }
+func (r *view3DRenderer) Layout(size fyne.Size)        { r.raster.Resize(size) }
+func (r *view3DRenderer) Refresh()                     { r.raster.Refresh() }
+
+// view3DPane is the 3D view under its tool row: the six standard
+// directions, reset, the slice planes and the volume rendering preset.
+func view3DPane(v *View3D) fyne.CanvasObject {
+	row := container.NewHBox()
+	for _, d := range render.Directions() {
+		b := widget.NewButton(d.String(), func() { v.LookFrom(d) })
+		b.Importance = widget.LowImportance
+		row.Add(b)
+	}
+	reset := widget.NewButton("Reset", v.ResetCamera)
+	reset.Importance = widget.LowImportance
+	planes := widget.NewCheck("Planes", v.SetPlanes)
+	names := []string{"No volume"}
+	for _, p := range render.Presets() {
+		names = append(names, presetLabel[p])
+	}
+	vol := widget.NewSelect(names, func(s string) {
+		for p, n := range presetLabel {
+			if n == s {
+				v.SetPreset(p)
+				return
+			}
+		}
+		v.SetPreset(render.NoVolume)
+	})
+	vol.SetSelectedIndex(0)
+	row.Add(reset)
+	row.Add(planes)
+	row.Add(vol)
+	return container.NewBorder(container.NewHScroll(row), nil, nil, nil, v)
+}
+
+// presetLabel names the volume rendering presets in the menu.
+var presetLabel = map[render.Preset]string{
+	render.CTBone:       "CT bone",
+	render.CTSoftTissue: "CT soft tissue",
+	render.CTAngio:      "CT angiography",
+	render.MRDefault:    "MR default",
+	render.MIP:          "MIP",
+}

@@ -1,0 +1,196 @@
+package app
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/segvolapp/segvol/render"
+)
+
+func near(a, b [3]float64) bool {
+	return math.Abs(a[0]-b[0]) < 1e-9 && math.Abs(a[1]-b[1]) < 1e-9 && math.Abs(a[2]-b[2]) < 1e-9
+}
+
+// TestView3DPane drives the 3D pane of the 2x2 layout on the sample with
+// its labels: the direction buttons, a drag, the wheel, a double click, and
+// a click on a surface, which must move the cursor onto a labelled voxel.
+func TestView3DPane(t *testing.T) {
+	v, err := openViewer(t, Options{Labels: sampleSeg}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Window().Resize(fyne.NewSize(1200, 900))
+	v.SetLayout(Layout2x2)
+	if len(v.panes.Objects) != 4 || v.panes.Objects[3] != v.pane3d {
+		t.Fatalf("2x2 layout: the fourth pane is not the 3D view")
+	}
+	v3 := v.View3D()
+	if v3.Size().Width < 100 {
+		t.Fatalf("3D view is %v", v3.Size())
+	}
+	rv := v.Session().RenderVolume()
+	for _, d := range render.Directions() {
+		test.Tap(findButton(t, v.pane3d, d.String()))
+		want, _ := render.FitVolume(d, rv, float64(v3.Size().Width/v3.Size().Height))
+		if c := v3.Camera(); !near(c.Forward, want.Forward) || !near(c.Up, want.Up) {
+			t.Errorf("button %v: camera %+v, want %+v", d, c, want)
+		}
+	}
+	test.Tap(findButton(t, v.pane3d, "Reset"))
+	front, _ := render.FitVolume(render.Anterior, rv, float64(v3.Size().Width/v3.Size().Height))
+	if c := v3.Camera(); c != front {
+		t.Fatalf("reset: camera %+v, want %+v", c, front)
+	}
+	// A left drag turns the camera as the trackball says.
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(v3).AddXY(50, 50)
+	test.Drag(v.Window().Canvas(), at, 30, 0)
+	if want := front.Trackball(30, 0, int(v3.Size().Height)); !near(v3.Camera().Forward, want.Forward) {
+		t.Errorf("drag: forward %v, want %v", v3.Camera().Forward, want.Forward)
+	}
+	test.Scroll(v.Window().Canvas(), at, 0, 10)
+	if h := v3.Camera().Height; math.Abs(h-front.Height/zoomStep) > 1e-9 {
+		t.Errorf("wheel up: height %g, want %g", h, front.Height/zoomStep)
+	}
+	test.Tap(findButton(t, v.pane3d, "Reset"))
+
+	// The picture from the front shows surfaces in segment colours.
+	sz := v3.Size()
+	img := v3.render(nil, int(sz.Width), int(sz.Height))
+	if coloured(img) < 1000 {
+		t.Fatalf("3D view shows %d coloured pixels", coloured(img))
+	}
+	// A click in the middle hits a surface: the cursor moves there, onto
+	// the boundary of a labelled voxel.
+	before := v.Session().Cursor()
+	test.TapAt(v3, fyne.NewPos(sz.Width/2, sz.Height/2))
+	after := v.Session().Cursor()
+	if after == before {
+		t.Fatal("a click on a surface left the cursor where it was")
+	}
+	if !labelledNear(v, after) {
+		t.Errorf("the cursor went to %v, not next to a labelled voxel", after)
+	}
+	// A click beside the volume leaves it.
+	test.TapAt(v3, fyne.NewPos(3, 3))
+	if c := v.Session().Cursor(); c != after {
+		t.Errorf("a click on the background moved the cursor to %v", c)
+	}
+
+	// The Planes check and the volume list, and what they draw.
+	plain := v3.render(nil, 200, 200)
+	planes := find(t, v.pane3d, func(c *widget.Check) bool { return c.Text == "Planes" })
+	test.Tap(planes)
+	if !v3.planes {
+		t.Fatal("the Planes check did not show the planes")
+	}
+	withPlanes := v3.render(nil, 200, 200)
+	test.Tap(planes)
+	sel := find(t, v.pane3d, func(*widget.Select) bool { return true })
+	sel.SetSelected("CT bone")
+	if v3.preset != render.CTBone {
+		t.Fatalf("choosing CT bone set preset %v", v3.preset)
+	}
+	withBone := v3.render(nil, 200, 200)
+	sel.SetSelected("No volume")
+	if v3.planes || v3.preset != render.NoVolume {
+		t.Errorf("planes %v, preset %v after turning both off", v3.planes, v3.preset)
+	}
+	if samePix(plain, withPlanes) || samePix(plain, withBone) {
+		t.Error("planes or the volume rendering did not change the picture")
+	}
+
+	// While the mouse moves a slow frame is drawn coarser, and the full
+	// resolution comes back once it rests.
+	v3.pixelTime = 1e-6 // a 1000x1000 frame would take a second
+	v3.interacting()
+	if s := v3.scale(1000, 1000); s > 0.3 {
+		t.Errorf("moving with 1 s frames: scale %g", s)
+	}
+	waitFor(t, "the refinement", func() bool { return v3.scale(1000, 1000) == 1 })
+
+	// Deleting the liver takes its surface away; undo brings it back.
+	hasLiver := func() bool {
+		v3.render(nil, 100, 100)
+		for _, m := range v3.surfaces {
+			if m.Label == 5 && len(m.Indices) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	e := v.Session().Edit()
+	if !hasLiver() {
+		t.Fatal("no liver surface")
+	}
+	if err := e.DeleteSegment(5); err != nil {
+		t.Fatal(err)
+	}
+	if hasLiver() {
+		t.Error("the deleted liver still has a surface")
+	}
+	e.Undo()
+	if !hasLiver() {
+		t.Error("undo did not bring the liver's surface back")
+	}
+
+	test.DoubleTap(v3)
+	if len(v.panes.Objects) != 1 || v.panes.Objects[0] != v.pane3d {
+		t.Fatal("double click did not maximise the 3D view")
+	}
+	test.DoubleTap(v3)
+	if len(v.panes.Objects) != 4 {
+		t.Fatal("second double click did not bring the layout back")
+	}
+}
+
+// coloured counts the pixels whose channels differ (segment colours; the
+// background and grey images have equal ones, nearly).
+func coloured(img *image.RGBA) int {
+	n := 0
+	for i := 0; i < len(img.Pix); i += 4 {
+		r, g, b := int(img.Pix[i]), int(img.Pix[i+1]), int(img.Pix[i+2])
+		if max(r, g, b)-min(r, g, b) > 40 {
+			n++
+		}
+	}
+	return n
+}
+
+func samePix(a, b *image.RGBA) bool {
+	for i := range a.Pix {
+		if a.Pix[i] != b.Pix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// labelledNear reports whether a voxel within one voxel of p is labelled:
+// a surface point lies on a labelled voxel's face.
+func labelledNear(v *Viewer, p [3]float64) bool {
+	s := v.Session()
+	idx, err := s.Volume.Geom.WorldToIndex(p)
+	if err != nil {
+		return false
+	}
+	found := false
+	s.Edit().RenderLabels(func(l *render.Labels) {
+		d := s.Volume.Dims
+		for dk := -1; dk <= 1; dk++ {
+			for dj := -1; dj <= 1; dj++ {
+				for di := -1; di <= 1; di++ {
+					i, j, k := render.NearestVoxel(idx[0])+di, render.NearestVoxel(idx[1])+dj, render.NearestVoxel(idx[2])+dk
+					if i >= 0 && j >= 0 && k >= 0 && i < d[0] && j < d[1] && k < d[2] && l.Data[i+d[0]*(j+d[1]*k)] != 0 {
+						found = true
+					}
+				}
+			}
+		}
+	})
+	return found
+}

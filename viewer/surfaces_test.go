@@ -1,0 +1,184 @@
+package viewer
+
+import (
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/volume"
+)
+
+// signedVolume is the volume a closed triangle mesh encloses, by the
+// divergence theorem: positive when its triangles wind counter-clockwise
+// seen from outside.
+func signedVolume(s *render.Surface) float64 {
+	v := 0.0
+	p := func(i uint32) [3]float64 {
+		return [3]float64{float64(s.Positions[3*i]), float64(s.Positions[3*i+1]), float64(s.Positions[3*i+2])}
+	}
+	for t := 0; t < len(s.Indices); t += 3 {
+		a, b, c := p(s.Indices[t]), p(s.Indices[t+1]), p(s.Indices[t+2])
+		v += a[0]*(b[1]*c[2]-b[2]*c[1]) - a[1]*(b[0]*c[2]-b[2]*c[0]) + a[2]*(b[0]*c[1]-b[1]*c[0])
+	}
+	return v / 6
+}
+
+// TestVoxelFacesEnclosesTheVoxels: each label's surface encloses exactly
+// its voxels' volume, wound outwards, in a right-handed and in a mirrored,
+// rotated grid; every edge (by position) is shared by exactly two
+// triangles, in opposite directions.
+func TestVoxelFacesEnclosesTheVoxels(t *testing.T) {
+	dims := [3]int{7, 6, 5}
+	lab := make([]uint8, dims[0]*dims[1]*dims[2])
+	count := map[uint8]int{}
+	for k := 0; k < dims[2]; k++ {
+		for j := 0; j < dims[1]; j++ {
+			for i := 0; i < dims[0]; i++ {
+				var v uint8
+				switch {
+				case (i-3)*(i-3)+(j-3)*(j-3)+(k-2)*(k-2) <= 4:
+					v = 1
+				case i == 6 || (i == 0 && j < 3):
+					v = 2
+				}
+				lab[i+dims[0]*(j+dims[1]*k)] = v
+				count[v]++
+			}
+		}
+	}
+	c, s := math.Cos(0.4), math.Sin(0.4)
+	geoms := map[string]volume.Geometry{
+		"right-handed": volume.NewGeometry([3]float64{5, -7, 3}, [3]float64{0.8, 0.9, 2.5}, [3][3]float64{{c, s, 0}, {-s, c, 0}, {0, 0, 1}}),
+		"mirrored":     volume.NewGeometry([3]float64{5, -7, 3}, [3]float64{0.8, 0.9, 2.5}, [3][3]float64{{-1, 0, 0}, {0, c, s}, {0, s, -c}}),
+	}
+	for name, g := range geoms {
+		ss := AllSurfaces(lab, dims, g)
+		if len(ss) != 2 {
+			t.Fatalf("%s: %d surfaces, want 2", name, len(ss))
+		}
+		for i := range ss {
+			m := &ss[i]
+			want := float64(count[m.Label]) * 0.8 * 0.9 * 2.5
+			if got := signedVolume(m); math.Abs(got-want) > 1e-3*want {
+				t.Errorf("%s: label %d encloses %.3f mm3, want %.3f", name, m.Label, got, want)
+			}
+			edges := map[[2][3]float32]int{}
+			at := func(i uint32) [3]float32 { return [3]float32(m.Positions[3*i : 3*i+3]) }
+			for t := 0; t < len(m.Indices); t += 3 {
+				for e := range 3 {
+					edges[[2][3]float32{at(m.Indices[t+e]), at(m.Indices[t+(e+1)%3])}]++
+				}
+			}
+			for e, n := range edges {
+				if back := edges[[2][3]float32{e[1], e[0]}]; n != 1 || back != 1 {
+					// Two segments touching along an edge of voxels share it
+					// four times; none do here.
+					t.Fatalf("%s: label %d: edge %v used %d times, reversed %d", name, m.Label, e, n, back)
+				}
+			}
+		}
+	}
+}
+
+func TestColorSurfaces(t *testing.T) {
+	ss := []render.Surface{{Label: 1}, {Label: 2}, {Label: 9}}
+	colors := []color.NRGBA{{}, {R: 10, A: 100}, {G: 20, A: 0}}
+	ColorSurfaces(ss, colors)
+	if ss[0].Color != colors[1] || ss[1].Color.A != 0 || ss[2].Color.A != 0 {
+		t.Errorf("colours %v %v %v", ss[0].Color, ss[1].Color, ss[2].Color)
+	}
+}
+
+// TestSurfaceColors: a visible segment's surface takes its colour at its
+// opacity, whatever the slice overlay's opacity; a hidden one none; the
+// preview is opaque.
+func TestSurfaceColors(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	m := e.Labels()
+	a, err := m.AddSegment("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.AddSegment("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOpacity(a, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetVisible(b, false); err != nil {
+		t.Fatal(err)
+	}
+	mask := make([]uint8, s.Volume.Len())
+	mask[0] = 1
+	if err := e.SetPreview(mask); err != nil {
+		t.Fatal(err)
+	}
+	c := e.SurfaceColors()
+	sa, _ := m.Segment(a)
+	if want := (color.NRGBA{R: sa.Color.R, G: sa.Color.G, B: sa.Color.B, A: 128}); c[a] != want {
+		t.Errorf("segment at opacity 0.5: %v, want %v", c[a], want)
+	}
+	if c[b].A != 0 || c[PreviewValue].A != 255 || c[PreviewValue].R != PreviewColor.R {
+		t.Errorf("hidden segment %v, preview %v", c[b], c[PreviewValue])
+	}
+}
+
+// TestSurfacesRebuildOnlyWhatChanged: after a change in a box, only the
+// labels with voxels there before or after are rebuilt (their Revision
+// moves, the others' stays), a label erased goes, one painted in comes,
+// and every surface encloses its label's voxels as a full build's does.
+func TestSurfacesRebuildOnlyWhatChanged(t *testing.T) {
+	dims := [3]int{12, 10, 6}
+	g := volume.NewGeometry([3]float64{1, 2, 3}, [3]float64{1, 1, 2}, [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}})
+	lab := make([]uint8, dims[0]*dims[1]*dims[2])
+	at := func(i, j, k int) *uint8 { return &lab[i+dims[0]*(j+dims[1]*k)] }
+	for k := 1; k < 5; k++ {
+		for j := 1; j < 4; j++ {
+			*at(1, j, k), *at(2, j, k) = 1, 1 // label 1: i 1..2
+			*at(6, j, k) = 2                  // label 2: i 6
+			*at(9, j, k) = 3                  // label 3: i 9
+		}
+	}
+	rev := uint64(1)
+	var lo, hi [3]int
+	l := &render.Labels{Data: lab, Revision: rev, Changed: func(since uint64) ([3]int, [3]int, bool) { return lo, hi, since == rev-1 }}
+	var ss Surfaces
+	first := map[uint8]uint64{}
+	for _, s := range ss.Update(l, dims, g) {
+		first[s.Label] = s.Revision
+	}
+	if len(first) != 3 {
+		t.Fatalf("%d surfaces, want 3", len(first))
+	}
+	// Grow label 2 by a voxel, erase label 3 and paint label 4, all in the
+	// box i 6..10, j 0..3, k 1..4.
+	*at(7, 2, 2) = 2
+	for k := 1; k < 5; k++ {
+		for j := 1; j < 4; j++ {
+			*at(9, j, k) = 0
+		}
+	}
+	*at(10, 0, 1) = 4
+	lo, hi = [3]int{6, 0, 1}, [3]int{10, 3, 4}
+	rev++
+	l.Revision = rev
+	got := map[uint8]render.Surface{}
+	for _, s := range ss.Update(l, dims, g) {
+		got[s.Label] = s
+	}
+	if _, ok := got[3]; ok || len(got) != 3 {
+		t.Fatalf("labels %v after the change, want 1, 2 and 4", got)
+	}
+	if got[1].Revision != first[1] || got[2].Revision == first[2] {
+		t.Errorf("revisions: label 1 %d (was %d), label 2 %d (was %d): only 2 should be rebuilt", got[1].Revision, first[1], got[2].Revision, first[2])
+	}
+	for _, s := range AllSurfaces(lab, dims, g) {
+		m := got[s.Label]
+		if v, want := signedVolume(&m), signedVolume(&s); math.Abs(v-want) > 1e-6 {
+			t.Errorf("label %d encloses %g mm3, a full build %g", s.Label, v, want)
+		}
+	}
+}
