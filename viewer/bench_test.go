@@ -78,7 +78,7 @@ func BenchmarkPreviewLabels(b *testing.B) {
 // BenchmarkSurfacesAfterStroke times the 3D view's surface update after a
 // 5 mm brush dab on a liver-sized segment (an ellipsoid 200x150x100 voxels,
 // 1.6 M) of a 512x512x300 map: only the liver is rebuilt, from its own box
-// (with BuildSurface's stand-in, the voxel faces); "all" rebuilds every
+// (mesh: marching cubes and smoothing); "all" rebuilds every
 // label, as a change of unknown extent does.
 func BenchmarkSurfacesAfterStroke(b *testing.B) {
 	dims := [3]int{512, 512, 300}

@@ -1,23 +1,14 @@
 package viewer
 
 import (
+	"context"
 	"image/color"
 	"math"
 
+	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
-
-// SurfaceBuilder builds the closed surface of one label of a label map
-// (indexed i + dims[0]*(j + dims[1]*k), placed by g) in patient space, all
-// of whose voxels lie in the inclusive index box lo..hi (so that a builder
-// reads that box alone), with Label set; colours are the caller's.
-type SurfaceBuilder func(lab []uint8, dims [3]int, g volume.Geometry, label uint8, lo, hi [3]int) render.Surface
-
-// BuildSurface is the surface extraction the 3D view and `segvol render
-// --view 3d` use: the hook for the mesh engine (mesh/: smooth, closed
-// surfaces), with VoxelFaces standing in until it is there.
-var BuildSurface SurfaceBuilder = VoxelFaces
 
 // Surfaces keeps the surfaces of a label map's labels up to date,
 // rebuilding after a change only the labels that had or have voxels in
@@ -106,7 +97,7 @@ func (ss *Surfaces) build(lab []uint8, v uint8, b box) {
 		return
 	}
 	ss.count++
-	s := BuildSurface(lab, ss.dims, ss.geom, v, b.lo, b.hi)
+	s := MeshSurface(lab, ss.dims, ss.geom, v, b.lo, b.hi)
 	s.Label, s.Revision = v, ss.count
 	ss.built[v] = &builtSurface{s: s, lo: b.lo, hi: b.hi}
 }
@@ -192,67 +183,38 @@ func (e *Editor) SurfaceColors() []color.NRGBA {
 	return colors
 }
 
-// VoxelFaces is the crudest closed surface of a label: every face between
-// a voxel of the label and one of another label (or the outside), as two
-// triangles wound counter-clockwise seen from outside. It is exact (its
-// enclosed volume is the voxels') but blocky and large.
-func VoxelFaces(lab []uint8, dims [3]int, g volume.Geometry, v uint8, lo, hi [3]int) render.Surface {
-	s := render.Surface{Label: v}
-	nx, nxy := dims[0], dims[0]*dims[1]
-	// The index-space corners of each face of a voxel, counter-clockwise
-	// seen from outside in a right-handed grid; bit a of a corner is +1/2
-	// along axis a, else -1/2.
-	faces := [6][4]uint8{
-		{0, 4, 6, 2}, {1, 3, 7, 5}, // -i, +i
-		{0, 1, 5, 4}, {2, 6, 7, 3}, // -j, +j
-		{0, 2, 3, 1}, {4, 5, 7, 6}, // -k, +k
+// MeshSurface is the surface of label v, all of whose voxels lie in the
+// inclusive index box lo..hi, in the map lab (indexed i + dims[0]*(j +
+// dims[1]*k), placed by g), as 3D Slicer shows it (package mesh:
+// marching cubes, then windowed sinc smoothing at Slicer's default factor),
+// closed, in patient space. Only the box lo..hi is read: it is copied out
+// with a voxel of background around it where the map has one, so that the
+// surface is the one the whole map would give, and placed by g moved to
+// the box.
+func MeshSurface(lab []uint8, dims [3]int, g volume.Geometry, v uint8, lo, hi [3]int) render.Surface {
+	var n [3]int
+	for a := range 3 {
+		lo[a], hi[a] = max(lo[a]-1, 0), min(hi[a]+1, dims[a]-1)
+		n[a] = hi[a] - lo[a] + 1
 	}
-	a := g.Axes
-	det := a[0][0]*(a[1][1]*a[2][2]-a[1][2]*a[2][1]) - a[0][1]*(a[1][0]*a[2][2]-a[1][2]*a[2][0]) + a[0][2]*(a[1][0]*a[2][1]-a[1][1]*a[2][0])
-	if det < 0 { // a left-handed grid mirrors the winding
-		for f := range faces {
-			faces[f][1], faces[f][3] = faces[f][3], faces[f][1]
+	sub := make([]uint8, n[0]*n[1]*n[2])
+	for k := range n[2] {
+		for j := range n[1] {
+			row := lo[0] + dims[0]*(lo[1]+j+dims[1]*(lo[2]+k))
+			copy(sub[n[0]*(j+n[1]*k):][:n[0]], lab[row:row+n[0]])
 		}
 	}
-	var corner [8][3]float64 // offset of each corner from the voxel centre
-	for c := range 8 {
-		for ax := range 3 {
-			h := -0.5
-			if c>>ax&1 == 1 {
-				h = 0.5
-			}
-			for r := range 3 {
-				corner[c][r] += h * a[ax][r]
-			}
-		}
+	m := g.Affine()
+	origin := g.IndexToWorld([3]float64{float64(lo[0]), float64(lo[1]), float64(lo[2])})
+	for r := range 3 {
+		m[r][3] = origin[r]
 	}
-	for k := lo[2]; k <= hi[2]; k++ {
-		for j := lo[1]; j <= hi[1]; j++ {
-			for i := lo[0]; i <= hi[0]; i++ {
-				n := i + nx*j + nxy*k
-				if lab[n] != v {
-					continue
-				}
-				differs := [6]bool{
-					i == 0 || lab[n-1] != v, i == dims[0]-1 || lab[n+1] != v,
-					j == 0 || lab[n-nx] != v, j == dims[1]-1 || lab[n+nx] != v,
-					k == 0 || lab[n-nxy] != v, k == dims[2]-1 || lab[n+nxy] != v,
-				}
-				centre := g.IndexToWorld([3]float64{float64(i), float64(j), float64(k)})
-				for f, d := range differs {
-					if !d {
-						continue
-					}
-					base := uint32(len(s.Positions) / 3)
-					for _, c := range faces[f] {
-						for r := range 3 {
-							s.Positions = append(s.Positions, float32(centre[r]+corner[c][r]))
-						}
-					}
-					s.Indices = append(s.Indices, base, base+1, base+2, base, base+2, base+3)
-				}
-			}
-		}
+	// Extract fails only on a grid that does not match its labels or a
+	// cancelled context, neither of which this one can be.
+	ms, err := mesh.Extract(context.Background(), mesh.Grid{Labels: sub, Dims: n, IndexToWorld: m},
+		mesh.Options{Labels: []uint8{v}, Smoothing: mesh.DefaultSmoothing})
+	if err != nil || len(ms) == 0 {
+		return render.Surface{Label: v}
 	}
-	return s
+	return render.Surface{Label: v, Positions: ms[0].Positions, Normals: ms[0].Normals, Indices: ms[0].Triangles}
 }

@@ -1,10 +1,12 @@
 package viewer
 
 import (
+	"context"
 	"image/color"
 	"math"
 	"testing"
 
+	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -24,26 +26,25 @@ func signedVolume(s *render.Surface) float64 {
 	return v / 6
 }
 
-// TestVoxelFacesEnclosesTheVoxels: each label's surface encloses exactly
-// its voxels' volume, wound outwards, in a right-handed and in a mirrored,
-// rotated grid; every edge (by position) is shared by exactly two
-// triangles, in opposite directions.
-func TestVoxelFacesEnclosesTheVoxels(t *testing.T) {
-	dims := [3]int{7, 6, 5}
+// TestMeshSurfaceFromItsBox: each label's surface, built from its own
+// bounding box as the 3D view does, is the one package mesh builds from
+// the whole map (same triangles, same vertices to 1e-3 mm), closed and
+// wound outwards, in a right-handed and in a mirrored, rotated grid; one
+// label touches the grid's edge, one lies inside.
+func TestMeshSurfaceFromItsBox(t *testing.T) {
+	dims := [3]int{20, 18, 12}
 	lab := make([]uint8, dims[0]*dims[1]*dims[2])
-	count := map[uint8]int{}
 	for k := 0; k < dims[2]; k++ {
 		for j := 0; j < dims[1]; j++ {
 			for i := 0; i < dims[0]; i++ {
 				var v uint8
 				switch {
-				case (i-3)*(i-3)+(j-3)*(j-3)+(k-2)*(k-2) <= 4:
+				case (i-8)*(i-8)+(j-9)*(j-9)+4*(k-6)*(k-6) <= 25:
 					v = 1
-				case i == 6 || (i == 0 && j < 3):
+				case i >= 17 && j < 12:
 					v = 2
 				}
 				lab[i+dims[0]*(j+dims[1]*k)] = v
-				count[v]++
 			}
 		}
 	}
@@ -54,26 +55,38 @@ func TestVoxelFacesEnclosesTheVoxels(t *testing.T) {
 	}
 	for name, g := range geoms {
 		ss := AllSurfaces(lab, dims, g)
-		if len(ss) != 2 {
-			t.Fatalf("%s: %d surfaces, want 2", name, len(ss))
+		whole, err := mesh.Extract(context.Background(), mesh.Grid{Labels: lab, Dims: dims, IndexToWorld: g.Affine()},
+			mesh.Options{Smoothing: mesh.DefaultSmoothing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ss) != 2 || len(whole) != 2 {
+			t.Fatalf("%s: %d surfaces from boxes, %d from the whole map, want 2", name, len(ss), len(whole))
 		}
 		for i := range ss {
-			m := &ss[i]
-			want := float64(count[m.Label]) * 0.8 * 0.9 * 2.5
-			if got := signedVolume(m); math.Abs(got-want) > 1e-3*want {
-				t.Errorf("%s: label %d encloses %.3f mm3, want %.3f", name, m.Label, got, want)
+			m, w := &ss[i], &whole[i]
+			if m.Label != w.Label || len(m.Indices) != len(w.Triangles) || len(m.Positions) != len(w.Positions) {
+				t.Fatalf("%s: label %d: %d triangles from its box, label %d %d from the whole map",
+					name, m.Label, len(m.Indices)/3, w.Label, len(w.Triangles)/3)
 			}
-			edges := map[[2][3]float32]int{}
-			at := func(i uint32) [3]float32 { return [3]float32(m.Positions[3*i : 3*i+3]) }
+			worst := 0.0
+			for p := range m.Positions {
+				worst = max(worst, math.Abs(float64(m.Positions[p]-w.Positions[p])))
+			}
+			if worst > 1e-3 {
+				t.Errorf("%s: label %d: vertices differ from the whole map's by up to %g mm", name, m.Label, worst)
+			}
+			if v := signedVolume(m); v <= 0 {
+				t.Errorf("%s: label %d encloses %.1f mm3: wound inwards", name, m.Label, v)
+			}
+			edges := map[[2]uint32]int{}
 			for t := 0; t < len(m.Indices); t += 3 {
 				for e := range 3 {
-					edges[[2][3]float32{at(m.Indices[t+e]), at(m.Indices[t+(e+1)%3])}]++
+					edges[[2]uint32{m.Indices[t+e], m.Indices[t+(e+1)%3]}]++
 				}
 			}
 			for e, n := range edges {
-				if back := edges[[2][3]float32{e[1], e[0]}]; n != 1 || back != 1 {
-					// Two segments touching along an edge of voxels share it
-					// four times; none do here.
+				if back := edges[[2]uint32{e[1], e[0]}]; n != 1 || back != 1 {
 					t.Fatalf("%s: label %d: edge %v used %d times, reversed %d", name, m.Label, e, n, back)
 				}
 			}
