@@ -1,0 +1,171 @@
+// Package orthanctest starts a real Orthanc PACS (Debian's orthanc and
+// orthanc-dicomweb, which `make test` installs) for the DICOMweb tests: on
+// 127.0.0.1, a free port, a temporary storage folder and a generated
+// configuration, with or without HTTP basic authentication. It stops with
+// the test.
+package orthanctest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/segvolapp/segvol/internal/testenv"
+)
+
+// plugin is where Debian's orthanc-dicomweb installs the DICOMweb plugin.
+const plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+// User and Password are the one account of a server started with
+// authentication.
+const (
+	User     = "segvol"
+	Password = "s3cret pass"
+)
+
+// Server is a running Orthanc.
+type Server struct {
+	URL      string // REST API root, http://127.0.0.1:PORT
+	DICOMweb string // the DICOMweb services' base
+	Auth     bool   // whether User and Password are required
+}
+
+// Options tune the server a test starts.
+type Options struct {
+	Auth bool
+	// LimitFindResults caps each search answer (Orthanc's own option), so
+	// a test can prove the client pages.
+	LimitFindResults int
+}
+
+// Start runs an Orthanc for the test; it is stopped and its storage
+// removed when the test ends.
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	bin := testenv.NeedTool(t, "Orthanc")
+	if _, err := os.Stat(plugin); err != nil {
+		testenv.Missing(t, "orthanc-dicomweb is not installed (%s)", plugin)
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := map[string]any{
+		"Name":                  "segvol-test",
+		"StorageDirectory":      filepath.Join(dir, "db"),
+		"IndexDirectory":        filepath.Join(dir, "db"),
+		"HttpPort":              port,
+		"DicomServerEnabled":    false,
+		"RemoteAccessAllowed":   false,
+		"AuthenticationEnabled": opt.Auth,
+		"SaveJobs":              false,
+		"LimitFindResults":      opt.LimitFindResults,
+		"Plugins":               []string{plugin},
+		"DicomWeb":              map[string]any{"Enable": true, "Root": "/dicom-web/"},
+	}
+	if opt.Auth {
+		cfg["RegisteredUsers"] = map[string]string{User: Password}
+	}
+	js, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "orthanc.json")
+	if err := os.WriteFile(cfgPath, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command(bin, cfgPath)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Killed, not interrupted: its storage is thrown away with the test,
+	// and a clean shutdown takes Orthanc two seconds.
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Auth: opt.Auth}
+	s.DICOMweb = s.URL + "/dicom-web"
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		select {
+		case err := <-done:
+			t.Fatalf("Orthanc exited at start (%v):\n%s", err, log.String())
+		default:
+		}
+		if resp, err := s.get("/system"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Orthanc did not answer in 30 s:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (s *Server) do(method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if s.Auth {
+		req.SetBasicAuth(User, Password)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+func (s *Server) get(path string) (*http.Response, error) { return s.do("GET", path, nil) }
+
+// Upload stores DICOM files through Orthanc's REST API (POST /instances),
+// as a modality or another PACS would have.
+func (s *Server) Upload(t testing.TB, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := s.do("POST", "/instances", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("Orthanc refused %s: %s", f, resp.Status)
+		}
+	}
+}
+
+// UploadDir uploads every file of a folder (not recursing).
+func (s *Server) UploadDir(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	s.Upload(t, files...)
+	return files
+}
