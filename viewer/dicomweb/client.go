@@ -267,7 +267,11 @@ func (c *Client) explain(ctx context.Context, req *http.Request, err error) erro
 	case errors.As(err, &certErr):
 		return fmt.Errorf("the certificate of %s cannot be trusted: %v", host, certErr.Err)
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("the PACS at %s did not answer in time (%v)", host, err)
+		limit := c.limits.Connect
+		if strings.Contains(err.Error(), "awaiting response headers") {
+			limit = c.limits.Answer
+		}
+		return fmt.Errorf("the PACS at %s did not answer in time (limit %v)", host, limit)
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		return fmt.Errorf("cannot reach the PACS at %s: %v (is the server running and the URL right?)", host, opErr.Err)
 	}
