@@ -349,4 +349,3 @@ func TestNewRefuses(t *testing.T) {
 		t.Error("a series UID with ../ was taken")
 	}
 }
-
