@@ -30,7 +30,7 @@ commands:
   export-seg --image DICOM_DIR [--series UID|N] --labels MASK.nii.gz [--names LABELS.txt]
              [--algorithm MANUAL|SEMIAUTOMATIC|AUTOMATIC] --out SEG.dcm
                                           write a label map as a DICOM SEG referencing its source series
-` + modelsUsage()
+` + modelsUsage() + pacsUsage
 
 // errUsage marks mistakes in the command line, which exit with status 2.
 var errUsage = errors.New("usage")
@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdExportSeg(ctx, args[1:], stdout, stderr)
 	case "models":
 		err = cmdModels(ctx, args[1:], stdout, stderr)
+	case "pacs":
+		err = cmdPACS(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

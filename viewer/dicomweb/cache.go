@@ -96,17 +96,15 @@ func (c *Cache) Get(ctx context.Context, cl *Client, studyUID, seriesUID string,
 	return dst, nil
 }
 
-// mkdir makes the cache folder (mode 0700, also when it already existed
-// with a wider mode) and a study folder in it.
+// mkdir makes the cache folder (mode 0700; one that exists is left as
+// it is, as `segvol pacs get --out .` must not change the user's folder)
+// and a study folder in it (0700).
 func (c *Cache) mkdir(studyDir string) error {
 	if c.Dir == "" {
 		return errors.New("no PACS cache folder")
 	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return fmt.Errorf("cannot make the PACS cache: %w", err)
-	}
-	if err := os.Chmod(c.Dir, 0o700); err != nil {
-		return err
 	}
 	if err := os.Mkdir(studyDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("cannot make the PACS cache: %w", err)
