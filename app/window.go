@@ -97,6 +97,7 @@ type Viewer struct {
 	pendingLabels string           // opened onto the next study loaded
 	restore       *labels.Recovery // a recovery to put on the next study loaded
 	closing       dialog.Dialog    // the unsaved-changes question, when shown
+	pacs          pacsState
 }
 
 // New builds the main window of app a; Show it, then Open a study.
