@@ -102,7 +102,9 @@ func TestPACSOpenAndSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.sendSEGToPACS()
-	waitFor(t, "the send", func() bool { return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed") })
+	waitFor(t, "the send", func() bool {
+		return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
+	})
 	if !strings.Contains(v.status.Text, "found in the study as SEG series") {
 		t.Fatalf("status %q", v.status.Text)
 	}
