@@ -56,7 +56,8 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 	guard := newStallGuard(resp.Body, c.limits.Stall, cancel)
 	defer guard.stop()
 	body := newCapped(guard, c.limits.MaxSeries, "the series")
-	mr := multipart.NewReader(bufio.NewReaderSize(body, 256<<10), params["boundary"])
+	mr := multipart.NewReader(bufio.NewReaderSize(body, 1<<20), params["boundary"])
+	buf := make([]byte, 1<<20)
 	n := 0
 	for {
 		part, err := mr.NextPart()
@@ -66,7 +67,7 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 		if err != nil {
 			return n, c.bodyError(ctx, err)
 		}
-		if err := c.savePart(ctx, part, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1))); err != nil {
+		if err := c.savePart(ctx, part, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1)), buf); err != nil {
 			return n, err
 		}
 		n++
@@ -84,30 +85,37 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 }
 
 // savePart writes one part (one DICOM instance) to path, refusing a part
-// that is not DICOM or is larger than Limits.MaxInstance.
-func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string) error {
+// that is not DICOM or is larger than Limits.MaxInstance. buf (1 MB) is
+// the copy buffer: big writes, as curl makes, not 32 kB ones.
+func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string, buf []byte) error {
 	defer part.Close()
 	if ct := part.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/dicom" {
 			return fmt.Errorf("the PACS sent a part of type %q where a DICOM image was expected", ct)
 		}
 	}
-	r := bufio.NewReaderSize(newCapped(part, c.limits.MaxInstance, "one image"), 64<<10)
-	head, err := r.Peek(132)
-	if err != nil && len(head) < 132 {
-		if err == io.EOF {
+	r := newCapped(part, c.limits.MaxInstance, "one image")
+	const head = 132 // preamble and "DICM"
+	if n, err := io.ReadFull(r, buf[:head]); err != nil {
+		if n > 0 || err == io.EOF {
 			return errors.New("the PACS sent an empty or truncated image")
 		}
 		return c.bodyError(ctx, err)
 	}
-	if !bytes.Equal(head[128:132], []byte("DICM")) {
+	if !bytes.Equal(buf[128:head], []byte("DICM")) {
 		return errors.New("the PACS sent a part that is not a DICOM file (no DICM preamble)")
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	_, err = f.Write(buf[:head])
+	if err == nil {
+		// The wrappers hide ReadFrom and WriteTo, which would copy in
+		// their own small buffers.
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, buf)
+	}
+	if err != nil {
 		f.Close()
 		var pe *os.PathError
 		if errors.As(err, &pe) {
