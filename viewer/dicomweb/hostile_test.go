@@ -3,11 +3,13 @@ package dicomweb
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -347,5 +349,60 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if _, err := (&Cache{Dir: t.TempDir()}).SeriesDir("1.2", "../../etc"); err == nil {
 		t.Error("a series UID with ../ was taken")
+	}
+}
+
+// TestTranscodedFallback: a server that cannot send the stored syntax
+// (406 to transfer-syntax=*) is asked again for its own choice, and that
+// answer is taken.
+func TestTranscodedFallback(t *testing.T) {
+	var accepts []string
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		accepts = append(accepts, r.Header.Get("Accept"))
+		if strings.Contains(r.Header.Get("Accept"), "transfer-syntax") {
+			http.Error(w, "transcoding required", http.StatusNotAcceptable)
+			return
+		}
+		mw := multipartWriter(w)
+		part(mw)(dicomPart(2000))
+		mw.Close()
+	})
+	cache := &Cache{Dir: t.TempDir()}
+	if _, err := cache.Get(context.Background(), c, hStudy, hSeries, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(accepts) != 2 || accepts[0] != acceptAsStored || accepts[1] != acceptTranscoded {
+		t.Fatalf("asked with %q", accepts)
+	}
+}
+
+// TestCAFile: a server whose certificate a private authority signed is
+// refused with a message naming the fix, and trusted once that
+// authority's certificate is given; never without.
+func TestCAFile(t *testing.T) {
+	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("[]"))
+	}))
+	defer s.Close()
+	c, _ := New(Server{URL: s.URL}, testLimits)
+	if _, err := c.SearchStudies(context.Background(), StudyQuery{}); err == nil || !strings.Contains(err.Error(), "add your hospital's CA certificate") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Server{URL: s.URL, CAFile: ca}, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SearchStudies(context.Background(), StudyQuery{}); err != nil {
+		t.Fatalf("with the CA file: %v", err)
+	}
+	notPEM := filepath.Join(t.TempDir(), "x.pem")
+	os.WriteFile(notPEM, []byte("hello"), 0o600)
+	if _, err := New(Server{URL: s.URL, CAFile: notPEM}, testLimits); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("not PEM: %v", err)
 	}
 }
