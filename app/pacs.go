@@ -32,8 +32,13 @@ const (
 // pacsServer is one server as the settings keep it: everything but the
 // password or token.
 type pacsServer struct {
-	Name   string `json:"name"`
-	URL    string `json:"url"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// QIDO, WADO and STOW override URL for servers that publish the
+	// services apart.
+	QIDO   string `json:"qido,omitempty"`
+	WADO   string `json:"wado,omitempty"`
+	STOW   string `json:"stow,omitempty"`
 	Auth   string `json:"auth"` // none, basic, bearer
 	User   string `json:"user,omitempty"`
 	CAFile string `json:"caFile,omitempty"`
@@ -108,7 +113,7 @@ func (v *Viewer) pacsClient(s pacsServer) (*dicomweb.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := dicomweb.Server{Name: s.Name, URL: s.URL, Auth: auth, User: s.User, CAFile: s.CAFile}
+	srv := dicomweb.Server{Name: s.Name, URL: s.URL, QIDO: s.QIDO, WADO: s.WADO, STOW: s.STOW, Auth: auth, User: s.User, CAFile: s.CAFile}
 	if auth != dicomweb.AuthNone {
 		if srv.Secret, err = v.secretOf(s); err != nil {
 			return nil, err
@@ -136,6 +141,7 @@ type pacsSettings struct {
 	dlg                         dialog.Dialog
 	servers                     *widget.Select
 	name, url, user, secret, ca *widget.Entry
+	qido, wado, stow            *widget.Entry
 	auth                        *widget.Select
 	save, remove, test, clear   *widget.Button
 	cacheMB                     *widget.Entry
@@ -148,7 +154,10 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	d := &pacsSettings{
 		name: widget.NewEntry(), url: widget.NewEntry(), user: widget.NewEntry(),
 		secret: widget.NewPasswordEntry(), ca: widget.NewEntry(), cacheMB: widget.NewEntry(),
-		result: widget.NewLabel(""),
+		result: widget.NewLabel(""), qido: widget.NewEntry(), wado: widget.NewEntry(), stow: widget.NewEntry(),
+	}
+	for _, e := range []*widget.Entry{d.qido, d.wado, d.stow} {
+		e.SetPlaceHolder("optional: where it differs from the URL above")
 	}
 	d.result.Wrapping = fyne.TextWrapWord
 	d.url.SetPlaceHolder("https://pacs.example.org/dicom-web")
@@ -167,6 +176,9 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		s, _ := v.pacsServer(n)
 		d.name.SetText(s.Name)
 		d.url.SetText(s.URL)
+		d.qido.SetText(s.QIDO)
+		d.wado.SetText(s.WADO)
+		d.stow.SetText(s.STOW)
 		d.auth.SetSelected(map[bool]string{true: "none", false: s.Auth}[s.Auth == ""])
 		d.user.SetText(s.User)
 		d.ca.SetText(s.CAFile)
@@ -175,6 +187,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	})
 	form := func() (pacsServer, error) {
 		s := pacsServer{Name: strings.TrimSpace(d.name.Text), URL: strings.TrimSpace(d.url.Text), Auth: d.auth.Selected,
+			QIDO: strings.TrimSpace(d.qido.Text), WADO: strings.TrimSpace(d.wado.Text), STOW: strings.TrimSpace(d.stow.Text),
 			User: strings.TrimSpace(d.user.Text), CAFile: strings.TrimSpace(d.ca.Text)}
 		if s.Name == "" {
 			return s, errors.New("give the server a name")
@@ -183,7 +196,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		if err != nil {
 			return s, err
 		}
-		srv := dicomweb.Server{URL: s.URL, Auth: auth, User: s.User, Secret: "checked-later", CAFile: s.CAFile}
+		srv := dicomweb.Server{URL: s.URL, QIDO: s.QIDO, WADO: s.WADO, STOW: s.STOW, Auth: auth, User: s.User, Secret: "checked-later", CAFile: s.CAFile}
 		_, err = dicomweb.New(srv, dicomweb.DefaultLimits)
 		return s, err
 	}
@@ -276,6 +289,9 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 			widget.NewFormItem("Server", d.servers),
 			widget.NewFormItem("Name", d.name),
 			widget.NewFormItem("DICOMweb URL", d.url),
+			widget.NewFormItem("QIDO-RS (search)", d.qido),
+			widget.NewFormItem("WADO-RS (retrieve)", d.wado),
+			widget.NewFormItem("STOW-RS (store)", d.stow),
 			widget.NewFormItem("Authentication", d.auth),
 			widget.NewFormItem("User", d.user),
 			widget.NewFormItem("Password or token", d.secret),
@@ -304,9 +320,9 @@ func testPACS(v *Viewer, s pacsServer) string {
 		return "Search (QIDO-RS) failed: " + err.Error()
 	}
 	if len(ss) == 0 {
-		return "Connected: search (QIDO-RS) works; the server holds no studies."
+		return "Connected: search (QIDO-RS) works; the server holds no studies. Retrieve and send are checked when first used."
 	}
-	return "Connected: search (QIDO-RS) works and finds studies."
+	return "Connected: search (QIDO-RS) works and finds studies. Retrieve and send are checked when first used."
 }
 
 // pacsBrowser is the dialog of File > Open from PACS….

@@ -55,6 +55,12 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if !strings.Contains(d.result.Text, "finds studies") {
 		t.Errorf("test said %q", d.result.Text)
 	}
+	d.url.SetText("http://127.0.0.1:1/dicom-web")
+	test.Tap(d.test)
+	waitFor(t, "the failing connection test", func() bool { return strings.HasPrefix(d.result.Text, "Search") })
+	if !strings.Contains(d.result.Text, "cannot reach the PACS") {
+		t.Errorf("test of a dead server said %q", d.result.Text)
+	}
 	d.dlg.Hide()
 
 	b := v.openFromPACS()
