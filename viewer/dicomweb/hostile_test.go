@@ -25,7 +25,7 @@ import (
 
 // testLimits are DefaultLimits shrunk so each failure shows in a second.
 var testLimits = Limits{
-	Connect: time.Second, Answer: 500 * time.Millisecond, Stall: 500 * time.Millisecond, Query: 2 * time.Second,
+	Connect: time.Second, Answer: 500 * time.Millisecond, Stall: time.Second, Query: 2 * time.Second,
 	MaxQuery: 1 << 20, MaxInstance: 4 << 20, MaxSeries: 32 << 20,
 }
 
@@ -160,8 +160,9 @@ func TestHostileRetrieve(t *testing.T) {
 		{"enormous series", func(w http.ResponseWriter, r *http.Request) {
 			mw := multipartWriter(w)
 			add := part(mw)
+			b := dicomPart(3 << 20)
 			for r.Context().Err() == nil {
-				if add(dicomPart(3<<20)) != nil {
+				if add(b) != nil {
 					return
 				}
 			}
