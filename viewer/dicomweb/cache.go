@@ -73,6 +73,9 @@ func (c *Cache) Get(ctx context.Context, cl *Client, studyUID, seriesUID string,
 		os.Chtimes(dst, now, now) // most recently used: evicted last
 		return dst, nil
 	}
+	if cl == nil {
+		return "", fmt.Errorf("series %s is not in the PACS cache", seriesUID)
+	}
 	if err := c.mkdir(filepath.Dir(dst)); err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,6 +58,9 @@ func TestCacheEvictClear(t *testing.T) {
 	}
 	if n, _ := small.Size(); n != size {
 		t.Errorf("after eviction the cache holds %d bytes", n)
+	}
+	if _, err := cache.Get(ctx, nil, "1.2", "1.2.55555", 1, nil); err == nil || !strings.Contains(err.Error(), "not in the PACS cache") {
+		t.Errorf("offline, a series not cached: %v", err)
 	}
 	if err := cache.Clear(); err != nil {
 		t.Fatal(err)
