@@ -157,6 +157,24 @@ func TestHostileRetrieve(t *testing.T) {
 				}
 			}
 		}, "more than 4.0 MB for one image"},
+		{"endless preamble", func(w http.ResponseWriter, r *http.Request) {
+			multipartWriter(w)
+			junk := bytes.Repeat([]byte("not a boundary\r\n"), 4<<10)
+			for r.Context().Err() == nil {
+				if _, err := w.Write(junk); err != nil {
+					return
+				}
+			}
+		}, "more than 5.0 MB for one image"},
+		{"endless line", func(w http.ResponseWriter, r *http.Request) {
+			multipartWriter(w)
+			junk := bytes.Repeat([]byte("x"), 64<<10)
+			for r.Context().Err() == nil {
+				if _, err := w.Write(junk); err != nil {
+					return
+				}
+			}
+		}, "not well-formed"},
 		{"enormous series", func(w http.ResponseWriter, r *http.Request) {
 			mw := multipartWriter(w)
 			add := part(mw)

@@ -1,6 +1,7 @@
 package dicomweb
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -287,6 +288,9 @@ func (c *Client) bodyError(ctx context.Context, err error) error {
 	var big errTooBig
 	if errors.As(err, &big) {
 		return err
+	}
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return errors.New("the PACS's answer is not well-formed multipart (a line of more than 1 MB)")
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return errors.New("the PACS's answer ended early (the connection was cut)")

@@ -56,10 +56,16 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 	guard := newStallGuard(resp.Body, c.limits.Stall, cancel)
 	defer guard.stop()
 	body := newCapped(guard, c.limits.MaxSeries, "the series")
-	mr := multipart.NewReader(bufio.NewReaderSize(body, 1<<20), params["boundary"])
+	// Any stretch of the answer (a part, or what a hostile server sends
+	// before or between parts, which NextPart would read on and on) is
+	// bounded by one image and the read-ahead buffer.
+	const readAhead = 1 << 20
+	stretch := newCapped(body, c.limits.MaxInstance+readAhead, "one image")
+	mr := multipart.NewReader(bufio.NewReaderSize(stretch, readAhead), params["boundary"])
 	buf := make([]byte, 1<<20)
 	n := 0
 	for {
+		stretch.left = c.limits.MaxInstance + readAhead
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
