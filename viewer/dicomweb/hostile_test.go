@@ -203,8 +203,8 @@ func TestHostileRetrieve(t *testing.T) {
 	}
 }
 
-// TestHostileMemory: an enormous series is received with memory bounded
-// by far less than one image (the parts stream to disk), not the series.
+// TestHostileMemory: a large series is received with memory bounded by a
+// few images (one being received, one being written), not the series.
 func TestHostileMemory(t *testing.T) {
 	const parts, size = 40, 2 << 20
 	l := testLimits
@@ -234,8 +234,10 @@ func TestHostileMemory(t *testing.T) {
 	if n := dirBytes(dir); n != parts*size {
 		t.Fatalf("cached %d bytes, want %d", n, parts*size)
 	}
-	// The server's own 2 MB buffer lives in this process too.
-	if grew := int64(peak) - int64(base.HeapInuse); grew > 3*size {
+	// Two image buffers (each up to twice an image, as they grow by
+	// doubling), the read-ahead and the test server's own image: a few
+	// images, a tenth of the series.
+	if grew := int64(peak) - int64(base.HeapInuse); grew > 8*size {
 		t.Errorf("heap grew by %d MB receiving a %d MB series", grew>>20, parts*size>>20)
 	}
 }
