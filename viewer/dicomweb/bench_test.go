@@ -74,4 +74,5 @@ func BenchmarkRetrieveOpenMR120(b *testing.B) {
 	}
 	b.ReportMetric(float64(ours)/float64(peer), "x_curl_open")
 	b.ReportMetric(float64(peer.Milliseconds())/float64(b.N), "ms_curl_open")
+	b.ReportMetric(float64(ours.Milliseconds())/float64(b.N), "ms_ours")
 }
