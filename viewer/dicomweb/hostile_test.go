@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"errors"
 	"io/fs"
 	"mime/multipart"
 	"net/http"
@@ -426,4 +427,28 @@ func TestCAFile(t *testing.T) {
 	if _, err := New(Server{URL: s.URL, CAFile: notPEM}, testLimits); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Fatalf("not PEM: %v", err)
 	}
+}
+
+// TestCancel: Cancel during a retrieve stops it at once and leaves
+// nothing in the cache.
+func TestCancel(t *testing.T) {
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		mw := multipartWriter(w)
+		part(mw)(dicomPart(1000))
+		// The next boundary ends the first image; then the server hangs.
+		mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cache := &Cache{Dir: t.TempDir()}
+	start := time.Now()
+	_, err := cache.Get(ctx, c, hStudy, hSeries, 3, func(done, total int) { cancel() })
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cancelled") {
+		t.Fatalf("%v", err)
+	}
+	if d := time.Since(start); d > testLimits.Stall/2 {
+		t.Errorf("cancel took %v", d)
+	}
+	cacheEmpty(t, cache)
 }
