@@ -97,6 +97,14 @@ func TestPACSOpenAndSend(t *testing.T) {
 		t.Errorf("cache folder mode %v %v", st.Mode().Perm(), err)
 	}
 
+	// A second open comes from the cache: it works with the server gone.
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: "http://127.0.0.1:1/dicom-web", Auth: "none"}})
+	test.Tap(b.open)
+	if err := await(t, "the cached study", loaded); err != nil {
+		t.Fatalf("offline open from the cache: %v", err)
+	}
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: o.DICOMweb, Auth: "basic", User: orthanctest.User}})
+
 	e := v.Session().Edit()
 	if _, err := e.AddSegment("liver"); err != nil {
 		t.Fatal(err)
