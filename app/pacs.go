@@ -332,6 +332,7 @@ type pacsBrowser struct {
 	patient, patientID, accession, from, to *widget.Entry
 	modality                                *widget.Entry
 	search, open                            *widget.Button
+	cancel                                  *widget.Button // of the retrieve under way, if any
 	studyList, seriesList                   *widget.List
 	status                                  *widget.Label
 
@@ -498,7 +499,8 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	ctx, cancel := context.WithCancel(context.Background())
 	bar := widget.NewProgressBar()
 	label := widget.NewLabel(fmt.Sprintf("Retrieving %s %s (%d images)…", se.Modality, se.Description, se.Instances))
-	prog := dialog.NewCustomWithoutButtons("Retrieving from PACS", container.NewVBox(label, bar, widget.NewButton("Cancel", cancel)), v.win)
+	b.cancel = widget.NewButton("Cancel", cancel)
+	prog := dialog.NewCustomWithoutButtons("Retrieving from PACS", container.NewVBox(label, bar, b.cancel), v.win)
 	prog.Resize(fyne.NewSize(420, 0))
 	prog.Show()
 	go func() {
@@ -511,6 +513,7 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 		cancel()
 		fyne.Do(func() {
 			prog.Hide()
+			b.cancel = nil
 			switch {
 			case cancelled:
 				b.status.SetText("Retrieve cancelled.")

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,4 +139,57 @@ func TestPACSNoServer(t *testing.T) {
 	if !strings.Contains(b.status.Text, "choose a PACS server") {
 		t.Errorf("search without a server says %q", b.status.Text)
 	}
+}
+
+// TestPACSRetrieveCancel: Cancel in the retrieve's progress dialog stops
+// a retrieve from a server that hangs mid-answer (a hostile test server:
+// the failure Orthanc cannot play), says so, opens nothing and leaves
+// nothing in the cache.
+func TestPACSRetrieveCancel(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/dicom+json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/series"):
+			w.Write([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},"00080060":{"vr":"CS","Value":["CT"]},"00201209":{"vr":"IS","Value":[3]}}]`))
+		case strings.HasSuffix(r.URL.Path, "/studies"):
+			w.Write([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"00100010":{"vr":"PN","Value":[{"Alphabetic":"DOE^JANE"}]}}]`))
+		default:
+			w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=b`)
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	}))
+	defer s.Close()
+	cacheHome := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cacheHome)
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	v.setPACSServers([]pacsServer{{Name: "hangs", URL: s.URL, Auth: "none"}})
+	b := v.openFromPACS()
+	test.Tap(b.search)
+	waitFor(t, "the study search", func() bool { return len(b.studies) > 0 })
+	b.studyList.Select(0)
+	waitFor(t, "the series list", func() bool { return len(b.series) > 0 })
+	b.seriesList.Select(0)
+	test.Tap(b.open)
+	if b.cancel == nil {
+		t.Fatal("no Cancel while retrieving")
+	}
+	test.Tap(b.cancel)
+	waitFor(t, "the cancel", func() bool { return b.status.Text == "Retrieve cancelled." })
+	select {
+	case err := <-loaded:
+		t.Fatalf("a study was opened (%v)", err)
+	default:
+	}
+	if v.Session() != nil {
+		t.Error("a session after a cancelled retrieve")
+	}
+	filepath.WalkDir(cacheHome, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("left in the cache: %s", p)
+		}
+		return nil
+	})
 }
