@@ -53,10 +53,29 @@ func Start(t testing.TB, opt Options) *Server {
 	if _, err := os.Stat(plugin); err != nil {
 		testenv.Missing(t, "orthanc-dicomweb is not installed (%s)", plugin)
 	}
+	// The free port may be taken between our look and Orthanc's bind (by
+	// another package's Orthanc, as go test runs packages side by side):
+	// then it exits, and another port is tried.
+	var log string
+	for range 3 {
+		s, out := start(t, bin, opt)
+		if s != nil {
+			return s
+		}
+		log = out
+	}
+	t.Fatalf("Orthanc did not start:\n%s", log)
+	return nil
+}
+
+// start makes one attempt, returning nil and Orthanc's log when it fails.
+func start(t testing.TB, bin string, opt Options) (*Server, string) {
 	dir := t.TempDir()
 	port := freePort(t)
+	// A name of its own tells this Orthanc from one that holds the port.
+	name := fmt.Sprintf("segvol-test-%d-%d", os.Getpid(), port)
 	cfg := map[string]any{
-		"Name":                  "segvol-test",
+		"Name":                  name,
 		"StorageDirectory":      filepath.Join(dir, "db"),
 		"IndexDirectory":        filepath.Join(dir, "db"),
 		"HttpPort":              port,
@@ -95,20 +114,28 @@ func Start(t testing.TB, opt Options) *Server {
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		select {
 		case err := <-done:
-			t.Fatalf("Orthanc exited at start (%v):\n%s", err, log.String())
+			return nil, fmt.Sprintf("exit %v\n%s", err, log.String())
 		default:
 		}
-		if resp, err := s.get("/system"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
+		if s.named(name) {
+			return s, ""
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("Orthanc did not answer in 30 s:\n%s", log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// named reports whether the server answers as the Orthanc called name.
+func (s *Server) named(name string) bool {
+	resp, err := s.get("/system")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var sys struct{ Name string }
+	return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&sys) == nil && sys.Name == name
 }
 
 func freePort(t testing.TB) int {
@@ -151,21 +178,4 @@ func (s *Server) Upload(t testing.TB, files ...string) {
 			t.Fatalf("Orthanc refused %s: %s", f, resp.Status)
 		}
 	}
-}
-
-// UploadDir uploads every file of a folder (not recursing).
-func (s *Server) UploadDir(t testing.TB, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range ents {
-		if e.Type().IsRegular() {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	s.Upload(t, files...)
-	return files
 }
