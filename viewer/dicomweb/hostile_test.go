@@ -452,3 +452,31 @@ func TestCancel(t *testing.T) {
 	}
 	cacheEmpty(t, cache)
 }
+
+// TestHostileStore: a store answer that trickles on is given up on at
+// Limits.Query, and a refusal is reported with its status.
+func TestHostileStore(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "x.dcm")
+	os.WriteFile(f, dicomPart(1000), 0o600)
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dicom-web/studies/1.2" {
+			http.Error(w, "study mismatch", http.StatusConflict)
+			return
+		}
+		for r.Context().Err() == nil {
+			w.Write([]byte(" "))
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	start := time.Now()
+	if _, err := c.Store(context.Background(), "", f); err == nil || !strings.Contains(err.Error(), "answer to the store took longer than 2s") {
+		t.Fatalf("trickling answer: %v", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if _, err := c.Store(context.Background(), "1.2", f); err == nil || !strings.Contains(err.Error(), "409") || !strings.Contains(err.Error(), "study mismatch") {
+		t.Fatalf("refused: %v", err)
+	}
+}

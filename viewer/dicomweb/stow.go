@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"time"
 )
 
 // StoreResult is what the server said of a STOW-RS request.
@@ -48,14 +49,21 @@ func (c *Client) Store(ctx context.Context, studyUID string, files ...string) (*
 		pw.CloseWithError(writeParts(mw, files))
 	}()
 	ctype := fmt.Sprintf(`multipart/related; type="application/dicom"; boundary=%s`, mw.Boundary())
-	ctx, cancel := context.WithTimeoutCause(ctx, c.limits.Query, fmt.Errorf("sending to the PACS took longer than %v", c.limits.Query))
-	defer cancel()
+	// No limit on the upload itself (a whole series may take long on a
+	// slow link; Cancel stops it): the answer has Limits.Answer to begin
+	// and Limits.Query to end.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	resp, err := c.request(ctx, "POST", u, "application/dicom+json, application/json", pr, ctype)
 	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if the request ended early
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	timer := time.AfterFunc(c.limits.Query, func() {
+		cancel(fmt.Errorf("the PACS's answer to the store took longer than %v", c.limits.Query))
+	})
+	defer timer.Stop()
 	body, err := io.ReadAll(newCapped(resp.Body, c.limits.MaxQuery, "the store answer"))
 	if err != nil {
 		return nil, c.bodyError(ctx, err)
