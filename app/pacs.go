@@ -456,12 +456,14 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		widget.NewFormItem("Study date", container.NewGridWithColumns(2, b.from, b.to)),
 		widget.NewFormItem("Modality", b.modality),
 	)
-	lists := container.NewGridWithRows(2,
+	// Side by side, so each list has the dialog's height for its rows.
+	lists := container.NewHSplit(
 		container.NewBorder(widget.NewLabel("Studies"), nil, nil, nil, b.studyList),
 		container.NewBorder(widget.NewLabel("Series"), nil, nil, nil, b.seriesList))
+	lists.SetOffset(0.6)
 	content := container.NewBorder(container.NewVBox(form, b.search), container.NewVBox(b.status, b.open), nil, nil, lists)
 	b.dlg = dialog.NewCustom("Open from PACS", "Close", content, v.win)
-	b.dlg.Resize(fyne.NewSize(820, 640))
+	b.dlg.Resize(fyne.NewSize(1000, 760))
 	b.dlg.Show()
 	return b
 }
