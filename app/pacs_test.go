@@ -125,6 +125,17 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if !strings.Contains(v.status.Text, "found in the study as SEG series") {
 		t.Fatalf("status %q", v.status.Text)
 	}
+
+	// The cache limit and Clear of the settings.
+	d = v.showPACSServers()
+	test.Type(d.cacheMB, "512")
+	if c, _ := v.pacsCache(); c.MaxBytes != 512<<20 || c.Dir != cache.Dir {
+		t.Errorf("cache %+v after setting 512 MB", c)
+	}
+	test.Tap(d.clear)
+	if n, _ := cache.Size(); n != 0 || cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
+		t.Errorf("after Clear the cache holds %d bytes", n)
+	}
 }
 
 // TestPACSNoServer: the PACS commands without a configured server say
