@@ -12,7 +12,7 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool
+	xvfb xauth x11-apps imagemagick xdotool curl
 # A real PACS for the DICOMweb tests (viewer/dicomweb): the tests start
 # their own Orthanc on a free port, so the packages' service is not started.
 APT_TEST_SERVICES := orthanc orthanc-dicomweb
