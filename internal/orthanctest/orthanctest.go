@@ -49,7 +49,11 @@ type Options struct {
 // removed when the test ends.
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
-	bin := testenv.NeedTool(t, "Orthanc")
+	// Debian installs it in /usr/sbin, which a user's PATH often lacks.
+	bin := "/usr/sbin/Orthanc"
+	if _, err := os.Stat(bin); err != nil {
+		bin = testenv.NeedTool(t, "Orthanc")
+	}
 	if _, err := os.Stat(plugin); err != nil {
 		testenv.Missing(t, "orthanc-dicomweb is not installed (%s)", plugin)
 	}
