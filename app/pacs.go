@@ -250,9 +250,15 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		if s.Auth != "none" && d.secret.Text != "" {
 			v.keepSecret(s, d.secret.Text)
 		}
+		// The client is made here: the secrets belong to the UI goroutine.
+		c, err := v.pacsClient(s)
+		if err != nil {
+			d.result.SetText("Cannot connect: " + err.Error())
+			return
+		}
 		d.result.SetText("Testing…")
 		go func() {
-			msg := testPACS(v, s)
+			msg := testPACS(c)
 			fyne.Do(func() { d.result.SetText(msg) })
 		}()
 	})
@@ -310,11 +316,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 }
 
 // testPACS says, in plain words, whether a server answers a search.
-func testPACS(v *Viewer, s pacsServer) string {
-	c, err := v.pacsClient(s)
-	if err != nil {
-		return "Cannot connect: " + err.Error()
-	}
+func testPACS(c *dicomweb.Client) string {
 	ss, err := c.SearchStudies(context.Background(), dicomweb.StudyQuery{Limit: 1})
 	if err != nil {
 		return "Search (QIDO-RS) failed: " + err.Error()
