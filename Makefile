@@ -12,8 +12,11 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 \
+	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 curl \
 	slurm-wlm munge
+# A real PACS for the DICOMweb tests (viewer/dicomweb): the tests start
+# their own Orthanc on a free port, so the packages' service is not started.
+APT_TEST_SERVICES := orthanc orthanc-dicomweb
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with
@@ -29,6 +32,7 @@ deps:
 
 deps-test: ort
 	scripts/apt-deps.sh $(APT_TEST)
+	scripts/apt-deps.sh --no-start $(APT_TEST_SERVICES)
 	$(GO) mod download
 
 # ONNX Runtime's shared library, pinned and checked by SHA-256, into

@@ -31,6 +31,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	file := fyne.NewMenu("File",
 		&fyne.MenuItem{Label: "Open file…", Action: v.openFileDialog, Shortcut: openShortcut},
 		fyne.NewMenuItem("Open DICOM folder…", v.openFolderDialog),
+		fyne.NewMenuItem("Open from PACS…", func() { v.openFromPACS() }),
 		v.recentMenu,
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Open segmentation…", v.openLabelsDialog),
@@ -38,12 +39,14 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
+		fyne.NewMenuItem("Send segmentation to PACS", v.sendSEGToPACS),
 		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Save screenshot of view…", func() { v.saveScreenshotDialog(false) }),
 		fyne.NewMenuItem("Save screenshot of layout…", func() { v.saveScreenshotDialog(true) }),
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
+		fyne.NewMenuItem("PACS servers…", func() { v.showPACSServers() }),
 	)
 	// Fyne adds Quit to the first menu itself.
 	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}

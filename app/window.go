@@ -101,6 +101,7 @@ type Viewer struct {
 	closing       dialog.Dialog    // the unsaved-changes question, when shown
 	top           *fyne.Container  // the tool bar, and the review bar while reviewing a batch
 	review        *reviewBar       // nil unless reviewing a batch
+	pacs          pacsState
 }
 
 // New builds the main window of app a; Show it, then Open a study.

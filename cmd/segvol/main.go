@@ -41,7 +41,7 @@ commands:
                                           the same as a Slurm job array
   batch --scan ROOT --out MANIFEST.csv [--modality CT]   write a starting manifest
   batch status|collect DIR                 a batch's studies done, failed and pending; merge its results.csv
-` + modelsUsage()
+` + modelsUsage() + pacsUsage
 
 // errUsage marks mistakes in the command line, which exit with status 2.
 var errUsage = errors.New("usage")
@@ -85,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		err = cmdModels(ctx, args[1:], stdout, stderr)
 	case "batch":
 		err = cmdBatch(ctx, args[1:], stdout, stderr)
+	case "pacs":
+		err = cmdPACS(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,206 @@
+package app
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/segvolapp/segvol/internal/orthanctest"
+	"github.com/segvolapp/segvol/viewer/dicomweb"
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/study"
+)
+
+// TestPACSOpenAndSend drives the PACS dialogs against a real Orthanc with
+// basic authentication: add the server (no Secret Service here, as on a
+// bare Linux: the password is kept for the run, and said so; never in the
+// preferences), test the connection, search by a wildcard name, open the
+// study's series (the same volume as from disk, cached 0700), paint a
+// segment and send it, which the app then finds in the study.
+func TestPACSOpenAndSend(t *testing.T) {
+	o := orthanctest.Start(t, orthanctest.Options{Auth: true})
+	ct3 := filepath.Join(dcmqiDir, "ct-3slice")
+	files, _ := filepath.Glob(filepath.Join(ct3, "*.dcm"))
+	o.Upload(t, files...)
+	cacheHome := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cacheHome)
+	// No session bus: the keyring is unavailable, deterministically, and a
+	// developer's own keyring is left alone.
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+
+	d := v.showPACSServers()
+	d.servers.SetSelected("New server…")
+	test.Type(d.name, "Orthanc")
+	d.url.SetText(o.DICOMweb)
+	d.auth.SetSelected("basic")
+	d.user.SetText(orthanctest.User)
+	d.secret.SetText(orthanctest.Password)
+	test.Tap(d.save)
+	if !strings.Contains(d.result.Text, "keyring is not available") || !strings.Contains(d.result.Text, "until SegVol closes") {
+		t.Errorf("save said %q", d.result.Text)
+	}
+	if pref := v.app.Preferences().String(pacsServersKey); strings.Contains(pref, orthanctest.Password) || !strings.Contains(pref, o.DICOMweb) {
+		t.Fatalf("preferences %q", pref)
+	}
+	test.Tap(d.test)
+	waitFor(t, "the connection test", func() bool { return strings.HasPrefix(d.result.Text, "Connected") })
+	if !strings.Contains(d.result.Text, "finds studies") {
+		t.Errorf("test said %q", d.result.Text)
+	}
+	d.url.SetText("http://127.0.0.1:1/dicom-web")
+	test.Tap(d.test)
+	waitFor(t, "the failing connection test", func() bool { return strings.HasPrefix(d.result.Text, "Search") })
+	if !strings.Contains(d.result.Text, "cannot reach the PACS") {
+		t.Errorf("test of a dead server said %q", d.result.Text)
+	}
+	d.dlg.Hide()
+
+	b := v.openFromPACS()
+	b.patient.SetText("JAN*")
+	b.modality.SetText("ct")
+	test.Tap(b.search)
+	waitFor(t, "the study search", func() bool { return b.search.Disabled() == false && len(b.studies) > 0 })
+	if len(b.studies) != 1 || b.studies[0].PatientName != "JANCT000" {
+		t.Fatalf("studies %+v (%s)", b.studies, b.status.Text)
+	}
+	b.studyList.Select(0)
+	waitFor(t, "the series list", func() bool { return len(b.series) > 0 })
+	b.seriesList.Select(0)
+	if b.open.Disabled() {
+		t.Fatal("Open is disabled with a series chosen")
+	}
+	test.Tap(b.open)
+	if err := await(t, "the retrieved study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	disk, err := study.Open(context.Background(), ct3, study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.Session().Volume
+	if got.Dims != disk.Volume.Dims || got.Geom != disk.Volume.Geom || !reflect.DeepEqual(got.Data, disk.Volume.Data) {
+		t.Fatal("the study opened from the PACS differs from its files")
+	}
+	cache := &dicomweb.Cache{Dir: filepath.Join(cacheHome, "segvol", "pacs")}
+	if !cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
+		t.Error("the series is not in the cache")
+	}
+	if st, err := os.Stat(cache.Dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("cache folder mode %v %v", st.Mode().Perm(), err)
+	}
+
+	// A second open comes from the cache: it works with the server gone.
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: "http://127.0.0.1:1/dicom-web", Auth: "none"}})
+	test.Tap(b.open)
+	if err := await(t, "the cached study", loaded); err != nil {
+		t.Fatalf("offline open from the cache: %v", err)
+	}
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: o.DICOMweb, Auth: "basic", User: orthanctest.User}})
+
+	e := v.Session().Edit()
+	if _, err := e.AddSegment("liver"); err != nil {
+		t.Fatal(err)
+	}
+	centre := v.Session().Frame().Centre()
+	if _, err := e.Edit(func(m *labels.LabelMap, val uint8) (labels.Change, error) {
+		return m.Paint(labels.Brush{RadiusMM: 15}, centre, val)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v.sendSEGToPACS()
+	waitFor(t, "the send", func() bool {
+		return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
+	})
+	if !strings.Contains(v.status.Text, "found in the study as SEG series") {
+		t.Fatalf("status %q", v.status.Text)
+	}
+
+	// The cache limit and Clear of the settings.
+	d = v.showPACSServers()
+	test.Type(d.cacheMB, "512")
+	if c, _ := v.pacsCache(); c.MaxBytes != 512<<20 || c.Dir != cache.Dir {
+		t.Errorf("cache %+v after setting 512 MB", c)
+	}
+	test.Tap(d.clear)
+	if n, _ := cache.Size(); n != 0 || cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
+		t.Errorf("after Clear the cache holds %d bytes", n)
+	}
+}
+
+// TestPACSNoServer: the PACS commands without a configured server say
+// where to add one.
+func TestPACSNoServer(t *testing.T) {
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	b := v.openFromPACS()
+	if !strings.Contains(b.status.Text, "File > PACS servers") {
+		t.Errorf("browser says %q", b.status.Text)
+	}
+	test.Tap(b.search)
+	if !strings.Contains(b.status.Text, "choose a PACS server") {
+		t.Errorf("search without a server says %q", b.status.Text)
+	}
+}
+
+// TestPACSRetrieveCancel: Cancel in the retrieve's progress dialog stops
+// a retrieve from a server that hangs mid-answer (a hostile test server:
+// the failure Orthanc cannot play), says so, opens nothing and leaves
+// nothing in the cache.
+func TestPACSRetrieveCancel(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/dicom+json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/series"):
+			w.Write([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},"00080060":{"vr":"CS","Value":["CT"]},"00201209":{"vr":"IS","Value":[3]}}]`))
+		case strings.HasSuffix(r.URL.Path, "/studies"):
+			w.Write([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"00100010":{"vr":"PN","Value":[{"Alphabetic":"DOE^JANE"}]}}]`))
+		default:
+			w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=b`)
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	}))
+	defer s.Close()
+	cacheHome := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cacheHome)
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	v.setPACSServers([]pacsServer{{Name: "hangs", URL: s.URL, Auth: "none"}})
+	b := v.openFromPACS()
+	test.Tap(b.search)
+	waitFor(t, "the study search", func() bool { return len(b.studies) > 0 })
+	b.studyList.Select(0)
+	waitFor(t, "the series list", func() bool { return len(b.series) > 0 })
+	b.seriesList.Select(0)
+	test.Tap(b.open)
+	if b.cancel == nil {
+		t.Fatal("no Cancel while retrieving")
+	}
+	test.Tap(b.cancel)
+	waitFor(t, "the cancel", func() bool { return b.status.Text == "Retrieve cancelled." })
+	select {
+	case err := <-loaded:
+		t.Fatalf("a study was opened (%v)", err)
+	default:
+	}
+	if v.Session() != nil {
+		t.Error("a session after a cancelled retrieve")
+	}
+	filepath.WalkDir(cacheHome, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("left in the cache: %s", p)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,244 @@
+package dicomweb
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Accept headers for a series retrieve. Asked first: the instances as
+// stored, so JPEG 2000, JPEG-LS and the rest arrive untouched for our own
+// decoders; then, for servers that refuse that, whatever syntax they
+// choose (explicit VR little endian by default, PS3.18 8.7.3.5).
+const (
+	acceptAsStored   = `multipart/related; type="application/dicom"; transfer-syntax=*`
+	acceptTranscoded = `multipart/related; type="application/dicom"`
+)
+
+// Progress is told the images received so far and the total expected (0
+// when the server did not say).
+type Progress func(done, total int)
+
+// retrieveSeries streams a series (WADO-RS) into dir, one file per
+// instance as each part arrives (written while the next one is received:
+// creating 120 files cost as much as the parsing), and returns the number
+// of instances.
+// expected, when known from a search, is checked at the end: a series
+// that comes short is an error.
+func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir string, expected int, progress Progress) (int, error) {
+	if err := checkUID(studyUID); err != nil {
+		return 0, err
+	}
+	if err := checkUID(seriesUID); err != nil {
+		return 0, err
+	}
+	u := c.srv.WADO + "/studies/" + studyUID + "/series/" + seriesUID
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	resp, err := c.request(ctx, "GET", u, acceptAsStored, nil, "")
+	var se *StatusError
+	if errors.As(err, &se) && (se.Code == 406 || se.Code == 400 || se.Code == 415) {
+		resp, err = c.request(ctx, "GET", u, acceptTranscoded, nil, "")
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/related" || params["boundary"] == "" {
+		return 0, fmt.Errorf("the PACS answered the retrieve with %q, not a multipart DICOM answer", resp.Header.Get("Content-Type"))
+	}
+	guard := newStallGuard(resp.Body, c.limits.Stall, cancel)
+	defer guard.stop()
+	body := newCapped(guard, c.limits.MaxSeries, "the series")
+	// Any stretch of the answer (a part, or what a hostile server sends
+	// before or between parts, which NextPart would read on and on) is
+	// bounded by one image and the read-ahead buffer.
+	const readAhead = 1 << 20
+	stretch := newCapped(body, c.limits.MaxInstance+readAhead, "one image")
+	mr := multipart.NewReader(bufio.NewReaderSize(stretch, readAhead), params["boundary"])
+	w := newDiskWriter()
+	// Wait for the writer on every return: Cache.Get removes the folder
+	// after a failure, which must not race with a file being written.
+	defer w.close()
+	n := 0
+	for {
+		stretch.left = c.limits.MaxInstance + readAhead
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, c.bodyError(ctx, err)
+		}
+		if err := c.savePart(ctx, part, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1)), w); err != nil {
+			return n, err
+		}
+		n++
+		if progress != nil {
+			progress(n, expected)
+		}
+	}
+	if err := w.close(); err != nil {
+		return n, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("the PACS sent no images for series %s", seriesUID)
+	}
+	if expected > 0 && n < expected {
+		return n, fmt.Errorf("the PACS sent %d of the series' %d images", n, expected)
+	}
+	return n, nil
+}
+
+// inMemory is the largest image received whole into memory and handed to
+// the disk writer; a larger one (a multi-frame CT) is streamed to its file.
+const inMemory = 16 << 20
+
+// savePart receives one part (one DICOM instance) and has it written to
+// path, refusing a part that is not DICOM or is larger than
+// Limits.MaxInstance.
+func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string, w *diskWriter) error {
+	defer part.Close()
+	if ct := part.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/dicom" {
+			return fmt.Errorf("the PACS sent a part of type %q where a DICOM image was expected", ct)
+		}
+	}
+	r := newCapped(part, c.limits.MaxInstance, "one image")
+	data := w.buffer()
+	data, whole, err := readUpTo(r, data, inMemory)
+	if err == nil && len(data) < 132 {
+		err = errors.New("the PACS sent an empty or truncated image")
+	} else if err == nil && !bytes.Equal(data[128:132], []byte("DICM")) {
+		err = errors.New("the PACS sent a part that is not a DICOM file (no DICM preamble)")
+	} else if err != nil {
+		err = c.bodyError(ctx, err)
+	}
+	if err != nil || whole {
+		if err != nil {
+			w.release(data)
+			return err
+		}
+		w.write(path, data)
+		return w.failed()
+	}
+	defer w.release(data)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		// The wrappers hide ReadFrom and WriteTo, which would copy in
+		// 32 kB steps; these are 1 MB.
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, make([]byte, 1<<20))
+	}
+	if err != nil {
+		f.Close()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return err
+		}
+		return c.bodyError(ctx, err)
+	}
+	return f.Close()
+}
+
+// readUpTo appends what r has to data, up to limit bytes; whole says r
+// ended within them.
+func readUpTo(r io.Reader, data []byte, limit int) ([]byte, bool, error) {
+	for len(data) < limit {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):min(cap(data), limit)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, true, nil
+		}
+		if err != nil {
+			return data, false, err
+		}
+	}
+	return data, false, nil
+}
+
+// diskWriter writes received images on a goroutine of its own, so the
+// next image is received while the last one is written: two buffers of
+// at most one image (inMemory) each.
+type diskWriter struct {
+	jobs chan diskJob
+	free chan []byte
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+	once sync.Once
+}
+
+type diskJob struct {
+	path string
+	data []byte
+}
+
+func newDiskWriter() *diskWriter {
+	w := &diskWriter{jobs: make(chan diskJob), free: make(chan []byte, 2), done: make(chan struct{})}
+	w.free <- nil
+	w.free <- nil
+	go func() {
+		defer close(w.done)
+		for j := range w.jobs {
+			if w.failed() == nil {
+				if err := writeNew(j.path, j.data); err != nil {
+					w.mu.Lock()
+					w.err = err
+					w.mu.Unlock()
+				}
+			}
+			w.release(j.data)
+		}
+	}()
+	return w
+}
+
+// buffer waits for a free buffer (length 0).
+func (w *diskWriter) buffer() []byte { return <-w.free }
+
+func (w *diskWriter) release(b []byte) { w.free <- b[:0] }
+
+// write hands data, from buffer, to the writer.
+func (w *diskWriter) write(path string, data []byte) { w.jobs <- diskJob{path, data} }
+
+// failed is the first write error so far.
+func (w *diskWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// close waits until every image handed over is written.
+func (w *diskWriter) close() error {
+	w.once.Do(func() { close(w.jobs) })
+	<-w.done
+	return w.failed()
+}
+
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
