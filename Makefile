@@ -12,11 +12,11 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 curl \
-	slurm-wlm munge
-# A real PACS for the DICOMweb tests (viewer/dicomweb): the tests start
-# their own Orthanc on a free port, so the packages' service is not started.
-APT_TEST_SERVICES := orthanc orthanc-dicomweb
+	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 curl
+# Real servers: a PACS for the DICOMweb tests (viewer/dicomweb), which start
+# their own Orthanc on a free port, and a one-node Slurm cluster for the
+# batch tests (scripts/slurm-local.sh); the packages' services are not started.
+APT_TEST_SERVICES := orthanc orthanc-dicomweb slurm-wlm munge
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with
