@@ -245,3 +245,26 @@ func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 		t.Errorf("status %q after a failure", v.loadInfo)
 	}
 }
+
+// Cancel in the progress dialog stops the build and writes nothing. (The
+// test holds the UI while the workers report progress, so they wait for it
+// after a label or two of the sample's forty.)
+func TestExportMeshesCancel(t *testing.T) {
+	v, _ := sampleWithLabels(t)
+	meshDialog(t, v, meshAll, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
+	out := filepath.Join(t.TempDir(), "all.stl")
+	name, save := shownFileDialog(t, v)
+	name.SetText(out)
+	test.Tap(save)
+	if !strings.Contains(shownText(v), "Building the surfaces") {
+		t.Fatalf("no progress shown: %q", shownText(v))
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Cancel"))
+	waitFor(t, "the cancel", func() bool { return v.loadInfo != "" })
+	if v.loadInfo != "mesh export cancelled: nothing written" {
+		t.Errorf("status %q", v.loadInfo)
+	}
+	if es, _ := os.ReadDir(filepath.Dir(out)); len(es) != 0 {
+		t.Errorf("left behind: %v", es)
+	}
+}
