@@ -217,8 +217,8 @@ func (v *Viewer) meshValues(choice string) ([]uint8, error) {
 
 // exportMeshes builds the surfaces of the segments with values (nil: all)
 // in the background, with progress and Cancel, and writes them to out, a
-// file or (one per segment) a folder. A failure or a cancel leaves no file
-// of this export behind, and says so.
+// file or (one per segment) a folder. A failure or a cancel leaves no new
+// file of this export behind, and says so.
 func (v *Viewer) exportMeshes(x meshExport, values []uint8, out string) {
 	m := v.session.Edit().Labels()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,7 +239,7 @@ func (v *Viewer) exportMeshes(x meshExport, values []uint8, out string) {
 			case cancelled:
 				v.setStatusNote("mesh export cancelled: nothing written")
 			case err != nil:
-				v.showError(fmt.Errorf("segments not exported as meshes (nothing written): %w", err))
+				v.showError(fmt.Errorf("segments not exported as meshes (no new file left): %w", err))
 			default:
 				v.setStatusNote(meshNote(parts, paths, x, out))
 			}
@@ -248,7 +248,8 @@ func (v *Viewer) exportMeshes(x meshExport, values []uint8, out string) {
 }
 
 // writeMeshes builds and writes the meshes, returning what it wrote. Files
-// of a half-done export that were not there before are removed.
+// of a half-done export that were not there before are removed; those it
+// had replaced are named in the error.
 func writeMeshes(ctx context.Context, m *labels.LabelMap, values []uint8, x meshExport, out string) ([]mesh.Part, []string, error) {
 	parts, err := m.Surfaces(ctx, values, x.opts)
 	if err != nil {
@@ -268,10 +269,16 @@ func writeMeshes(ctx context.Context, m *labels.LabelMap, values []uint8, x mesh
 	}
 	paths, err := mesh.WriteFiles(out, x.format, parts, x.space)
 	if err != nil {
+		var replaced []string
 		for _, p := range paths {
-			if !before[filepath.Base(p)] {
+			if before[filepath.Base(p)] {
+				replaced = append(replaced, filepath.Base(p))
+			} else {
 				os.Remove(p)
 			}
+		}
+		if len(replaced) > 0 { // the old files are gone: say so
+			err = fmt.Errorf("%w; already replaced before it: %s", err, strings.Join(replaced, ", "))
 		}
 		return nil, nil, err
 	}

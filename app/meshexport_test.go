@@ -204,10 +204,11 @@ func TestExportMeshes(t *testing.T) {
 	test.Tap(findButton(t, top, "Cancel"))
 }
 
-// An export that cannot be written leaves none of its files and says why:
-// one file under a path that is a file, and one file per segment where the
+// An export that cannot be written leaves no new file and says why: one
+// file under a path that is a file, and one file per segment where the
 // liver's name is taken by a folder (after the spleen's and kidneys' files
-// were written). Neither is refused by permissions, which root ignores.
+// were written, one of them over an older file, which it names). Neither
+// is refused by permissions, which root ignores.
 func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 	v, e := sampleWithLabels(t)
 	m := e.Labels()
@@ -223,22 +224,32 @@ func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 	name, save := shownFileDialog(t, v)
 	name.SetText(filepath.Join(blocker, "all.stl"))
 	test.Tap(save)
-	waitFor(t, "the failure", func() bool { return strings.Contains(shownText(v), "not exported as meshes (nothing written)") })
+	waitFor(t, "the failure", func() bool { return strings.Contains(shownText(v), "not exported as meshes (no new file left)") })
 	if es, _ := os.ReadDir(root); len(es) != 1 {
 		t.Errorf("left in the folder: %v", es)
 	}
 	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "OK"))
 
+	// A file the export replaces before it fails is named: the old one is gone.
+	if err := m.Rename(2, "kidney"); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "liver.stl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kidney.stl"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	v.app.Preferences().SetString(meshFolderKey, dir)
 	meshDialog(t, v, meshAll, meshPerSegment, meshLPS, mesh.DefaultSmoothing, 0)
 	test.Tap(find(t, v.win.Canvas().Overlays().Top(), func(b *widget.Button) bool { return b.Importance == widget.HighImportance }))
-	waitFor(t, "the failure", func() bool { return strings.Contains(shownText(v), "not exported as meshes (nothing written)") })
+	waitFor(t, "the failure", func() bool { return strings.Contains(shownText(v), "not exported as meshes (no new file left)") })
+	if !strings.Contains(shownText(v), "already replaced before it: kidney.stl") {
+		t.Errorf("the replaced file is not named: %q", shownText(v))
+	}
 	es, _ := os.ReadDir(dir)
-	if len(es) != 1 || es[0].Name() != "liver.stl" {
+	if len(es) != 2 || es[0].Name() != "kidney.stl" || es[1].Name() != "liver.stl" {
 		t.Errorf("left in the folder: %v", es)
 	}
 	if strings.HasPrefix(v.loadInfo, "exported") {
