@@ -78,7 +78,7 @@ func firstTriangle(m mesh.Mesh, sign float32) (tri [3][3]float32) {
 }
 
 // meshDialog opens File > Export segments as meshes… and fills it in.
-func meshDialog(t *testing.T, v *Viewer, segments, files, space string, smoothing, decimation float64) {
+func meshDialog(t *testing.T, v *Viewer, segments string, f mesh.Format, files, space string, smoothing, decimation float64) {
 	t.Helper()
 	v.setStatusNote("") // for waitExported
 	menuItem(v, "File", "Export segments as meshes…").Action()
@@ -93,7 +93,7 @@ func meshDialog(t *testing.T, v *Viewer, segments, files, space string, smoothin
 		t.Fatal("the export dialog lacks a control: segments, format, files, coordinates, smoothing or decimation")
 	}
 	sel.SetSelected(segments)
-	format.SetSelected(meshFormats[mesh.STL])
+	format.SetSelected(meshFormats[f])
 	per.SetSelected(files)
 	conv.SetSelected(space)
 	smooth.SetValue(smoothing)
@@ -110,16 +110,17 @@ func waitExported(t *testing.T, v *Viewer) string {
 
 // File > Export segments as meshes… writes the sample's segments as one
 // STL file (LPS, Slicer's default smoothing) and as one file per visible
-// segment (RAS, decimated): the files hold exactly the triangles the mesh
-// engine builds, in the convention their header names, the status bar
-// says what was written, and the dialog offers the last choices again.
+// segment (RAS, decimated), and the active segment as OBJ: the files hold
+// exactly the triangles the mesh engine builds, in the convention their
+// header names, the status bar says what was written, and the dialog
+// offers the last choices again.
 func TestExportMeshes(t *testing.T) {
 	v, e := sampleWithLabels(t)
 	m := e.Labels()
 	v.app.Preferences().SetString(meshFolderKey, "") // a fresh start: no last folder
 
 	// One file, every segment, LPS.
-	meshDialog(t, v, meshAll, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
+	meshDialog(t, v, meshAll, mesh.STL, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
 	one := filepath.Join(t.TempDir(), "all") // typed without the extension
 	name, save := shownFileDialog(t, v)
 	if name.Text != "example_ct_sm_segments.stl" {
@@ -154,7 +155,7 @@ func TestExportMeshes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	v.app.Preferences().SetString(meshFolderKey, dir) // the folder dialog starts there
-	meshDialog(t, v, meshVisible, meshPerSegment, meshRAS, 0.3, 0.5)
+	meshDialog(t, v, meshVisible, mesh.STL, meshPerSegment, meshRAS, 0.3, 0.5)
 	choose := find(t, v.win.Canvas().Overlays().Top(), func(b *widget.Button) bool { return b.Importance == widget.HighImportance })
 	if choose == nil {
 		t.Fatal("no folder dialog")
@@ -198,10 +199,45 @@ func TestExportMeshes(t *testing.T) {
 	per := find(t, top, func(r *widget.RadioGroup) bool { return slices.Contains(r.Options, meshPerSegment) })
 	conv := find(t, top, func(r *widget.RadioGroup) bool { return slices.Contains(r.Options, meshRAS) })
 	decim := find(t, top, func(s *widget.Slider) bool { return s.Max == 0.95 })
-	if per.Selected != meshPerSegment || conv.Selected != meshRAS || decim.Value != 0.5 {
-		t.Errorf("the dialog offers %q, %q, decimation %g: not the last choices", per.Selected, conv.Selected, decim.Value)
+	sel := find(t, top, func(s *widget.Select) bool { return len(s.Options) > 0 && s.Options[0] == meshVisible })
+	format := find(t, top, func(s *widget.Select) bool { return len(s.Options) > 0 && s.Options[0] == meshFormats[0] })
+	smooth := find(t, top, func(s *widget.Slider) bool { return s.Max == 1 })
+	if sel.Selected != meshVisible || format.Selected != meshFormats[mesh.STL] || per.Selected != meshPerSegment || conv.Selected != meshRAS ||
+		math.Abs(smooth.Value-0.3) > 1e-9 || decim.Value != 0.5 {
+		t.Errorf("the dialog offers %q, %q, %q, %q, smoothing %g, decimation %g: not the last choices",
+			sel.Selected, format.Selected, per.Selected, conv.Selected, smooth.Value, decim.Value)
 	}
 	test.Tap(findButton(t, top, "Cancel"))
+
+	// The active segment alone, as OBJ: one object of the engine's vertices
+	// and triangles.
+	if err := e.SetActive(5); err != nil {
+		t.Fatal(err)
+	}
+	meshDialog(t, v, meshActive, mesh.OBJ, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
+	name, save = shownFileDialog(t, v)
+	if name.Text != "example_ct_sm_segments.obj" {
+		t.Errorf("proposed name %q", name.Text)
+	}
+	obj := filepath.Join(t.TempDir(), "active.obj")
+	name.SetText(obj)
+	test.Tap(save)
+	waitExported(t, v)
+	b, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liver := extracted(t, m, mesh.Options{Labels: []uint8{5}, Smoothing: mesh.DefaultSmoothing})[0]
+	s5, _ := m.Segment(5)
+	lines := strings.Split(string(b), "\n")
+	kinds := map[string]int{}
+	for _, l := range lines {
+		kinds[strings.SplitN(l, " ", 2)[0]]++
+	}
+	if lines[0] != "# SPACE=LPS" || kinds["o"] != 1 || !slices.Contains(lines, "o "+s5.Name) ||
+		kinds["v"] != liver.Vertices() || kinds["f"] != len(liver.Triangles)/3 {
+		t.Errorf("OBJ: first line %q, %v; want SPACE=LPS, one object %q, %d vertices, %d faces", lines[0], kinds, s5.Name, liver.Vertices(), len(liver.Triangles)/3)
+	}
 }
 
 // An export that cannot be written leaves no new file and says why: one
@@ -220,7 +256,7 @@ func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	meshDialog(t, v, meshAll, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
+	meshDialog(t, v, meshAll, mesh.STL, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
 	name, save := shownFileDialog(t, v)
 	name.SetText(filepath.Join(blocker, "all.stl"))
 	test.Tap(save)
@@ -242,7 +278,7 @@ func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.app.Preferences().SetString(meshFolderKey, dir)
-	meshDialog(t, v, meshAll, meshPerSegment, meshLPS, mesh.DefaultSmoothing, 0)
+	meshDialog(t, v, meshAll, mesh.STL, meshPerSegment, meshLPS, mesh.DefaultSmoothing, 0)
 	test.Tap(find(t, v.win.Canvas().Overlays().Top(), func(b *widget.Button) bool { return b.Importance == widget.HighImportance }))
 	waitFor(t, "the failure", func() bool { return strings.Contains(shownText(v), "not exported as meshes (no new file left)") })
 	if !strings.Contains(shownText(v), "already replaced before it: kidney.stl") {
@@ -262,7 +298,7 @@ func TestExportMeshesFailureLeavesNothing(t *testing.T) {
 // after a label or two of the sample's forty.)
 func TestExportMeshesCancel(t *testing.T) {
 	v, _ := sampleWithLabels(t)
-	meshDialog(t, v, meshAll, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
+	meshDialog(t, v, meshAll, mesh.STL, meshOneFile, meshLPS, mesh.DefaultSmoothing, 0)
 	out := filepath.Join(t.TempDir(), "all.stl")
 	name, save := shownFileDialog(t, v)
 	name.SetText(out)
