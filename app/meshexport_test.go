@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,40 +14,16 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/mesh"
+	"github.com/segvolapp/segvol/mesh/meshtest"
 	"github.com/segvolapp/segvol/viewer/labels"
 )
 
-// stlFile is a binary STL file read back: its header and triangles.
-type stlFile struct {
-	header    string
-	triangles [][3][3]float32
-}
-
-// readSTL parses a binary STL file, failing the test on anything that does
-// not add up (the count against the file's length).
-func readSTL(t *testing.T, path string) stlFile {
+// readSTL reads a binary STL file the export wrote.
+func readSTL(t *testing.T, path string) meshtest.STL {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := meshtest.ReadSTL(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(b) < 84 {
-		t.Fatalf("%s: %d bytes, no STL header", path, len(b))
-	}
-	n := int(binary.LittleEndian.Uint32(b[80:]))
-	if len(b) != 84+50*n {
-		t.Fatalf("%s: %d bytes for %d triangles", path, len(b), n)
-	}
-	f := stlFile{header: strings.TrimRight(string(b[:80]), "\x00")}
-	for i := range n {
-		rec := b[84+50*i:]
-		var tri [3][3]float32
-		for c := range 3 {
-			for a := range 3 {
-				tri[c][a] = math.Float32frombits(binary.LittleEndian.Uint32(rec[12+12*c+4*a:]))
-			}
-		}
-		f.triangles = append(f.triangles, tri)
 	}
 	return f
 }
@@ -138,11 +113,11 @@ func TestExportMeshes(t *testing.T) {
 	for _, ms := range want {
 		n += len(ms.Triangles) / 3
 	}
-	if len(f.triangles) != n || !strings.HasPrefix(f.header, "SPACE=LPS") {
-		t.Errorf("one file: %d triangles, header %q; want %d, SPACE=LPS", len(f.triangles), f.header, n)
+	if len(f.Triangles) != n || !strings.HasPrefix(f.Header, "SPACE=LPS") {
+		t.Errorf("one file: %d triangles, header %q; want %d, SPACE=LPS", len(f.Triangles), f.Header, n)
 	}
-	if f.triangles[0] != firstTriangle(want[0], 1) {
-		t.Errorf("first triangle %v, the engine's %v (LPS)", f.triangles[0], firstTriangle(want[0], 1))
+	if f.Triangles[0] != firstTriangle(want[0], 1) {
+		t.Errorf("first triangle %v, the engine's %v (LPS)", f.Triangles[0], firstTriangle(want[0], 1))
 	}
 	if !strings.Contains(note, "all.stl") || !strings.Contains(note, "LPS") || !strings.Contains(note, " "+strconv.Itoa(n)+" triangles") {
 		t.Errorf("status %q", note)
@@ -167,12 +142,12 @@ func TestExportMeshes(t *testing.T) {
 	if len(paths) != len(want)-1 {
 		t.Fatalf("%d files for %d visible segments: %v", len(paths), len(want)-1, paths)
 	}
-	byName := map[string]stlFile{}
+	byName := map[string]meshtest.STL{}
 	for _, p := range paths {
 		f := readSTL(t, p)
-		name, ok := strings.CutPrefix(f.header, "SPACE=RAS segvol: ")
+		name, ok := strings.CutPrefix(f.Header, "SPACE=RAS segvol: ")
 		if !ok {
-			t.Errorf("%s: header %q", filepath.Base(p), f.header)
+			t.Errorf("%s: header %q", filepath.Base(p), f.Header)
 		}
 		byName[name] = f
 	}
@@ -185,8 +160,8 @@ func TestExportMeshes(t *testing.T) {
 			}
 			continue
 		}
-		if !ok || len(f.triangles) != len(ms.Triangles)/3 || f.triangles[0] != firstTriangle(ms, -1) {
-			t.Errorf("%s: file %v, %d triangles; want %d, first %v (RAS)", s.Name, ok, len(f.triangles), len(ms.Triangles)/3, firstTriangle(ms, -1))
+		if !ok || len(f.Triangles) != len(ms.Triangles)/3 || f.Triangles[0] != firstTriangle(ms, -1) {
+			t.Errorf("%s: file %v, %d triangles; want %d, first %v (RAS)", s.Name, ok, len(f.Triangles), len(ms.Triangles)/3, firstTriangle(ms, -1))
 		}
 	}
 	if !strings.Contains(note, strconv.Itoa(len(paths))+" STL files (RAS) to "+dir) {
