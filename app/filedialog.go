@@ -96,11 +96,7 @@ func (v *Viewer) saveFile(title, dir, name string, kind fileKind, then func(path
 		path := w.URI().Path()
 		w.Close()
 		then(path)
-		// Fyne made path, empty, before asking us to write it; a save
-		// under another name (seg -> seg.nii.gz) or a failed one left it so.
-		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
-			os.Remove(path)
-		}
+		dropEmpty(path)
 	}, v.win)
 	d.SetTitleText(title)
 	d.SetFileName(name)
@@ -109,6 +105,15 @@ func (v *Viewer) saveFile(title, dir, name string, kind fileKind, then func(path
 	d.Resize(fyne.NewSize(800, 600))
 	d.Show()
 	v.takeTypedPaths(d, then)
+}
+
+// dropEmpty removes path when it is an empty file: Fyne's save dialog makes
+// the file, empty, before asking us to write it, and a save under another
+// name (seg -> seg.nii.gz) or a failed one leaves it so.
+func dropEmpty(path string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		os.Remove(path)
+	}
 }
 
 // takeTypedPaths wraps the Save button of file dialog d, just shown, so

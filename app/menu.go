@@ -41,6 +41,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
 		fyne.NewMenuItem("Send segmentation to PACS", v.sendSEGToPACS),
 		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
+		fyne.NewMenuItem("Export segments as meshes…", v.exportMeshesDialog),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Save screenshot of view…", func() { v.saveScreenshotDialog(false) }),
 		fyne.NewMenuItem("Save screenshot of layout…", func() { v.saveScreenshotDialog(true) }),

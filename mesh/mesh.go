@@ -44,6 +44,11 @@ type Options struct {
 	// Decimation is the fraction of triangles to remove, 0..0.99, as
 	// Slicer's decimation factor; 0 keeps them all.
 	Decimation float64
+	// Progress, when set, is told after each label is built how many of
+	// the voxels of the labels asked for have their surface (a label's
+	// work grows with its size), one call at a time, from the building
+	// goroutines: File > Export segments as meshes shows it.
+	Progress func(done, total int)
 }
 
 // DefaultSmoothing is Slicer's default for its closed-surface representation.
@@ -201,6 +206,10 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var failed error
+	total, done := 0, 0
+	for _, v := range todo {
+		total += bb[v].n
+	}
 	parallel.For(runtime.GOMAXPROCS(0), func(int, int) {
 		for {
 			t := int(next.Add(1) - 1)
@@ -216,6 +225,12 @@ func Extract(ctx context.Context, g Grid, o Options) ([]Mesh, error) {
 				return
 			}
 			out[t] = m
+			if o.Progress != nil {
+				mu.Lock()
+				done += bb[v].n
+				o.Progress(done, total)
+				mu.Unlock()
+			}
 		}
 	})
 	if err := cmp.Or(ctx.Err(), failed); err != nil {

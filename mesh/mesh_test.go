@@ -252,12 +252,20 @@ func TestChosenLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	some, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: []uint8{5, 200, 1, 5}, Smoothing: mesh.DefaultSmoothing})
+	// Progress counts the voxels of the labels built, up to all of theirs.
+	var told [][2]int
+	some, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: []uint8{5, 200, 1, 5}, Smoothing: mesh.DefaultSmoothing,
+		Progress: func(done, total int) { told = append(told, [2]int{done, total}) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(some) != 2 || some[0].Label != 1 || some[1].Label != 5 {
 		t.Fatalf("got %d meshes, want spleen (1) and liver (5)", len(some))
+	}
+	voxels := some[0].Voxels + some[1].Voxels
+	if len(told) != 2 || told[0][1] != voxels || told[1] != [2]int{voxels, voxels} ||
+		told[0][0] != some[0].Voxels && told[0][0] != some[1].Voxels { // built in parallel: either may end first
+		t.Errorf("progress %v, want the spleen's %d or the liver's %d voxels, then both labels' %d, of %d", told, some[0].Voxels, some[1].Voxels, voxels, voxels)
 	}
 	for _, m := range some {
 		for _, a := range all {

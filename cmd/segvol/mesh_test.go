@@ -2,13 +2,14 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/segvolapp/segvol/mesh/meshtest"
 )
 
 // sampleWithNames copies the sample's label map into a folder with an
@@ -38,18 +39,11 @@ func sampleWithNames(t *testing.T) string {
 // the file is exactly as long as that count says.
 func stlTriangles(t *testing.T, path string) (string, int) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := meshtest.ReadSTL(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 84 {
-		t.Fatalf("%s: %d bytes", path, len(b))
-	}
-	n := int(binary.LittleEndian.Uint32(b[80:]))
-	if len(b) != 84+50*n {
-		t.Fatalf("%s: %d bytes for %d triangles", path, len(b), n)
-	}
-	return strings.TrimRight(string(b[:80]), "\x00"), n
+	return f.Header, len(f.Triangles)
 }
 
 // TestMeshPerSegmentByName exports two segments chosen by name and by
