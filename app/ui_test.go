@@ -40,6 +40,18 @@ func (a *serialApp) Driver() fyne.Driver { return a.driver }
 // which holds the UI until it ends or waits.
 func newTestApp(t *testing.T) fyne.App {
 	t.Helper()
+	// Timers of a test's widgets (the segment statistics' 300 ms) can fire
+	// after it ends, when test.NewTempApp's cleanup has put the previous app
+	// back: that one serialises fyne.Do too, or two such timers ran their
+	// updates at once (the race detector caught it in CI). Registered before
+	// NewTempApp's own cleanup, this runs after it.
+	t.Cleanup(func() {
+		if prev := fyne.CurrentApp(); prev != nil {
+			if _, ok := prev.(*serialApp); !ok {
+				fyne.SetCurrentApp(&serialApp{App: prev, driver: serialDriver{prev.Driver()}})
+			}
+		}
+	})
 	inner := test.NewTempApp(t)
 	a := &serialApp{App: inner, driver: serialDriver{inner.Driver()}}
 	fyne.SetCurrentApp(a)
