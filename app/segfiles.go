@@ -45,6 +45,15 @@ func (v *Viewer) SaveLabels(path string) error {
 	return nil
 }
 
+// nItems is n and the noun, in the plural unless n is 1 ("1 segment",
+// "41 segments").
+func nItems(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // OpenLabels loads a segmentation onto the open study, replacing the
 // one shown: NIfTI (with the label description beside it) or DICOM SEG.
 func (v *Viewer) OpenLabels(path string) error {
@@ -61,7 +70,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	if err := v.session.Edit().SetLabels(m); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments()))
+	msg := fmt.Sprintf("opened %s: %s", filepath.Base(path), nItems(len(m.Segments()), "segment"))
 	if note != "" {
 		msg += " (" + note + ")"
 	}
@@ -75,7 +84,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	case err != nil:
 		msg += "; measurements not read: " + err.Error()
 	case len(v.session.Edit().Measurements()) > 0:
-		msg += fmt.Sprintf(", %d measurements", len(v.session.Edit().Measurements()))
+		msg += ", " + nItems(len(v.session.Edit().Measurements()), "measurement")
 		if skipped > 0 {
 			msg += fmt.Sprintf(" (%d Slicer markups of other kinds skipped)", skipped)
 		}
