@@ -45,13 +45,12 @@ func (v *Viewer) SaveLabels(path string) error {
 	return nil
 }
 
-// nItems is n and the noun, in the plural unless n is 1 ("1 segment",
-// "41 segments").
-func nItems(n int, noun string) string {
+// nItems is n and the noun, one or many ("1 segment", "41 segments").
+func nItems(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + noun
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // OpenLabels loads a segmentation onto the open study, replacing the
@@ -70,7 +69,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	if err := v.session.Edit().SetLabels(m); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("opened %s: %s", filepath.Base(path), nItems(len(m.Segments()), "segment"))
+	msg := fmt.Sprintf("opened %s: %s", filepath.Base(path), nItems(len(m.Segments()), "segment", "segments"))
 	if note != "" {
 		msg += " (" + note + ")"
 	}
@@ -84,7 +83,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	case err != nil:
 		msg += "; measurements not read: " + err.Error()
 	case len(v.session.Edit().Measurements()) > 0:
-		msg += ", " + nItems(len(v.session.Edit().Measurements()), "measurement")
+		msg += ", " + nItems(len(v.session.Edit().Measurements()), "measurement", "measurements")
 		if skipped > 0 {
 			msg += fmt.Sprintf(" (%d Slicer markups of other kinds skipped)", skipped)
 		}
