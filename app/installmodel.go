@@ -29,6 +29,7 @@ func (v *Viewer) installModelDialog() {
 			v.showError(fmt.Errorf("type the full path of the checkpoint folder or file, or choose it with Browse"))
 			return
 		}
+		v.installSource = p
 		d.Hide()
 		v.InstallModel(p)
 	}
@@ -57,6 +58,12 @@ func (v *Viewer) installModelDialog() {
 	d.Resize(fyne.NewSize(760, 0))
 	d.Show()
 	v.win.Canvas().Focus(path)
+	// The path tried last, selected: a typo in a long path is corrected
+	// after a failure rather than typed again, and typing replaces it.
+	if v.installSource != "" {
+		path.SetText(v.installSource)
+		path.TypedShortcut(&fyne.ShortcutSelectAll{})
+	}
 }
 
 // pickFolder asks for a folder, then gets its path.

@@ -45,13 +45,21 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 		}
 		e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	}
-	installVia(t.TempDir()) // no checkpoint in it
+	wrong := t.TempDir() // no checkpoint in it
+	installVia(wrong)
 	waitFor(t, "the refusal", func() bool { return strings.Contains(shownText(v), "SegVol was not installed (nothing changed)") })
 	if entries, _ := os.ReadDir(models); len(entries) != 0 {
 		t.Fatalf("a refused install left %d files in the models folder", len(entries))
 	}
 
+	// Opened again, the dialog has the path that failed, selected: a typo
+	// in a long path is corrected, not typed again; typing replaces it.
 	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
+	v.win.Canvas().Overlays().Top().Hide()
+	menuItem(v, "Segmentation", "Install SegVol model…").Action()
+	if e, ok := v.win.Canvas().Focused().(*widget.Entry); !ok || e.Text != wrong || e.SelectedText() != wrong {
+		t.Fatalf("reopened after a failure, the path field (focused: %v) holds %q, %q selected; want %q", ok, e.Text, e.SelectedText(), wrong)
+	}
 	v.win.Canvas().Overlays().Top().Hide()
 	installVia(src)
 	if err := await(t, "the engine after the install", engines); err != nil {

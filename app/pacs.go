@@ -413,7 +413,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 					b.status.SetText(err.Error())
 					return
 				}
-				b.status.SetText(fmt.Sprintf("%d studies", len(ss)))
+				b.status.SetText(nItems(len(ss), "study", "studies"))
 			})
 		}()
 	})

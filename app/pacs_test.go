@@ -74,6 +74,9 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if len(b.studies) != 1 || b.studies[0].PatientName != "JANCT000" {
 		t.Fatalf("studies %+v (%s)", b.studies, b.status.Text)
 	}
+	if b.status.Text != "1 study" {
+		t.Errorf("one study found: the browser says %q", b.status.Text)
+	}
 	b.studyList.Select(0)
 	waitFor(t, "the series list", func() bool { return len(b.series) > 0 })
 	b.seriesList.Select(0)

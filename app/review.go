@@ -20,6 +20,7 @@ type reviewBar struct {
 	items      []batch.ReviewItem
 	at         int
 	label      *widget.Label
+	problem    *widget.Label // why the batch failed on the study, if it did
 	flag       *widget.Check
 	setting    bool // the flag is being set to the study's, not by the user
 	prev, next *widget.Button
@@ -33,11 +34,14 @@ func (v *Viewer) Review(dir string) error {
 	if err != nil {
 		return err
 	}
-	r := &reviewBar{v: v, dir: dir, items: items, label: widget.NewLabel("")}
+	r := &reviewBar{v: v, dir: dir, items: items, label: widget.NewLabel(""), problem: widget.NewLabel("")}
+	// The batch's error can be long: cut to the window's width, not widening it.
+	r.problem.Truncation = fyne.TextTruncateEllipsis
+	r.problem.Importance = widget.DangerImportance
 	r.flag = widget.NewCheck("Needs review", r.setFlag)
 	r.prev = widget.NewButtonWithIcon("Previous", theme.NavigateBackIcon(), func() { r.step(-1) })
 	r.next = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), func() { r.step(1) })
-	r.content = container.NewHBox(r.prev, r.next, r.label, r.flag)
+	r.content = container.NewBorder(nil, nil, container.NewHBox(r.prev, r.next, r.label, r.flag), nil, r.problem)
 	v.review = r
 	v.top.Add(r.content)
 	r.show(0)
@@ -49,6 +53,10 @@ func (r *reviewBar) show(i int) {
 	r.at = i
 	it := r.items[i]
 	r.label.SetText(fmt.Sprintf("Batch study %d of %d: %s", i+1, len(r.items), it.ID))
+	r.problem.SetText("")
+	if it.Failed != "" {
+		r.problem.SetText("Failed in the batch: " + it.Failed)
+	}
 	r.setting = true
 	r.flag.SetChecked(it.NeedsReview)
 	r.setting = false

@@ -110,3 +110,48 @@ func TestReviewBatch(t *testing.T) {
 		t.Errorf("s1's saved label file:\n%s\n(flag %v, liver had %d voxels)", desc, items[1].NeedsReview, before)
 	}
 }
+
+// A study the batch failed on (a box outside the image) opens in review
+// with an empty segment: the bar says it failed and why, as results.csv
+// does, instead of an empty segment with no word of explanation; the next
+// study, segmented without error, says nothing of the kind.
+func TestReviewShowsFailedStudy(t *testing.T) {
+	dir := t.TempDir()
+	abs, _ := filepath.Abs(samplePath)
+	for _, name := range []string{"s0.nii.gz", "s1.nii.gz"} {
+		if err := os.Symlink(abs, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "manifest.csv")
+	os.WriteFile(path, []byte("study,name,box\n"+
+		"s0.nii.gz,liver,1000 1000 1000 1100 1100 1100\n"+
+		"s1.nii.gz,liver,54.9 -86.3 94.3 -137.0 -269.3 181.3\n"), 0o644)
+	man, err := batch.ReadManifest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, err := batch.Run(context.Background(), man, batch.Options{Out: out, Workers: 1, Engine: classic.Segmenter{}}); err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	if err := v.Review(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, "the failed study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	r := v.review
+	if p := r.problem.Text; !strings.HasPrefix(p, "Failed in the batch: liver: ") || !strings.Contains(p, "outside the image") {
+		t.Errorf("the bar says %q over the failed study", p)
+	}
+	test.Tap(r.next)
+	if err := await(t, "the good study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.problem.Text; p != "" || r.label.Text != "Batch study 2 of 2: s1" {
+		t.Errorf("the bar says %q, %q over a study segmented without error", r.label.Text, p)
+	}
+}

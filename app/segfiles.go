@@ -45,6 +45,14 @@ func (v *Viewer) SaveLabels(path string) error {
 	return nil
 }
 
+// nItems is n and the noun, one or many ("1 segment", "41 segments").
+func nItems(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // OpenLabels loads a segmentation onto the open study, replacing the
 // one shown: NIfTI (with the label description beside it) or DICOM SEG.
 func (v *Viewer) OpenLabels(path string) error {
@@ -61,7 +69,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	if err := v.session.Edit().SetLabels(m); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("opened %s: %d segments", filepath.Base(path), len(m.Segments()))
+	msg := fmt.Sprintf("opened %s: %s", filepath.Base(path), nItems(len(m.Segments()), "segment", "segments"))
 	if note != "" {
 		msg += " (" + note + ")"
 	}
@@ -75,7 +83,7 @@ func (v *Viewer) OpenLabels(path string) error {
 	case err != nil:
 		msg += "; measurements not read: " + err.Error()
 	case len(v.session.Edit().Measurements()) > 0:
-		msg += fmt.Sprintf(", %d measurements", len(v.session.Edit().Measurements()))
+		msg += ", " + nItems(len(v.session.Edit().Measurements()), "measurement", "measurements")
 		if skipped > 0 {
 			msg += fmt.Sprintf(" (%d Slicer markups of other kinds skipped)", skipped)
 		}

@@ -45,7 +45,7 @@ func TestOpenSegmentationDICOMSEG(t *testing.T) {
 		t.Fatal(err)
 	}
 	segs := e.Labels().Segments()
-	if len(segs) != 1 || segs[0].Name != "liver" || !strings.Contains(v.status.Text, "opened ct_seg.dcm: 1 segments") {
+	if len(segs) != 1 || segs[0].Name != "liver" || !strings.Contains(v.status.Text, "opened ct_seg.dcm: 1 segment") || strings.Contains(v.status.Text, "1 segments") {
 		t.Fatalf("segments %+v, status %q", segs, v.status.Text)
 	}
 	if got := e.Labels().Mask(1); count(got) != count(painted) || dice(got, painted) != 1 {

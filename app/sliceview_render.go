@@ -295,20 +295,24 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	r.scaleText.Move(fyne.NewPos(right-m.Width, barY-m.Height-2))
 }
 
-// fitText is label and the description of p for txt, without the mm
-// position when the whole does not fit in width (a narrow view: the voxel
-// and its value matter most).
+// fitText is label and the description of p for txt, shortened when the
+// whole does not fit in width (a narrow view, as each of the 1x3 layout's
+// on a laptop): first without the voxel index, since the position in mm is
+// what a batch manifest's boxes and other tools take, then without the mm.
 func (r *sliceRenderer) fitText(txt *canvas.Text, width float32, label string, p viewer.Probe) string {
-	full := label + r.describe(p, true)
-	if fyne.MeasureText(full, txt.TextSize, txt.TextStyle).Width <= width {
-		return full
+	var s string
+	for _, f := range [][2]bool{{true, true}, {true, false}, {false, true}} {
+		s = label + r.describe(p, f[0], f[1])
+		if fyne.MeasureText(s, txt.TextSize, txt.TextStyle).Width <= width {
+			break
+		}
 	}
-	return label + r.describe(p, false)
+	return s
 }
 
-// describe is a probe's position in mm (withMM), its voxel and the value
-// there.
-func (r *sliceRenderer) describe(p viewer.Probe, withMM bool) string {
+// describe is a probe's position in mm (withMM), its voxel (withIndex)
+// and the value there.
+func (r *sliceRenderer) describe(p viewer.Probe, withMM, withIndex bool) string {
 	w, idx := p.World, p.Index
 	s := ""
 	if withMM {
@@ -317,11 +321,14 @@ func (r *sliceRenderer) describe(p viewer.Probe, withMM bool) string {
 	if !p.Inside {
 		return s + "(outside)"
 	}
+	if withIndex {
+		s += fmt.Sprintf("[%d %d %d]  ", idx[0], idx[1], idx[2])
+	}
 	unit := ""
 	if r.v.session.IsCT() {
 		unit = " HU"
 	}
-	return fmt.Sprintf("%s[%d %d %d]  %s%s", s, idx[0], idx[1], idx[2], num(p.Value), unit)
+	return s + num(p.Value) + unit
 }
 
 // niceLength is the largest 1, 2 or 5 times a power of ten not above mm.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -265,5 +266,21 @@ func TestSliceViewPageKeysStepSeveral(t *testing.T) {
 	n3, _, _ := s.Slice(mpr.Axial)
 	if step := max(5, count/10); n1 != n0-step || n2 != n1-1 || n3 != n2+2*step {
 		t.Errorf("slices %d, Page Down %d, Down %d, Page Up twice %d; want pages of %d of the %d slices", n0, n1, n2, n3, step, count)
+	}
+}
+
+// TestSliceViewNarrowKeepsMM: a view too narrow for the whole cursor line
+// (300 wide here; each of the 1x3 layout's is 277 in a 1166-wide window)
+// still shows the cursor's position in mm, which batch manifests' boxes
+// take, and the value there.
+func TestSliceViewNarrowKeepsMM(t *testing.T) {
+	v, s, _ := sliceWindow(t, mpr.Axial)
+	r := test.WidgetRenderer(v).(*sliceRenderer)
+	c := s.Cursor()
+	if !strings.Contains(r.cursorText.Text, fmt.Sprintf("%.1f %.1f %.1f mm", c[0], c[1], c[2])) || !strings.HasSuffix(r.cursorText.Text, " HU") {
+		t.Errorf("cursor line %q: no position in mm or no value", r.cursorText.Text)
+	}
+	if w := fyne.MeasureText(r.cursorText.Text, r.cursorText.TextSize, r.cursorText.TextStyle).Width; w > v.Size().Width {
+		t.Errorf("cursor line %q is %g wide in a %g view", r.cursorText.Text, w, v.Size().Width)
 	}
 }

@@ -34,6 +34,9 @@ type View3D struct {
 	OnDoubleTap func()
 	// OnRenderError, when set, is told of a renderer failure.
 	OnRenderError func(error)
+	// onPreset tells the pane's list a preset set from outside it
+	// (segvol-viewer --volume).
+	onPreset func(render.Preset)
 
 	surfaces  []render.Surface // drawn last
 	built     viewer.Surfaces  // rebuilt where the labels change
@@ -98,7 +101,13 @@ func (v *View3D) Camera() render.Camera { return v.camera }
 func (v *View3D) SetPlanes(on bool) { v.planes = on; v.Refresh() }
 
 // SetPreset sets the volume rendering (render.NoVolume: none).
-func (v *View3D) SetPreset(p render.Preset) { v.preset = p; v.Refresh() }
+func (v *View3D) SetPreset(p render.Preset) {
+	v.preset = p
+	if v.onPreset != nil {
+		v.onPreset(p)
+	}
+	v.Refresh()
+}
 
 // Frames is how many images the view has rendered.
 func (v *View3D) Frames() int { return v.frames }
@@ -334,6 +343,15 @@ func view3DPane(v *View3D) fyne.CanvasObject {
 		v.SetPreset(render.NoVolume)
 	})
 	vol.SetSelectedIndex(0)
+	v.onPreset = func(p render.Preset) {
+		n, ok := presetLabel[p]
+		if !ok {
+			n = names[0]
+		}
+		if vol.Selected != n { // SetSelected calls SetPreset back, even unchanged
+			vol.SetSelected(n)
+		}
+	}
 	row.Add(reset)
 	row.Add(planes)
 	row.Add(vol)

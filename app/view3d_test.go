@@ -194,3 +194,25 @@ func labelledNear(v *Viewer, p [3]float64) bool {
 	})
 	return found
 }
+
+// TestView3DPresetShowsInItsList: a preset set from outside the pane (as
+// segvol-viewer --volume does) is the one its list shows, not "No volume"
+// over a volume rendering.
+func TestView3DPresetShowsInItsList(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetLayout(Layout2x2)
+	sel := find(t, v.pane3d, func(*widget.Select) bool { return true })
+	for _, p := range []render.Preset{render.CTBone, render.MIP, render.NoVolume} {
+		v.View3D().SetPreset(p)
+		want := "No volume"
+		if p != render.NoVolume {
+			want = presetLabel[p]
+		}
+		if sel.Selected != want || v.View3D().preset != p {
+			t.Errorf("preset %v: the list shows %q, want %q (view's preset %v)", p, sel.Selected, want, v.View3D().preset)
+		}
+	}
+}

@@ -97,6 +97,7 @@ type Viewer struct {
 	files         segFiles
 	recoveryDir   string
 	pendingLabels string           // opened onto the next study loaded
+	installSource string           // the checkpoint path last given to Install SegVol model
 	restore       *labels.Recovery // a recovery to put on the next study loaded
 	closing       dialog.Dialog    // the unsaved-changes question, when shown
 	top           *fyne.Container  // the tool bar, and the review bar while reviewing a batch

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ReviewFile in a study's folder is the reviewer's "needs review" flag;
@@ -16,6 +17,10 @@ type ReviewItem struct {
 	ID, Study, Series string // Study: the absolute path
 	Segmentation      string // DIR/ID/segmentation.nii.gz
 	NeedsReview       bool
+	// Failed is why the batch failed on some of the study's structures,
+	// as results.csv says ("liver: line 5: box ... outside the image"),
+	// or "" when it failed on none.
+	Failed string
 }
 
 // ReviewList is the studies of the batch in dir that have a segmentation,
@@ -35,7 +40,8 @@ func ReviewList(dir string) ([]ReviewItem, error) {
 		if _, err := os.Stat(seg); err != nil {
 			continue
 		}
-		out = append(out, ReviewItem{ID: s.ID, Study: s.Path, Series: s.Series, Segmentation: seg, NeedsReview: needsReview(dir, s.ID)})
+		out = append(out, ReviewItem{ID: s.ID, Study: s.Path, Series: s.Series, Segmentation: seg, NeedsReview: needsReview(dir, s.ID),
+			Failed: failures(dir, s)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s holds no segmentation yet: run the batch first", dir)
@@ -65,6 +71,19 @@ func SetNeedsReview(dir, id string, on bool) error {
 	}
 	_, err = Collect(m, dir)
 	return err
+}
+
+// failures is the errors of st's rows in its results, "name: status"
+// joined by "; ".
+func failures(dir string, st *Study) string {
+	res, _ := readStudy(dir, st)
+	var out []string
+	for _, r := range res {
+		if r.Status != StatusOK {
+			out = append(out, r.Name+": "+r.Status)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func needsReview(dir, id string) bool {

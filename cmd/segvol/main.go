@@ -65,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if len(args) == 2 && (args[0] == "models" || args[0] == "pacs") && (args[1] == "-h" || args[1] == "--help") {
+		fmt.Fprint(stdout, commandUsage(args[0])) // the group's commands; each has its --help
+		return 0
+	}
 	var err error
 	switch args[0] {
 	case "info":
@@ -96,6 +100,12 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	if err == nil {
 		return 0
 	}
+	if h := (helpRequest{}); errors.As(err, &h) {
+		fmt.Fprint(stdout, commandUsage(h.fs.Name()))
+		h.fs.SetOutput(stdout)
+		h.fs.PrintDefaults()
+		return 0
+	}
 	fmt.Fprintf(stderr, "segvol: %s\n", oneLine(err.Error()))
 	if errors.Is(err, errUsage) {
 		return 2
@@ -109,6 +119,32 @@ func oneLine(s string) string {
 	return strings.ReplaceAll(s, "\n", "; ")
 }
 
+// helpRequest is -h or --help given to the command whose flags are fs: run
+// prints its lines of the usage and its flags.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (helpRequest) Error() string { return "help requested" }
+
+// commandUsage is the lines of the usage about the command called name
+// ("batch", "models install"): those that start with it and the indented
+// ones that go on from them.
+func commandUsage(name string) string {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.SplitAfter(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  "+name+" "):
+			in = true
+		case !strings.HasPrefix(line, "   "):
+			in = false
+		}
+		if in {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
 // parseInterleaved parses flags that may come before, between or after the
 // positional arguments (Go's flag package stops at the first positional
 // one), and returns the positional arguments.
@@ -116,7 +152,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, helpRequest{fs}
+		} else if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		args = fs.Args()

@@ -135,3 +135,34 @@ func TestErrorsAreOneLine(t *testing.T) {
 		}
 	}
 }
+
+// COMMAND --help prints that command's lines of the usage and its flags
+// with what they do, on stdout, status 0: a researcher's first look at
+// batch or mesh, which printed only "usage: flag: help requested".
+func TestCommandHelp(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"batch", "--help"}, []string{"batch MANIFEST.csv --out DIR", "batch status|collect DIR", "-workers", "studies segmented at once"}, []string{"mesh --labels"}},
+		{[]string{"mesh", "-h"}, []string{"mesh --labels MASK", "one file for all", "-decimate"}, []string{"batch MANIFEST"}},
+		{[]string{"models", "install", "--help"}, []string{"models install SOURCE", "-models"}, []string{"models download"}},
+		{[]string{"models", "--help"}, []string{"models install SOURCE", "models text"}, []string{"pacs find"}},
+		{[]string{"pacs", "-h"}, []string{"pacs find --server URL", "pacs send"}, []string{"models install"}},
+	} {
+		st, out, errs := segvol(t, c.args...)
+		if st != 0 || errs != "" {
+			t.Errorf("%v: status %d, stderr %q", c.args, st, errs)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: no %q in\n%s", c.args, w, out)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(out, n) {
+				t.Errorf("%v: another command's %q in\n%s", c.args, n, out)
+			}
+		}
+	}
+}

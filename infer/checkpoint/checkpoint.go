@@ -42,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // DType is a tensor's element type.
@@ -197,7 +198,9 @@ func Open(path string) (*Checkpoint, error) {
 		}
 		return openSharded(p)
 	}
-	return nil, fmt.Errorf("checkpoint: %s holds none of %v", path, folderFiles)
+	n := len(folderFiles)
+	return nil, fmt.Errorf("checkpoint: %s holds none of %s or %s: choose the checkpoint file itself (a .pth) or a Hugging Face model folder",
+		path, strings.Join(folderFiles[:n-1], ", "), folderFiles[n-1])
 }
 
 // openSharded opens the shards an index json names and checks that each

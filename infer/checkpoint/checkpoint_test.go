@@ -232,7 +232,7 @@ func TestOpenErrors(t *testing.T) {
 		name, path, want string
 	}{
 		{"missing", filepath.Join(dir, "nothing.pth"), "no such file"},
-		{"empty folder", dir, "holds none of"},
+		{"empty folder", dir, "holds none of model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json: choose the checkpoint file itself (a .pth) or a Hugging Face model folder"},
 		{"text", write("notes.txt", []byte("hello, world")), "neither a torch zip checkpoint nor safetensors"},
 		{"legacy torch", write("old.pth", []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9}), "before 1.6"},
 		{"safetensors cut short", write("short.safetensors", st[:len(st)-10]), "at bytes"},

@@ -26,8 +26,10 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -102,6 +104,26 @@ func (r Repo) File(path string) (File, bool) {
 	return File{}, false
 }
 
+// unreachable says in plain words that a request got no answer because no
+// connection could be made (no network, no name service, or a proxy needed
+// and not set), the first thing a user on a hospital network meets; other
+// errors, and a cancelled one, are left as they are.
+func unreachable(ctx context.Context, u *url.URL, err error) error {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case ctx.Err() != nil:
+		return err
+	case errors.As(err, &dnsErr):
+		err = dnsErr
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		err = opErr.Err
+	default:
+		return err
+	}
+	return fmt.Errorf("cannot reach %s (%v): is this computer on the internet, or does it need a proxy (set HTTPS_PROXY)?", u.Host, err)
+}
+
 var repoID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // ListFiles lists the files of repo (owner/name) at revision ("" is main).
@@ -119,7 +141,7 @@ func (c *Client) ListFiles(ctx context.Context, repo, revision string) (Repo, er
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return Repo{}, fmt.Errorf("hub: listing %s at %s: %w", repo, revision, err)
+		return Repo{}, fmt.Errorf("hub: listing %s at %s: %w", repo, revision, unreachable(ctx, req.URL, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

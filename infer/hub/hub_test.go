@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -505,5 +506,22 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("folder holds %q, want %q", got, names)
+	}
+}
+
+// A hub that cannot be reached (no network, no proxy where one is needed)
+// is said so in plain words naming the host and the proxy variable, not as
+// Go's "Get ...: dial tcp ...".
+func TestListFilesUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c := &Client{Endpoint: "http://" + addr, HTTP: &http.Client{}}
+	_, err = c.ListFiles(context.Background(), "BAAI/SegVol", "main")
+	if err == nil || !strings.Contains(err.Error(), "cannot reach "+addr) || !strings.Contains(err.Error(), "HTTPS_PROXY") || strings.Contains(err.Error(), "dial tcp") {
+		t.Errorf("listing from a host nothing listens on: %v", err)
 	}
 }
