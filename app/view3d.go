@@ -317,8 +317,10 @@ func (r *view3DRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObj
 func (r *view3DRenderer) Layout(size fyne.Size)        { r.raster.Resize(size) }
 func (r *view3DRenderer) Refresh()                     { r.raster.Refresh() }
 
-// view3DPane is the 3D view under its tool row: the six standard
-// directions, reset, the slice planes and the volume rendering preset.
+// view3DPane is the 3D view under its tool rows: the six standard
+// directions, reset and the slice planes, then the volume rendering preset
+// across the pane's width (in one row they overflowed the pane of a 2x2
+// layout on a 1366-wide screen, and the preset's name was cut short).
 func view3DPane(v *View3D) fyne.CanvasObject {
 	row := container.NewHBox()
 	for _, d := range render.Directions() {
@@ -354,8 +356,8 @@ func view3DPane(v *View3D) fyne.CanvasObject {
 	}
 	row.Add(reset)
 	row.Add(planes)
-	row.Add(vol)
-	return container.NewBorder(container.NewHScroll(row), nil, nil, nil, v)
+	tools := container.NewVBox(container.NewHScroll(row), container.NewBorder(nil, nil, widget.NewLabel("Volume"), nil, vol))
+	return container.NewBorder(tools, nil, nil, nil, v)
 }
 
 // presetLabel names the volume rendering presets in the menu.

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/render"
@@ -214,5 +216,32 @@ func TestView3DPresetShowsInItsList(t *testing.T) {
 		if sel.Selected != want || v.View3D().preset != p {
 			t.Errorf("preset %v: the list shows %q, want %q (view's preset %v)", p, sel.Selected, want, v.View3D().preset)
 		}
+	}
+}
+
+// TestView3DToolsFit: in the 2x2 layout on a 1366x768 laptop screen, the
+// 3D pane's buttons fit without scrolling and the volume list is wide
+// enough for its longest preset (in one row they overflowed the pane, the
+// list's arrow went out of sight and "CT angiography" read "CT angiogr…").
+func TestView3DToolsFit(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.FitScreen(fyne.NewSize(1366, 768))
+	v.SetLayout(Layout2x2)
+	pane := v.pane3d.Size().Width
+	scroll := find(t, v.pane3d, func(*container.Scroll) bool { return true })
+	if need := scroll.Content.MinSize().Width; need > scroll.Size().Width+0.5 || scroll.Size().Width > pane+0.5 {
+		t.Errorf("the 3D pane is %.0f wide; its button row needs %.0f and shows %.0f", pane, need, scroll.Size().Width)
+	}
+	sel := find(t, v.pane3d, func(*widget.Select) bool { return true })
+	longest := float32(0)
+	for _, o := range sel.Options {
+		longest = max(longest, fyne.MeasureText(o, theme.TextSize(), fyne.TextStyle{}).Width)
+	}
+	// The text, the padding around it and the drop-down arrow.
+	if need := longest + 2*theme.InnerPadding() + theme.IconInlineSize(); sel.Size().Width < need {
+		t.Errorf("the volume list is %.0f wide, its longest preset needs %.0f", sel.Size().Width, need)
 	}
 }
