@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -53,13 +54,17 @@ func (w *wine) command(exe string, args ...string) *exec.Cmd {
 	cmd := exec.Command("wine", append([]string{exe}, args...)...)
 	cmd.Env = append(os.Environ(), "WINEPREFIX="+w.prefix, "WINEDEBUG=-all",
 		"WINEDLLOVERRIDES=mscoree,mshtml=", "SEGVOL_ORT_LIB=", "LANG=C.UTF-8")
+	// A program a Windows program starts (the viewer from start, the
+	// uninstaller's copy of itself) inherits the output pipes: stop
+	// waiting for them once the program itself has ended.
+	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 
 func (w *wine) run(t *testing.T, exe string, args ...string) string {
 	t.Helper()
 	out, err := w.command(exe, args...).CombinedOutput()
-	if err != nil {
+	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 		t.Fatalf("wine %s %s: %v\n%s", exe, strings.Join(args, " "), err, out)
 	}
 	return string(out)
@@ -323,18 +328,8 @@ func viewerShowsSample(t *testing.T, w *wine, exe string) {
 	testenv.NeedTool(t, "xdotool")
 	programDir := filepath.Dir(exe)
 	before, _ := os.ReadDir(programDir)
-	// Fyne keeps preferences in %APPDATA%\fyne\<app id>: say the
-	// first-start notice was read, as it would cover the views.
-	prefs := w.host(w.appData() + `\Roaming\fyne\app.segvol.viewer\preferences.json`)
-	if err := os.MkdirAll(filepath.Dir(prefs), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	notice := []byte(`{"intendedUseNoticeRead":true}`)
-	if err := os.WriteFile(prefs, notice, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// --device cpu: DirectML cannot start under Wine (packaging/README.md).
-	cmd := w.command(exe, "--device", "cpu")
+	prefs := w.viewerPrefs(t)
+	cmd := w.command(exe)
 	seen, lines := screentest.Start(t, cmd, "segvol-viewer: opened", 3*time.Minute)
 	renderer := waitLine(t, lines, "segvol-viewer: renderer", time.Minute)
 	t.Logf("under Wine: %s", renderer)
@@ -347,21 +342,42 @@ func viewerShowsSample(t *testing.T, w *wine, exe string) {
 		t.Errorf("the sample was not unpacked into the user cache under AppData: %v", err)
 	}
 	// Fyne writes preferences a moment after a change.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(prefs)
-		if bytes.Contains(b, []byte("example_ct_sm")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("preferences under AppData do not remember the study: %s", b)
-			break
-		}
-		time.Sleep(time.Second)
-	}
+	waitFor(t, prefs, "example_ct_sm", 20*time.Second)
 	after, _ := os.ReadDir(programDir)
 	if len(after) != len(before) {
 		t.Errorf("the viewer wrote into its program folder: %d entries before, %d after", len(before), len(after))
+	}
+}
+
+// viewerPrefs writes the viewer's preferences, which Fyne keeps in
+// %APPDATA%\fyne\<app id>, as a user would leave them: the first-start
+// notice read (it would cover the views) and the CPU as SegVol's device
+// (File > Settings): DirectML cannot start under Wine on a display
+// (packaging/README.md), and the models of the SegVol test are installed.
+// It returns where they lie.
+func (w *wine) viewerPrefs(t *testing.T) string {
+	t.Helper()
+	prefs := w.host(w.appData() + `\Roaming\fyne\app.segvol.viewer\preferences.json`)
+	if err := os.MkdirAll(filepath.Dir(prefs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prefs, []byte(`{"intendedUseNoticeRead":true,"device":"cpu"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return prefs
+}
+
+// waitFor waits until the file holds text.
+func waitFor(t *testing.T, file, text string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(time.Second) {
+		b, _ := os.ReadFile(file)
+		if bytes.Contains(b, []byte(text)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not name %s after %v: %s", filepath.Base(file), text, timeout, b)
+		}
 	}
 }
 
@@ -570,4 +586,49 @@ func TestWindowsZipUnderWine(t *testing.T) {
 		})
 	}
 	t.Run("viewer", func(t *testing.T) { viewerShowsSample(t, w, filepath.Join(folder[0], "segvol-viewer.exe")) })
+}
+
+// TestWindowsFileAssociationUnderWine installs with the optional file
+// association (/ASSOCIATE): .nii is SegVol's, opening one through the
+// shell starts the viewer on it, SegVol is in .gz's "Open with" list for
+// .nii.gz, and the uninstaller takes all of it back.
+func TestWindowsFileAssociationUnderWine(t *testing.T) {
+	setup := dist(t, "segvol-*-windows-amd64-setup.exe")
+	w := needWine(t)
+	const dir = `C:\SegVol-associated`
+	w.run(t, setup, "/S", "/ASSOCIATE", "/D="+dir)
+	t.Cleanup(func() { os.RemoveAll(w.host(dir)) })
+	if out := w.run(t, "cmd", "/c", "assoc", ".nii"); !strings.Contains(out, ".nii=SegVol.NIfTI") {
+		t.Errorf("assoc .nii: %s", out)
+	}
+	if out := w.run(t, "cmd", "/c", "ftype", "SegVol.NIfTI"); !strings.Contains(out, `"`+dir+`\segvol-viewer.exe" "%1"`) {
+		t.Errorf("ftype SegVol.NIfTI: %s", out)
+	}
+	if out, _ := w.reg(t, `HKLM\Software\Classes\.gz\OpenWithProgids`); !strings.Contains(out, "SegVol.NIfTI") {
+		t.Errorf(".gz's Open with list lacks SegVol:\n%s", out)
+	}
+
+	// Opening a .nii through the shell (as a double-click does) starts the
+	// viewer on it: it becomes its most recent study.
+	prefs := w.viewerPrefs(t)
+	nii := filepath.Join(t.TempDir(), "opened-by-association.nii")
+	run(t, ".", debCLI(t), "convert", sampleStudy(t).path, nii)
+	w.run(t, "start", winPath(nii))
+	waitFor(t, prefs, filepath.Base(nii), time.Minute)
+	// Ends the viewer (Wine 8's taskkill does not find it by name): every
+	// process of this test prefix, which later calls start again.
+	kill := exec.Command("wineserver", "-k")
+	kill.Env = append(os.Environ(), "WINEPREFIX="+w.prefix)
+	kill.Run()
+
+	w.run(t, dir+`\uninstall.exe`, "/S")
+	waitGone(t, w.host(dir), time.Minute)
+	for _, k := range []string{`HKLM\Software\Classes\.nii`, `HKLM\Software\Classes\SegVol.NIfTI`} {
+		if out, ok := w.reg(t, k); ok {
+			t.Errorf("%s is left after uninstalling:\n%s", k, out)
+		}
+	}
+	if out, _ := w.reg(t, `HKLM\Software\Classes\.gz`); strings.Contains(out, "SegVol") {
+		t.Errorf(".gz still names SegVol after uninstalling:\n%s", out)
+	}
 }
