@@ -527,7 +527,11 @@ func waitGone(t *testing.T, dir string, timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after uninstalling, %s still holds %d files", dir, len(left))
+			var names []string
+			for _, e := range left {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("after uninstalling, %s still holds %v", dir, names)
 		}
 	}
 }
@@ -617,9 +621,13 @@ func TestWindowsFileAssociationUnderWine(t *testing.T) {
 	waitFor(t, prefs, filepath.Base(nii), time.Minute)
 	// Ends the viewer (Wine 8's taskkill does not find it by name): every
 	// process of this test prefix, which later calls start again.
-	kill := exec.Command("wineserver", "-k")
-	kill.Env = append(os.Environ(), "WINEPREFIX="+w.prefix)
-	kill.Run()
+	// The uninstaller can delete the exe once the viewer has exited: -w
+	// waits for the server and its processes to be gone.
+	for _, arg := range []string{"-k", "-w"} {
+		server := exec.Command("wineserver", arg)
+		server.Env = append(os.Environ(), "WINEPREFIX="+w.prefix)
+		server.Run()
+	}
 
 	w.run(t, dir+`\uninstall.exe`, "/S")
 	waitGone(t, w.host(dir), time.Minute)
