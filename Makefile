@@ -120,11 +120,13 @@ package-macos:
 # CLI with no Python in reach and segmenting, PE headers and imports of the
 # Windows files, then the viewer installed from the .deb opens the sample
 # under Xvfb (screenshot) and installs SegVol from its menus.
+# The Windows packages run under Wine (one prefix per run, scripts/wine-prefix.sh)
+# on Xvfb: installer, CLI against the Linux build, SegVol, viewer, uninstaller.
 test-packages: package-linux package-windows
-	scripts/apt-deps.sh xvfb xauth x11-apps imagemagick desktop-file-utils python3-torch
-	ckpt=$$(mktemp -d) && tmp=$$(mktemp -d) && scripts/test-checkpoints.sh $$ckpt && \
-	  SEGVOL_DIST=$(CURDIR)/dist SEGVOL_CHECKPOINTS=$$ckpt $(GO) test -count=1 -timeout 30m -v ./packaging/ && \
+	scripts/apt-deps.sh xvfb xauth x11-apps imagemagick desktop-file-utils python3-torch unzip xdotool
+	ckpt=$$(mktemp -d) && wine=$$(mktemp -d) && tmp=$$(mktemp -d) && scripts/test-checkpoints.sh $$ckpt && scripts/wine-prefix.sh $$wine && \
+	  SEGVOL_DIST=$(CURDIR)/dist SEGVOL_CHECKPOINTS=$$ckpt SEGVOL_WINEPREFIX=$$wine $(XVFB) $(GO) test -count=1 -timeout 30m -v ./packaging/ && \
 	  dpkg-deb -x dist/segvol_*_amd64.deb $$tmp && \
 	  SEGVOL_VIEWER_BIN=$$tmp/opt/segvol/segvol-viewer SEGVOL_CHECKPOINTS=$$ckpt $(GO) test -count=1 -v \
 	    -run 'TestAppShowsSampleUnderXvfb|TestInstallSegVolThroughMenusUnderXvfb' ./cmd/segvol-viewer; \
-	  rc=$$?; rm -rf $$ckpt $$tmp; exit $$rc
+	  rc=$$?; WINEPREFIX=$$wine wineserver -k; rm -rf $$ckpt $$wine $$tmp; exit $$rc

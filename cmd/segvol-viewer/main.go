@@ -142,6 +142,7 @@ func main() {
 	if *renderer != "cpu" {
 		go startGL(v, *renderer == "gl", settled)
 	} else {
+		sayRenderer("cpu", "--renderer cpu")
 		close(settled)
 	}
 	a.Run()
@@ -162,6 +163,12 @@ func fitScreen(v *app.Viewer) {
 	}
 	s := v.Window().Canvas().Scale()
 	v.FitScreen(fyne.NewSize(float32(mode.Width)/s, float32(mode.Height)/s))
+}
+
+// sayRenderer tells scripts and the package tests which renderer draws
+// the views and why (the status bar says it to the user).
+func sayRenderer(name, why string) {
+	fmt.Printf("segvol-viewer: renderer %s (%s)\n", name, why)
 }
 
 // startGL makes the OpenGL renderer once the event loop runs (its hidden
@@ -196,13 +203,16 @@ func startGL(v *app.Viewer, required bool, settled chan<- struct{}) {
 		defer close(settled)
 		if software != "" {
 			v.KeepCPURenderer(fmt.Sprintf("OpenGL is %s, a software driver: slower; --renderer gl uses it anyway", software))
+			sayRenderer("cpu", "OpenGL is "+software+", a software driver")
 			return
 		}
 		if r == nil {
 			v.UseRenderer(nil, err)
+			sayRenderer("cpu", fmt.Sprintf("OpenGL: %v", err))
 			return
 		}
 		v.UseRenderer(r, nil)
+		sayRenderer("gl", r.Device())
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segvolapp/segvol/internal/screentest"
 	viewerpkg "github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
@@ -86,39 +86,7 @@ func viewer(t *testing.T, bin, display, prefix string, args ...string) ([]string
 		t.Fatal(err)
 	}
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CACHE_HOME=", "XDG_CONFIG_HOME=", "LANG=C.UTF-8")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	lines := make(chan string)
-	go func() {
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	timeout := time.After(60 * time.Second)
-	var seen []string
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the viewer exited before printing %q", prefix)
-			}
-			seen = append(seen, l)
-			if strings.HasPrefix(l, prefix) {
-				t.Log(l)
-				return seen, lines
-			}
-		case <-timeout:
-			t.Fatalf("no %q from the viewer in 60 s", prefix)
-		}
-	}
+	return screentest.Start(t, cmd, prefix, 60*time.Second)
 }
 
 // TestAppShowsSampleUnderXvfb starts the real viewer on the bundled sample,
@@ -127,30 +95,8 @@ func viewer(t *testing.T, bin, display, prefix string, args ...string) ([]string
 func TestAppShowsSampleUnderXvfb(t *testing.T) {
 	bin, display := xserver(t)
 	seen, _ := viewer(t, bin, display, "segvol-viewer: opened")
-	img := screenshot(t, display)
-	// Crop the middle of each view (the window sits at the top left:
-	// Xvfb has no window manager).
-	rects := viewRects(t, seen)
-	var crops [3][]float64
-	for i, o := range []string{"axial", "coronal", "sagittal"} {
-		// The same size from each, about the middle 80%.
-		r := rects[o]
-		c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
-		w, h := rects["axial"].Dx()*4/10, rects["axial"].Dy()*3/10
-		crops[i] = gray(img, image.Rect(c.X-w, c.Y-h, c.X+w, c.Y+h))
-		mean, sd := stats(crops[i])
-		t.Logf("view %d: mean %.1f, sd %.1f", i, mean, sd)
-		if sd < 20 || mean < 10 {
-			t.Errorf("view %d looks blank: mean %.1f, sd %.1f", i, mean, sd)
-		}
-	}
-	for i := 0; i < 3; i++ {
-		for j := i + 1; j < 3; j++ {
-			if d := meanAbsDiff(crops[i], crops[j]); d < 10 {
-				t.Errorf("views %d and %d look the same (mean difference %.1f)", i, j, d)
-			}
-		}
-	}
+	// The window sits at the top left: Xvfb has no window manager.
+	screentest.ThreeViews(t, screenshot(t, display), viewRects(t, seen), image.Point{})
 }
 
 // TestScrollFrameRateUnderXvfb counts the frames the real viewer presents
@@ -168,81 +114,14 @@ func TestScrollFrameRateUnderXvfb(t *testing.T) {
 	t.Fatal("no frame count from the viewer")
 }
 
-// screenshot waits for a few frames, then captures the screen (copied to
-// $SEGVOL_SCREENSHOT when set).
-func screenshot(t *testing.T, display string) image.Image {
-	t.Helper()
-	time.Sleep(2 * time.Second)
-	shot := filepath.Join(t.TempDir(), "shot.png")
-	xwd := exec.Command("sh", "-c", fmt.Sprintf("xwd -root -display %s | convert xwd:- %s", display, shot))
-	if out, err := xwd.CombinedOutput(); err != nil {
-		t.Fatalf("screenshot: %v\n%s", err, out)
-	}
-	if dst := os.Getenv("SEGVOL_SCREENSHOT"); dst != "" {
-		data, _ := os.ReadFile(shot)
-		os.WriteFile(dst, data, 0o644)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// viewRects reads the views' places in screen pixels from the lines the
-// viewer printed.
-func viewRects(t *testing.T, lines []string) map[string]image.Rectangle {
-	t.Helper()
-	out := map[string]image.Rectangle{}
-	for _, l := range lines {
-		var name string
-		var x, y, w, h, scale float64
-		if n, _ := fmt.Sscanf(l, "segvol-viewer: view %s at %g,%g size %gx%g scale %g", &name, &x, &y, &w, &h, &scale); n == 6 {
-			px := func(v float64) int { return int(math.Round(v * scale)) }
-			out[name] = image.Rect(px(x), px(y), px(x+w), px(y+h))
-		}
-	}
-	if len(out) < 3 {
-		t.Fatalf("view places not printed: %q", lines)
-	}
-	t.Logf("views %v", out)
-	return out
-}
-
-func gray(img image.Image, r image.Rectangle) []float64 {
-	var out []float64
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			out = append(out, float64(cr+cg+cb)/3/257)
-		}
-	}
-	return out
-}
-
-func stats(v []float64) (mean, sd float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(v)))
-}
-
-func meanAbsDiff(a, b []float64) float64 {
-	var d float64
-	for i := range a {
-		d += math.Abs(a[i] - b[i])
-	}
-	return d / float64(len(a))
-}
+// The screenshot helpers, shared with the Windows build's test under Wine.
+var (
+	screenshot  = screentest.Screenshot
+	viewRects   = screentest.ViewRects
+	gray        = screentest.Gray
+	stats       = screentest.Stats
+	meanAbsDiff = screentest.MeanAbsDiff
+)
 
 // TestOverlayUnderXvfb opens the sample with its label map and checks, in
 // a screenshot of the axial view, that the liver's pixels show the liver

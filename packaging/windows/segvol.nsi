@@ -2,11 +2,17 @@
 ; makensis: makensis -DVERSION=.. -DSRC=folder -DOUT=file.exe segvol.nsi
 ; Installs the programs with ONNX Runtime beside them into Program Files,
 ; adds a Start-menu entry and an uninstaller listed in Apps & features.
+; Optional, off by default: .nii and .nii.gz open in the viewer (the
+; components page, or /ASSOCIATE on a silent install's command line).
 Unicode true
 !include "MUI2.nsh"
+!include "FileFunc.nsh"
+!include "LogicLib.nsh"
+!include "Sections.nsh"
 
 !define APP "SegVol"
 !define UNINST_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\SegVol"
+!define PROGID "SegVol.NIfTI"
 
 Name "${APP} ${VERSION}"
 OutFile "${OUT}"
@@ -20,6 +26,7 @@ SetCompressor /SOLID lzma
 !define MUI_FINISHPAGE_RUN "$INSTDIR\segvol-viewer.exe"
 !insertmacro MUI_PAGE_WELCOME
 !insertmacro MUI_PAGE_LICENSE "${SRC}\LICENSES.txt"
+!insertmacro MUI_PAGE_COMPONENTS
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
 !insertmacro MUI_PAGE_FINISH
@@ -55,6 +62,36 @@ Section "SegVol" SecMain
   WriteRegDWORD HKLM "${UNINST_KEY}" "NoRepair" 1
 SectionEnd
 
+; Windows picks a handler by the last extension only: .nii gets SegVol as
+; its default program, while .nii.gz files are .gz to Windows, so SegVol is
+; only added to the .gz "Open with" list rather than taking every .gz file.
+Section /o "Open .nii and .nii.gz files with SegVol" SecAssoc
+  WriteRegStr HKLM "Software\Classes\${PROGID}" "" "NIfTI image"
+  WriteRegStr HKLM "Software\Classes\${PROGID}\DefaultIcon" "" "$INSTDIR\segvol.ico"
+  WriteRegStr HKLM "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\segvol-viewer.exe" "%1"'
+  WriteRegStr HKLM "Software\Classes\.nii" "" "${PROGID}"
+  WriteRegStr HKLM "Software\Classes\.nii\OpenWithProgids" "${PROGID}" ""
+  WriteRegStr HKLM "Software\Classes\.gz\OpenWithProgids" "${PROGID}" ""
+  ; Explorer re-reads the associations.
+  System::Call 'shell32::SHChangeNotify(i 0x08000000, i 0, p 0, p 0)'
+SectionEnd
+
+; The installer is 32-bit (NSIS's stub); the programs are 64-bit, so their
+; registry entries go to the 64-bit view, not Wow6432Node.
+Function .onInit
+  SetRegView 64
+  ${GetParameters} $R0
+  ClearErrors
+  ${GetOptions} $R0 "/ASSOCIATE" $R1
+  ${IfNot} ${Errors}
+    !insertmacro SelectSection ${SecAssoc}
+  ${EndIf}
+FunctionEnd
+
+Function un.onInit
+  SetRegView 64
+FunctionEnd
+
 Section "Uninstall"
   SetShellVarContext all
   Delete "$SMPROGRAMS\${APP}\${APP}.lnk"
@@ -70,4 +107,16 @@ Section "Uninstall"
   RMDir "$INSTDIR"
   DeleteRegKey HKLM "${UNINST_KEY}"
   DeleteRegKey HKLM "Software\${APP}"
+  ; The associations, where SegVol made them (another program may own .nii now).
+  ReadRegStr $0 HKLM "Software\Classes\.nii" ""
+  ${If} $0 == "${PROGID}"
+    DeleteRegValue HKLM "Software\Classes\.nii" ""
+  ${EndIf}
+  DeleteRegValue HKLM "Software\Classes\.nii\OpenWithProgids" "${PROGID}"
+  DeleteRegValue HKLM "Software\Classes\.gz\OpenWithProgids" "${PROGID}"
+  DeleteRegKey /ifempty HKLM "Software\Classes\.nii\OpenWithProgids"
+  DeleteRegKey /ifempty HKLM "Software\Classes\.nii"
+  DeleteRegKey /ifempty HKLM "Software\Classes\.gz\OpenWithProgids"
+  DeleteRegKey HKLM "Software\Classes\${PROGID}"
+  System::Call 'shell32::SHChangeNotify(i 0x08000000, i 0, p 0, p 0)'
 SectionEnd

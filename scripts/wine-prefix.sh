@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs Debian's Wine and makes one 64-bit Wine prefix in DIR for the
+# Windows package tests (packaging/wine_test.go), so Wine's slow first start
+# is paid once per run:
+#   scripts/wine-prefix.sh DIR      then WINEPREFIX=DIR wine ...
+# NSIS installers are 32-bit programs, so wine32 (i386) is needed beside
+# wine64, and the prefix is made after both are installed. Debian 12's Wine 8
+# lacks bcryptprimitives.dll, which Go 1.22+ programs load before main: a
+# stand-in built here from packaging/windows/wine/bcryptprimitives.c goes into
+# the prefix's system32 (tests only; never packaged).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+prefix=${1:?usage: scripts/wine-prefix.sh DIR}
+
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo dpkg --add-architecture i386
+  $sudo apt-get update -qq
+fi
+"$root/scripts/apt-deps.sh" wine wine64 wine32:i386 gcc-mingw-w64-x86-64 xvfb xauth
+
+mkdir -p "$prefix"
+prefix=$(cd "$prefix" && pwd)
+export WINEPREFIX=$prefix WINEDEBUG=-all
+# No Mono or Gecko download prompts: nothing here needs .NET or a browser.
+export WINEDLLOVERRIDES="mscoree,mshtml="
+start=$(date +%s)
+# wineboot opens no window with these overrides, but wine's user32 still
+# wants a display: a private Xvfb for the boot only.
+xvfb-run -a sh -c 'wineboot --init && wineserver --wait'
+dll="$prefix/drive_c/windows/system32/bcryptprimitives.dll"
+x86_64-w64-mingw32-gcc -O2 -shared -s -o "$dll" "$root/packaging/windows/wine/bcryptprimitives.c" -ladvapi32
+echo "wine-prefix: $(wine --version) prefix in $prefix ($(($(date +%s) - start)) s)"
