@@ -320,7 +320,8 @@ const niftiData = 352
 // viewerShowsSample starts the Windows viewer exe on the bundled sample
 // under Wine and Xvfb: a screenshot shows three different, non-blank
 // views, and what it writes (the unpacked sample, its preferences with
-// the recent study) lands under the Wine user's AppData, none of it in
+// the recent study, the autosave of a brush dab) lands under the Wine
+// user's AppData, none of it in
 // the program's folder.
 func viewerShowsSample(t *testing.T, w *wine, exe string) {
 	t.Helper()
@@ -329,13 +330,37 @@ func viewerShowsSample(t *testing.T, w *wine, exe string) {
 	programDir := filepath.Dir(exe)
 	before, _ := os.ReadDir(programDir)
 	prefs := w.viewerPrefs(t)
-	cmd := w.command(exe)
+	recovery := w.host(w.appData() + `\Local\segvol\recovery`)
+	os.RemoveAll(recovery)
+	cmd := w.command(exe, "--autosave", "2s", "--labels", winPath(repoFile(t, "assets/sample/example_seg.nii.gz")))
 	seen, lines := screentest.Start(t, cmd, "segvol-viewer: opened", 3*time.Minute)
 	renderer := waitLine(t, lines, "segvol-viewer: renderer", time.Minute)
 	t.Logf("under Wine: %s", renderer)
 	rects := screentest.ViewRects(t, seen)
 	origin := windowOrigin(t, cmd.Process.Pid)
 	screentest.ThreeViews(t, screentest.Screenshot(t, os.Getenv("DISPLAY")), rects, origin)
+
+	// A brush dab in the axial view (a click gives it the keys, D picks the
+	// brush, a click paints): unsaved work, which the autosave (every 2 s
+	// here) must put under AppData.
+	ax := rects["axial"]
+	at := origin.Add(image.Pt((ax.Min.X+ax.Max.X)/2, (ax.Min.Y+ax.Max.Y)/2))
+	for _, args := range [][]string{{"mousemove", fmt.Sprint(at.X), fmt.Sprint(at.Y), "click", "1"}, {"key", "d"}, {"click", "1"}} {
+		if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for end := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		if entries, _ := os.ReadDir(recovery); len(entries) > 0 {
+			t.Logf("autosaved under AppData: %s", entries[0].Name())
+			break
+		}
+		if time.Now().After(end) {
+			t.Errorf("no autosave in %s a minute after a brush dab", recovery)
+			break
+		}
+	}
 
 	sample := w.host(w.appData() + `\Local\segvol\example_ct_sm.nii.gz`)
 	if _, err := os.Stat(sample); err != nil {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"fmt"
 	"image"
@@ -41,9 +42,10 @@ func main() {
 	layout := flag.String("layout", "1x3", "1x3 (three views) or 2x2 (with the 3D view)")
 	volumePreset := flag.String("volume", "none", "the 3D view's volume rendering: none, ct-bone, ct-soft-tissue, ct-angio, mr-default or mip")
 	rotate := flag.Duration("bench-rotate", 0, "after loading, show the 3D view alone and turn it for this long, print the frames presented per second and quit")
+	autosave := flag.Duration("autosave", app.AutosaveInterval, "how often unsaved segmentation work goes to the recovery folder (0: never)")
 	ortLib := flag.String("ort-lib", "", "ONNX Runtime library to load (default: the one chosen in File > Settings, else searched for)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz | --review BATCH_DIR] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--layout 1x3|2x2] [--volume PRESET] [--bench-scroll 3s] [--bench-rotate 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: segvol-viewer [--renderer auto|gl|cpu] [--labels MASK.nii.gz | --review BATCH_DIR] [--backend auto|classic|segvol] [--models DIR] [--device D] [--ort-lib PATH] [--layout 1x3|2x2] [--volume PRESET] [--autosave 1m] [--bench-scroll 3s] [--bench-rotate 3s] [PATH]\n\nPATH: a NIfTI file, DICOM file, DICOM folder or DICOMDIR (default: the bundled sample CT)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -77,7 +79,7 @@ func main() {
 	// The renderer in use is settled: at once for the CPU one, else when
 	// OpenGL has been made (or has failed).
 	settled := make(chan struct{})
-	opt := app.Options{Labels: *labelPath, Engine: engine.Options{Backend: *backend, Models: *models, Device: *device, Library: *ortLib,
+	opt := app.Options{Labels: *labelPath, AutosaveInterval: cmp.Or(*autosave, -1), Engine: engine.Options{Backend: *backend, Models: *models, Device: *device, Library: *ortLib,
 		Tokenizer: string(clipfiles.TokenizerJSON)}}
 	opt.OnLoaded = func(err error) {
 		if err != nil {
