@@ -214,7 +214,7 @@ func TestRunCohort(t *testing.T) {
 	for _, r := range res[2:] {
 		byName[r.Study+" "+r.Name] = r
 	}
-	if r := byName["s1.nii.gz kidney"]; !strings.Contains(r.Status, "line 7: box") || !strings.Contains(r.Status, "outside the image") {
+	if r := byName["s1.nii.gz kidney"]; !strings.Contains(r.Status, "line 7: box 0 0 0 20 20 10 mm lies outside the image") {
 		t.Errorf("box in voxels: status %q", r.Status)
 	}
 	if r := byName["s1.nii.gz liver"]; r.Status != StatusOK || r.Voxels != res[0].Voxels {

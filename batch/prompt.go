@@ -3,6 +3,8 @@ package batch
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -32,7 +34,7 @@ func prompt(r Row, g volume.Geometry, dims [3]int) (infer.Prompt, error) {
 			b.Min[a] = max(int(math.Ceil(lo[a]-0.5)), 0)
 			b.Max[a] = min(int(math.Floor(hi[a]+0.5)), dims[a]-1)
 			if b.Min[a] > b.Max[a] {
-				return p, fmt.Errorf("line %d: box %v mm lies outside the image (%s); give LPS millimetres", r.Line, *r.Box, extent(g, dims))
+				return p, fmt.Errorf("line %d: box %s mm lies outside the image (%s); give LPS millimetres", r.Line, mm(r.Box[0], r.Box[1]), extent(g, dims))
 			}
 		}
 		p.Box = &b
@@ -48,12 +50,24 @@ func prompt(r Row, g volume.Geometry, dims [3]int) (infer.Prompt, error) {
 			}
 			pt := infer.Point{I: int(math.Round(idx[0])), J: int(math.Round(idx[1])), K: int(math.Round(idx[2])), Positive: set.positive}
 			if pt.I < 0 || pt.J < 0 || pt.K < 0 || pt.I >= dims[0] || pt.J >= dims[1] || pt.K >= dims[2] {
-				return p, fmt.Errorf("line %d: point %v mm lies outside the image (%s); give LPS millimetres", r.Line, w, extent(g, dims))
+				return p, fmt.Errorf("line %d: point %s mm lies outside the image (%s); give LPS millimetres", r.Line, mm(w), extent(g, dims))
 			}
 			p.Points = append(p.Points, pt)
 		}
 	}
 	return p, nil
+}
+
+// mm writes positions as the manifest's columns do: "x y z", one after
+// the other.
+func mm(ps ...[3]float64) string {
+	var f []string
+	for _, p := range ps {
+		for _, v := range p {
+			f = append(f, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // extent says where the image lies in LPS mm: the range of its voxel
