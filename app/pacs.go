@@ -185,6 +185,9 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		d.secret.SetText("")
 		d.result.SetText("")
 	})
+	// The first saved server shows, ready to test or edit; without one, a
+	// new one's form.
+	d.servers.SetSelectedIndex(0)
 	form := func() (pacsServer, error) {
 		s := pacsServer{Name: strings.TrimSpace(d.name.Text), URL: strings.TrimSpace(d.url.Text), Auth: d.auth.Selected,
 			QIDO: strings.TrimSpace(d.qido.Text), WADO: strings.TrimSpace(d.wado.Text), STOW: strings.TrimSpace(d.stow.Text),

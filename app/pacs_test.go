@@ -207,3 +207,20 @@ func TestPACSRetrieveCancel(t *testing.T) {
 		return nil
 	})
 }
+
+// File > PACS servers… opens on the first saved server, its fields filled
+// (it opened on "(Select one)" with empty fields, as if none were saved:
+// fresh look).
+func TestPACSServersOpensOnSaved(t *testing.T) {
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	d := v.showPACSServers()
+	if d.servers.Selected != "New server…" || d.url.Text != "" {
+		t.Errorf("with no server saved: %q selected, URL %q", d.servers.Selected, d.url.Text)
+	}
+	d.dlg.Hide()
+	v.setPACSServers([]pacsServer{{Name: "Radiology", URL: "https://pacs.example.org/dicom-web", Auth: "basic", User: "dr"}})
+	d = v.showPACSServers()
+	if d.servers.Selected != "Radiology" || d.url.Text != "https://pacs.example.org/dicom-web" || d.user.Text != "dr" || d.auth.Selected != "basic" {
+		t.Errorf("with Radiology saved: %q selected, URL %q, user %q, auth %q", d.servers.Selected, d.url.Text, d.user.Text, d.auth.Selected)
+	}
+}
