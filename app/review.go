@@ -28,10 +28,13 @@ type reviewBar struct {
 }
 
 // Review opens the first study of the batch in dir, with a bar above the
-// views to go to the previous and next ones and flag them.
+// views to go to the previous and next ones and flag them; a folder that
+// is no batch's output is refused in a dialog.
 func (v *Viewer) Review(dir string) error {
 	items, err := batch.ReviewList(dir)
 	if err != nil {
+		// Said in the window: started from a launcher, there is no terminal.
+		v.showError(err)
 		return err
 	}
 	r := &reviewBar{v: v, dir: dir, items: items, label: widget.NewLabel(""), problem: widget.NewLabel("")}

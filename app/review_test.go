@@ -155,3 +155,16 @@ func TestReviewShowsFailedStudy(t *testing.T) {
 		t.Errorf("the bar says %q, %q over a study segmented without error", r.label.Text, p)
 	}
 }
+
+// A folder that is no batch's output is refused in the window, not only
+// on a terminal a user who started the viewer from a launcher never sees.
+func TestReviewRefusesOtherFolder(t *testing.T) {
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	dir := t.TempDir()
+	if err := v.Review(dir); err == nil {
+		t.Fatal("an empty folder was taken for a batch")
+	}
+	if got := shownText(v); !strings.Contains(got, dir+" is not a batch output folder") {
+		t.Errorf("the window says %q", got)
+	}
+}
