@@ -33,8 +33,13 @@ type wine struct {
 
 func needWine(t *testing.T) *wine {
 	t.Helper()
-	testenv.NeedTool(t, "wine")
 	p := os.Getenv("SEGVOL_WINEPREFIX")
+	if p == "" && os.Getenv("SEGVOL_DIST") == "" {
+		// Not make test-packages (a plain go test with dist/ built): as
+		// TestDebInstallsSegVol without its checkpoints.
+		t.Skip("SEGVOL_WINEPREFIX is not set (make test-packages makes the prefix with scripts/wine-prefix.sh)")
+	}
+	testenv.NeedTool(t, "wine")
 	if p == "" {
 		testenv.Missing(t, "SEGVOL_WINEPREFIX is not set (make test-packages makes the prefix with scripts/wine-prefix.sh)")
 	}
