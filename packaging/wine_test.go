@@ -339,7 +339,7 @@ func viewerShowsSample(t *testing.T, w *wine, exe string) {
 	os.RemoveAll(recovery)
 	cmd := w.command(exe, "--autosave", "2s", "--labels", winPath(repoFile(t, "assets/sample/example_seg.nii.gz")))
 	seen, lines := screentest.Start(t, cmd, "segvol-viewer: opened", 3*time.Minute)
-	renderer := waitLine(t, lines, "segvol-viewer: renderer", time.Minute)
+	renderer := screentest.WaitLine(t, lines, "segvol-viewer: renderer", time.Minute)
 	t.Logf("under Wine: %s", renderer)
 	rects := screentest.ViewRects(t, seen)
 	origin := windowOrigin(t, cmd.Process.Pid)
@@ -407,25 +407,6 @@ func waitFor(t *testing.T, file, text string, timeout time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s does not name %s after %v: %s", filepath.Base(file), text, timeout, b)
-		}
-	}
-}
-
-// waitLine waits for a line of the viewer's starting with prefix.
-func waitLine(t *testing.T, lines <-chan string, prefix string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the viewer exited before printing %q", prefix)
-			}
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		case <-deadline:
-			t.Fatalf("no %q from the viewer in %v", prefix, timeout)
 		}
 	}
 }

@@ -9,12 +9,9 @@ import (
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
-// BenchmarkPreviewLabels times what the UI goroutine does before drawing
-// when an AI result arrives ("new preview": SetPreview and RenderLabels) or
-// a brush dab (5 mm) lands while one is shown ("edit under preview"), on a
-// 512x512x300 grid with a liver-sized preview (an ellipsoid 200x150x100
-// voxels, 1.6 M).
-func BenchmarkPreviewLabels(b *testing.B) {
+// liverGrid is a 512x512x300 session with a "liver" segment, and a maker
+// of liver-sized masks: an ellipsoid 200x150x100 voxels (1.6 M) around c.
+func liverGrid(b *testing.B) (s *Session, liver uint8, ellipsoid func(c [3]int) []uint8) {
 	dims := [3]int{512, 512, 300}
 	data, err := volume.Alloc(volume.Int16, dims)
 	if err != nil {
@@ -22,13 +19,12 @@ func BenchmarkPreviewLabels(b *testing.B) {
 	}
 	vol := &volume.Volume{Dims: dims, Data: data, Slope: 1}
 	vol.Geom.Axes = [3][3]float64{{0.8, 0, 0}, {0, 0.8, 0}, {0, 0, 1}}
-	s, err := NewSession(vol, nil)
+	s, err = NewSession(vol, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := s.Edit()
-	v, _ := e.AddSegment("liver")
-	ellipsoid := func(c [3]int) []uint8 {
+	liver, _ = s.Edit().AddSegment("liver")
+	ellipsoid = func(c [3]int) []uint8 {
 		m := make([]uint8, vol.Len())
 		r := [3]float64{100, 75, 50}
 		for k := c[2] - 50; k <= c[2]+50; k++ {
@@ -43,6 +39,17 @@ func BenchmarkPreviewLabels(b *testing.B) {
 		}
 		return m
 	}
+	return s, liver, ellipsoid
+}
+
+// BenchmarkPreviewLabels times what the UI goroutine does before drawing
+// when an AI result arrives ("new preview": SetPreview and RenderLabels) or
+// a brush dab (5 mm) lands while one is shown ("edit under preview"), on a
+// 512x512x300 grid with a liver-sized preview (an ellipsoid 200x150x100
+// voxels, 1.6 M).
+func BenchmarkPreviewLabels(b *testing.B) {
+	s, v, ellipsoid := liverGrid(b)
+	e := s.Edit()
 	previews := [2][]uint8{ellipsoid([3]int{200, 250, 150}), ellipsoid([3]int{205, 250, 152})}
 	draw := func(*render.Labels) {}
 	b.Run("new preview", func(b *testing.B) {
@@ -81,31 +88,9 @@ func BenchmarkPreviewLabels(b *testing.B) {
 // (mesh: marching cubes and smoothing); "all" rebuilds every
 // label, as a change of unknown extent does.
 func BenchmarkSurfacesAfterStroke(b *testing.B) {
-	dims := [3]int{512, 512, 300}
-	data, err := volume.Alloc(volume.Int16, dims)
-	if err != nil {
-		b.Fatal(err)
-	}
-	vol := &volume.Volume{Dims: dims, Data: data, Slope: 1}
-	vol.Geom.Axes = [3][3]float64{{0.8, 0, 0}, {0, 0.8, 0}, {0, 0, 1}}
-	s, err := NewSession(vol, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := s.Edit()
-	liver, _ := e.AddSegment("liver")
-	m := make([]uint8, vol.Len())
-	c, r := [3]int{256, 256, 150}, [3]float64{100, 75, 50}
-	for k := c[2] - 50; k <= c[2]+50; k++ {
-		for j := c[1] - 75; j <= c[1]+75; j++ {
-			for i := c[0] - 100; i <= c[0]+100; i++ {
-				x, y, z := float64(i-c[0])/r[0], float64(j-c[1])/r[1], float64(k-c[2])/r[2]
-				if x*x+y*y+z*z <= 1 {
-					m[i+dims[0]*(j+dims[1]*k)] = 1
-				}
-			}
-		}
-	}
+	s, liver, ellipsoid := liverGrid(b)
+	e, vol := s.Edit(), s.Volume
+	m := ellipsoid([3]int{256, 256, 150})
 	e.SetActive(liver)
 	if err := e.SetPreview(m); err != nil {
 		b.Fatal(err)
@@ -118,7 +103,7 @@ func BenchmarkSurfacesAfterStroke(b *testing.B) {
 	}
 	var surf Surfaces
 	update := func() {
-		e.RenderLabels(func(l *render.Labels) { surf.Update(l, dims, vol.Geom) })
+		e.RenderLabels(func(l *render.Labels) { surf.Update(l, vol.Dims, vol.Geom) })
 	}
 	update()
 	b.Run("liver", func(b *testing.B) {

@@ -10,6 +10,7 @@ import (
 
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
 	"github.com/segvolapp/segvol/infer/segvol/install/installtest"
+	"github.com/segvolapp/segvol/internal/screentest"
 )
 
 // TestInstallSegVolThroughMenusUnderXvfb installs SegVol as a user does,
@@ -46,21 +47,7 @@ func installThroughMenus(t *testing.T, src string) {
 			}
 		}
 		seen = nil
-		timeout := time.After(120 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("the viewer exited before printing %q", prefix)
-				}
-				if strings.HasPrefix(l, prefix) {
-					t.Log(l)
-					return l
-				}
-			case <-timeout:
-				t.Fatalf("no %q from the viewer in 120 s", prefix)
-			}
-		}
+		return screentest.WaitLine(t, lines, prefix, 2*time.Minute)
 	}
 	if l := next("segvol-viewer: engine "); !strings.Contains(l, "embedded default") {
 		t.Fatalf("before the install: %q", l)

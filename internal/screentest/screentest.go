@@ -162,3 +162,25 @@ func Start(t testing.TB, cmd *exec.Cmd, prefix string, timeout time.Duration) ([
 		}
 	}
 }
+
+// WaitLine returns the first of the viewer's further lines that starts
+// with prefix, failing the test when the viewer exits or timeout passes
+// first.
+func WaitLine(t testing.TB, lines <-chan string, prefix string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the viewer exited before printing %q", prefix)
+			}
+			if strings.HasPrefix(l, prefix) {
+				t.Log(l)
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("no %q from the viewer in %v", prefix, timeout)
+		}
+	}
+}

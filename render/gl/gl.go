@@ -219,6 +219,12 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 	if err := render.Check(dst, v, l, o); err != nil {
 		return err
 	}
+	return r.draw(dst, func(st *state, gen, labGen uint64) error { return st.render(dst, p, v, l, o, gen, labGen) })
+}
+
+// draw checks that dst can take a read-back and runs fn on the GL thread
+// with the textures' generations, unless the renderer is closed.
+func (r *Renderer) draw(dst *image.RGBA, fn func(st *state, gen, labGen uint64) error) error {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	if dst.Stride%4 != 0 || len(dst.Pix) < (h-1)*dst.Stride+4*w {
 		return fmt.Errorf("render/gl: destination %v with stride %d holds %d bytes", dst.Rect, dst.Stride, len(dst.Pix))
@@ -229,6 +235,6 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 		return ErrClosed
 	}
 	var err error
-	r.thread.do(func() { err = r.st.render(dst, p, v, l, o, r.gen.Load(), r.labGen.Load()) })
+	r.thread.do(func() { err = fn(r.st, r.gen.Load(), r.labGen.Load()) })
 	return err
 }

@@ -23,18 +23,7 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 	if err := render.CheckScene(dst, s, c); err != nil {
 		return err
 	}
-	w, h := dst.Rect.Dx(), dst.Rect.Dy()
-	if dst.Stride%4 != 0 || len(dst.Pix) < (h-1)*dst.Stride+4*w {
-		return fmt.Errorf("render/gl: destination %v with stride %d holds %d bytes", dst.Rect, dst.Stride, len(dst.Pix))
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.st == nil {
-		return ErrClosed
-	}
-	var err error
-	r.thread.do(func() { err = r.st.renderScene(dst, s, c, r.gen.Load(), r.labGen.Load()) })
-	return err
+	return r.draw(dst, func(st *state, gen, labGen uint64) error { return st.renderScene(dst, s, c, gen, labGen) })
 }
 
 // sceneState is what the 3D scene keeps on the GPU.
