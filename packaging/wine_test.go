@@ -499,6 +499,22 @@ func TestWindowsInstallerUnderWine(t *testing.T) {
 		t.Errorf("file associations made without being asked for:\n%s", assoc)
 	}
 
+	// An upgrade (the installer again, no /D) goes into the same folder, not
+	// the default one beside it: a file removed meanwhile comes back there.
+	licences := filepath.Join(hostDir, "LICENSES.txt")
+	if err := os.Remove(licences); err != nil {
+		t.Fatal(err)
+	}
+	w.run(t, setup, "/S")
+	if _, err := os.Stat(licences); err != nil {
+		t.Errorf("the upgrade did not install into %s: %v", dir, err)
+	}
+	def := w.host(`C:\Program Files\SegVol`)
+	if _, err := os.Stat(def); err == nil {
+		os.RemoveAll(def)
+		t.Errorf("the upgrade installed into the default folder, not %s", dir)
+	}
+
 	exe := func(name string) string { return dir + `\` + name }
 	t.Run("cli", func(t *testing.T) {
 		winStudy, winOut := onZ(t)
@@ -606,12 +622,17 @@ func TestWindowsZipUnderWine(t *testing.T) {
 // TestWindowsFileAssociationUnderWine installs with the optional file
 // association (/ASSOCIATE): .nii is SegVol's, opening one through the
 // shell starts the viewer on it, SegVol is in .gz's "Open with" list for
-// .nii.gz, and the uninstaller takes all of it back.
+// .nii.gz, and the uninstaller takes all of it back. It installs over what
+// earlier installers left (their folder in the 32-bit registry view), so
+// it also proves that an upgrade finds that folder and the uninstaller
+// removes that key too.
 func TestWindowsFileAssociationUnderWine(t *testing.T) {
 	setup := dist(t, "segvol-*-windows-amd64-setup.exe")
 	w := needWine(t)
 	const dir = `C:\SegVol-associated`
-	w.run(t, setup, "/S", "/ASSOCIATE", "/D="+dir)
+	const oldKey = `HKLM\Software\SegVol`
+	w.run(t, "reg", "add", oldKey, "/v", "InstallDir", "/d", dir, "/f", "/reg:32")
+	w.run(t, setup, "/S", "/ASSOCIATE")
 	t.Cleanup(func() { os.RemoveAll(w.host(dir)) })
 	if out := w.run(t, "cmd", "/c", "assoc", ".nii"); !strings.Contains(out, ".nii=SegVol.NIfTI") {
 		t.Errorf("assoc .nii: %s", out)
@@ -649,5 +670,8 @@ func TestWindowsFileAssociationUnderWine(t *testing.T) {
 	}
 	if out, _ := w.reg(t, `HKLM\Software\Classes\.gz`); strings.Contains(out, "SegVol") {
 		t.Errorf(".gz still names SegVol after uninstalling:\n%s", out)
+	}
+	if out, err := w.command("reg", "query", oldKey, "/reg:32").CombinedOutput(); err == nil {
+		t.Errorf("%s (32-bit view) is left after uninstalling:\n%s", oldKey, out)
 	}
 }

@@ -16,8 +16,9 @@ Unicode true
 
 Name "${APP} ${VERSION}"
 OutFile "${OUT}"
+; An upgrade goes where the previous install is: .onInit reads that from
+; the 64-bit registry view (InstallDirRegKey reads the 32-bit one only).
 InstallDir "$PROGRAMFILES64\${APP}"
-InstallDirRegKey HKLM "Software\${APP}" "InstallDir"
 RequestExecutionLevel admin
 SetCompressor /SOLID lzma
 
@@ -80,6 +81,20 @@ SectionEnd
 ; registry entries go to the 64-bit view, not Wow6432Node.
 Function .onInit
   SetRegView 64
+  ; The previous install's folder, unless /D chose another than the default
+  ; (NSIS has set $INSTDIR from /D before .onInit runs). Installs made before
+  ; the 64-bit view was used wrote it under Wow6432Node: read there second.
+  ${If} $INSTDIR == "$PROGRAMFILES64\${APP}"
+    ReadRegStr $R2 HKLM "Software\${APP}" "InstallDir"
+    ${If} $R2 == ""
+      SetRegView 32
+      ReadRegStr $R2 HKLM "Software\${APP}" "InstallDir"
+      SetRegView 64
+    ${EndIf}
+    ${If} $R2 != ""
+      StrCpy $INSTDIR $R2
+    ${EndIf}
+  ${EndIf}
   ${GetParameters} $R0
   ClearErrors
   ${GetOptions} $R0 "/ASSOCIATE" $R1
@@ -107,6 +122,11 @@ Section "Uninstall"
   RMDir "$INSTDIR"
   DeleteRegKey HKLM "${UNINST_KEY}"
   DeleteRegKey HKLM "Software\${APP}"
+  ; What earlier installers wrote into the 32-bit view, if any.
+  SetRegView 32
+  DeleteRegKey HKLM "${UNINST_KEY}"
+  DeleteRegKey HKLM "Software\${APP}"
+  SetRegView 64
   ; The associations, where SegVol made them (another program may own .nii now).
   ReadRegStr $0 HKLM "Software\Classes\.nii" ""
   ${If} $0 == "${PROGID}"
