@@ -16,7 +16,7 @@ APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-to
 # Real servers: a PACS for the DICOMweb tests (viewer/dicomweb), which start
 # their own Orthanc on a free port, and a one-node Slurm cluster for the
 # batch tests (scripts/slurm-local.sh); the packages' services are not started.
-APT_TEST_SERVICES := orthanc orthanc-dicomweb slurm-wlm munge
+APT_TEST_SERVICES := orthanc orthanc-dicomweb orthanc-python slurm-wlm munge
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with

@@ -94,6 +94,34 @@ func TestPACSFindGetSend(t *testing.T) {
 	}
 }
 
+// TestPACSBearerToken: a script against a server that takes a bearer token
+// only, the token from SEGVOL_PACS_TOKEN (the default authentication when it
+// is set): refused in words with a wrong token, found and retrieved with the
+// right one.
+func TestPACSBearerToken(t *testing.T) {
+	o := orthanctest.Start(t, orthanctest.Options{Bearer: true})
+	files, _ := filepath.Glob(filepath.Join(ct3Dir, "*.dcm"))
+	o.Upload(t, files...)
+	t.Setenv("SEGVOL_PACS_PASSWORD", "")
+	t.Setenv("SEGVOL_PACS_TOKEN", orthanctest.Token+"x")
+	if _, stderr, st := runSegvol(t, "pacs", "find", "--server", o.DICOMweb); st != 1 || !strings.Contains(stderr, "403") || !strings.Contains(stderr, "refused") {
+		t.Fatalf("wrong token: status %d, %q", st, stderr)
+	}
+	t.Setenv("SEGVOL_PACS_TOKEN", orthanctest.Token)
+	out, stderr, st := runSegvol(t, "pacs", "find", "--server", o.DICOMweb, "--json")
+	var studies []dicomweb.Study
+	if st != 0 || json.Unmarshal([]byte(out), &studies) != nil || len(studies) != 1 || studies[0].StudyInstanceUID != ct3Study {
+		t.Fatalf("find with the token: status %d, %q %q", st, out, stderr)
+	}
+	out, stderr, st = runSegvol(t, "pacs", "get", "--server", o.DICOMweb, "--study", ct3Study, "--out", t.TempDir())
+	if st != 0 {
+		t.Fatalf("get with the token: %s", stderr)
+	}
+	if img := loadDICOM(t, strings.Fields(out)[0]); img.Dims != loadDICOM(t, ct3Dir).Dims {
+		t.Fatalf("retrieved %v", img.Dims)
+	}
+}
+
 // TestPACSUsage: mistakes in the command line say what is expected.
 func TestPACSUsage(t *testing.T) {
 	for _, args := range [][]string{

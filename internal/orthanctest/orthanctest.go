@@ -1,8 +1,8 @@
 // Package orthanctest starts a real Orthanc PACS (Debian's orthanc and
 // orthanc-dicomweb, which `make test` installs) for the DICOMweb tests: on
 // 127.0.0.1, a free port, a temporary storage folder and a generated
-// configuration, with or without HTTP basic authentication. It stops with
-// the test.
+// configuration, open, with HTTP basic authentication, or taking only a
+// bearer token. It stops with the test.
 package orthanctest
 
 import (
@@ -20,8 +20,11 @@ import (
 	"github.com/segvolapp/segvol/internal/testenv"
 )
 
-// plugin is where Debian's orthanc-dicomweb installs the DICOMweb plugin.
-const plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+// Where Debian's orthanc-dicomweb and orthanc-python install their plugins.
+const (
+	plugin       = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+	pythonPlugin = "/usr/share/orthanc/plugins/libOrthancPython.so"
+)
 
 // User and Password are the one account of a server started with
 // authentication.
@@ -30,16 +33,32 @@ const (
 	Password = "s3cret pass"
 )
 
+// Token is the one bearer token a server started with Options.Bearer takes.
+const Token = "eyJhbGciOiJub25lIn0.c2Vndm9sLXRlc3Q.dG9rZW4"
+
+// tokenFilter is the Python script that makes Orthanc take only requests
+// bearing Token, as a hospital's token-checking plugin or proxy does
+// (Orthanc itself knows HTTP basic only); Orthanc answers the others 403.
+const tokenFilter = `import orthanc
+
+def accept(uri, **request):
+    return request.get("headers", {}).get("authorization") == "Bearer %s"
+
+orthanc.RegisterIncomingHttpRequestFilter(accept)
+`
+
 // Server is a running Orthanc.
 type Server struct {
 	URL      string // REST API root, http://127.0.0.1:PORT
 	DICOMweb string // the DICOMweb services' base
 	Auth     bool   // whether User and Password are required
+	Bearer   bool   // whether Token is required
 }
 
 // Options tune the server a test starts.
 type Options struct {
-	Auth bool
+	Auth   bool // HTTP basic: User and Password
+	Bearer bool // a bearer token: Token
 	// LimitFindResults caps each search answer (Orthanc's own option), so
 	// a test can prove the client pages.
 	LimitFindResults int
@@ -56,6 +75,9 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	if _, err := os.Stat(plugin); err != nil {
 		testenv.Missing(t, "orthanc-dicomweb is not installed (%s)", plugin)
+	}
+	if _, err := os.Stat(pythonPlugin); err != nil && opt.Bearer {
+		testenv.Missing(t, "orthanc-python is not installed (%s)", pythonPlugin)
 	}
 	// The free port may be taken between our look and Orthanc's bind (by
 	// another package's Orthanc, as go test runs packages side by side):
@@ -94,6 +116,14 @@ func start(t testing.TB, bin string, opt Options) (*Server, string) {
 	if opt.Auth {
 		cfg["RegisteredUsers"] = map[string]string{User: Password}
 	}
+	if opt.Bearer {
+		script := filepath.Join(dir, "token.py")
+		if err := os.WriteFile(script, fmt.Appendf(nil, tokenFilter, Token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg["Plugins"] = []string{plugin, pythonPlugin}
+		cfg["PythonScript"] = script
+	}
 	js, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "orthanc.json")
 	if err := os.WriteFile(cfgPath, js, 0o600); err != nil {
@@ -113,7 +143,7 @@ func start(t testing.TB, bin string, opt Options) (*Server, string) {
 		cmd.Process.Kill()
 		<-done
 	})
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Auth: opt.Auth}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Auth: opt.Auth, Bearer: opt.Bearer}
 	s.DICOMweb = s.URL + "/dicom-web"
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		select {
@@ -158,6 +188,9 @@ func (s *Server) do(method, path string, body []byte) (*http.Response, error) {
 	}
 	if s.Auth {
 		req.SetBasicAuth(User, Password)
+	}
+	if s.Bearer {
+		req.Header.Set("Authorization", "Bearer "+Token)
 	}
 	return http.DefaultClient.Do(req)
 }

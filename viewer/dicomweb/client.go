@@ -225,7 +225,7 @@ func (e *StatusError) Error() string {
 	case http.StatusUnauthorized:
 		what = ": the user name, password or token was refused"
 	case http.StatusForbidden:
-		what = ": this user may not do that"
+		what = ": refused, this user or token may not do that"
 	case http.StatusNotFound:
 		what = ": not found (check the server's DICOMweb URL)"
 	case http.StatusNotAcceptable, http.StatusUnsupportedMediaType:

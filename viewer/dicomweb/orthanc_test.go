@@ -45,6 +45,13 @@ func dicomFiles(t testing.TB, dir string) []string {
 	return m
 }
 
+// servers are the three kinds of Orthanc the search, retrieve and send
+// tests run against: open, HTTP basic, and taking only a bearer token.
+var servers = []struct {
+	name string
+	opt  orthanctest.Options
+}{{"open", orthanctest.Options{}}, {"basic-auth", orthanctest.Options{Auth: true}}, {"bearer", orthanctest.Options{Bearer: true}}}
+
 // loaded starts an Orthanc holding ct3 and the transfer-syntax files.
 func loaded(t *testing.T, opt orthanctest.Options) (*orthanctest.Server, *Client) {
 	t.Helper()
@@ -54,6 +61,9 @@ func loaded(t *testing.T, opt orthanctest.Options) (*orthanctest.Server, *Client
 	srv := Server{URL: o.DICOMweb}
 	if opt.Auth {
 		srv.Auth, srv.User, srv.Secret = AuthBasic, orthanctest.User, orthanctest.Password
+	}
+	if opt.Bearer {
+		srv.Auth, srv.Secret = AuthBearer, orthanctest.Token
 	}
 	c, err := New(srv, DefaultLimits)
 	if err != nil {
@@ -75,9 +85,9 @@ func studyUIDs(ss []Study) []string {
 // has, with wildcards, and the series of a study, against Orthanc with and
 // without authentication.
 func TestOrthancSearch(t *testing.T) {
-	for _, auth := range []bool{false, true} {
-		t.Run(map[bool]string{false: "open", true: "basic-auth"}[auth], func(t *testing.T) {
-			_, c := loaded(t, orthanctest.Options{Auth: auth})
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
+			_, c := loaded(t, server.opt)
 			ctx := context.Background()
 			all, err := c.SearchStudies(ctx, StudyQuery{})
 			if err != nil {
@@ -162,14 +172,29 @@ func TestOrthancAuthRefused(t *testing.T) {
 		{URL: o.DICOMweb, Auth: AuthBasic, User: orthanctest.User, Secret: "wrong"},
 		{URL: o.DICOMweb, Auth: AuthBearer, Secret: "not-a-token"},
 	} {
-		c, err := New(srv, DefaultLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.SearchStudies(context.Background(), StudyQuery{})
-		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "refused") {
-			t.Fatalf("%s auth: %v", srv.Auth, err)
-		}
+		refused(t, srv, "401")
+	}
+	// A token server refuses with 403, as Orthanc's filters do.
+	o = orthanctest.Start(t, orthanctest.Options{Bearer: true})
+	for _, srv := range []Server{
+		{URL: o.DICOMweb},
+		{URL: o.DICOMweb, Auth: AuthBearer, Secret: orthanctest.Token + "x"},
+		{URL: o.DICOMweb, Auth: AuthBasic, User: orthanctest.User, Secret: orthanctest.Password},
+	} {
+		refused(t, srv, "403")
+	}
+}
+
+// refused fails unless a search on srv is refused with code, in words.
+func refused(t *testing.T, srv Server, code string) {
+	t.Helper()
+	c, err := New(srv, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SearchStudies(context.Background(), StudyQuery{})
+	if err == nil || !strings.Contains(err.Error(), code) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("%s auth: %v", srv.Auth, err)
 	}
 }
 
@@ -198,10 +223,10 @@ func sameVolume(t testing.TB, a, b *volume.Volume) {
 // same volume, voxel for voxel and position for position, as its files on
 // disk; the second open comes from the cache with the server gone.
 func TestOrthancRetrieveOpen(t *testing.T) {
-	for _, auth := range []bool{false, true} {
-		t.Run(map[bool]string{false: "open", true: "basic-auth"}[auth], func(t *testing.T) {
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
 			ctx := context.Background()
-			_, c := loaded(t, orthanctest.Options{Auth: auth})
+			_, c := loaded(t, server.opt)
 			series, err := c.SearchSeries(ctx, ct3.study, "")
 			if err != nil || len(series) != 1 {
 				t.Fatalf("%v %v", series, err)
@@ -302,10 +327,10 @@ func TestOrthancMR120(t *testing.T) {
 // retrieved CT is sent with STOW-RS into its study, found there by a
 // series search, and reads back with the same voxels.
 func TestOrthancStoreSEG(t *testing.T) {
-	for _, auth := range []bool{false, true} {
-		t.Run(map[bool]string{false: "open", true: "basic-auth"}[auth], func(t *testing.T) {
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
 			ctx := context.Background()
-			_, c := loaded(t, orthanctest.Options{Auth: auth})
+			_, c := loaded(t, server.opt)
 			series, err := c.SearchSeries(ctx, ct3.study, "")
 			if err != nil || len(series) != 1 {
 				t.Fatalf("%v %v", series, err)
