@@ -78,10 +78,14 @@ func (v *Viewer) showSettings() {
 	}
 	note := widget.NewLabel(loaded)
 	note.Wrapping = fyne.TextWrapWord
+	// The PACS servers have their own dialog (File > PACS servers…); this
+	// is where a user looking for them in the settings finds it too.
+	pacs := widget.NewButton("PACS servers…", func() { v.showPACSServers() })
 	form := widget.NewForm(
 		widget.NewFormItem("SegVol models folder", container.NewBorder(nil, nil, nil, browseModels, models)),
 		widget.NewFormItem("Device", device),
 		widget.NewFormItem("ONNX Runtime library", container.NewBorder(nil, nil, nil, browseLib, lib)),
+		widget.NewFormItem("PACS", container.NewHBox(pacs)),
 	)
 	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVBox(form, note), func(ok bool) {
 		if ok {

@@ -76,19 +76,40 @@ func TestSettingsAndInstallingSegVol(t *testing.T) {
 	// Set a models folder (one without the model) and the CPU, and Save.
 	var entries []*widget.Entry
 	var device *widget.Select
-	var save *widget.Button
-	walk(v.win.Canvas().Overlays().Top().(*widget.PopUp).Content, func(o fyne.CanvasObject) {
+	var save, pacs *widget.Button
+	settings := v.win.Canvas().Overlays().Top()
+	walk(settings.(*widget.PopUp).Content, func(o fyne.CanvasObject) {
 		switch w := o.(type) {
 		case *widget.Entry:
 			entries = append(entries, w)
 		case *widget.Select:
 			device = w
 		case *widget.Button:
-			if w.Text == "Save" {
+			switch w.Text {
+			case "Save":
 				save = w
+			case "PACS servers…":
+				pacs = w
 			}
 		}
 	})
+	// The PACS servers, from the settings too (the issue asks for Settings >
+	// PACS servers); closing them comes back to the settings.
+	if pacs == nil {
+		t.Fatal("the settings have no PACS servers button")
+	}
+	test.Tap(pacs)
+	if txt := shownText(v); !strings.Contains(txt, "DICOMweb URL") || !strings.Contains(txt, "Password or token") {
+		t.Fatalf("PACS servers… shows %q", txt)
+	}
+	walk(v.win.Canvas().Overlays().Top().(*widget.PopUp).Content, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Close" {
+			test.Tap(b)
+		}
+	})
+	if v.win.Canvas().Overlays().Top() != settings {
+		t.Fatal("closing the PACS servers did not come back to the settings")
+	}
 	if len(entries) != 2 || device == nil || save == nil {
 		t.Fatalf("settings dialog: %d entries, device %v, save %v", len(entries), device, save)
 	}
