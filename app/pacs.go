@@ -19,6 +19,7 @@ import (
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // Preferences of the PACS settings. Secrets are never among them: they go
@@ -511,7 +512,9 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	prog.Resize(fyne.NewSize(420, 0))
 	prog.Show()
 	go func() {
-		dir, err := cache.Get(ctx, c, st.StudyInstanceUID, se.SeriesInstanceUID, se.Instances, func(done, total int) {
+		// Open, not Get: the images are read as they arrive, so the
+		// study opens without reading the cache back.
+		dir, opened, err := cache.Open(ctx, c, st.StudyInstanceUID, se.SeriesInstanceUID, se.Instances, func(done, total int) {
 			if total > 0 {
 				fyne.Do(func() { bar.SetValue(float64(done) / float64(total)) })
 			}
@@ -524,10 +527,12 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 			switch {
 			case cancelled:
 				b.status.SetText("Retrieve cancelled.")
-			case err != nil:
+			case dir == "": // not retrieved
 				b.status.SetText(err.Error())
-			default:
-				open(dir)
+			default: // retrieved; an error opening it is the viewer's to show
+				b.dlg.Hide()
+				v.pacs.from = s.Name
+				v.openWith(dir, "", func(context.Context, func(done, total int)) (*study.Study, error) { return opened, err })
 			}
 		})
 	}()

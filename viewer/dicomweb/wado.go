@@ -33,7 +33,8 @@ type Progress func(done, total int)
 // of instances.
 // expected, when known from a search, is checked at the end: a series
 // that comes short is an error.
-func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir string, expected int, progress Progress) (int, error) {
+// seen, if not nil, is shown each file as it is written (see diskWriter).
+func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir string, expected int, progress Progress, seen Seen) (int, error) {
 	if err := checkUID(studyUID); err != nil {
 		return 0, err
 	}
@@ -65,7 +66,7 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 	const readAhead = 1 << 20
 	stretch := newCapped(body, c.limits.MaxInstance+readAhead, "one image")
 	mr := multipart.NewReader(bufio.NewReaderSize(stretch, readAhead), params["boundary"])
-	w := newDiskWriter()
+	w := newDiskWriter(seen)
 	// Wait for the writer on every return: Cache.Get removes the folder
 	// after a failure, which must not race with a file being written.
 	defer w.close()
@@ -79,7 +80,7 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 		if err != nil {
 			return n, c.bodyError(ctx, err)
 		}
-		if err := c.savePart(ctx, part, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1)), w); err != nil {
+		if err := c.savePart(ctx, part, n, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1)), w); err != nil {
 			return n, err
 		}
 		n++
@@ -106,7 +107,7 @@ const inMemory = 16 << 20
 // savePart receives one part (one DICOM instance) and has it written to
 // path, refusing a part that is not DICOM or is larger than
 // Limits.MaxInstance.
-func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string, w *diskWriter) error {
+func (c *Client) savePart(ctx context.Context, part *multipart.Part, i int, path string, w *diskWriter) error {
 	defer part.Close()
 	if ct := part.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/dicom" {
@@ -128,10 +129,13 @@ func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string
 			w.release(data)
 			return err
 		}
-		w.write(path, data)
+		w.write(i, path, data)
 		return w.failed()
 	}
 	defer w.release(data)
+	if w.seen != nil {
+		w.seen(i, filepath.Base(path), nil)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -172,10 +176,18 @@ func readUpTo(r io.Reader, data []byte, limit int) ([]byte, bool, error) {
 	return data, false, nil
 }
 
+// Seen is shown file i (from 0) of a retrieve, name in its folder, while
+// it is written: data is the whole file, or nil for one too large to hold
+// in memory (streamed to disk). data is only valid during the call.
+type Seen func(i int, name string, data []byte)
+
 // diskWriter writes received images on a goroutine of its own, so the
 // next image is received while the last one is written: two buffers of
-// at most one image (inMemory) each.
+// at most one image (inMemory) each. seen is shown each image after it
+// is written, on the same goroutine: on two cores a goroutine of its own
+// gained nothing, the receiver and the server needing the other core.
 type diskWriter struct {
+	seen Seen
 	jobs chan diskJob
 	free chan []byte
 	done chan struct{}
@@ -185,19 +197,24 @@ type diskWriter struct {
 }
 
 type diskJob struct {
+	i    int
 	path string
 	data []byte
 }
 
-func newDiskWriter() *diskWriter {
-	w := &diskWriter{jobs: make(chan diskJob), free: make(chan []byte, 2), done: make(chan struct{})}
+func newDiskWriter(seen Seen) *diskWriter {
+	w := &diskWriter{seen: seen, jobs: make(chan diskJob), free: make(chan []byte, 2), done: make(chan struct{})}
 	w.free <- nil
 	w.free <- nil
 	go func() {
 		defer close(w.done)
 		for j := range w.jobs {
 			if w.failed() == nil {
-				if err := writeNew(j.path, j.data); err != nil {
+				err := writeNew(j.path, j.data)
+				if w.seen != nil {
+					w.seen(j.i, filepath.Base(j.path), j.data)
+				}
+				if err != nil {
 					w.mu.Lock()
 					w.err = err
 					w.mu.Unlock()
@@ -214,8 +231,8 @@ func (w *diskWriter) buffer() []byte { return <-w.free }
 
 func (w *diskWriter) release(b []byte) { w.free <- b[:0] }
 
-// write hands data, from buffer, to the writer.
-func (w *diskWriter) write(path string, data []byte) { w.jobs <- diskJob{path, data} }
+// write hands data, file i, from buffer, to the writer.
+func (w *diskWriter) write(i int, path string, data []byte) { w.jobs <- diskJob{i, path, data} }
 
 // failed is the first write error so far.
 func (w *diskWriter) failed() error {
