@@ -319,16 +319,14 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	return d
 }
 
-// testPACS says, in plain words, whether a server answers a search.
+// testPACS says, in plain words, what works: search, retrieve, the
+// credentials; and that sending is checked only when one sends.
 func testPACS(c *dicomweb.Client) string {
-	ss, err := c.SearchStudies(context.Background(), dicomweb.StudyQuery{Limit: 1})
-	if err != nil {
-		return "Search (QIDO-RS) failed: " + err.Error()
+	k := c.Check(context.Background())
+	if k.OK {
+		return "Connected.\n" + k.String()
 	}
-	if len(ss) == 0 {
-		return "Connected: search (QIDO-RS) works; the server holds no studies. Retrieve and send are checked when first used."
-	}
-	return "Connected: search (QIDO-RS) works and finds studies. Retrieve and send are checked when first used."
+	return "Not everything works:\n" + k.String()
 }
 
 // pacsBrowser is the dialog of File > Open from PACS….
