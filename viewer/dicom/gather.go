@@ -67,7 +67,7 @@ func (g *Gather) Add(i int, path string, b []byte) {
 	if direct {
 		g.slot[path] = i
 	} else {
-		g.direct = false
+		g.direct, g.data = false, nil // Load reads the files: free it now
 	}
 	data := g.data
 	g.mu.Unlock()
