@@ -12,7 +12,8 @@ APT_BUILD := gcc pkg-config libopenjp2-7-dev libcharls-dev libdeflate-dev \
 # Tests compare against peer tools and references on the same files, and run
 # the GL renderer and the app in a real X server (Xvfb, Mesa llvmpipe).
 APT_TEST := $(APT_BUILD) dcm2niix python3-nibabel python3-numpy dcmtk libgdcm-tools dicom3tools \
-	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 curl
+	xvfb xauth x11-apps imagemagick xdotool python3-vtk9 curl \
+	gnome-keyring dbus-daemon
 # Real servers: a PACS for the DICOMweb tests (viewer/dicomweb), which start
 # their own Orthanc on a free port, and a one-node Slurm cluster for the
 # batch tests (scripts/slurm-local.sh); the packages' services are not started.

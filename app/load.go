@@ -28,6 +28,14 @@ type loading struct {
 // and a Cancel button; series picks one series of a DICOM folder ("" lets
 // the user choose when there are several).
 func (v *Viewer) Open(path, series string) {
+	v.openWith(path, series, func(ctx context.Context, progress func(done, total int)) (*study.Study, error) {
+		return study.Open(ctx, path, study.Options{Series: series, Progress: progress})
+	})
+}
+
+// openWith is Open with read reading the study (one already read, as a
+// PACS retrieve does, is handed over).
+func (v *Viewer) openWith(path, series string, read func(ctx context.Context, progress func(done, total int)) (*study.Study, error)) {
 	if v.loading != nil {
 		v.loading.cancel()
 	}
@@ -47,7 +55,7 @@ func (v *Viewer) Open(path, series string) {
 		}
 	}
 	go func() {
-		st, err := study.Open(ctx, path, study.Options{Series: series, Progress: progress})
+		st, err := read(ctx, progress)
 		var s *viewer.Session
 		if err == nil {
 			s, err = viewer.NewSession(st.Volume, st.Scan)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // Preferences of the PACS settings. Secrets are never among them: they go
@@ -318,16 +319,14 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	return d
 }
 
-// testPACS says, in plain words, whether a server answers a search.
+// testPACS says, in plain words, what works: search, retrieve, the
+// credentials; and that sending is checked only when one sends.
 func testPACS(c *dicomweb.Client) string {
-	ss, err := c.SearchStudies(context.Background(), dicomweb.StudyQuery{Limit: 1})
-	if err != nil {
-		return "Search (QIDO-RS) failed: " + err.Error()
+	k := c.Check(context.Background())
+	if k.OK {
+		return "Connected.\n" + k.String()
 	}
-	if len(ss) == 0 {
-		return "Connected: search (QIDO-RS) works; the server holds no studies. Retrieve and send are checked when first used."
-	}
-	return "Connected: search (QIDO-RS) works and finds studies. Retrieve and send are checked when first used."
+	return "Not everything works:\n" + k.String()
 }
 
 // pacsBrowser is the dialog of File > Open from PACS….
@@ -511,7 +510,9 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	prog.Resize(fyne.NewSize(420, 0))
 	prog.Show()
 	go func() {
-		dir, err := cache.Get(ctx, c, st.StudyInstanceUID, se.SeriesInstanceUID, se.Instances, func(done, total int) {
+		// Open, not Get: the images are read as they arrive, so the
+		// study opens without reading the cache back.
+		dir, opened, err := cache.Open(ctx, c, st.StudyInstanceUID, se.SeriesInstanceUID, se.Instances, func(done, total int) {
 			if total > 0 {
 				fyne.Do(func() { bar.SetValue(float64(done) / float64(total)) })
 			}
@@ -524,10 +525,12 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 			switch {
 			case cancelled:
 				b.status.SetText("Retrieve cancelled.")
-			case err != nil:
+			case dir == "": // not retrieved
 				b.status.SetText(err.Error())
-			default:
-				open(dir)
+			default: // retrieved; an error opening it is the viewer's to show
+				b.dlg.Hide()
+				v.pacs.from = s.Name
+				v.openWith(dir, "", func(context.Context, func(done, total int)) (*study.Study, error) { return opened, err })
 			}
 		})
 	}()

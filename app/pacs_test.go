@@ -53,15 +53,24 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if pref := v.app.Preferences().String(pacsServersKey); strings.Contains(pref, orthanctest.Password) || !strings.Contains(pref, o.DICOMweb) {
 		t.Fatalf("preferences %q", pref)
 	}
+	d.secret.SetText("wrong")
+	test.Tap(d.test)
+	waitFor(t, "the connection test", func() bool { return strings.HasPrefix(d.result.Text, "Not everything works") })
+	if !strings.Contains(d.result.Text, "user name or password refused") {
+		t.Errorf("test with a wrong password said %q", d.result.Text)
+	}
+	d.secret.SetText(orthanctest.Password)
 	test.Tap(d.test)
 	waitFor(t, "the connection test", func() bool { return strings.HasPrefix(d.result.Text, "Connected") })
-	if !strings.Contains(d.result.Text, "finds studies") {
-		t.Errorf("test said %q", d.result.Text)
+	for _, want := range []string{"Search (QIDO-RS): works; 1 study.", "Retrieve (WADO-RS): works", "user name or password accepted", "sending is checked when you send"} {
+		if !strings.Contains(d.result.Text, want) {
+			t.Errorf("test said %q, want %q", d.result.Text, want)
+		}
 	}
 	d.url.SetText("http://127.0.0.1:1/dicom-web")
 	test.Tap(d.test)
-	waitFor(t, "the failing connection test", func() bool { return strings.HasPrefix(d.result.Text, "Search") })
-	if !strings.Contains(d.result.Text, "cannot reach the PACS") {
+	waitFor(t, "the failing connection test", func() bool { return strings.HasPrefix(d.result.Text, "Not everything works") })
+	if !strings.Contains(d.result.Text, "cannot reach the PACS") || !strings.Contains(d.result.Text, "Retrieve (WADO-RS): not checked") {
 		t.Errorf("test of a dead server said %q", d.result.Text)
 	}
 	d.dlg.Hide()

@@ -99,9 +99,14 @@ func Scan(ctx context.Context, path string) (*ScanResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return result(infos, notes, path, len(files))
+}
+
+// result groups the files Scan parsed into series.
+func result(infos []*fileInfo, notes []string, path string, files int) (*ScanResult, error) {
 	res := &ScanResult{Series: group(infos, path), Notes: notes}
 	if len(res.Series) == 0 {
-		msg := fmt.Sprintf("%s: no DICOM image series found in %d file(s)", path, len(files))
+		msg := fmt.Sprintf("%s: no DICOM image series found in %d file(s)", path, files)
 		if len(notes) > 0 {
 			msg += " (" + notes[0]
 			if len(notes) > 1 {
@@ -155,17 +160,12 @@ func scanFiles(ctx context.Context, files []string) ([]*fileInfo, []string) {
 	notes := make([]string, len(files))
 	parallel(ctx, len(files), func(i int) {
 		r, err := readRaw(files[i])
+		var fi *fileInfo
 		if err == nil {
-			infos[i], err = parseHeader(r)
+			fi, err = parseHeader(r)
 			r.release()
 		}
-		switch {
-		case err != nil:
-			infos[i], notes[i] = nil, fmt.Sprintf("%s: skipped: %v", files[i], err)
-		case infos[i].nonImageReason != "":
-			notes[i] = fmt.Sprintf("%s: skipped: %s", files[i], infos[i].nonImageReason)
-			infos[i] = nil
-		}
+		infos[i], notes[i] = kept(files[i], fi, err)
 	})
 	var kept []*fileInfo
 	var out []string
@@ -178,6 +178,18 @@ func scanFiles(ctx context.Context, files []string) ([]*fileInfo, []string) {
 		}
 	}
 	return kept, out
+}
+
+// kept is the header of an image file, or nil and the note that says why
+// the file is skipped.
+func kept(path string, fi *fileInfo, err error) (*fileInfo, string) {
+	switch {
+	case err != nil:
+		return nil, fmt.Sprintf("%s: skipped: %v", path, err)
+	case fi.nonImageReason != "":
+		return nil, fmt.Sprintf("%s: skipped: %s", path, fi.nonImageReason)
+	}
+	return fi, ""
 }
 
 // parallel runs work(0..n-1) on GOMAXPROCS goroutines, stopping early when

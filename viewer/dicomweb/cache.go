@@ -9,7 +9,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/segvolapp/segvol/viewer/dicom"
+	"github.com/segvolapp/segvol/viewer/study"
 )
 
 // Cache holds retrieved series on disk, one folder per series
@@ -64,39 +68,76 @@ func (c *Cache) Has(studyUID, seriesUID string) bool {
 // search (0 if unknown). On any failure nothing of the series is left in
 // the cache.
 func (c *Cache) Get(ctx context.Context, cl *Client, studyUID, seriesUID string, expected int, progress Progress) (string, error) {
+	dst, _, err := c.get(ctx, cl, studyUID, seriesUID, expected, progress, nil)
+	return dst, err
+}
+
+// Open is Get, then study.Open of the series' folder. A series retrieved
+// is read while it is written (dicom.Gather), so opening it reads no file
+// back: the same volume, a pass over 60 MB less. The folder is returned
+// ("" when the series could not be had) even when opening it fails.
+func (c *Cache) Open(ctx context.Context, cl *Client, studyUID, seriesUID string, expected int, progress Progress) (string, *study.Study, error) {
 	dst, err := c.SeriesDir(studyUID, seriesUID)
 	if err != nil {
-		return "", err
+		return "", nil, err
+	}
+	g := dicom.NewGather(expected)
+	var streamed atomic.Bool // a file too large for memory: g lacks it
+	seen := func(i int, name string, data []byte) {
+		if data == nil {
+			streamed.Store(true)
+			return
+		}
+		g.Add(i, filepath.Join(dst, name), data)
+	}
+	dst, retrieved, err := c.get(ctx, cl, studyUID, seriesUID, expected, progress, seen)
+	if err != nil {
+		return "", nil, err
+	}
+	if !retrieved || streamed.Load() {
+		st, err := study.Open(ctx, dst, study.Options{})
+		return dst, st, err
+	}
+	st, err := study.OpenGathered(ctx, dst, g, study.Options{})
+	return dst, st, err
+}
+
+// get is Get, showing the files it retrieves to seen; retrieved says they
+// were (the folder was not in the cache).
+func (c *Cache) get(ctx context.Context, cl *Client, studyUID, seriesUID string, expected int, progress Progress, seen Seen) (string, bool, error) {
+	dst, err := c.SeriesDir(studyUID, seriesUID)
+	if err != nil {
+		return "", false, err
 	}
 	if c.Has(studyUID, seriesUID) {
 		now := time.Now()
 		os.Chtimes(dst, now, now) // most recently used: evicted last
-		return dst, nil
+		return dst, false, nil
 	}
 	if cl == nil {
-		return "", fmt.Errorf("series %s is not in the PACS cache", seriesUID)
+		return "", false, fmt.Errorf("series %s is not in the PACS cache", seriesUID)
 	}
 	if err := c.mkdir(filepath.Dir(dst)); err != nil {
-		return "", err
+		return "", false, err
 	}
 	tmp, err := os.MkdirTemp(c.Dir, partialPrefix)
 	if err != nil {
-		return "", fmt.Errorf("cannot write to the PACS cache: %w", err)
+		return "", false, fmt.Errorf("cannot write to the PACS cache: %w", err)
 	}
 	defer os.RemoveAll(tmp) // gone after the rename; else the partial copy
-	if _, err := cl.retrieveSeries(ctx, studyUID, seriesUID, tmp, expected, progress); err != nil {
-		return "", err
+	if _, err := cl.retrieveSeries(ctx, studyUID, seriesUID, tmp, expected, progress, seen); err != nil {
+		return "", false, err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		if c.Has(studyUID, seriesUID) {
-			return dst, nil // another process cached it meanwhile
+			return dst, false, nil // another process cached it meanwhile
 		}
-		return "", fmt.Errorf("cannot write to the PACS cache: %w", err)
+		return "", false, fmt.Errorf("cannot write to the PACS cache: %w", err)
 	}
 	if err := c.Evict(dst); err != nil {
-		return dst, err
+		return dst, true, err
 	}
-	return dst, nil
+	return dst, true, nil
 }
 
 // mkdir makes the cache folder (mode 0700; one that exists is left as

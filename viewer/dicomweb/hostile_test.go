@@ -191,7 +191,9 @@ func TestHostileRetrieve(t *testing.T) {
 			c := hostile(t, tc.handler)
 			cache := &Cache{Dir: t.TempDir()}
 			start := time.Now()
-			_, err := cache.Get(context.Background(), c, hStudy, hSeries, 3, nil)
+			// Open, as the app retrieves: Get and the images read as they
+			// arrive.
+			_, _, err := cache.Open(context.Background(), c, hStudy, hSeries, 3, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}

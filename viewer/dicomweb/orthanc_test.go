@@ -246,6 +246,11 @@ func TestOrthancRetrieveOpen(t *testing.T) {
 				t.Errorf("progress %v", calls)
 			}
 			sameVolume(t, openDir(t, dir), openDir(t, ct3Dir))
+			opened, st, err := (&Cache{Dir: t.TempDir()}).Open(ctx, c, ct3.study, series[0].SeriesInstanceUID, 3, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameStudy(t, st, opened)
 			for _, d := range []string{cache.Dir, dir} {
 				if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
 					t.Errorf("%s: mode %v, want 0700 (%v)", d, st.Mode().Perm(), err)
@@ -259,6 +264,11 @@ func TestOrthancRetrieveOpen(t *testing.T) {
 			if err != nil || again != dir {
 				t.Fatalf("offline open from the cache: %q %v", again, err)
 			}
+			again, st, err = cache.Open(ctx, dead, ct3.study, series[0].SeriesInstanceUID, 3, nil)
+			if err != nil || again != dir {
+				t.Fatalf("offline open from the cache: %q %v", again, err)
+			}
+			sameStudy(t, st, dir)
 		})
 	}
 }
@@ -316,11 +326,28 @@ func TestOrthancMR120(t *testing.T) {
 	if err != nil || len(series) != 1 || series[0].Instances != 120 {
 		t.Fatalf("%+v %v", series, err)
 	}
-	dir, err := (&Cache{Dir: t.TempDir()}).Get(ctx, c, studies[0].StudyInstanceUID, series[0].SeriesInstanceUID, 120, nil)
+	dir, st, err := (&Cache{Dir: t.TempDir()}).Open(ctx, c, studies[0].StudyInstanceUID, series[0].SeriesInstanceUID, 120, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameVolume(t, openDir(t, dir), openDir(t, mrDir))
+	sameStudy(t, st, dir)
+	sameVolume(t, st.Volume, openDir(t, mrDir))
+}
+
+// sameStudy fails unless st, from Cache.Open, is what study.Open of the
+// cached folder dir finds: the same series and the same volume.
+func sameStudy(t *testing.T, st *study.Study, dir string) {
+	t.Helper()
+	want, err := study.Open(context.Background(), dir, study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st.Scan, want.Scan) {
+		t.Error("Cache.Open found other series than study.Open of its folder")
+	}
+	if !reflect.DeepEqual(st.Volume, want.Volume) {
+		t.Error("Cache.Open's volume differs from study.Open's of its folder")
+	}
 }
 
 // TestOrthancStoreSEG: a DICOM SEG written by viewer/dicom/seg on the

@@ -33,7 +33,8 @@ type Progress func(done, total int)
 // of instances.
 // expected, when known from a search, is checked at the end: a series
 // that comes short is an error.
-func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir string, expected int, progress Progress) (int, error) {
+// seen, if not nil, is shown each file as it is written (see diskWriter).
+func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir string, expected int, progress Progress, seen Seen) (int, error) {
 	if err := checkUID(studyUID); err != nil {
 		return 0, err
 	}
@@ -65,7 +66,9 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 	const readAhead = 1 << 20
 	stretch := newCapped(body, c.limits.MaxInstance+readAhead, "one image")
 	mr := multipart.NewReader(bufio.NewReaderSize(stretch, readAhead), params["boundary"])
-	w := newDiskWriter()
+	files := newOpener(dir)
+	defer files.close() // after the writer's: it removes the files unused
+	w := newDiskWriter(seen)
 	// Wait for the writer on every return: Cache.Get removes the folder
 	// after a failure, which must not race with a file being written.
 	defer w.close()
@@ -79,7 +82,11 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 		if err != nil {
 			return n, c.bodyError(ctx, err)
 		}
-		if err := c.savePart(ctx, part, filepath.Join(dir, fmt.Sprintf("%06d.dcm", n+1)), w); err != nil {
+		f, err := files.next()
+		if err != nil {
+			return n, err
+		}
+		if err := c.savePart(ctx, part, n, f, w); err != nil {
 			return n, err
 		}
 		n++
@@ -104,12 +111,13 @@ func (c *Client) retrieveSeries(ctx context.Context, studyUID, seriesUID, dir st
 const inMemory = 16 << 20
 
 // savePart receives one part (one DICOM instance) and has it written to
-// path, refusing a part that is not DICOM or is larger than
+// f (which it closes), refusing a part that is not DICOM or is larger than
 // Limits.MaxInstance.
-func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string, w *diskWriter) error {
+func (c *Client) savePart(ctx context.Context, part *multipart.Part, i int, f *os.File, w *diskWriter) error {
 	defer part.Close()
 	if ct := part.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/dicom" {
+			f.Close()
 			return fmt.Errorf("the PACS sent a part of type %q where a DICOM image was expected", ct)
 		}
 	}
@@ -125,16 +133,16 @@ func (c *Client) savePart(ctx context.Context, part *multipart.Part, path string
 	}
 	if err != nil || whole {
 		if err != nil {
+			f.Close()
 			w.release(data)
 			return err
 		}
-		w.write(path, data)
+		w.write(i, f, data)
 		return w.failed()
 	}
 	defer w.release(data)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+	if w.seen != nil {
+		w.seen(i, filepath.Base(f.Name()), nil)
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -172,10 +180,18 @@ func readUpTo(r io.Reader, data []byte, limit int) ([]byte, bool, error) {
 	return data, false, nil
 }
 
+// Seen is shown file i (from 0) of a retrieve, name in its folder, while
+// it is written: data is the whole file, or nil for one too large to hold
+// in memory (streamed to disk). data is only valid during the call.
+type Seen func(i int, name string, data []byte)
+
 // diskWriter writes received images on a goroutine of its own, so the
 // next image is received while the last one is written: two buffers of
-// at most one image (inMemory) each.
+// at most one image (inMemory) each. seen is shown each image after it
+// is written, on the same goroutine: on two cores a goroutine of its own
+// gained nothing, the receiver and the server needing the other core.
 type diskWriter struct {
+	seen Seen
 	jobs chan diskJob
 	free chan []byte
 	done chan struct{}
@@ -185,23 +201,33 @@ type diskWriter struct {
 }
 
 type diskJob struct {
-	path string
+	i    int
+	f    *os.File
 	data []byte
 }
 
-func newDiskWriter() *diskWriter {
-	w := &diskWriter{jobs: make(chan diskJob), free: make(chan []byte, 2), done: make(chan struct{})}
+func newDiskWriter(seen Seen) *diskWriter {
+	w := &diskWriter{seen: seen, jobs: make(chan diskJob), free: make(chan []byte, 2), done: make(chan struct{})}
 	w.free <- nil
 	w.free <- nil
 	go func() {
 		defer close(w.done)
 		for j := range w.jobs {
 			if w.failed() == nil {
-				if err := writeNew(j.path, j.data); err != nil {
+				_, err := j.f.Write(j.data)
+				if cerr := j.f.Close(); err == nil {
+					err = cerr
+				}
+				if w.seen != nil {
+					w.seen(j.i, filepath.Base(j.f.Name()), j.data)
+				}
+				if err != nil {
 					w.mu.Lock()
 					w.err = err
 					w.mu.Unlock()
 				}
+			} else {
+				j.f.Close()
 			}
 			w.release(j.data)
 		}
@@ -214,8 +240,9 @@ func (w *diskWriter) buffer() []byte { return <-w.free }
 
 func (w *diskWriter) release(b []byte) { w.free <- b[:0] }
 
-// write hands data, from buffer, to the writer.
-func (w *diskWriter) write(path string, data []byte) { w.jobs <- diskJob{path, data} }
+// write hands data, file i, from buffer, to the writer, which writes it
+// to f and closes f.
+func (w *diskWriter) write(i int, f *os.File, data []byte) { w.jobs <- diskJob{i, f, data} }
 
 // failed is the first write error so far.
 func (w *diskWriter) failed() error {
@@ -231,14 +258,70 @@ func (w *diskWriter) close() error {
 	return w.failed()
 }
 
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+// opener creates the files of a retrieve (dir/000001.dcm, ...) a few
+// ahead of need, on a goroutine of its own: on the development VM's ext4
+// creating a file costs 0.3 ms (36 ms for the 120 of the MR, where
+// writing their 61 MB took 12 ms), which the writer then no longer waits
+// for: MR120 Cache.Open, median of 16, 158-234 ms against 175-274 ms
+// creating each file when its image came (3 runs, load 2.2-2.4). It
+// holds no image, only files open ahead.
+type opener struct {
+	files chan created
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+type created struct {
+	f   *os.File
+	err error
+}
+
+const openAhead = 4
+
+func newOpener(dir string) *opener {
+	o := &opener{files: make(chan created, openAhead), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		defer close(o.files)
+		for i := 1; ; i++ {
+			f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%06d.dcm", i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			select {
+			case o.files <- created{f, err}:
+			case <-o.stop:
+				discard(created{f, err})
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return o
+}
+
+// next is the next file, in order.
+func (o *opener) next() (*os.File, error) {
+	c, ok := <-o.files
+	if !ok {
+		return nil, errors.New("cannot write to the PACS cache: no more files")
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	return c.f, c.err
+}
+
+// close stops the opener and removes the files it made that were not
+// used, so that the folder holds just the images.
+func (o *opener) close() {
+	o.once.Do(func() { close(o.stop) })
+	<-o.done
+	for c := range o.files {
+		discard(c)
 	}
-	return f.Close()
+}
+
+func discard(c created) {
+	if c.err == nil {
+		c.f.Close()
+		os.Remove(c.f.Name())
+	}
 }

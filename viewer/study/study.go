@@ -98,11 +98,27 @@ func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(ctx, scan, opt, dicom.Load)
+}
+
+// OpenGathered is Open of the DICOM folder path whose files g has read as
+// they were written (a PACS retrieve): neither scanned nor, mostly, read
+// again.
+func OpenGathered(ctx context.Context, path string, g *dicom.Gather, opt Options) (*Study, error) {
+	scan, err := g.Scan(path)
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, scan, opt, g.Load)
+}
+
+// load reads the series opt selects of scan with read.
+func load(ctx context.Context, scan *dicom.ScanResult, opt Options, read func(context.Context, *dicom.Series, func(done, total int)) (*volume.Volume, error)) (*Study, error) {
 	s, err := scan.Select(opt.Series)
 	if err != nil {
 		return &Study{Scan: scan}, err
 	}
-	v, err := dicom.Load(ctx, s, opt.Progress)
+	v, err := read(ctx, s, opt.Progress)
 	if err != nil {
 		return &Study{Scan: scan}, err
 	}
