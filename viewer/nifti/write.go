@@ -28,11 +28,17 @@ var datatypeCodes = func() map[volume.DType]int16 {
 // Write saves v as NIfTI-1 (.nii, or gzip when path ends in .gz),
 // atomically (temp file in the same folder, fsync, rename).
 func Write(path string, v *volume.Volume) error {
+	return WriteWith(path, v, atomicfile.Write)
+}
+
+// WriteWith is Write through another atomic writer (atomicfile's, without
+// the folder's sync when the caller syncs it after several files).
+func WriteWith(path string, v *volume.Volume, atomic func(path string, write func(io.Writer) error) error) error {
 	hdr, err := encodeHeader(v)
 	if err != nil {
 		return fmt.Errorf("nifti: cannot write %s: %w", path, err)
 	}
-	err = atomicfile.Write(path, func(w io.Writer) error {
+	err = atomic(path, func(w io.Writer) error {
 		if !strings.HasSuffix(strings.ToLower(path), ".gz") {
 			return writeImage(w, hdr, v)
 		}
