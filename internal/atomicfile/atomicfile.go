@@ -43,7 +43,10 @@ func WriteNoDirSync(path string, write func(w io.Writer) error) (err error) {
 	if err = f.Chmod(0o644); err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
+	// 64 KiB: a large image is written in few enough calls, and a batch
+	// writing three small files per study does not allocate (and clear)
+	// 3 MiB for them.
+	w := bufio.NewWriterSize(f, 64<<10)
 	if err = write(w); err != nil {
 		return err
 	}
