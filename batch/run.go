@@ -226,7 +226,7 @@ func runStudy(ctx context.Context, st *Study, opt Options) (out []Result) {
 				res[i].Status = oneLine(err)
 			}
 		}
-		writeStudyResults(opt.Out, st, res)
+		saveRows(opt.Out, st, res)
 		return res
 	}
 	// A reader or engine that panics on one study fails that study only.
@@ -274,22 +274,7 @@ func runStudy(ctx context.Context, st *Study, opt Options) (out []Result) {
 		return failAll(err)
 	}
 	masks = nil
-	stats := map[uint8]labels.Stats{}
-	for _, s := range lm.Statistics() {
-		stats[s.Value] = s
-	}
-	refs := map[string]*volume.Volume{}
-	for i, r := range st.Rows {
-		s := stats[r.Label]
-		res[i].Voxels, res[i].ML, res[i].Mean, res[i].Std, res[i].Min, res[i].Max = s.Voxels, s.VolumeML, s.Mean, s.Std, s.Min, s.Max
-		res[i].Dice, res[i].HD95 = nan, nan
-		if r.Reference == "" || res[i].Status != StatusOK {
-			continue
-		}
-		if err := compare(ctx, &res[i], r, lm, vol, refs); err != nil {
-			res[i].Status = oneLine(err)
-		}
-	}
+	measure(ctx, st, res, lm, vol)
 	// The label map and its label file are synced but not their folder:
 	// writeStudyResults syncs it once after results.csv, the study's
 	// last file (see there why that keeps the crash rule).
@@ -301,8 +286,44 @@ func runStudy(ctx context.Context, st *Study, opt Options) (out []Result) {
 			return failAll(fmt.Errorf("DICOM SEG: %w", err))
 		}
 	}
-	writeStudyResults(opt.Out, st, res)
+	saveRows(opt.Out, st, res)
 	return res
+}
+
+// measure fills the rows' statistics of st from lm on vol (the study's
+// image) and, for the rows segmented without error, Dice and HD95 against
+// their reference: the batch's numbers, and the reviewer's after a
+// correction (Corrected).
+func measure(ctx context.Context, st *Study, res []Result, lm *labels.LabelMap, vol *volume.Volume) {
+	stats := map[uint8]labels.Stats{}
+	for _, s := range lm.Statistics() {
+		stats[s.Value] = s
+	}
+	refs := map[string]*volume.Volume{}
+	for i, r := range st.Rows {
+		s, ok := stats[r.Label]
+		if !ok { // a segment the reviewer deleted: nothing inside
+			s = labels.Stats{Mean: nan, Std: nan, Min: nan, Max: nan}
+		}
+		res[i].Voxels, res[i].ML, res[i].Mean, res[i].Std, res[i].Min, res[i].Max = s.Voxels, s.VolumeML, s.Mean, s.Std, s.Min, s.Max
+		res[i].Dice, res[i].HD95 = nan, nan
+		if r.Reference == "" || res[i].Status != StatusOK {
+			continue
+		}
+		if err := compare(ctx, &res[i], r, lm, vol, refs); err != nil {
+			res[i].Status = oneLine(err)
+		}
+	}
+}
+
+// saveRows is writeStudyResults for a run: a failure to write the rows
+// becomes their status.
+func saveRows(out string, st *Study, res []Result) {
+	if err := writeStudyResults(out, st, res); err != nil {
+		for i := range res {
+			res[i].Status = oneLine(err)
+		}
+	}
 }
 
 func writeSEG(path string, scan *dicom.ScanResult, series string, vol *volume.Volume, lm *labels.LabelMap) error {
@@ -355,7 +376,7 @@ func compare(ctx context.Context, res *Result, r Row, lm *labels.LabelMap, vol *
 // folder's sync, the journal (ext4, XFS: metadata in order) kept the
 // earlier renames too; if it did not survive, the study is not done and
 // the next run redoes it.
-func writeStudyResults(out string, st *Study, res []Result) {
+func writeStudyResults(out string, st *Study, res []Result) error {
 	dir := filepath.Join(out, st.ID)
 	err := atomicfile.WriteNoDirSync(filepath.Join(dir, StudyResultsFile), func(w io.Writer) error {
 		if _, err := io.WriteString(w, hashLine+st.Hash()+"\n"); err != nil {
@@ -363,14 +384,10 @@ func writeStudyResults(out string, st *Study, res []Result) {
 		}
 		return WriteResults(w, res)
 	})
-	if err == nil {
-		err = atomicfile.SyncDir(dir)
-	}
 	if err != nil {
-		for i := range res {
-			res[i].Status = oneLine(err)
-		}
+		return err
 	}
+	return atomicfile.SyncDir(dir)
 }
 
 // Collect merges the rows of every study done with the manifest's current
