@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -25,6 +26,17 @@ var datatypeCodes = func() map[volume.DType]int16 {
 	return m
 }()
 
+// gzipWriters holds gzip writers at the fastest level, as nibabel writes:
+// a CT is mostly noise that higher levels barely shrink, at several times
+// the cost, and a label map compresses well enough (the sample's 383 kB
+// map: 34 kB at this level in 1.6 ms, 22 kB at the default in 7 ms).
+// Making a writer allocates and clears 1.2 MB (0.5 ms), as long as
+// compressing a batch study's label map takes: they are reused.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
 // Write saves v as NIfTI-1 (.nii, or gzip when path ends in .gz),
 // atomically (temp file in the same folder, fsync, rename).
 func Write(path string, v *volume.Volume) error {
@@ -42,9 +54,9 @@ func WriteWith(path string, v *volume.Volume, atomic func(path string, write fun
 		if !strings.HasSuffix(strings.ToLower(path), ".gz") {
 			return writeImage(w, hdr, v)
 		}
-		// Fastest level, as nibabel writes: a CT is mostly noise that
-		// higher levels barely shrink, at several times the cost.
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(zw)
+		zw.Reset(w)
 		if err := writeImage(zw, hdr, v); err != nil {
 			return err
 		}
