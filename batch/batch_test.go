@@ -653,4 +653,14 @@ func TestCorrectedRows(t *testing.T) {
 	if err := Corrected(out, "s9", vol, lm); err == nil || !strings.Contains(err.Error(), "s9 is not a study") {
 		t.Errorf("unknown study: %v", err)
 	}
+	// A structure the reviewer deleted has nothing inside: no intensities.
+	if _, err := lm.DeleteSegment(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := Corrected(out, "s1", vol, lm); err != nil {
+		t.Fatal(err)
+	}
+	if r := readResults(t, filepath.Join(out, ResultsFile))[3]; r.Name != "spleen" || r.Voxels != 0 || r.ML != 0 || !math.IsNaN(r.Mean) || !math.IsNaN(r.Min) || r.Dice != 0 || !r.Corrected {
+		t.Errorf("deleted spleen's row: %+v", r)
+	}
 }

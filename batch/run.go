@@ -368,8 +368,9 @@ func compare(ctx context.Context, res *Result, r Row, lm *labels.LabelMap, vol *
 // failure to write them leaves the study not done.
 //
 // One sync of the study's folder, here after the last rename, stands for
-// the three that atomicfile.Write would do (one per file; 3-10 ms each on
-// ext4, most of the batch's own wall time). A crash still loses only the
+// the three that atomicfile.Write would do (one per file, each a journal
+// commit: 1-10 ms on this machine's ext4, with others writing, the most
+// of the batch's own wall time). A crash still loses only the
 // study in flight: every file's bytes are synced before its rename, so a
 // name that survives names a whole file; results.csv, the mark that the
 // study is done, is renamed last, so if its rename survived without the
