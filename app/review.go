@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -84,6 +85,19 @@ func (r *reviewBar) step(d int) {
 		return
 	}
 	r.v.unsavedThen("Go on without saving", func() { r.show(i) })
+}
+
+// saved recomputes the batch's rows of the study whose segmentation was
+// saved back to path (results.csv keeps the batch's statistics true to
+// the corrected map) and returns its id; "" when path is no study's.
+func (r *reviewBar) saved(path string) (string, error) {
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	for _, it := range r.items {
+		if abs(it.Segmentation) == abs(path) {
+			return it.ID, batch.Corrected(r.dir, it.ID, r.v.session.Volume, r.v.session.Edit().Labels())
+		}
+	}
+	return "", nil
 }
 
 func (r *reviewBar) setFlag(on bool) {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,21 +13,28 @@ import (
 
 	"github.com/segvolapp/segvol/batch"
 	"github.com/segvolapp/segvol/infer/classic"
+	"github.com/segvolapp/segvol/infer/eval"
+	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
+	"github.com/segvolapp/segvol/viewer/nifti"
+	"github.com/segvolapp/segvol/viewer/volume"
 )
 
 // reviewBatch runs a real batch of two studies (links to the sample CT,
-// the liver's box) and returns its output folder.
+// the liver's box, the sample's label map as the reference) and returns
+// its output folder.
 func reviewBatch(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	abs, _ := filepath.Abs(samplePath)
 	var m strings.Builder
-	m.WriteString("study,name,box\n")
+	ref, _ := filepath.Abs(sampleSeg)
+	m.WriteString("study,name,box,reference,reference_label\n")
 	for i := range 2 {
 		if err := os.Symlink(abs, filepath.Join(dir, fmt.Sprintf("s%d.nii.gz", i))); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&m, "s%d.nii.gz,liver,54.9 -86.3 94.3 -137.0 -269.3 181.3\n", i)
+		fmt.Fprintf(&m, "s%d.nii.gz,liver,54.9 -86.3 94.3 -137.0 -269.3 181.3,%s,5\n", i, ref)
 	}
 	path := filepath.Join(dir, "manifest.csv")
 	os.WriteFile(path, []byte(m.String()), 0o644)
@@ -43,7 +51,8 @@ func reviewBatch(t *testing.T) string {
 
 // Review mode opens each study with its segmentation, steps with Next and
 // Previous (asking first about unsaved corrections), saves corrections
-// back into the batch and writes the flag into results.csv.
+// back into the batch, recomputing the study's rows of results.csv from
+// them, and writes the flag into results.csv.
 func TestReviewBatch(t *testing.T) {
 	out := reviewBatch(t)
 	loaded := make(chan error, 1)
@@ -74,12 +83,20 @@ func TestReviewBatch(t *testing.T) {
 	}
 	test.Tap(r.flag)
 	b, _ := os.ReadFile(filepath.Join(out, "results.csv"))
-	if !strings.Contains(string(b), "s1.nii.gz,,liver,1,") || !strings.HasSuffix(strings.TrimSpace(string(b)), ",ok,yes") || strings.Contains(strings.Split(string(b), "\n")[1], "yes") {
+	if !strings.Contains(string(b), "s1.nii.gz,,liver,1,") || !strings.HasSuffix(strings.TrimSpace(string(b)), ",ok,yes,") || strings.Contains(strings.Split(string(b), "\n")[1], "yes") {
 		t.Errorf("results.csv after flagging s1:\n%s", b)
 	}
-	// A correction: Previous asks first, and Save writes it back into the
-	// batch's folder before going on.
+	// A correction: an eraser stroke across the liver; Previous asks
+	// first, and Save writes it back into the batch's folder before going
+	// on.
 	before := liver()
+	v.SetTool(viewer.ToolEraser)
+	x, y := v.Session().CursorOnScreen(mpr.Axial)
+	dragIn(t, v, mpr.Axial, x-60, y, x+60, y)
+	if liver() >= before {
+		t.Fatalf("the eraser took nothing from the liver (%d voxels, %d before)", liver(), before)
+	}
+	batchRows := readRows(t, filepath.Join(out, "results.csv"))
 	if _, err := v.Session().Edit().Labels().KeepLargestIsland(1); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +111,11 @@ func TestReviewBatch(t *testing.T) {
 		t.Fatal("Previous went on without asking about the unsaved correction")
 	}
 	v.closing.Hide()
-	if err := v.SaveLabels(filepath.Join(out, "s1", batch.SegmentationFile)); err != nil {
-		t.Fatal(err)
+	v.save(nil) // the Save menu item, Ctrl+S
+	if v.Session().Edit().Dirty() {
+		t.Fatal("Save did not save")
 	}
+	checkCorrected(t, out, "s1", batchRows)
 	test.Tap(r.prev)
 	if err := await(t, "the first study again", loaded); err != nil {
 		t.Fatal(err)
@@ -166,5 +185,82 @@ func TestReviewRefusesOtherFolder(t *testing.T) {
 	}
 	if got := shownText(v); !strings.Contains(got, dir+" is not a batch output folder") {
 		t.Errorf("the window says %q", got)
+	}
+}
+
+func readRows(t *testing.T, path string) []batch.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := batch.ReadResults(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkCorrected compares study id's liver row in the batch's results.csv
+// with statistics computed here, from the saved NIfTI files alone: the
+// rows must be the corrected map's, marked corrected, with the batch's
+// engine, device and seconds, and the other studies' rows as the batch
+// wrote them.
+func checkCorrected(t *testing.T, out, id string, batchRows []batch.Result) {
+	t.Helper()
+	read := func(p string) *volume.Volume {
+		v, err := nifti.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ct, seg, ref := read(samplePath), read(filepath.Join(out, id, batch.SegmentationFile)), read(sampleSeg)
+	var n, both, inRef int
+	var sum, sum2 float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	pred, target := make([]uint8, ct.Len()), make([]uint8, ct.Len())
+	for i := range ct.Len() {
+		if ref.Value(i) == 5 {
+			target[i] = 1
+			inRef++
+		}
+		if seg.Value(i) != 1 {
+			continue
+		}
+		pred[i] = 1
+		x := ct.Value(i)
+		n, sum, sum2, lo, hi = n+1, sum+x, sum2+x*x, min(lo, x), max(hi, x)
+		if target[i] == 1 {
+			both++
+		}
+	}
+	sp := ct.Geom.Spacing()
+	mean := sum / float64(n)
+	ml, std, dice := float64(n)*sp[0]*sp[1]*sp[2]/1000, math.Sqrt(sum2/float64(n)-mean*mean), 2*float64(both)/float64(n+inRef)
+	rows := readRows(t, filepath.Join(out, "results.csv"))
+	if len(rows) != len(batchRows) {
+		t.Fatalf("%d rows, the batch wrote %d", len(rows), len(batchRows))
+	}
+	for i, r := range rows {
+		b := batchRows[i]
+		if !strings.HasPrefix(r.Study, id+".") {
+			if r != b {
+				t.Errorf("another study's row changed:\n%+v\n%+v", b, r)
+			}
+			continue
+		}
+		t.Logf("%s: batch %d voxels, Dice %.4f; corrected %d voxels, Dice %.4f (recomputed here %d, %.4f)", r.Name, b.Voxels, b.Dice, r.Voxels, r.Dice, n, dice)
+		if !r.Corrected || r.Status != "ok" || r.Engine != b.Engine || r.Device != b.Device || r.Seconds != b.Seconds || r.NeedsReview != b.NeedsReview {
+			t.Errorf("row %+v after the batch's %+v", r, b)
+		}
+		if r.Voxels != n || r.Voxels == b.Voxels || math.Abs(r.ML-ml) > 1e-3 || math.Abs(r.Mean-mean) > 1e-3 || math.Abs(r.Std-std) > 1e-3 ||
+			r.Min != lo || r.Max != hi || math.Abs(r.Dice-dice) > 1e-4 {
+			t.Errorf("results.csv %+v; from the saved files: %d voxels, %.4f mL, mean %.3f, std %.3f, %g..%g, Dice %.4f", r, n, ml, mean, std, lo, hi, dice)
+		}
+		if hd := eval.HD95(pred, target, ct.Dims, sp); math.Abs(r.HD95-hd) > 1e-3 {
+			t.Errorf("HD95 %.3f in results.csv, %.3f on the saved map", r.HD95, hd)
+		}
 	}
 }

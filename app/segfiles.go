@@ -41,7 +41,16 @@ func (v *Viewer) SaveLabels(path string) error {
 	}
 	v.files.path = path
 	v.dropRecovery()
-	v.setStatusNote("saved " + filepath.Base(path))
+	note := "saved " + filepath.Base(path)
+	if v.review != nil {
+		switch id, err := v.review.saved(path); {
+		case err != nil:
+			return fmt.Errorf("segmentation saved, the batch's results.csv not updated: %w", err)
+		case id != "":
+			note += "; " + id + "'s rows of results.csv recomputed from it"
+		}
+	}
+	v.setStatusNote(note)
 	return nil
 }
 

@@ -567,3 +567,100 @@ func TestReviewFlag(t *testing.T) {
 	}
 	check(false)
 }
+
+// A study corrected in review (half its liver erased, saved back) gets
+// its rows recomputed from the corrected map by Corrected: statistics,
+// Dice and HD95 as the batch computes them on that map, the batch's
+// engine, device and seconds kept, marked corrected; the other study's
+// rows and the flags stay, and a rerun keeps the correction.
+func TestCorrectedRows(t *testing.T) {
+	dir := t.TempDir()
+	m := readManifest(t, cohort(t, dir, 2))
+	out := filepath.Join(dir, "out")
+	opt := Options{Out: out, Workers: 1, Engine: classic.Segmenter{}, Device: "CPU"}
+	if _, err := Run(context.Background(), m, opt); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetNeedsReview(out, "s0", true); err != nil {
+		t.Fatal(err)
+	}
+	before := readResults(t, filepath.Join(out, ResultsFile))
+	ct, err := study.Open(context.Background(), sampleCT, study.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := ct.Volume
+	path := filepath.Join(out, "s1", SegmentationFile)
+	lm, err := labels.Load(path, vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := lm.Mask(1)
+	clear(half[len(half)/2:])
+	if _, err := lm.Apply(half, 1, labels.Subtract); err != nil {
+		t.Fatal(err)
+	}
+	if err := lm.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Corrected(out, "s1", vol, lm); err != nil {
+		t.Fatal(err)
+	}
+	after := readResults(t, filepath.Join(out, ResultsFile))
+	if len(after) != 4 {
+		t.Fatalf("%d rows", len(after))
+	}
+	for i, r := range after[:2] {
+		if r != before[i] || !r.NeedsReview || r.Corrected {
+			t.Errorf("s0's row %d changed or lost its flag:\n%+v\n%+v", i, before[i], r)
+		}
+	}
+	ref, _ := study.Open(context.Background(), sampleSeg, study.Options{})
+	stats := lm.Statistics()
+	for i, r := range after[2:] {
+		b, s := before[2+i], stats[i]
+		if !r.Corrected || r.NeedsReview || r.Status != StatusOK || r.Engine != b.Engine || r.Device != "CPU" || r.Seconds != b.Seconds {
+			t.Errorf("%s: %+v (batch's %+v)", r.Name, r, b)
+		}
+		if r.Voxels != s.Voxels || math.Abs(r.ML-s.VolumeML) > 1e-3 || math.Abs(r.Mean-s.Mean) > 1e-3 || math.Abs(r.Std-s.Std) > 1e-3 || r.Min != s.Min || r.Max != s.Max {
+			t.Errorf("%s: results %+v, the corrected map's statistics %+v", r.Name, r, s)
+		}
+		want := map[string]float64{"liver": 5, "spleen": 1}[r.Name]
+		target := make([]uint8, vol.Len())
+		for n := range target {
+			if ref.Volume.Stored(n) == want {
+				target[n] = 1
+			}
+		}
+		pred := lm.Mask(uint8(i + 1))
+		d, hd := eval.Dice(pred, target), eval.HD95(pred, target, vol.Dims, vol.Geom.Spacing())
+		if math.Abs(d-r.Dice) > 1e-4 || math.Abs(hd-r.HD95) > 1e-3 {
+			t.Errorf("%s: Dice %.4f HD95 %.3f in results, %.4f %.3f on the corrected map", r.Name, r.Dice, r.HD95, d, hd)
+		}
+		// Only the liver was cut: its numbers moved, the spleen's not.
+		if moved := r.Voxels != b.Voxels; moved != (r.Name == "liver") || (r.Name == "liver" && r.Dice >= b.Dice) {
+			t.Errorf("%s: %d voxels, Dice %.4f after the correction; the batch's %d, %.4f", r.Name, r.Voxels, r.Dice, b.Voxels, b.Dice)
+		}
+	}
+	// A rerun of the batch skips the corrected study, keeping its rows.
+	sum, err := Run(context.Background(), m, opt)
+	if err != nil || sum.Skipped != 2 {
+		t.Fatalf("rerun: %+v %v", sum, err)
+	}
+	if again := readResults(t, filepath.Join(out, ResultsFile)); fmt.Sprint(again) != fmt.Sprint(after) {
+		t.Errorf("rerun changed results.csv:\n%+v\n%+v", after, again)
+	}
+	if err := Corrected(out, "s9", vol, lm); err == nil || !strings.Contains(err.Error(), "s9 is not a study") {
+		t.Errorf("unknown study: %v", err)
+	}
+	// A structure the reviewer deleted has nothing inside: no intensities.
+	if _, err := lm.DeleteSegment(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := Corrected(out, "s1", vol, lm); err != nil {
+		t.Fatal(err)
+	}
+	if r := readResults(t, filepath.Join(out, ResultsFile))[3]; r.Name != "spleen" || r.Voxels != 0 || r.ML != 0 || !math.IsNaN(r.Mean) || !math.IsNaN(r.Min) || r.Dice != 0 || !r.Corrected {
+		t.Errorf("deleted spleen's row: %+v", r)
+	}
+}

@@ -19,7 +19,7 @@ var nan = math.NaN()
 
 // ResultColumns are results.csv's columns.
 var ResultColumns = []string{"study", "series", "name", "label", "voxels", "ml", "mean", "std", "min", "max",
-	"dice", "hd95", "engine", "device", "seconds", "status", "needs_review"}
+	"dice", "hd95", "engine", "device", "seconds", "status", "needs_review", "corrected"}
 
 // Result is one structure's row of results.csv. The intensities are the
 // image's real values (HU for CT) inside the segment; NaN (an empty field)
@@ -35,6 +35,10 @@ type Result struct {
 	// NeedsReview is the reviewer's flag on the study (segvol-viewer
 	// --review), "yes" in the table.
 	NeedsReview bool
+	// Corrected ("yes") says the study's segmentation was corrected by
+	// hand in review and saved: the statistics, Dice and HD95 are the
+	// corrected map's, while engine, device and seconds stay the batch's.
+	Corrected bool
 }
 
 // WriteResults writes a header and one row per result.
@@ -45,10 +49,17 @@ func WriteResults(w io.Writer, res []Result) error {
 		cw.Write([]string{r.Study, r.Series, r.Name, strconv.Itoa(r.Label), strconv.Itoa(r.Voxels),
 			labels.CSVNumber(r.ML, 4), labels.CSVNumber(r.Mean, 3), labels.CSVNumber(r.Std, 3),
 			labels.CSVNumber(r.Min, -1), labels.CSVNumber(r.Max, -1), labels.CSVNumber(r.Dice, 4), labels.CSVNumber(r.HD95, 3),
-			r.Engine, r.Device, labels.CSVNumber(r.Seconds, 3), r.Status, map[bool]string{true: "yes"}[r.NeedsReview]})
+			r.Engine, r.Device, labels.CSVNumber(r.Seconds, 3), r.Status, yes(r.NeedsReview), yes(r.Corrected)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
 }
 
 // ReadResults reads what WriteResults wrote.
@@ -83,6 +94,7 @@ func ReadResults(r io.Reader) ([]Result, error) {
 		if r.Seconds, err = number(c[14]); err != nil {
 			return nil, err
 		}
+		r.Corrected = c[17] == "yes"
 		out = append(out, r)
 	}
 	return out, nil

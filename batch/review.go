@@ -1,11 +1,16 @@
 package batch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/segvolapp/segvol/viewer/labels"
+	"github.com/segvolapp/segvol/viewer/volume"
 )
 
 // ReviewFile in a study's folder is the reviewer's "needs review" flag;
@@ -26,11 +31,7 @@ type ReviewItem struct {
 // ReviewList is the studies of the batch in dir that have a segmentation,
 // in manifest order.
 func ReviewList(dir string) ([]ReviewItem, error) {
-	st, err := ReadState(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := ReadManifest(st.Manifest)
+	m, err := manifestOf(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -61,12 +62,50 @@ func SetNeedsReview(dir, id string, on bool) error {
 	if err != nil {
 		return err
 	}
-	st, err := ReadState(dir)
+	m, err := manifestOf(dir)
 	if err != nil {
 		return err
 	}
-	m, err := ReadManifest(st.Manifest)
+	_, err = Collect(m, dir)
+	return err
+}
+
+// manifestOf reads the manifest the batch in dir was run with.
+func manifestOf(dir string) (*Manifest, error) {
+	st, err := ReadState(dir)
 	if err != nil {
+		return nil, err
+	}
+	return ReadManifest(st.Manifest)
+}
+
+// Corrected recomputes the rows of study id of the batch in dir from lm,
+// its segmentation as the reviewer corrected and saved it, on vol (the
+// study's image), with the batch's own code: voxels, mL, intensities, and
+// Dice and HD95 against the manifest's references. The rows are marked
+// corrected and ok (the map is now the reviewer's, whatever the engine
+// failed on), and keep the batch's engine, device and seconds; a rerun of
+// the batch keeps them as it keeps any study done (--force redoes it).
+// DIR/results.csv is rewritten with every study's rows and flags.
+func Corrected(dir, id string, vol *volume.Volume, lm *labels.LabelMap) error {
+	m, err := manifestOf(dir)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(m.Studies, func(s *Study) bool { return s.ID == id })
+	if i < 0 {
+		return fmt.Errorf("%s is not a study of the batch in %s", id, dir)
+	}
+	st := m.Studies[i]
+	res, ok := readStudy(dir, st)
+	if !ok {
+		return fmt.Errorf("%s: the batch's results for it are missing or from an older manifest: run the batch again first", id)
+	}
+	for i := range res {
+		res[i].Status, res[i].Corrected = StatusOK, true
+	}
+	measure(context.Background(), st, res, lm, vol)
+	if err := writeStudyResults(dir, st, res); err != nil {
 		return err
 	}
 	_, err = Collect(m, dir)

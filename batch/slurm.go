@@ -141,23 +141,24 @@ func sbatch(ctx context.Context, args ...string) (string, error) {
 }
 
 // ShardStatus is one shard's studies by state, and what Slurm says of its
-// array task ("" when squeue no longer lists it).
+// array task ("" when it knows nothing of it).
 type ShardStatus struct {
 	Shard                 int
 	Done, Failed, Pending int
 	Queue                 string
 }
 
-// Status counts each shard's studies in DIR's outputs and asks squeue
-// about the array tasks still queued or running.
-func Status(ctx context.Context, dir string) (State, []ShardStatus, error) {
-	st, err := ReadState(dir)
+// Status counts each shard's studies in DIR's outputs and asks Slurm
+// about the array's tasks (see taskStates); source says where the task
+// states come from.
+func Status(ctx context.Context, dir string) (st State, shards []ShardStatus, source string, err error) {
+	st, err = ReadState(dir)
 	if err != nil {
-		return st, nil, err
+		return st, nil, "", err
 	}
 	m, err := ReadManifest(st.Manifest)
 	if err != nil {
-		return st, nil, err
+		return st, nil, "", err
 	}
 	n := st.Shards
 	if n <= 0 {
@@ -165,16 +166,7 @@ func Status(ctx context.Context, dir string) (State, []ShardStatus, error) {
 	}
 	queue := map[int]string{}
 	if st.Job != "" {
-		out, err := exec.CommandContext(ctx, "squeue", "-h", "-r", "-j", st.Job, "-o", "%K %T").Output()
-		if err == nil {
-			for _, l := range strings.Split(string(out), "\n") {
-				if k, state, ok := strings.Cut(strings.TrimSpace(l), " "); ok {
-					if i, err := strconv.Atoi(k); err == nil {
-						queue[i] = state
-					}
-				}
-			}
-		}
+		queue, source = taskStates(ctx, st.Job)
 	}
 	var out []ShardStatus
 	for i := range n {
@@ -192,7 +184,86 @@ func Status(ctx context.Context, dir string) (State, []ShardStatus, error) {
 		}
 		out = append(out, s)
 	}
-	return st, out, nil
+	return st, out, source, nil
+}
+
+// taskStates is the state of each task of array job, by task index: from
+// sacct, which remembers the tasks that ended (COMPLETED, CANCELLED by
+// ..., OUT_OF_MEMORY), with squeue's word for those queued or running,
+// which is the fresher; or from squeue alone, which lists only those,
+// when sacct does not answer (a cluster without accounting storage, as
+// the local one). source says which, and why sacct was not used.
+func taskStates(ctx context.Context, job string) (states map[int]string, source string) {
+	states = map[int]string{}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "sacct", "-n", "-P", "-X", "-j", job, "-o", "JobID,State")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		source = "sacct and squeue"
+		for _, l := range strings.Split(string(out), "\n") {
+			id, state, ok := strings.Cut(strings.TrimSpace(l), "|")
+			if !ok {
+				continue
+			}
+			for _, i := range arrayTasks(id, job) {
+				states[i] = state
+			}
+		}
+	} else {
+		why := strings.TrimSpace(stderr.String())
+		if why == "" {
+			why = strings.TrimSpace(string(out)) // Debian's sacct says it on stdout
+		}
+		if why == "" {
+			why = err.Error()
+		}
+		why, _, _ = strings.Cut(why, "\n")
+		source = "squeue only, tasks that ended not shown (sacct: " + why + ")"
+	}
+	if out, err := exec.CommandContext(ctx, "squeue", "-h", "-r", "-j", job, "-o", "%K %T").Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			if k, state, ok := strings.Cut(strings.TrimSpace(l), " "); ok {
+				if i, err := strconv.Atoi(k); err == nil {
+					states[i] = state
+				}
+			}
+		}
+	}
+	return states, source
+}
+
+// arrayTasks is the task indices of one of sacct's job ids for array job:
+// JOB_3, or JOB_[0-2,5%2] for tasks still pending; none for other jobs.
+func arrayTasks(id, job string) []int {
+	rest, ok := strings.CutPrefix(id, job+"_")
+	if !ok {
+		return nil
+	}
+	if i, err := strconv.Atoi(rest); err == nil {
+		return []int{i}
+	}
+	rest, ok = strings.CutPrefix(rest, "[")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(strings.TrimSuffix(rest, "]"), "%")
+	var out []int
+	for _, r := range strings.Split(rest, ",") {
+		a, b, isRange := strings.Cut(r, "-")
+		lo, err1 := strconv.Atoi(a)
+		hi, err2 := lo, error(nil)
+		if isRange {
+			hi, err2 = strconv.Atoi(b)
+		}
+		if err1 != nil || err2 != nil {
+			return nil
+		}
+		for i := lo; i <= hi; i++ {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func joinInts(v []int) string {

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,11 +112,21 @@ func TestSlurmArrayCancelResume(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// While it runs, status says so, from sacct, or, on a cluster without
+	// accounting storage (the local one), from squeue with sacct's reason.
+	status := segvolCmd(t, exe, "batch", "status", out)
+	source := "slurm states from sacct and squeue"
+	if o, err := exec.Command("sacct", "-n", "-X", "-j", st.Job).CombinedOutput(); err != nil {
+		source = "slurm states from squeue only, tasks that ended not shown (sacct: " + strings.TrimSpace(string(o)) + ")"
+	}
+	if !strings.Contains(status, "shard 2: 0 done, 0 failed, 1 pending  slurm RUNNING") || !strings.Contains(status, source) {
+		t.Errorf("status while shard 2 runs:\n%s\nwant %q", status, source)
+	}
 	if o, err := exec.Command("scancel", task).CombinedOutput(); err != nil {
 		t.Fatalf("scancel: %v %s", err, o)
 	}
 	waitJobs(t, st.Job, st.Collect)
-	status := segvolCmd(t, exe, "batch", "status", out)
+	status = segvolCmd(t, exe, "batch", "status", out)
 	if !strings.Contains(status, "shard 2: 0 done, 0 failed, 1 pending") || !strings.Contains(status, "studies: 3 done, 0 failed, 1 pending") {
 		t.Errorf("status after the cancel:\n%s", status)
 	}
@@ -138,5 +149,24 @@ func TestSlurmArrayCancelResume(t *testing.T) {
 	same(t, readResults(t, filepath.Join(out, ResultsFile)), readResults(t, filepath.Join(local, ResultsFile)))
 	if sub := segvolCmd(t, exe, "batch", man, "--out", out, "--slurm", "--backend", "classic"); !strings.Contains(sub, "nothing to submit") {
 		t.Errorf("third submission: %s", sub)
+	}
+}
+
+// sacct's job ids for an array's tasks: one ended or running task, or the
+// tasks still pending in one line, with the running limit.
+func TestArrayTasks(t *testing.T) {
+	for id, want := range map[string][]int{
+		"77_3":           {3},
+		"77_[0-2,5%2]":   {0, 1, 2, 5},
+		"77_[4]":         {4},
+		"77":             nil, // the array itself
+		"770_1":          nil, // another job
+		"77_[1-x]":       nil,
+		"77_3.batch":     nil, // a step (sacct -X leaves them out)
+		"77_[10-12%100]": {10, 11, 12},
+	} {
+		if got := arrayTasks(id, "77"); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", id, got, want)
+		}
 	}
 }

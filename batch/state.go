@@ -26,10 +26,10 @@ type State struct {
 
 func writeState(dir, manifest string) error {
 	st, err := ReadState(dir)
-	if err != nil || st.Manifest != manifest {
-		st = State{Manifest: manifest}
+	if err == nil && st.Manifest == manifest {
+		return nil // a resumed run: the state is already right
 	}
-	return saveState(dir, st)
+	return saveState(dir, State{Manifest: manifest})
 }
 
 func saveState(dir string, st State) error {

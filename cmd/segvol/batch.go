@@ -165,7 +165,7 @@ func parseShard(s string, studies int) (i, n int, err error) {
 }
 
 func batchStatus(ctx context.Context, dir string, stdout io.Writer) error {
-	st, shards, err := batch.Status(ctx, dir)
+	st, shards, source, err := batch.Status(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -183,6 +183,9 @@ func batchStatus(ctx context.Context, dir string, stdout io.Writer) error {
 		job = ", job " + st.Job
 	}
 	fmt.Fprintf(stdout, "studies: %d done, %d failed, %d pending (manifest %s%s)\n", done, failed, pending, st.Manifest, job)
+	if source != "" {
+		fmt.Fprintf(stdout, "slurm states from %s\n", source)
+	}
 	return nil
 }
 

@@ -39,8 +39,8 @@ func TestBatchCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(b), "\n")
-	if lines[0] != "study,series,name,label,voxels,ml,mean,std,min,max,dice,hd95,engine,device,seconds,status,needs_review" ||
-		!strings.HasSuffix(lines[1], ",ok,") || !strings.Contains(lines[1], ",liver,1,") {
+	if lines[0] != "study,series,name,label,voxels,ml,mean,std,min,max,dice,hd95,engine,device,seconds,status,needs_review,corrected" ||
+		!strings.HasSuffix(lines[1], ",ok,,") || !strings.Contains(lines[1], ",liver,1,") {
 		t.Errorf("results.csv:\n%s", b)
 	}
 	st, stdout, _ = segvol(t, "batch", man, "--out", out, "--backend", "classic")

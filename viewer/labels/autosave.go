@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/segvolapp/segvol/internal/atomicfile"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -78,7 +79,7 @@ func (m *LabelMap) Autosave(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("labels: autosave: %w", err)
 	}
-	if err := writeAtomic(record, data); err != nil {
+	if err := writeAtomic(record, data, atomicfile.Write); err != nil {
 		return "", err
 	}
 	if a.written && a.labels != rec.Labels {

@@ -42,6 +42,10 @@ func FromMasks(img *volume.Volume, masks [][]uint8, segs []Segment) (m *LabelMap
 			m.vox[n] = s.Value
 		}
 	}
-	m.fillTable(segs)
+	// Every value written is one of segs': no need for fillTable's scan
+	// of the voxels for others.
+	for _, s := range segs {
+		m.tab.seg[s.Value], m.tab.used[s.Value] = s, true
+	}
 	return m, overlapped, nil
 }

@@ -36,9 +36,15 @@ func baseName(p string) string {
 // geometry and its segment table beside it as an ITK-SNAP label
 // description file (DescriptionPath), each atomically.
 func (m *LabelMap) Save(path string) error {
+	return m.SaveWith(path, atomicfile.Write)
+}
+
+// SaveWith is Save through another atomic writer: the batch's, which
+// syncs the study's folder once after all its files.
+func (m *LabelMap) SaveWith(path string, atomic func(path string, write func(io.Writer) error) error) error {
 	m.mu.RLock()
 	segs := m.segmentsLocked()
-	err := nifti.Write(path, m.asVolume(m.vox))
+	err := nifti.WriteWith(path, m.asVolume(m.vox), atomic)
 	m.mu.RUnlock()
 	if err != nil {
 		return err
@@ -47,7 +53,7 @@ func (m *LabelMap) Save(path string) error {
 	if err := writeDescription(&b, segs); err != nil {
 		return err
 	}
-	return writeAtomic(DescriptionPath(path), b.Bytes())
+	return writeAtomic(DescriptionPath(path), b.Bytes(), atomic)
 }
 
 func (m *LabelMap) segmentsLocked() []Segment {
@@ -150,8 +156,8 @@ func (m *LabelMap) fillTable(listed []Segment) {
 
 // writeAtomic replaces path with data so that a crash leaves the old file
 // or the new one, never half of one.
-func writeAtomic(path string, data []byte) error {
-	err := atomicfile.Write(path, func(w io.Writer) error {
+func writeAtomic(path string, data []byte, atomic func(path string, write func(io.Writer) error) error) error {
+	err := atomic(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
