@@ -162,7 +162,11 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	e.RenderLabels(func(l *render.Labels) {
 		v.surfaces = v.built.Update(l, s.Volume.Dims, s.Volume.Geom)
 		viewer.ColorSurfaces(v.surfaces, colors)
-		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
+		drawn := v.surfaces
+		if v.moving { // the light copies, as 3D Slicer's adaptive quality: the cost is per triangle
+			drawn = v.built.Light(v.surfaces)
+		}
+		sc := &render.Scene{Surfaces: drawn, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
 			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}
 		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {
 			v.fail(err)
