@@ -112,6 +112,10 @@ func (v *View3D) SetPreset(p render.Preset) {
 // Frames is how many images the view has rendered.
 func (v *View3D) Frames() int { return v.frames }
 
+// WaitLight waits until the light copies of the surfaces drawn while the
+// mouse moves are built (benchmarks time the frames that use them).
+func (v *View3D) WaitLight() { v.built.WaitLight() }
+
 // Busy is the time the view has spent rendering.
 func (v *View3D) Busy() time.Duration { return v.busy }
 
