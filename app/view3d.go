@@ -112,6 +112,10 @@ func (v *View3D) SetPreset(p render.Preset) {
 // Frames is how many images the view has rendered.
 func (v *View3D) Frames() int { return v.frames }
 
+// WaitLight waits until the light copies of the surfaces drawn while the
+// mouse moves are built (benchmarks time the frames that use them).
+func (v *View3D) WaitLight() { v.built.WaitLight() }
+
 // Busy is the time the view has spent rendering.
 func (v *View3D) Busy() time.Duration { return v.busy }
 
@@ -162,7 +166,11 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	e.RenderLabels(func(l *render.Labels) {
 		v.surfaces = v.built.Update(l, s.Volume.Dims, s.Volume.Geom)
 		viewer.ColorSurfaces(v.surfaces, colors)
-		sc := &render.Scene{Surfaces: v.surfaces, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
+		drawn := v.surfaces
+		if v.moving { // the light copies, as 3D Slicer's adaptive quality: the cost is per triangle
+			drawn = v.built.Light(v.surfaces)
+		}
+		sc := &render.Scene{Surfaces: drawn, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
 			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}
 		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {
 			v.fail(err)

@@ -444,3 +444,31 @@ func TestShearedSurface(t *testing.T) {
 		t.Errorf("encloses %.0f mm³, voxels %.0f mm³", m.Volume(), want)
 	}
 }
+
+// TestDecimateCopy: Decimate of a built organ surface (the 3D view's light
+// copy) keeps it closed, near the voxels and the volume, removes the
+// fraction asked, and leaves the full mesh untouched.
+func TestDecimateCopy(t *testing.T) {
+	g, geom := readGrid(t, sampleLabels)
+	full, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: organs, Smoothing: mesh.DefaultSmoothing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full {
+		m := &full[i]
+		before := slices.Clone(m.Positions)
+		d := mesh.Decimate(*m, 0.9)
+		checkClosed(t, &d)
+		checkNear(t, g, geom, &d, 1.5)
+		if !slices.Equal(before, m.Positions) {
+			t.Errorf("label %d: Decimate changed the full mesh", m.Label)
+		}
+		kept := float64(len(d.Triangles)) / float64(len(m.Triangles))
+		if kept > 0.15 || kept < 0.09 {
+			t.Errorf("label %d: kept %.3f of the triangles, want 0.1", m.Label, kept)
+		}
+		if want := m.Volume(); math.Abs(d.Volume()/want-1) > 0.03 {
+			t.Errorf("label %d: encloses %.0f mm³, the full mesh %.0f", m.Label, d.Volume(), want)
+		}
+	}
+}

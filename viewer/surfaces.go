@@ -1,9 +1,11 @@
 package viewer
 
 import (
+	"cmp"
 	"context"
 	"image/color"
 	"math"
+	"sync"
 
 	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
@@ -20,6 +22,27 @@ type Surfaces struct {
 	valid bool
 	built map[uint8]*builtSurface
 	count uint64 // builds, for each surface's Revision
+	light *lightCopies
+	// budget is the light copies' triangles in all; 0 is LightBudget
+	// (tests lower it to lighten a small map).
+	budget int
+}
+
+// LightBudget is the triangles, over all segments, of the light copies the
+// 3D view draws while the mouse moves: a rasteriser's cost is per
+// triangle, and 5M of them (60 structures of a 512x512x300 map) took 0.8 s
+// a frame on the CPU.
+const LightBudget = 300_000
+
+// lightCopies are decimated copies of the surfaces, built in the
+// background, each for the Revision of the surface it lightens.
+type lightCopies struct {
+	mu       sync.Mutex
+	copies   map[uint8]render.Surface
+	want     []render.Surface // the latest surfaces, to lighten
+	fraction float64          // of their triangles to remove
+	running  bool
+	done     chan struct{} // closed when the running build ends
 }
 
 type builtSurface struct {
@@ -47,7 +70,104 @@ func (ss *Surfaces) Update(l *render.Labels, dims [3]int, g volume.Geometry) []r
 			out = append(out, b.s)
 		}
 	}
+	ss.lighten(out)
 	return out
+}
+
+// Light is ss (as Update returned them) with each surface replaced by its
+// light copy where that has been built for the surface's revision: fewer
+// than LightBudget triangles in all, for the frames drawn while the mouse
+// moves. Surfaces whose copy is not ready yet come whole.
+func (ss *Surfaces) Light(full []render.Surface) []render.Surface {
+	out := make([]render.Surface, len(full))
+	copy(out, full)
+	if ss.light == nil {
+		return out
+	}
+	ss.light.mu.Lock()
+	defer ss.light.mu.Unlock()
+	for i, s := range out {
+		if c, ok := ss.light.copies[s.Label]; ok && c.Revision == s.Revision {
+			out[i].Positions, out[i].Normals, out[i].Indices = c.Positions, c.Normals, c.Indices
+			out[i].Revision = c.Revision | lightRevision
+		}
+	}
+	return out
+}
+
+// lightRevision marks a light copy's Revision, so that a renderer keeping
+// a copy of each mesh (render/gl) tells it from the full one.
+const lightRevision = 1 << 63
+
+// WaitLight waits for the light copies under way, if any.
+func (ss *Surfaces) WaitLight() {
+	if ss.light == nil {
+		return
+	}
+	ss.light.mu.Lock()
+	done := ss.light.done
+	ss.light.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// lighten starts building, in the background, the light copies that the
+// surfaces out lack, when their triangles exceed LightBudget: each
+// surface of more than lightKeep triangles keeps the share of the budget
+// its triangles have of the total. One build runs at a time, on the
+// latest surfaces given.
+func (ss *Surfaces) lighten(out []render.Surface) {
+	total := 0
+	for _, s := range out {
+		total += len(s.Indices) / 3
+	}
+	budget := cmp.Or(ss.budget, LightBudget)
+	if total <= budget {
+		return
+	}
+	if ss.light == nil {
+		ss.light = &lightCopies{copies: map[uint8]render.Surface{}}
+	}
+	lc := ss.light
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.want, lc.fraction = out, 1-float64(budget)/float64(total)
+	if !lc.running {
+		lc.running, lc.done = true, make(chan struct{})
+		go lc.run()
+	}
+}
+
+// lightKeep is the size below which a surface is drawn whole while moving:
+// decimating it would save little and lose its shape.
+const lightKeep = 1000
+
+// run builds the copies lc.want lacks, one at a time, until none is left.
+func (lc *lightCopies) run() {
+	for {
+		lc.mu.Lock()
+		var todo *render.Surface
+		for i := range lc.want {
+			s := &lc.want[i]
+			if c, ok := lc.copies[s.Label]; len(s.Indices)/3 > lightKeep && (!ok || c.Revision != s.Revision) {
+				todo = s
+				break
+			}
+		}
+		if todo == nil {
+			lc.running = false
+			close(lc.done)
+			lc.mu.Unlock()
+			return
+		}
+		s, fraction := *todo, lc.fraction
+		lc.mu.Unlock()
+		m := mesh.Decimate(mesh.Mesh{Label: s.Label, Positions: s.Positions, Normals: s.Normals, Triangles: s.Indices}, fraction)
+		lc.mu.Lock()
+		lc.copies[s.Label] = render.Surface{Label: s.Label, Positions: m.Positions, Normals: m.Normals, Indices: m.Triangles, Revision: s.Revision}
+		lc.mu.Unlock()
+	}
 }
 
 // rebuild builds every label's surface.

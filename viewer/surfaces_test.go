@@ -8,6 +8,7 @@ import (
 
 	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
+	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
 
@@ -193,5 +194,85 @@ func TestSurfacesRebuildOnlyWhatChanged(t *testing.T) {
 		if v, want := signedVolume(&m), signedVolume(&s); math.Abs(v-want) > 1e-6 {
 			t.Errorf("label %d encloses %g mm3, a full build %g", s.Label, v, want)
 		}
+	}
+}
+
+// TestLightSurfaces: the light copies of the sample's 41 surfaces, built in
+// the background when their triangles exceed the budget, hold about the
+// budget in all, enclose what the full surfaces do, and carry a revision
+// of their own; after an edit the changed segment comes whole until its
+// new copy is built, the others keep theirs.
+func TestLightSurfaces(t *testing.T) {
+	v, err := nifti.Read(sampleSeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := v.Data.([]uint8)
+	rev := uint64(1)
+	var lo, hi [3]int
+	l := &render.Labels{Data: lab, Revision: rev, Changed: func(since uint64) ([3]int, [3]int, bool) { return lo, hi, since == rev-1 }}
+	ss := Surfaces{budget: 20_000}
+	full := ss.Update(l, v.Dims, v.Geom)
+	total := 0
+	for _, s := range full {
+		total += len(s.Indices) / 3
+	}
+	ss.WaitLight()
+	light := ss.Light(full)
+	lightTotal := 0
+	for i, s := range light {
+		lightTotal += len(s.Indices) / 3
+		f := &full[i]
+		if len(f.Indices)/3 <= lightKeep {
+			if s.Revision != f.Revision || len(s.Indices) != len(f.Indices) {
+				t.Errorf("label %d (%d triangles) was lightened", s.Label, len(f.Indices)/3)
+			}
+			continue
+		}
+		if s.Revision != f.Revision|lightRevision || len(s.Indices) >= len(f.Indices) {
+			t.Errorf("label %d: light copy of %d triangles, revision %x; full %d, %x", s.Label, len(s.Indices)/3, s.Revision, len(f.Indices)/3, f.Revision)
+		}
+		// Thin ribs lose most at this budget: 10% at 85% of their triangles gone.
+		if a, b := signedVolume(&s), signedVolume(f); math.Abs(a/b-1) > 0.15 {
+			t.Errorf("label %d: light copy encloses %.0f mm3, the full surface %.0f", s.Label, a, b)
+		}
+	}
+	t.Logf("%d surfaces: %d triangles, light %d", len(full), total, lightTotal)
+	if total <= 20_000 || lightTotal > 20_000+len(full)*lightKeep {
+		t.Errorf("%d triangles lightened to %d, budget 20000", total, lightTotal)
+	}
+	// Erase the liver (5) in one slice: the segments in that slice are
+	// rebuilt and lightened again, the others keep their copies.
+	fullRev, lightRev := map[uint8]uint64{}, map[uint8]uint64{}
+	for i, s := range full {
+		fullRev[s.Label], lightRev[s.Label] = s.Revision, light[i].Revision
+	}
+	k := v.Dims[2] / 2
+	for j := range v.Dims[1] {
+		for i := range v.Dims[0] {
+			if p := i + v.Dims[0]*(j+v.Dims[1]*k); lab[p] == 5 {
+				lab[p] = 0
+			}
+		}
+	}
+	lo, hi = [3]int{0, 0, k}, [3]int{v.Dims[0] - 1, v.Dims[1] - 1, k}
+	rev++
+	l.Revision = rev
+	edited := ss.Update(l, v.Dims, v.Geom)
+	ss.WaitLight()
+	rebuilt := 0
+	for i, s := range ss.Light(edited) {
+		e := &edited[i]
+		if s.Revision&^lightRevision != e.Revision || (len(e.Indices)/3 > lightKeep) != (s.Revision&lightRevision != 0) {
+			t.Errorf("label %d after the edit: revision %x, surface's %x", s.Label, s.Revision, e.Revision)
+		}
+		if e.Revision != fullRev[s.Label] {
+			rebuilt++
+		} else if s.Revision != lightRev[s.Label] {
+			t.Errorf("label %d was not rebuilt, but its light copy was", s.Label)
+		}
+	}
+	if rebuilt == 0 || rebuilt == len(edited) {
+		t.Errorf("%d of %d surfaces rebuilt after erasing the liver in slice %d", rebuilt, len(edited), k)
 	}
 }

@@ -248,6 +248,9 @@ func benchRotate(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
 	v3 := v.View3D()
 	fyne.DoAndWait(func() { v3.DoubleTapped(nil) })
 	time.Sleep(settle)
+	t := time.Now()
+	v3.WaitLight()
+	fmt.Printf("segvol-viewer: light copies of the surfaces built %.1f s after the view showed\n", time.Since(t).Seconds()+settle.Seconds())
 	var start int
 	var busy0 time.Duration
 	fyne.DoAndWait(func() { start, busy0 = v3.Frames(), v3.Busy() })
