@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -114,6 +115,27 @@ func TestView3DPane(t *testing.T) {
 		t.Errorf("moving with 1 s frames: scale %g", s)
 	}
 	waitFor(t, "the refinement", func() bool { return v3.scale(1000, 1000) == 1 })
+
+	// Frames that cost 40 ms outside rendering (the window's drawing) get
+	// a smaller render budget, so that the interval stays at 1/16 s; a
+	// pause between movements is not counted.
+	v3.interacting()
+	t0 := time.Now()
+	for i := range 20 {
+		v3.lastTook = 30 * time.Millisecond
+		v3.measureInterval(t0.Add(time.Duration(i) * 70 * time.Millisecond))
+	}
+	if got, want := v3.budget(), frameTarget-40*time.Millisecond; got < want-2*time.Millisecond || got > want+2*time.Millisecond {
+		t.Errorf("with 40 ms outside rendering: budget %v, want about %v", got, want)
+	}
+	if s := v3.scale(1000, 1000); s > math.Sqrt(0.0235) {
+		t.Errorf("moving with 1 s frames and 40 ms outside them: scale %g", s)
+	}
+	waitFor(t, "the refinement", func() bool { return v3.scale(1000, 1000) == 1 })
+	v3.measureInterval(time.Now())
+	if !v3.lastStart.IsZero() {
+		t.Error("a frame at rest was counted as a movement's frame")
+	}
 
 	// Deleting the liver takes its surface away; undo brings it back.
 	hasLiver := func() bool {
