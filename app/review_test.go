@@ -190,12 +190,7 @@ func TestReviewRefusesOtherFolder(t *testing.T) {
 
 func readRows(t *testing.T, path string) []batch.Result {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := batch.ReadResults(f)
+	res, err := batch.ReadResultsFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,12 +82,7 @@ func readManifest(t testing.TB, path string) *Manifest {
 
 func readResults(t testing.TB, path string) []Result {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := ReadResults(f)
+	res, err := ReadResultsFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

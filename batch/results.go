@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,16 @@ func yes(b bool) string {
 		return "yes"
 	}
 	return ""
+}
+
+// ReadResultsFile reads a results.csv file.
+func ReadResultsFile(path string) ([]Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadResults(f)
 }
 
 // ReadResults reads what WriteResults wrote.

@@ -41,12 +41,7 @@ func TestReviewUnderXvfb(t *testing.T) {
 		t.Errorf("opened %q, want the batch's study", last)
 	}
 	rows := func() []batch.Result {
-		f, err := os.Open(filepath.Join(out, batch.ResultsFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		res, err := batch.ReadResults(f)
+		res, err := batch.ReadResultsFile(filepath.Join(out, batch.ResultsFile))
 		if err != nil || len(res) != 1 {
 			t.Fatalf("results.csv: %v %v", res, err)
 		}
