@@ -294,6 +294,11 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		showSize()
 	})
 	browse := widget.NewButton("Browse…", func() { v.pickFile("", nil, d.ca.SetText) })
+	// Test connection's five lines scroll in a fixed space: grown with
+	// them, the dialog ran past a 768-pixel screen and its Close button
+	// covered them.
+	result := container.NewVScroll(d.result)
+	result.SetMinSize(fyne.NewSize(0, 64))
 	content := container.NewVBox(
 		widget.NewForm(
 			widget.NewFormItem("Server", d.servers),
@@ -308,7 +313,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 			widget.NewFormItem("CA certificate", container.NewBorder(nil, nil, nil, browse, d.ca)),
 		),
 		container.NewHBox(d.save, d.test, d.remove),
-		d.result,
+		result,
 		widget.NewSeparator(),
 		widget.NewForm(widget.NewFormItem("Cache limit (MB)", d.cacheMB)),
 		container.NewBorder(nil, nil, nil, d.clear, cacheNote),

@@ -46,7 +46,12 @@ func TestOrthancCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantLines(t, c.Check(ctx), false, "failed: PACS answered 401", "not checked, as search failed", tc.login)
+		k := c.Check(ctx)
+		wantLines(t, k, false, "failed: PACS answered 401", "not checked, as search failed", tc.login)
+		// The search's path, not its query of a dozen includefields.
+		if !strings.Contains(k.Search, "/dicom-web/studies:") || strings.Contains(k.Search, "includefield") {
+			t.Errorf("the failed search reads %q", k.Search)
+		}
 	}
 
 	empty := orthanctest.Start(t, orthanctest.Options{})

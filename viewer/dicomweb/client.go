@@ -233,7 +233,10 @@ func (e *StatusError) Error() string {
 	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
 		what = ": the server is unavailable, try again later"
 	}
-	s := fmt.Sprintf("PACS answered %d %s to %s %s%s", e.Code, http.StatusText(e.Code), e.Method, e.URL, what)
+	// The path, not the query: a search's includefield list ran to five
+	// lines of Test connection's answer before the words that mattered.
+	path, _, _ := strings.Cut(e.URL, "?")
+	s := fmt.Sprintf("PACS answered %d %s to %s %s%s", e.Code, http.StatusText(e.Code), e.Method, path, what)
 	if e.Body != "" {
 		s += " (" + e.Body + ")"
 	}
