@@ -3,6 +3,7 @@ package app
 import (
 	"image"
 	"math"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -54,6 +55,25 @@ type View3D struct {
 	lastStart time.Time
 	lastTook  time.Duration
 	outside   time.Duration
+
+	// Full-resolution frames of the CPU renderer (about 1 s for CT bone on
+	// a 512^3 volume) are drawn by a worker, so that the window stays
+	// responsive; coarse frames while the mouse moves stay on the UI
+	// goroutine. All these fields belong to the UI goroutine.
+	raster  *canvas.Raster
+	worker  *cpu.Renderer // the worker's own: a cpu.Renderer serves one goroutine at a time
+	gen     uint64        // numbers the pictures asked for; a worker's frame for an older one is dropped
+	working bool          // a worker is rendering (never two at once)
+	pending image.Point   // the size of a full frame asked for while working (zero: none)
+	done    *image.RGBA   // the worker's frame for doneGen, for the next paint
+	doneGen uint64
+	// labSnap is the worker's copy of the labels, which brush strokes
+	// change on the UI goroutine while it renders: taken only when the
+	// slice planes are tinted (the only part of a scene that reads them),
+	// brought up to date by the box that changed, written only while no
+	// worker runs.
+	labSnap []uint8
+	labRev  uint64
 }
 
 // coarseBudget is the time rendering a frame may take while the mouse
@@ -85,6 +105,7 @@ func NewView3D() *View3D {
 // SetSession shows a session, looking at its volume from the front.
 func (v *View3D) SetSession(s *viewer.Session) {
 	v.session, v.surfaces, v.built = s, nil, viewer.Surfaces{}
+	v.labSnap = nil // a running worker keeps reading its own
 	v.ResetCamera()
 }
 
@@ -159,26 +180,46 @@ func (v *View3D) fail(err error) {
 func (v *View3D) CreateRenderer() fyne.WidgetRenderer {
 	r := &view3DRenderer{v: v}
 	r.raster = canvas.NewRaster(r.paint)
+	v.raster = r.raster
 	r.raster.ScaleMode = canvas.ImageScaleSmooth // coarse frames are scaled up
 	return r
 }
 
-// render draws the scene into a w x h image (reusing img when it fits).
+// render draws the scene into a w x h image (reusing img when it fits) on
+// the calling goroutine.
 func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 	if img == nil || img.Rect.Dx() != w || img.Rect.Dy() != h {
 		img = image.NewRGBA(image.Rect(0, 0, w, h))
 	}
 	if v.session == nil {
-		bg := render.Background
-		for i := 0; i < len(img.Pix); i += 4 {
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = bg.R, bg.G, bg.B, 255
-		}
+		fillBackground(img)
 		return img
 	}
-	s := v.session
-	e := s.Edit()
 	start := time.Now()
 	v.measureInterval(start)
+	v.withScene(func(sc *render.Scene) {
+		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {
+			v.fail(err)
+		}
+	})
+	v.lastTook = time.Since(start)
+	v.account(img, v.lastTook)
+	return img
+}
+
+func fillBackground(img *image.RGBA) {
+	bg := render.Background
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = bg.R, bg.G, bg.B, 255
+	}
+}
+
+// withScene brings the surfaces up to the labels and calls fn with the
+// scene, inside Editor.RenderLabels (which holds the label map's read lock
+// and changes the editor's state: UI goroutine only).
+func (v *View3D) withScene(fn func(*render.Scene)) {
+	s := v.session
+	e := s.Edit()
 	colors := e.SurfaceColors() // outside RenderLabels, which holds the map's read lock
 	e.RenderLabels(func(l *render.Labels) {
 		v.surfaces = v.built.Update(l, s.Volume.Dims, s.Volume.Geom)
@@ -187,19 +228,98 @@ func (v *View3D) render(img *image.RGBA, w, h int) *image.RGBA {
 		if v.moving { // the light copies, as 3D Slicer's adaptive quality: the cost is per triangle
 			drawn = v.built.Light(v.surfaces)
 		}
-		sc := &render.Scene{Surfaces: drawn, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
-			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true}
-		if err := v.renderer.RenderScene(img, sc, v.camera); err != nil {
-			v.fail(err)
-		}
+		fn(&render.Scene{Surfaces: drawn, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
+			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true})
 	})
-	took := time.Since(start)
-	v.lastTook = took
+}
+
+// account counts a frame of size img that took took.
+func (v *View3D) account(img *image.RGBA, took time.Duration) {
 	v.busy += took
-	v.pixelTime = took.Seconds() / float64(w*h)
+	v.pixelTime = took.Seconds() / float64(img.Rect.Dx()*img.Rect.Dy())
 	v.frames++
 	v.lastSize = img.Rect.Size()
-	return img
+}
+
+// async reports whether full-resolution frames go to a worker: with the
+// CPU renderer only. render/gl holds its mutex for a whole frame and the
+// slice views draw through the same renderer, so a worker would move the
+// wait to the slice views; its frames stay on the UI goroutine.
+func (v *View3D) async() bool {
+	_, ok := v.renderer.(*cpu.Renderer)
+	return ok && v.session != nil
+}
+
+// renderFull asks the worker for a full w x h frame of the picture numbered
+// v.gen: now when it is free, else when it ends (the frame it is drawing is
+// then dropped). The scene is taken here, on the UI goroutine: the
+// surfaces slice copied (the next frame recolours it), the labels copied
+// where the planes need them; the meshes and the volume are never changed
+// in place.
+func (v *View3D) renderFull(w, h int) {
+	if v.working {
+		v.pending = image.Pt(w, h)
+		return
+	}
+	var sc *render.Scene
+	v.withScene(func(s *render.Scene) {
+		s.Surfaces = slices.Clone(s.Surfaces)
+		s.Labels = v.snapshotLabels(s.Labels, s.Planes)
+		sc = s
+	})
+	if v.worker == nil {
+		v.worker = cpu.New()
+	}
+	gen, wr, cam := v.gen, v.worker, v.camera
+	v.working = true
+	go func() {
+		img := image.NewRGBA(image.Rect(0, 0, w, h)) // new: the last one may be on screen
+		start := time.Now()
+		err := wr.RenderScene(img, sc, cam)
+		took := time.Since(start)
+		fyne.Do(func() {
+			v.working = false
+			v.account(img, took)
+			switch {
+			case err != nil:
+				v.fail(err)
+			case gen == v.gen:
+				v.done, v.doneGen = img, gen
+				v.raster.Refresh() // not v.Refresh, which asks for a new picture
+			}
+			if p := v.pending; p != (image.Point{}) {
+				v.pending = image.Point{}
+				v.renderFull(p.X, p.Y)
+			}
+		})
+	}()
+}
+
+// snapshotLabels is the worker's copy of l: nil where the scene does not
+// read the labels (the planes hidden or untinted).
+func (v *View3D) snapshotLabels(l *render.Labels, planes bool) *render.Labels {
+	if !planes || !l.Fill {
+		return nil
+	}
+	d := v.session.Volume.Dims
+	switch {
+	case len(v.labSnap) != len(l.Data) || l.Changed == nil:
+		v.labSnap = slices.Clone(l.Data)
+	case l.Revision != v.labRev:
+		lo, hi, ok := l.Changed(v.labRev)
+		if !ok {
+			copy(v.labSnap, l.Data)
+			break
+		}
+		for k := lo[2]; k <= hi[2]; k++ {
+			for j := lo[1]; j <= hi[1]; j++ {
+				at := d[0] * (j + d[1]*k)
+				copy(v.labSnap[at+lo[0]:at+hi[0]+1], l.Data[at+lo[0]:at+hi[0]+1])
+			}
+		}
+	}
+	v.labRev = l.Revision
+	return &render.Labels{Data: v.labSnap, Colors: l.Colors, Fill: l.Fill, Outline: l.Outline, Revision: l.Revision}
 }
 
 // measureInterval, called as a frame's render starts, updates the time a
@@ -353,9 +473,28 @@ type view3DRenderer struct {
 	img    *image.RGBA
 }
 
+// paint shows the worker's frame when it is the one asked for at this
+// size; else it asks for a new picture: drawn here while the mouse moves
+// (or by render/gl), by the worker at rest, the last frame shown meanwhile.
 func (r *view3DRenderer) paint(w, h int) image.Image {
-	s := r.v.scale(w, h)
-	r.img = r.v.render(r.img, max(int(float64(w)*s), 1), max(int(float64(h)*s), 1))
+	v := r.v
+	if d := v.done; d != nil && v.doneGen == v.gen && d.Rect.Size() == image.Pt(w, h) {
+		v.done, r.img = nil, d
+		return d
+	}
+	v.done = nil
+	v.gen++
+	if v.moving || !v.async() {
+		v.pending = image.Point{} // superseded
+		s := v.scale(w, h)
+		r.img = v.render(r.img, max(int(float64(w)*s), 1), max(int(float64(h)*s), 1))
+		return r.img
+	}
+	v.renderFull(w, h)
+	if r.img == nil {
+		r.img = image.NewRGBA(image.Rect(0, 0, 1, 1)) // until the first frame
+		fillBackground(r.img)
+	}
 	return r.img
 }
 
@@ -363,7 +502,10 @@ func (r *view3DRenderer) Destroy()                     {}
 func (r *view3DRenderer) MinSize() fyne.Size           { return fyne.NewSize(120, 120) }
 func (r *view3DRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.raster} }
 func (r *view3DRenderer) Layout(size fyne.Size)        { r.raster.Resize(size) }
-func (r *view3DRenderer) Refresh()                     { r.raster.Refresh() }
+
+// Refresh asks for a new picture: a worker's frame for an older one is
+// dropped.
+func (r *view3DRenderer) Refresh() { r.v.gen++; r.raster.Refresh() }
 
 // view3DPane is the 3D view under its tool rows: the six standard
 // directions, reset and the slice planes, then the volume rendering preset

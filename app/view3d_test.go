@@ -3,6 +3,7 @@ package app
 import (
 	"image"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -266,4 +267,87 @@ func TestView3DToolsFit(t *testing.T) {
 	if need := longest + 2*theme.InnerPadding() + theme.IconInlineSize(); sel.Size().Width < need {
 		t.Errorf("the volume list is %.0f wide, its longest preset needs %.0f", sel.Size().Width, need)
 	}
+}
+
+// TestView3DRefinesOffTheUIGoroutine: at rest, the full-resolution frame
+// (CT bone with the tinted slice planes on the sample, at 1400x900) is
+// drawn by a worker: a fyne.Do function runs while it renders (the UI
+// goroutine is free), paint shows the last picture meanwhile, the frame
+// handed over equals the one drawn synchronously for the same camera, and
+// a frame asked for before the camera turned is never shown.
+func TestView3DRefinesOffTheUIGoroutine(t *testing.T) {
+	v, err := openViewer(t, Options{Labels: sampleSeg}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetLayout(Layout2x2)
+	v3 := v.View3D()
+	v3.SetPreset(render.CTBone)
+	v3.SetPlanes(true)
+	waitFor(t, "the mouse to rest", func() bool { return !v3.moving })
+	r := test.WidgetRenderer(v3).(*view3DRenderer)
+	const w, h = 1400, 900
+
+	start := time.Now()
+	front := v3.render(nil, w, h) // synchronous, the reference
+	t.Logf("a synchronous full frame takes %v", time.Since(start))
+	shown := r.paint(w, h)
+	if !v3.working {
+		t.Fatal("paint at rest drew the full frame on the UI goroutine")
+	}
+	if shown.Bounds().Size() == image.Pt(w, h) && samePix(shown.(*image.RGBA), front) {
+		t.Fatal("paint returned the new frame at once")
+	}
+	during := make(chan bool, 1)
+	go fyne.Do(func() { during <- v3.working })
+	if !await(t, "a fyne.Do function", during) {
+		t.Fatal("the fyne.Do function ran only after the frame was done")
+	}
+	waitFor(t, "the worker's frame", func() bool { return v3.done != nil })
+	if got := r.paint(w, h).(*image.RGBA); !samePix(got, front) {
+		t.Fatal("the worker's frame differs from the synchronous one")
+	}
+
+	// Ask for a frame, turn the camera while it renders and ask again: the
+	// first is dropped, the second waits for it and is the one shown.
+	f0 := v3.Frames()
+	r.paint(w, h)
+	v3.LookFrom(render.Left)
+	if got := r.paint(w, h).(*image.RGBA); !samePix(got, front) || v3.pending != image.Pt(w, h) {
+		t.Fatalf("the newer request while one renders: pending %v, or the picture changed", v3.pending)
+	}
+	left := v3.render(nil, w, h)
+	f0++ // the synchronous one
+	if samePix(left, front) {
+		t.Fatal("the cameras give the same picture")
+	}
+	waitFor(t, "the first frame", func() bool { return v3.Frames() > f0 })
+	if v3.done != nil {
+		t.Fatal("the superseded frame was handed over")
+	}
+	waitFor(t, "the second frame", func() bool { return v3.done != nil })
+	if n := v3.Frames() - f0; n != 2 {
+		t.Errorf("%d frames rendered, want 2", n)
+	}
+	if got := r.paint(w, h).(*image.RGBA); !samePix(got, left) {
+		t.Fatal("the frame shown is not the newer camera's")
+	}
+
+	// The worker's copy of the labels follows an edit (by the box that
+	// changed), and its frame is the synchronous one.
+	if err := v.Session().Edit().DeleteSegment(5); err != nil {
+		t.Fatal(err)
+	}
+	v3.Refresh()
+	r.paint(w, h)
+	waitFor(t, "the frame after the edit", func() bool { return v3.done != nil })
+	got := r.paint(w, h).(*image.RGBA)
+	if want := v3.render(nil, w, h); !samePix(got, want) || samePix(got, left) {
+		t.Fatal("after deleting the liver the worker's frame differs from the synchronous one, or is unchanged")
+	}
+	v.Session().Edit().RenderLabels(func(l *render.Labels) {
+		if !slices.Equal(v3.labSnap, l.Data) {
+			t.Error("the worker's copy of the labels is not the labels after the edit")
+		}
+	})
 }
