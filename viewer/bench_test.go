@@ -156,6 +156,21 @@ func BenchmarkSurfacesAfterStroke(b *testing.B) {
 			})
 		}
 	})
+	// The same with light copies in use (a whole-body map's 5M triangles
+	// exceed LightBudget; here a lower budget stands for them): strokes in
+	// quick succession must not pay for re-decimating the liver.
+	b.Run("liver-light", func(b *testing.B) {
+		start()
+		surf.budget = 20_000
+		defer func() { surf.budget = 0 }()
+		update()
+		surf.WaitLight()
+		for b.Loop() {
+			dab(b)
+			update()
+		}
+		surf.WaitLight()
+	})
 	b.Run("all", func(b *testing.B) {
 		for b.Loop() {
 			surf = Surfaces{}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"image/color"
 	"math"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
@@ -41,6 +43,7 @@ type lightCopies struct {
 	copies   map[uint8]render.Surface
 	want     []render.Surface // the latest surfaces, to lighten
 	fraction float64          // of their triangles to remove
+	changed  time.Time        // when want last differed from the surfaces before
 	running  bool
 	done     chan struct{} // closed when the running build ends
 }
@@ -132,7 +135,11 @@ func (ss *Surfaces) lighten(out []render.Surface) {
 	lc := ss.light
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
-	lc.want, lc.fraction = out, 1-float64(budget)/float64(total)
+	if !slices.EqualFunc(lc.want, out, sameSurface) {
+		lc.changed = time.Now()
+	}
+	// A copy: the caller colours out's elements (ColorSurfaces).
+	lc.want, lc.fraction = slices.Clone(out), 1-float64(budget)/float64(total)
 	if !lc.running {
 		lc.running, lc.done = true, make(chan struct{})
 		go lc.run()
@@ -143,10 +150,25 @@ func (ss *Surfaces) lighten(out []render.Surface) {
 // decimating it would save little and lose its shape.
 const lightKeep = 1000
 
-// run builds the copies lc.want lacks, one at a time, until none is left.
+// lightQuiet is how long the surfaces must stay unchanged before their
+// light copies are built: while the user paints, each stroke rebuilds a
+// segment, and decimating it again on the other core made the next
+// stroke's rebuild 1.6x slower (BenchmarkSurfacesAfterStroke/liver-light);
+// the copies are for turning the view, which comes after the painting.
+const lightQuiet = time.Second
+
+func sameSurface(a, b render.Surface) bool { return a.Label == b.Label && a.Revision == b.Revision }
+
+// run builds the copies lc.want lacks, one at a time, until none is left,
+// once the surfaces have been quiet for lightQuiet.
 func (lc *lightCopies) run() {
 	for {
 		lc.mu.Lock()
+		if wait := lightQuiet - time.Since(lc.changed); wait > 0 {
+			lc.mu.Unlock()
+			time.Sleep(wait)
+			continue
+		}
 		var todo *render.Surface
 		for i := range lc.want {
 			s := &lc.want[i]

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/segvolapp/segvol/mesh"
 	"github.com/segvolapp/segvol/render"
@@ -201,7 +202,7 @@ func TestSurfacesRebuildOnlyWhatChanged(t *testing.T) {
 // the background when their triangles exceed the budget, hold about the
 // budget in all, enclose what the full surfaces do, and carry a revision
 // of their own; after an edit the changed segment comes whole until its
-// new copy is built, the others keep theirs.
+// new copy is built (once the edits have paused), the others keep theirs.
 func TestLightSurfaces(t *testing.T) {
 	v, err := nifti.Read(sampleSeg)
 	if err != nil {
@@ -259,6 +260,27 @@ func TestLightSurfaces(t *testing.T) {
 	rev++
 	l.Revision = rev
 	edited := ss.Update(l, v.Dims, v.Geom)
+	// Painting on: an edit of the next slice before lightQuiet has passed
+	// starts the quiet time again, and no light copy of the liver is built
+	// until it has passed (each would be built again after the next stroke).
+	time.Sleep(lightQuiet * 6 / 10)
+	for j := range v.Dims[1] {
+		for i := range v.Dims[0] {
+			if p := i + v.Dims[0]*(j+v.Dims[1]*(k+1)); lab[p] == 5 {
+				lab[p] = 0
+			}
+		}
+	}
+	lo, hi = [3]int{0, 0, k + 1}, [3]int{v.Dims[0] - 1, v.Dims[1] - 1, k + 1}
+	rev++
+	l.Revision = rev
+	edited = ss.Update(l, v.Dims, v.Geom)
+	time.Sleep(lightQuiet * 6 / 10)
+	for _, s := range ss.Light(edited) {
+		if s.Label == 5 && s.Revision&lightRevision != 0 {
+			t.Errorf("the liver's light copy was built %v after its last edit, %v after the one before", lightQuiet*6/10, lightQuiet*12/10)
+		}
+	}
 	ss.WaitLight()
 	rebuilt := 0
 	for i, s := range ss.Light(edited) {
