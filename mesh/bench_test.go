@@ -262,3 +262,27 @@ func BenchmarkLargestSegment(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLightCopy makes the 3D view's light copy (90% of the triangles
+// removed) of the largest structure of the 512x512x300 map (600k
+// triangles): Cluster, which the view uses, against Decimate.
+func BenchmarkLightCopy(b *testing.B) {
+	g, _ := benchMap(b)
+	ms, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: []uint8{133}, Smoothing: mesh.DefaultSmoothing})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		f    func(mesh.Mesh, float64) mesh.Mesh
+	}{{"cluster", mesh.Cluster}, {"decimate", mesh.Decimate}} {
+		b.Run(c.name, func(b *testing.B) {
+			var d mesh.Mesh
+			for b.Loop() {
+				d = c.f(ms[0], 0.9)
+			}
+			b.ReportMetric(float64(len(d.Triangles)/3), "triangles")
+			b.ReportMetric(d.Volume()/ms[0].Volume(), "volume/full")
+		})
+	}
+}

@@ -472,3 +472,32 @@ func TestDecimateCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterCopy: Cluster of a built organ surface (the 3D view's light
+// copy while the mouse moves) removes about the fraction asked, stays near
+// the voxels, keeps the orientation and about the volume (a flipped mesh
+// encloses a negative one), and leaves the full mesh untouched.
+func TestClusterCopy(t *testing.T) {
+	g, geom := readGrid(t, sampleLabels)
+	full, err := mesh.Extract(context.Background(), g, mesh.Options{Labels: organs, Smoothing: mesh.DefaultSmoothing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full {
+		m := &full[i]
+		before := slices.Clone(m.Positions)
+		d := mesh.Cluster(*m, 0.9)
+		checkNear(t, g, geom, &d, 1.5)
+		if !slices.Equal(before, m.Positions) {
+			t.Errorf("label %d: Cluster changed the full mesh", m.Label)
+		}
+		kept := float64(len(d.Triangles)) / float64(len(m.Triangles))
+		t.Logf("label %d: %d -> %d triangles, %.0f -> %.0f mm³", m.Label, len(m.Triangles)/3, len(d.Triangles)/3, m.Volume(), d.Volume())
+		if kept > 0.14 || kept < 0.066 {
+			t.Errorf("label %d: kept %.3f of the triangles, want 0.1", m.Label, kept)
+		}
+		if want := m.Volume(); math.Abs(d.Volume()/want-1) > 0.05 {
+			t.Errorf("label %d: encloses %.0f mm³, the full mesh %.0f", m.Label, d.Volume(), want)
+		}
+	}
+}

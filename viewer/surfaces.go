@@ -36,8 +36,8 @@ type Surfaces struct {
 // a frame on the CPU.
 const LightBudget = 300_000
 
-// lightCopies are decimated copies of the surfaces, built in the
-// background, each for the Revision of the surface it lightens.
+// lightCopies are lighter copies of the surfaces (mesh.Cluster), built in
+// the background, each for the Revision of the surface it lightens.
 type lightCopies struct {
 	mu       sync.Mutex
 	copies   map[uint8]render.Surface
@@ -185,7 +185,7 @@ func (lc *lightCopies) run() {
 		}
 		s, fraction := *todo, lc.fraction
 		lc.mu.Unlock()
-		m := mesh.Decimate(mesh.Mesh{Label: s.Label, Positions: s.Positions, Normals: s.Normals, Triangles: s.Indices}, fraction)
+		m := mesh.Cluster(mesh.Mesh{Label: s.Label, Positions: s.Positions, Normals: s.Normals, Triangles: s.Indices}, fraction)
 		lc.mu.Lock()
 		lc.copies[s.Label] = render.Surface{Label: s.Label, Positions: m.Positions, Normals: m.Normals, Indices: m.Triangles, Revision: s.Revision}
 		lc.mu.Unlock()
