@@ -84,6 +84,9 @@ func main() {
 	opt.OnLoaded = func(err error) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "segvol-viewer: %v\n", err)
+			if first && (*bench > 0 || *rotate > 0) {
+				os.Exit(1) // a benchmark on other data than asked for would mislead; waiting on would hang
+			}
 			return
 		}
 		if s := v.Session(); s != nil {
