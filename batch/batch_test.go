@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,10 +267,19 @@ func TestResume(t *testing.T) {
 	opt.Progress = nil
 	first := readResults(t, filepath.Join(out, ResultsFile))
 	before := modTimes(t, out, m)
+	// A study skipped is not even read.
+	s0 := filepath.Join(dir, "s0.nii.gz")
+	link, _ := os.Readlink(s0)
+	w := watchReads(t, s0)
 	sum, err := Run(context.Background(), m, opt)
 	if err != nil || sum.Skipped != 3 || sum.Done != 0 {
 		t.Fatalf("rerun: %+v %v", sum, err)
 	}
+	if w.reads() {
+		t.Error("the rerun read s0, which it skips")
+	}
+	os.Remove(s0)
+	os.Symlink(link, s0)
 	if after := modTimes(t, out, m); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Error("a rerun rewrote finished studies")
 	}
@@ -336,6 +347,138 @@ func TestInterruptFinishesStudiesInFlight(t *testing.T) {
 	}
 	if res := readResults(t, filepath.Join(out, ResultsFile)); len(res) != 2*sum.Done {
 		t.Errorf("results.csv holds %d rows for %d studies done", len(res), sum.Done)
+	}
+}
+
+// readWatch is a study file replaced by a FIFO that records each reader:
+// a goroutine opens its write end as soon as a reader has it open, and
+// closes it at once, so the reader sees an empty file and fails fast
+// rather than waiting.
+type readWatch struct {
+	n          atomic.Int32
+	stop, done chan struct{}
+}
+
+func watchReads(t *testing.T, path string) *readWatch {
+	t.Helper()
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := &readWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			// Without blocking, the write end opens only while read.
+			if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.n.Add(1)
+				f.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() { w.reads() })
+	return w
+}
+
+// reads stops the watch and says whether the file was read.
+func (w *readWatch) reads() bool {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.done
+	return w.n.Load() > 0
+}
+
+// awaitRead is the real engine that first waits up to 10 s for the
+// watched study to be read: while one worker is in the engine on a study,
+// the next is read. missed counts the calls that waited in vain; cancel,
+// if set, is called then: Ctrl+C with the next study read ahead.
+type awaitRead struct {
+	classic.Segmenter
+	w      *readWatch
+	missed *atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (e awaitRead) Segment(ctx context.Context, img infer.Image, p infer.Prompt, pr infer.Progress) ([]uint8, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for e.w.n.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if e.w.n.Load() == 0 {
+		e.missed.Add(1)
+	}
+	if e.cancel != nil {
+		e.cancel()
+	}
+	return e.Segmenter.Segment(ctx, img, p, pr)
+}
+
+// One worker reads s1 while the engine runs on s0; s1's read error (an
+// empty file) is s1's rows' status, the batch going on as without reading
+// ahead.
+func TestNextStudyReadDuringEngine(t *testing.T) {
+	dir := t.TempDir()
+	m := readManifest(t, cohort(t, dir, 2))
+	w := watchReads(t, filepath.Join(dir, "s1.nii.gz"))
+	var missed atomic.Int32
+	out := filepath.Join(dir, "out")
+	sum, err := Run(context.Background(), m, Options{Out: out, Workers: 1, Engine: awaitRead{w: w, missed: &missed}})
+	if err != nil || sum != (Summary{Done: 1, Failed: 1, Total: 2}) {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if missed.Load() != 0 {
+		t.Error("s1 was not read while the engine ran on s0")
+	}
+	res := readResults(t, filepath.Join(out, ResultsFile))
+	if len(res) != 4 || res[0].Status != StatusOK || res[1].Status != StatusOK {
+		t.Fatalf("%+v", res)
+	}
+	for _, r := range res[2:] {
+		if r.Study != "s1.nii.gz" || !strings.Contains(r.Status, filepath.Join(dir, "s1.nii.gz")) {
+			t.Errorf("s1's row: %+v", r)
+		}
+	}
+}
+
+// Ctrl+C while the first study runs, the second already read ahead: the
+// first finishes; the second is dropped, nothing of it written; the third
+// is never read; no goroutine of the run is left.
+func TestInterruptDropsStudyReadAhead(t *testing.T) {
+	dir := t.TempDir()
+	m := readManifest(t, cohort(t, dir, 4))
+	second, third := watchReads(t, filepath.Join(dir, "s1.nii.gz")), watchReads(t, filepath.Join(dir, "s2.nii.gz"))
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	var missed atomic.Int32
+	before := runtime.NumGoroutine()
+	sum, err := Run(ctx, m, Options{Out: out, Workers: 1, Engine: awaitRead{w: second, missed: &missed, cancel: cancel}})
+	if err == nil || sum != (Summary{Done: 1, Total: 4}) || missed.Load() != 0 {
+		t.Fatalf("%+v %v, s1 read ahead: %v", sum, err, missed.Load() == 0)
+	}
+	// The workers' last reads ahead end as they close their channels.
+	for deadline := time.Now().Add(time.Second); runtime.NumGoroutine() > before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before the run, %d after", before, runtime.NumGoroutine())
+		}
+	}
+	for _, id := range []string{"s1", "s2", "s3"} {
+		if _, err := os.Stat(filepath.Join(out, id)); err == nil {
+			t.Errorf("%s was not started, yet its folder was made", id)
+		}
+	}
+	if third.reads() {
+		t.Error("s2 was read after the interrupt")
+	}
+	if res := readResults(t, filepath.Join(out, ResultsFile)); len(res) != 2 || res[0].Study != "s0.nii.gz" {
+		t.Errorf("results.csv: %+v", res)
 	}
 }
 
