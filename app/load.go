@@ -33,6 +33,13 @@ func (v *Viewer) Open(path, series string) {
 	})
 }
 
+// openOther is Open from the user's menus, drops and dialogs: first, when
+// the segmentation on screen has unsaved changes, it asks whether to save
+// them, drop them or stay (a user lost a brush stroke to File > Open).
+func (v *Viewer) openOther(path, series string) {
+	v.unsavedThen("Open without saving", func() { v.Open(path, series) })
+}
+
 // openWith is Open with read reading the study (one already read, as a
 // PACS retrieve does, is handed over).
 func (v *Viewer) openWith(path, series string, read func(ctx context.Context, progress func(done, total int)) (*study.Study, error)) {
@@ -71,6 +78,10 @@ func (v *Viewer) loaded(l *loading, ctx context.Context, path, series string, st
 	if v.loading == l {
 		v.loading = nil
 	}
+	if v.offerRecovery && v.loading == nil {
+		v.offerRecovery = false
+		defer v.OfferRecovery()
+	}
 	cancelled := ctx.Err() != nil
 	l.cancel()
 	switch {
@@ -85,6 +96,12 @@ func (v *Viewer) loaded(l *loading, ctx context.Context, path, series string, st
 		v.showError(err)
 	default:
 		v.remember(path)
+		// The segmentation replaced was saved, or its loss agreed to
+		// (openOther, the review's Next): its autosave is no crash's.
+		v.dropRecovery()
+		if v.review != nil && !v.review.showing(path) {
+			v.leaveReview()
+		}
 		v.SetSession(s)
 		v.loadInfo = loadSummary(s, elapsed)
 		v.updateStatus()

@@ -198,7 +198,7 @@ func (v *Viewer) recentItems() []*fyne.MenuItem {
 	}
 	items := make([]*fyne.MenuItem, len(paths))
 	for i, p := range paths {
-		items[i] = fyne.NewMenuItem(p, func() { v.Open(p, "") })
+		items[i] = fyne.NewMenuItem(p, func() { v.openOther(p, "") })
 	}
 	return items
 }
@@ -224,7 +224,7 @@ func (v *Viewer) openFileDialog() {
 	if v.session != nil {
 		dir, _ = v.studyFile("")
 	}
-	v.pickFile(dir, nil, func(path string) { v.Open(path, "") })
+	v.pickFile(dir, nil, func(path string) { v.openOther(path, "") })
 }
 
 // pickFile shows a file-open dialog in dir ("" for Fyne's choice) listing
@@ -257,7 +257,7 @@ func (v *Viewer) openFolderDialog() {
 			return
 		}
 		if u != nil {
-			v.Open(u.Path(), "")
+			v.openOther(u.Path(), "")
 		}
 	}, v.win)
 	d.Resize(fyne.NewSize(800, 600))
@@ -268,7 +268,7 @@ func (v *Viewer) openFolderDialog() {
 func (v *Viewer) dropped(_ fyne.Position, uris []fyne.URI) {
 	for _, u := range uris {
 		if u.Scheme() == "file" {
-			v.Open(u.Path(), "")
+			v.openOther(u.Path(), "")
 			return
 		}
 	}

@@ -384,7 +384,8 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 			s := b.series[i]
 			o.(*widget.Label).SetText(fmt.Sprintf("%d  %s  %s  %d images", s.Number, s.Modality, s.Description, s.Instances))
 		})
-	b.open = widget.NewButton("Open", func() { v.retrieveAndOpen(b) })
+	// Asked before the retrieve: the study on screen goes when it opens.
+	b.open = widget.NewButton("Open", func() { v.unsavedThen("Open without saving", func() { v.retrieveAndOpen(b) }) })
 	b.open.Disable()
 	client := func() (*dicomweb.Client, pacsServer, error) {
 		s, ok := v.pacsServer(b.server.Selected)

@@ -70,6 +70,20 @@ func (r *reviewBar) show(i int) {
 	r.v.Open(it.Study, it.Series)
 }
 
+// showing reports whether path is the study the bar is on.
+func (r *reviewBar) showing(path string) bool {
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	return abs(path) == abs(r.items[r.at].Study)
+}
+
+// leaveReview takes the bar away: another study was opened, which is none
+// of the batch's (the bar's flag and Save would act on the wrong study).
+func (v *Viewer) leaveReview() {
+	v.top.Remove(v.review.content)
+	v.setStatusNote("left the review of " + v.review.dir)
+	v.review = nil
+}
+
 func enable(b *widget.Button, on bool) {
 	if on {
 		b.Enable()
@@ -98,6 +112,19 @@ func (r *reviewBar) saved(path string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// corrected drops the batch's failure from study id: its rows now come
+// from the corrected segmentation.
+func (r *reviewBar) corrected(id string) {
+	for i := range r.items {
+		if r.items[i].ID == id {
+			r.items[i].Failed = ""
+		}
+	}
+	if r.items[r.at].ID == id {
+		r.problem.SetText("")
+	}
 }
 
 func (r *reviewBar) setFlag(on bool) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,6 +173,34 @@ func TestReviewShowsFailedStudy(t *testing.T) {
 	}
 	if p := r.problem.Text; p != "" || r.label.Text != "Batch study 2 of 2: s1" {
 		t.Errorf("the bar says %q, %q over a study segmented without error", r.label.Text, p)
+	}
+
+	// Corrected by hand and saved back, the failed study's rows are "ok":
+	// the bar no longer says it failed.
+	test.Tap(r.prev)
+	if err := await(t, "the failed study again", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Session().Edit().AddSegment("spleen"); err != nil {
+		t.Fatal(err)
+	}
+	v.save(nil)
+	if p := r.problem.Text; p != "" || r.items[0].Failed != "" {
+		t.Errorf("after the correction was saved the bar still says %q", p)
+	}
+
+	// Another study opened from the menus leaves the review: the bar's
+	// flag and in-place Save would act on a study that is not shown.
+	other := filepath.Join(t.TempDir(), "other.nii.gz")
+	if err := os.Symlink(abs, other); err != nil {
+		t.Fatal(err)
+	}
+	v.openOther(other, "")
+	if err := await(t, "another study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if v.review != nil || slices.Contains(v.top.Objects, r.content) {
+		t.Error("the review bar stayed over a study that is none of the batch's")
 	}
 }
 

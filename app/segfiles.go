@@ -48,6 +48,7 @@ func (v *Viewer) SaveLabels(path string) error {
 			return fmt.Errorf("segmentation saved, the batch's results.csv not updated: %w", err)
 		case id != "":
 			note += "; " + id + "'s rows of results.csv recomputed from it"
+			v.review.corrected(id)
 		}
 	}
 	v.setStatusNote(note)
@@ -259,8 +260,15 @@ func (v *Viewer) dropRecovery() {
 }
 
 // OfferRecovery asks, after a crash, whether to restore the work the
-// recovery folder holds: the newest record's study opens with it.
+// recovery folder holds: the newest record's study opens with it. While a
+// study loads it asks once the load has ended: hiding the loading dialog
+// takes down the dialogs shown above it, and at start-up it took the
+// offer with it before anyone saw it.
 func (v *Viewer) OfferRecovery() {
+	if v.loading != nil {
+		v.offerRecovery = true
+		return
+	}
 	recs, err := labels.FindRecovery(v.recoveryDir)
 	if err != nil || len(recs) == 0 {
 		return

@@ -288,3 +288,24 @@ func hasColour(img *image.RGBA, c color.NRGBA) bool {
 	}
 	return false
 }
+
+// TestNoActiveSegmentNote: the brush with no segment says so in the status
+// bar, and the note goes once a segment is added (it stayed, over a
+// segment being painted).
+func TestNoActiveSegmentNote(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetTool(viewer.ToolBrush)
+	press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(120, 100))
+	if v.loadInfo != noActiveNote {
+		t.Fatalf("the status says %q after painting with no segment", v.loadInfo)
+	}
+	if _, err := v.Session().Edit().AddSegment("liver"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(v.loadInfo, "no active segment") {
+		t.Errorf("the status still says %q with a segment active", v.loadInfo)
+	}
+}

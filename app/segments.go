@@ -263,11 +263,15 @@ func (v *Viewer) activeEditor() *viewer.Editor {
 	}
 	e := v.session.Edit()
 	if e.Active() == 0 {
-		v.setStatusNote("no active segment: add one in the segments panel")
+		v.setStatusNote(noActiveNote)
 		return nil
 	}
 	return e
 }
+
+// noActiveNote is the status note of a tool used with no segment active,
+// taken away once one is (it stayed after one was added and painted).
+const noActiveNote = "no active segment: add one in the segments panel"
 
 // nameDialog asks for a structure name: free text, or picked from the
 // category list by typing part of it.

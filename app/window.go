@@ -99,6 +99,7 @@ type Viewer struct {
 	pendingLabels string           // opened onto the next study loaded
 	installSource string           // the checkpoint path last given to Install SegVol model
 	restore       *labels.Recovery // a recovery to put on the next study loaded
+	offerRecovery bool             // OfferRecovery waits for the study being loaded
 	closing       dialog.Dialog    // the unsaved-changes question, when shown
 	top           *fyne.Container  // the tool bar, and the review bar while reviewing a batch
 	review        *reviewBar       // nil unless reviewing a batch
@@ -287,6 +288,9 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 		}
 		v.segPanel.sync()
 		v.syncUndo()
+		if v.loadInfo == noActiveNote && v.session.Edit().Active() != 0 {
+			v.setStatusNote("")
+		}
 	}
 	if w&viewer.PreviewChanged != 0 {
 		v.aiPanel.sync()

@@ -1,0 +1,101 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/segvolapp/segvol/viewer/labels"
+)
+
+// TestOpenAsksAboutUnsavedEdits: File > Recent studies (as File > Open,
+// Open folder, a drop and Open from PACS, through openOther) asks before a
+// study with unsaved segmentation changes is replaced: Cancel keeps it,
+// edits and all; "Open without saving" opens the other study and drops the
+// old one's autosave (its loss was agreed to: no crash's to offer back).
+// A user lost a brush stroke to File > Open, which asked nothing.
+func TestOpenAsksAboutUnsavedEdits(t *testing.T) {
+	rec := t.TempDir()
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: rec, AutosaveInterval: -1})
+	abs, _ := filepath.Abs(samplePath)
+	other := filepath.Join(t.TempDir(), "other.nii.gz")
+	if err := os.Symlink(abs, other); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{other, samplePath} {
+		v.Open(p, "")
+		if err := await(t, p, loaded); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := v.Session().Edit()
+	if _, err := e.AddSegment("spleen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Autosave(); err != nil {
+		t.Fatal(err)
+	}
+	var recent func()
+	for _, it := range v.recentMenu.ChildMenu.Items {
+		if it.Label == other {
+			recent = it.Action
+		}
+	}
+	if recent == nil {
+		t.Fatalf("%s is not among the recent studies", other)
+	}
+
+	recent()
+	if v.closing == nil || v.loading != nil {
+		t.Fatal("Recent studies opened another study over unsaved changes without asking")
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Cancel"))
+	if v.loading != nil || v.Session().Edit() != e || !e.Dirty() {
+		t.Fatal("Cancel did not keep the study and its unsaved changes")
+	}
+
+	recent()
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Open without saving"))
+	if err := await(t, "the other study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if src := v.Session().Volume.Meta.Source; !strings.HasSuffix(src, "other.nii.gz") {
+		t.Fatalf("%s is open", src)
+	}
+	if recs, _ := labels.FindRecovery(rec); len(recs) != 0 {
+		t.Errorf("the discarded work is still kept for recovery: %+v", recs)
+	}
+}
+
+// TestRecoveryOfferedWhileLoading: as segvol-viewer starts, the study's
+// load is under way when OfferRecovery is called; the offer must still be
+// there once the study is in (hiding the loading dialog took it down with
+// it, and no user ever saw it).
+func TestRecoveryOfferedWhileLoading(t *testing.T) {
+	rec := t.TempDir()
+	crashed, err := openViewer(t, Options{RecoveryDir: rec, AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Session().Edit().AddSegment("spleen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Autosave(); err != nil {
+		t.Fatal(err)
+	}
+
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: rec, AutosaveInterval: -1})
+	v.Open(samplePath, "")
+	v.OfferRecovery()
+	if err := await(t, "the study", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if findButton(t, v.win.Canvas().Overlays().Top(), "Restore") == nil {
+		t.Fatal("no recovery offer once the study was in")
+	}
+}
