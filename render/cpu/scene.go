@@ -118,9 +118,9 @@ func (r *Renderer) blocksOf(v *render.Volume) *render.Blocks {
 
 // skip is where a ray at parameter t (index space ray ir) goes next when
 // t lies in a block that cannot change the picture (transparent, or for a
-// MIP no brighter than best): the first sample on the lattice past the
-// block. ok is false when t's sample must be taken.
-func (f *scene3d) skip(ir *ray, t, step, best float64, mip bool) (next float64, ok bool) {
+// MIP no brighter than best): the first sample past the block on the
+// lattice base + n*step. ok is false when t's sample must be taken.
+func (f *scene3d) skip(ir *ray, t, base, step, best float64, mip bool) (next float64, ok bool) {
 	if f.blocks == nil {
 		return 0, false
 	}
@@ -128,7 +128,7 @@ func (f *scene3d) skip(ir *ray, t, step, best float64, mip bool) (next float64, 
 	if mip && float64(f.blocks.Max[b]) > best || !mip && !f.clearBlock[b] {
 		return 0, false
 	}
-	next = math.Ceil(render.Exit(blk, ir.o, ir.d)/step) * step
+	next = base + math.Ceil((render.Exit(blk, ir.o, ir.d)-base)/step)*step
 	return max(next, t+step), true
 }
 
@@ -421,39 +421,64 @@ func (f *scene3d) cast(y0, y1 int) {
 			if zt := (f.depth[y*f.w+x] - z0) / dz; zt < t1 {
 				t1 = zt
 			}
+			if !(t0 < t1) {
+				continue
+			}
 			q := row[4*x : 4*x+4 : 4*x+4]
-			// The samples sit on a lattice of the step along the ray, so
-			// that they do not crawl over the volume as the box clip moves.
-			first := math.Ceil(t0/step) * step
+			// The samples sit on a lattice fixed in the volume, so that they
+			// do not crawl over it as the camera turns, and the ray's ends
+			// are sampled too: without them a ray whose stretch in the box
+			// (or in front of a surface) is shorter than a step gets a
+			// sample or none by where the lattice falls, which shows as
+			// stripes where rays graze the box's faces and wood grain on
+			// surfaces under the volume. With them the picture changes
+			// continuously as the ends move.
 			if mip {
-				best := math.Inf(-1)
-				for t := first; t < t1; {
-					if next, ok := f.skip(&ir, t, step, best, true); ok {
+				// A MIP samples where the ray crosses the voxel planes of
+				// the index axis it runs along most: there the value is
+				// bilinear in the other two, so a structure one voxel thin
+				// is never stepped over, as a fixed step in mm does by
+				// where the samples fall (a dotted grid over thin walls),
+				// and no more samples are taken than one a voxel.
+				base, ps := planes(&ir)
+				best := f.vs.value(ir.at(t0))
+				for t := base + math.Floor((t0-base)/ps)*ps + ps; t < t1; {
+					if next, ok := f.skip(&ir, t, base, ps, best, true); ok {
 						t = next
 						continue
 					}
 					best = max(best, f.vs.value(ir.at(t)))
-					t += step
+					t += ps
 				}
-				if !math.IsInf(best, -1) {
-					r, _, _, _ := f.tf.At(best)
-					g := clamp255(float64(r) * 255)
-					q[0], q[1], q[2] = max(q[0], g), max(q[1], g), max(q[2], g)
-				}
+				best = max(best, f.vs.value(ir.at(t1)))
+				r, _, _, _ := f.tf.At(best)
+				g := clamp255(float64(r) * 255)
+				q[0], q[1], q[2] = max(q[0], g), max(q[1], g), max(q[2], g)
 				continue
 			}
 			var cr, cg, cb, ca float64
-			for t := first; t < t1 && ca < 0.99; t += step {
-				if next, ok := f.skip(&ir, t, step, 0, false); ok {
-					t = next - step // the loop adds step
+			// Each lattice sample stands for the step about it, cut to the
+			// ray's stretch; one whose step is cut is taken at the cut end
+			// and weighs by what is left, so that opacity grows smoothly
+			// with the stretch's length.
+			for t := math.Ceil((t0-step/2)/step) * step; t-step/2 < t1 && ca < 0.99; t += step {
+				at := min(max(t, t0), t1)
+				mm := min(t+step/2, t1) - max(t-step/2, t0)
+				if mm <= 0 {
 					continue
 				}
-				idx := ir.at(t)
+				if at == t {
+					if next, ok := f.skip(&ir, t, 0, step, 0, false); ok {
+						t = next - step // the loop adds step
+						continue
+					}
+				}
+				idx := ir.at(at)
 				r, g, b, a := f.tf.At(f.vs.value(idx))
 				if a <= 0 {
 					continue
 				}
-				al := float64(render.StepAlpha(a, step))
+				al := float64(render.StepAlpha(a, mm))
 				sh := 1.0
 				if f.tf.Shade {
 					if n, ok := f.vs.gradient(idx); ok {
@@ -473,6 +498,18 @@ func (f *scene3d) cast(y0, y1 int) {
 			}
 		}
 	}
+}
+
+// planes is the lattice of a ray's crossings of the voxel planes of the
+// index axis it runs along most: base + n*step, in mm along the ray.
+func planes(ir *ray) (base, step float64) {
+	a := 0
+	for b := 1; b < 3; b++ {
+		if math.Abs(ir.d[b]) > math.Abs(ir.d[a]) {
+			a = b
+		}
+	}
+	return -ir.o[a] / ir.d[a], 1 / math.Abs(ir.d[a])
 }
 
 // cursor draws the cursor as three short axis-parallel lines, hidden where

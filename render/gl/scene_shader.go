@@ -131,9 +131,9 @@ vec4 transferAt(float v) {
 }
 
 // skipTo is where a ray at t goes next when its block cannot change the
-// picture (as render/cpu's skip): past the block, on the sample lattice;
-// -1 when t's sample must be taken.
-float skipTo(vec3 io, vec3 id, float t, float best) {
+// picture (as render/cpu's skip): past the block, on the sample lattice
+// base + n*step; -1 when t's sample must be taken.
+float skipTo(vec3 io, vec3 id, float t, float best, float base, float step) {
 	ivec3 blk = clamp(ivec3(floor((io + t * id + 0.5) / 8.0)), ivec3(0), blockDims - 1);
 	vec2 b = texelFetch(blocks, blk, 0).rg;
 	if (mip ? b.r > best : b.g < 0.5) return -1.0;
@@ -143,7 +143,7 @@ float skipTo(vec3 io, vec3 id, float t, float best) {
 		if (id[a] > 0.0) te = min(te, (lo + 8.0 - io[a]) / id[a]);
 		else if (id[a] < 0.0) te = min(te, (lo - io[a]) / id[a]);
 	}
-	return max(ceil(te / stepMM) * stepMM, t + stepMM);
+	return max(base + ceil((te - base) / step) * step, t + step);
 }
 
 void main() {
@@ -173,37 +173,45 @@ void main() {
 	// The depth is along forward from the eye (or the plane through the
 	// centre): z = t*dz.
 	t1 = min(t1, texelFetch(depths, ivec2(px), 0).r / dz);
-	float first = ceil(t0 / stepMM) * stepMM;
+	if (!(t0 < t1)) discard;
+	// As render/cpu: the ends are sampled too, a MIP on the ray's
+	// crossings of the voxel planes of its main index axis, the presets
+	// on a lattice of stepMM whose cut end steps weigh by their length.
 	if (mip) {
-		float best = -1e38;
-		bool any = false;
-		for (float t = first; t < t1;) {
-			float next = skipTo(io, id, t, best);
+		int a = abs(id.x) >= abs(id.y) ? (abs(id.x) >= abs(id.z) ? 0 : 2) : (abs(id.y) >= abs(id.z) ? 1 : 2);
+		float base = -io[a] / id[a], ps = 1.0 / abs(id[a]);
+		float best = value(io + t0 * id);
+		for (float t = base + floor((t0 - base) / ps) * ps + ps; t < t1;) {
+			float next = skipTo(io, id, t, best, base, ps);
 			if (next >= 0.0) {
 				t = next;
 				continue;
 			}
 			best = max(best, value(io + t * id));
-			any = true;
-			t += stepMM;
+			t += ps;
 		}
-		if (!any) discard;
+		best = max(best, value(io + t1 * id));
 		float g = clamp(transferAt(best).r, 0.0, 1.0);
 		color = vec4(vec3(g), 1.0);
 		return;
 	}
 	vec3 c = vec3(0.0);
 	float ca = 0.0;
-	for (float t = first; t < t1 && ca < 0.99; t += stepMM) {
-		float next = skipTo(io, id, t, 0.0);
-		if (next >= 0.0) {
-			t = next - stepMM; // the loop adds stepMM
-			continue;
+	for (float t = ceil((t0 - stepMM / 2.0) / stepMM) * stepMM; t - stepMM / 2.0 < t1 && ca < 0.99; t += stepMM) {
+		float at = clamp(t, t0, t1);
+		float mm = min(t + stepMM / 2.0, t1) - max(t - stepMM / 2.0, t0);
+		if (mm <= 0.0) continue;
+		if (at == t) {
+			float next = skipTo(io, id, t, 0.0, 0.0, stepMM);
+			if (next >= 0.0) {
+				t = next - stepMM; // the loop adds stepMM
+				continue;
+			}
 		}
-		vec3 idx = io + t * id;
+		vec3 idx = io + at * id;
 		vec4 s = transferAt(value(idx));
 		if (s.a <= 0.0) continue;
-		float al = 1.0 - pow(1.0 - min(s.a, 1.0), stepMM);
+		float al = 1.0 - pow(1.0 - min(s.a, 1.0), mm);
 		float sh = 1.0;
 		if (shade) {
 			vec3 g = vec3(value(idx + vec3(1, 0, 0)) - value(idx - vec3(1, 0, 0)),

@@ -126,6 +126,8 @@ func TestSampleSceneMatchesCPU(t *testing.T) {
 	}
 	// A volume rendering behind opaque surfaces stops at them.
 	compareScene(t, r, "sample-surfaces-bone", &render.Scene{Surfaces: surfaces, Volume: st.vol, Window: win, Preset: render.CTBone}, c, 240, 200, 0.01, 1.5)
+	// A MIP stops at the surfaces and samples its rays' ends there.
+	compareScene(t, r, "sample-surfaces-mip", &render.Scene{Surfaces: surfaces, Volume: st.vol, Window: win, Preset: render.MIP}, c, 240, 200, 0.01, 1.5)
 }
 
 // BenchmarkScene3D draws 1000x1000 3D frames of the 512x512x300 upsampled
