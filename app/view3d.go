@@ -49,6 +49,10 @@ type View3D struct {
 	frames    int
 	lastSize  image.Point   // of the last frame
 	busy      time.Duration // spent rendering, all frames
+	// coarse: the frame is drawn at under half the view's resolution, so
+	// without the cursor, whose one-pixel lines the scaling up made a
+	// yellow blob.
+	coarse bool
 	// While the mouse moves: when the last frame's render started and how
 	// long it took, and the time each frame costs outside rendering (the
 	// window's own drawing, scaling the coarse frame up), smoothed.
@@ -229,7 +233,7 @@ func (v *View3D) withScene(fn func(*render.Scene)) {
 			drawn = v.built.Light(v.surfaces)
 		}
 		fn(&render.Scene{Surfaces: drawn, Volume: s.RenderVolume(), Preset: v.preset, Window: s.Options(),
-			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: true})
+			Labels: l, Planes: v.planes, Cursor: s.Cursor(), ShowCursor: !v.coarse})
 	})
 }
 
@@ -487,9 +491,11 @@ func (r *view3DRenderer) paint(w, h int) image.Image {
 	if v.moving || !v.async() {
 		v.pending = image.Point{} // superseded
 		s := v.scale(w, h)
+		v.coarse = s < 0.5
 		r.img = v.render(r.img, max(int(float64(w)*s), 1), max(int(float64(h)*s), 1))
 		return r.img
 	}
+	v.coarse = false
 	v.renderFull(w, h)
 	if r.img == nil {
 		r.img = image.NewRGBA(image.Rect(0, 0, 1, 1)) // until the first frame

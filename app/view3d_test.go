@@ -351,3 +351,39 @@ func TestView3DRefinesOffTheUIGoroutine(t *testing.T) {
 		}
 	})
 }
+
+// TestView3DCoarseFramesHaveNoCursor: a frame drawn at under half the
+// view's resolution while the mouse moves leaves the cursor out (its
+// one-pixel lines, scaled up, showed as a yellow blob); the full frame at
+// rest has it.
+func TestView3DCoarseFramesHaveNoCursor(t *testing.T) {
+	v, err := openViewer(t, Options{}, samplePath) // no surfaces to hide it
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetLayout(Layout2x2)
+	v3 := v.View3D()
+	r := test.WidgetRenderer(v3).(*view3DRenderer)
+	const w, h = 800, 600
+	cursorPixels := func(img *image.RGBA) int {
+		n := 0
+		c := render.CursorColor
+		for i := 0; i < len(img.Pix); i += 4 {
+			if img.Pix[i] == c.R && img.Pix[i+1] == c.G && img.Pix[i+2] == c.B {
+				n++
+			}
+		}
+		return n
+	}
+	if n := cursorPixels(v3.render(nil, w, h)); n == 0 {
+		t.Fatal("the full frame shows no cursor")
+	}
+	v3.moving, v3.pixelTime = true, 1e-6 // 0.48 s for a full frame: far over the budget
+	img := r.paint(w, h).(*image.RGBA)
+	if img.Rect.Dx() >= w/2 {
+		t.Fatalf("the frame while moving is %v, not coarse", img.Rect)
+	}
+	if n := cursorPixels(img); n != 0 {
+		t.Errorf("the coarse frame has %d cursor pixels", n)
+	}
+}
