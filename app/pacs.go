@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -344,6 +346,9 @@ type pacsBrowser struct {
 	cancel                                  *widget.Button // of the retrieve under way, if any
 	studyList, seriesList                   *widget.List
 	status                                  *widget.Label
+	// hidden says which of the study's series are not offered, as they
+	// are not images (SEG, SR, PR…).
+	hidden *widget.Label
 
 	studies []dicomweb.Study
 	series  []dicomweb.Series
@@ -355,11 +360,13 @@ type pacsBrowser struct {
 // series, retrieve one (progress, Cancel) and open it.
 func (v *Viewer) openFromPACS() *pacsBrowser {
 	b := &pacsBrowser{patient: widget.NewEntry(), patientID: widget.NewEntry(), accession: widget.NewEntry(),
-		from: widget.NewEntry(), to: widget.NewEntry(), modality: widget.NewEntry(), status: widget.NewLabel(""), study: -1, chosen: -1}
+		from: widget.NewEntry(), to: widget.NewEntry(), modality: widget.NewEntry(), status: widget.NewLabel(""), study: -1, chosen: -1,
+		hidden: widget.NewLabel("")}
 	b.status.Wrapping = fyne.TextWrapWord
+	b.hidden.Wrapping = fyne.TextWrapWord
 	b.patient.SetPlaceHolder("name, * and ? as wildcards")
-	b.from.SetPlaceHolder("YYYYMMDD")
-	b.to.SetPlaceHolder("YYYYMMDD")
+	b.from.SetPlaceHolder("from YYYY-MM-DD")
+	b.to.SetPlaceHolder("to YYYY-MM-DD")
 	b.modality.SetPlaceHolder("CT, MR…")
 	var names []string
 	for _, s := range v.pacsServers() {
@@ -402,7 +409,13 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		}
 		q := dicomweb.StudyQuery{PatientName: b.patient.Text, PatientID: b.patientID.Text, AccessionNumber: b.accession.Text,
 			Modality: strings.ToUpper(strings.TrimSpace(b.modality.Text))}
-		if f, t := strings.TrimSpace(b.from.Text), strings.TrimSpace(b.to.Text); f != "" || t != "" {
+		f, okf := dicomDate(b.from.Text)
+		t, okt := dicomDate(b.to.Text)
+		if !okf || !okt {
+			b.status.SetText("Study date: use YYYY-MM-DD (or YYYYMMDD).")
+			return
+		}
+		if f != "" || t != "" {
 			q.StudyDate = f + "-" + t
 		}
 		b.status.SetText("Searching…")
@@ -424,6 +437,14 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 			})
 		}()
 	})
+	// Enter in any search field searches.
+	for _, e := range []*widget.Entry{b.patient, b.patientID, b.accession, b.from, b.to, b.modality} {
+		e.OnSubmitted = func(string) {
+			if !b.search.Disabled() {
+				b.search.OnTapped()
+			}
+		}
+	}
 	b.studyList.OnSelected = func(i widget.ListItemID) {
 		c, _, err := client()
 		if err != nil {
@@ -432,6 +453,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		}
 		b.study, b.chosen = i, -1
 		b.series = nil
+		b.hidden.SetText("")
 		b.seriesList.UnselectAll()
 		b.seriesList.Refresh()
 		b.open.Disable()
@@ -447,9 +469,11 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 					b.status.SetText(err.Error())
 					return
 				}
-				b.series = ss
+				var note string
+				b.series, note = imageSeries(ss)
 				b.seriesList.Refresh()
-				b.status.SetText(fmt.Sprintf("%d series", len(ss)))
+				b.hidden.SetText(note)
+				b.status.SetText(nItems(len(b.series), "image series", "image series"))
 			})
 		}()
 	}
@@ -468,13 +492,60 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 	// Side by side, so each list has the dialog's height for its rows.
 	lists := container.NewHSplit(
 		container.NewBorder(widget.NewLabel("Studies"), nil, nil, nil, b.studyList),
-		container.NewBorder(widget.NewLabel("Series"), nil, nil, nil, b.seriesList))
+		container.NewBorder(widget.NewLabel("Series"), b.hidden, nil, nil, b.seriesList))
 	lists.SetOffset(0.6)
 	content := container.NewBorder(container.NewVBox(form, b.search), container.NewVBox(b.status, b.open), nil, nil, lists)
 	b.dlg = dialog.NewCustom("Open from PACS", "Close", content, v.win)
 	b.dlg.Resize(fyne.NewSize(1000, 760))
 	b.dlg.Show()
 	return b
+}
+
+// dicomDate turns a date typed as YYYY-MM-DD or YYYYMMDD into DICOM's
+// YYYYMMDD; false for anything else ("2003-04-01" went out as is, and
+// matched nothing).
+func dicomDate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", true
+	}
+	for _, layout := range []string{"2006-01-02", "20060102"} {
+		if d, err := time.Parse(layout, s); err == nil {
+			return d.Format("20060102"), true
+		}
+	}
+	return "", false
+}
+
+// imageSeries keeps the series that may be opened as images, sorted by
+// series number, then description, and says how many of what are left out
+// (SEG, SR, PR…: opening one ended in an error full of cache paths).
+func imageSeries(all []dicomweb.Series) ([]dicomweb.Series, string) {
+	var keep []dicomweb.Series
+	left := map[string]int{}
+	for _, s := range all {
+		if why := dicom.NonImageModality(s.Modality); why != "" {
+			left[s.Modality+" ("+why+")"]++
+			continue
+		}
+		keep = append(keep, s)
+	}
+	sort.SliceStable(keep, func(i, j int) bool {
+		a, b := keep[i], keep[j]
+		if a.Number != b.Number {
+			return a.Number < b.Number
+		}
+		return a.Description < b.Description
+	})
+	if len(left) == 0 {
+		return keep, ""
+	}
+	var kinds []string
+	for k, n := range left {
+		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	}
+	sort.Strings(kinds)
+	return keep, "Not shown, as they are not images: " + strings.Join(kinds, ", ") + "."
 }
 
 // retrieveAndOpen retrieves the chosen series into the cache (progress,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/internal/orthanctest"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
@@ -231,5 +234,76 @@ func TestPACSServersOpensOnSaved(t *testing.T) {
 	d = v.showPACSServers()
 	if d.servers.Selected != "Radiology" || d.url.Text != "https://pacs.example.org/dicom-web" || d.user.Text != "dr" || d.auth.Selected != "basic" {
 		t.Errorf("with Radiology saved: %q selected, URL %q, user %q, auth %q", d.servers.Selected, d.url.Text, d.user.Text, d.auth.Selected)
+	}
+}
+
+// TestPACSBrowserDatesAndSeries: study dates typed as YYYY-MM-DD or
+// YYYYMMDD find the study (2003-04-17 went out as "2003-04-17-" and found
+// nothing, silently); anything else is told without a search; Enter in a
+// field searches; the study's SEG series (two, of a real dcmqi study) are
+// not offered for opening but said to be left out.
+func TestPACSBrowserDatesAndSeries(t *testing.T) {
+	o := orthanctest.Start(t, orthanctest.Options{})
+	files, _ := filepath.Glob(filepath.Join(dcmqiDir, "ct-3slice", "*.dcm"))
+	o.Upload(t, append(files, filepath.Join(dcmqiDir, "liver.dcm"), filepath.Join(dcmqiDir, "partial_overlaps.dcm"))...)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: o.DICOMweb, Auth: "none"}})
+	b := v.openFromPACS()
+	enter := func(e *widget.Entry) { e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	search := func(e *widget.Entry, from, to string) int {
+		t.Helper()
+		b.from.SetText(from)
+		b.to.SetText(to)
+		b.status.SetText("")
+		enter(e)
+		waitFor(t, "the search", func() bool { return !b.search.Disabled() && strings.HasSuffix(b.status.Text, "studies") || b.status.Text == "1 study" })
+		return len(b.studies)
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     int
+	}{{"2003-04-17", "2003-04-17", 1}, {"20030417", "", 1}, {"", "2003-04-16", 0}, {"2003-04-18", "", 0}, {" 2003-04-01 ", "2003-04-30", 1}} {
+		if n := search(b.patient, tc.from, tc.to); n != tc.want {
+			t.Errorf("study date %q to %q: %d studies (%s), want %d", tc.from, tc.to, n, b.status.Text, tc.want)
+		}
+	}
+	for _, bad := range []string{"17/04/2003", "2003-4-17", "2003-02-30", "yesterday"} {
+		b.from.SetText(bad)
+		enter(b.modality)
+		if !strings.Contains(b.status.Text, "Study date: use YYYY-MM-DD") || b.search.Disabled() {
+			t.Errorf("study date %q: status %q, searching %v", bad, b.status.Text, b.search.Disabled())
+		}
+	}
+	if search(b.modality, "2003-04-17", "") != 1 {
+		t.Fatal("no study")
+	}
+	b.studyList.Select(0)
+	waitFor(t, "the series list", func() bool { return b.hidden.Text != "" || len(b.series) > 0 })
+	waitFor(t, "the series note", func() bool { return strings.Contains(b.status.Text, "series") })
+	if len(b.series) != 1 || b.series[0].Modality != "CT" || b.status.Text != "1 image series" {
+		t.Errorf("series offered %+v (%s), want the CT one", b.series, b.status.Text)
+	}
+	if b.hidden.Text != "Not shown, as they are not images: 2 SEG (segmentation object)." {
+		t.Errorf("the note of what is not shown reads %q", b.hidden.Text)
+	}
+}
+
+// TestImageSeries: the series list is sorted by number, then description,
+// and leaves out each kind of non-image object, counted.
+func TestImageSeries(t *testing.T) {
+	got, note := imageSeries([]dicomweb.Series{
+		{Number: 3, Modality: "CT", Description: "b"}, {Number: 1, Modality: "SEG"}, {Number: 3, Modality: "CT", Description: "a"},
+		{Number: 2, Modality: "MR"}, {Number: 5, Modality: "SR"}, {Number: 6, Modality: "SEG"}, {Number: 7, Modality: "RTSTRUCT"},
+	})
+	var order []string
+	for _, s := range got {
+		order = append(order, fmt.Sprint(s.Number, s.Description))
+	}
+	if want := []string{"2", "3a", "3b"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	if want := "Not shown, as they are not images: 1 RTSTRUCT (RT structure set), 1 SR (structured report), 2 SEG (segmentation object)."; note != want {
+		t.Errorf("note %q, want %q", note, want)
 	}
 }
