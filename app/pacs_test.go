@@ -257,7 +257,9 @@ func TestPACSBrowserDatesAndSeries(t *testing.T) {
 		b.to.SetText(to)
 		b.status.SetText("")
 		enter(e)
-		waitFor(t, "the search", func() bool { return !b.search.Disabled() && strings.HasSuffix(b.status.Text, "studies") || b.status.Text == "1 study" })
+		waitFor(t, "the search", func() bool {
+			return !b.search.Disabled() && strings.HasSuffix(b.status.Text, "studies") || b.status.Text == "1 study"
+		})
 		return len(b.studies)
 	}
 	for _, tc := range []struct {
