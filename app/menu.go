@@ -39,7 +39,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
-		fyne.NewMenuItem("Send segmentation to PACS", v.sendSEGToPACS),
+		fyne.NewMenuItem("Send segmentation to PACS", func() { v.sendSEGToPACS() }),
 		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
 		fyne.NewMenuItem("Export segments as meshes…", v.exportMeshesDialog),
 		fyne.NewMenuItemSeparator(),

@@ -15,12 +15,14 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/zalando/go-keyring"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/study"
 )
 
@@ -54,6 +56,8 @@ type pacsState struct {
 	secrets map[string]string
 	// from is the server the open study was retrieved from, for Send.
 	from string
+	// sent is what was sent this run, by server and study UID.
+	sent map[string]pacsSent
 }
 
 func (v *Viewer) pacsServers() []pacsServer {
@@ -612,16 +616,35 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	}()
 }
 
+// pacsSend is the question File > Send segmentation to PACS asks before
+// it stores anything; its widgets are fields so the tests drive them.
+type pacsSend struct {
+	dlg          dialog.Dialog
+	text         *widget.Label
+	send, cancel *widget.Button
+}
+
+// pacsSent is a segmentation sent this run: the same label map at the
+// same revision sent again to the same study is asked about twice.
+type pacsSent struct {
+	labels *labels.LabelMap
+	rev    uint64
+	when   time.Time
+	found  string // what the search after the send found
+}
+
 // sendSEGToPACS is File > Send segmentation to PACS: the DICOM SEG of the
 // open segmentation, stored with STOW-RS into the study it was drawn on,
-// then found there with a query.
-func (v *Viewer) sendSEGToPACS() {
+// then found there with a query. It asks first, naming the server, the
+// study and the segments, and says when this segmentation was already
+// sent there; nil when there is nothing to ask (an error was shown).
+func (v *Viewer) sendSEGToPACS() *pacsSend {
 	if v.session == nil {
-		return
+		return nil
 	}
 	if v.session.Series() == nil {
 		v.showError(errors.New("sending to a PACS needs a study opened from DICOM"))
-		return
+		return nil
 	}
 	name := v.pacs.from
 	if name == "" {
@@ -632,38 +655,101 @@ func (v *Viewer) sendSEGToPACS() {
 	s, ok := v.pacsServer(name)
 	if !ok {
 		v.showError(errors.New("no PACS server: add one in File > PACS servers…"))
-		return
+		return nil
 	}
 	c, err := v.pacsClient(s)
 	if err != nil {
 		v.showError(err)
-		return
+		return nil
 	}
 	tmp, err := os.MkdirTemp("", "segvol-send-")
 	if err != nil {
 		v.showError(err)
-		return
+		return nil
 	}
 	path := filepath.Join(tmp, "seg.dcm")
 	if err := v.session.ExportSEG(path); err != nil {
 		os.RemoveAll(tmp)
 		v.showError(err)
-		return
+		return nil
+	}
+	o, err := dicom.ReadObject(path)
+	if err != nil {
+		os.RemoveAll(tmp)
+		v.showError(err)
+		return nil
+	}
+	m := v.session.Edit().Labels()
+	var segs []string
+	for _, st := range m.Statistics() {
+		if sg, ok := m.Segment(st.Value); ok && st.Voxels > 0 {
+			segs = append(segs, sg.Name)
+		}
 	}
 	study := v.session.Volume.Meta.StudyInstanceUID
-	v.setStatusNote("sending the segmentation to " + s.Name + "…")
-	go func() {
-		defer os.RemoveAll(tmp)
-		msg, err := sendAndFind(c, study, path)
-		fyne.Do(func() {
-			if err != nil {
-				v.showError(fmt.Errorf("send to %s: %w", s.Name, err))
-				v.setStatusNote("sending failed")
-				return
-			}
-			v.setStatusNote(fmt.Sprintf("sent to %s: %s", s.Name, msg))
-		})
-	}()
+	key := s.Name + "\x00" + study
+	prev, again := v.pacs.sent[key]
+	again = again && prev.labels == m && prev.rev == m.Revision()
+	// What the file holds, as the archive will show it.
+	el := o.Elements
+	text := fmt.Sprintf("Send the segmentation to %s (%s)?\n\nStudy: %s, %s, %s\nSegments (%d): %s\n\nIt is stored in that study as a new DICOM SEG series.",
+		s.Name, s.URL, orDash(dicom.String(el, tag.PatientName)), orDash(displayDate(dicom.String(el, tag.StudyDate))),
+		orDash(dicom.String(el, tag.StudyDescription)), len(segs), strings.Join(segs, ", "))
+	sendLabel := "Send"
+	if again {
+		text = fmt.Sprintf("This segmentation was already sent to %s on %s (%s).\n\n", s.Name, prev.when.Format("2006-01-02 at 15:04"), prev.found) +
+			text + "\n\nSend it again as a new series?"
+		sendLabel = "Send again as a new series"
+	}
+	p := &pacsSend{text: widget.NewLabel(text)}
+	p.text.Wrapping = fyne.TextWrapWord
+	rev := m.Revision()
+	p.send = widget.NewButton(sendLabel, func() {
+		p.dlg.Hide()
+		v.setStatusNote("sending the segmentation to " + s.Name + "…")
+		go func() {
+			defer os.RemoveAll(tmp)
+			msg, err := sendAndFind(c, study, path)
+			fyne.Do(func() {
+				if err != nil {
+					v.showError(fmt.Errorf("send to %s: %w", s.Name, err))
+					v.setStatusNote("sending failed")
+					return
+				}
+				if v.pacs.sent == nil {
+					v.pacs.sent = map[string]pacsSent{}
+				}
+				v.pacs.sent[key] = pacsSent{labels: m, rev: rev, when: time.Now(), found: msg}
+				v.setStatusNote(fmt.Sprintf("sent to %s: %s", s.Name, msg))
+			})
+		}()
+	})
+	p.send.Importance = widget.HighImportance
+	p.cancel = widget.NewButton("Cancel", func() {
+		p.dlg.Hide()
+		os.RemoveAll(tmp)
+	})
+	p.dlg = dialog.NewCustomWithoutButtons("Send segmentation to PACS",
+		container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), p.cancel, p.send), nil, nil, p.text), v.win)
+	p.dlg.Resize(fyne.NewSize(560, 0))
+	p.dlg.Show()
+	return p
+}
+
+// displayDate shows a DICOM date (YYYYMMDD) as YYYY-MM-DD; anything else
+// as it is.
+func displayDate(d string) string {
+	if t, err := time.Parse("20060102", d); err == nil {
+		return t.Format("2006-01-02")
+	}
+	return d
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
 }
 
 // sendAndFind stores the SEG at path into study and looks it up by its

@@ -133,13 +133,57 @@ func TestPACSOpenAndSend(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	v.sendSEGToPACS()
-	waitFor(t, "the send", func() bool {
-		return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
-	})
-	if !strings.Contains(v.status.Text, "found in the study as SEG series") {
-		t.Fatalf("status %q", v.status.Text)
+	// Send asks first, naming the server, the study and the segments;
+	// Cancel stores nothing.
+	c, _ := dicomweb.New(dicomweb.Server{URL: o.DICOMweb, Auth: dicomweb.AuthBasic, User: orthanctest.User, Secret: orthanctest.Password}, dicomweb.DefaultLimits)
+	segSeries := func() int {
+		ss, err := c.SearchSeries(context.Background(), b.studies[0].StudyInstanceUID, "SEG")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
 	}
+	p := v.sendSEGToPACS()
+	for _, want := range []string{"Send the segmentation to Orthanc (" + o.DICOMweb + ")?", "Study: JANCT000, 2003-04-17,", "Segments (1): liver"} {
+		if !strings.Contains(p.text.Text, want) {
+			t.Errorf("the send question %q does not say %q", p.text.Text, want)
+		}
+	}
+	test.Tap(p.cancel)
+	if n := segSeries(); n != 0 {
+		t.Fatalf("%d SEG series in the study after Cancel", n)
+	}
+	send := func(label string) {
+		t.Helper()
+		p := v.sendSEGToPACS()
+		if p.send.Text != label {
+			t.Errorf("the send button reads %q, want %q", p.send.Text, label)
+		}
+		if again := strings.Contains(p.text.Text, "already sent to Orthanc on "); again != (label != "Send") {
+			t.Errorf("the send question reads %q", p.text.Text)
+		}
+		v.setStatusNote("")
+		test.Tap(p.send)
+		waitFor(t, "the send", func() bool {
+			return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
+		})
+		if !strings.Contains(v.status.Text, "found in the study as SEG series") {
+			t.Fatalf("status %q", v.status.Text)
+		}
+	}
+	send("Send")
+	// The same segmentation again: said, and sent as a second series.
+	send("Send again as a new series")
+	if n := segSeries(); n != 2 {
+		t.Errorf("%d SEG series in the study after two sends", n)
+	}
+	// Changed since, it is another segmentation: asked as a first send.
+	if _, err := e.Edit(func(m *labels.LabelMap, val uint8) (labels.Change, error) {
+		return m.Paint(labels.Brush{RadiusMM: 5}, centre, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	send("Send")
 
 	// The cache limit and Clear of the settings.
 	d = v.showPACSServers()
