@@ -31,6 +31,9 @@ import (
 const (
 	pacsServersKey = "pacsServers" // JSON list of pacsServer
 	pacsCacheMBKey = "pacsCacheMB" // cache size limit in MB; 0 for the default
+	// pacsRecentKey names the recent studies retrieved from a PACS: JSON,
+	// cache folder to what a user knows it by.
+	pacsRecentKey = "pacsRecentLabels"
 	keyringService = "segvol-pacs"
 )
 
@@ -140,6 +143,52 @@ func (v *Viewer) pacsCache() (*dicomweb.Cache, error) {
 		limit = int64(mb) << 20
 	}
 	return &dicomweb.Cache{Dir: dir, MaxBytes: limit}, nil
+}
+
+// labelRecent names the recent studies that came from a PACS as the
+// patient, date, modality and series, not their cache folder
+// (~/.cache/segvol/pacs/<UID>/<UID>).
+func (v *Viewer) labelRecent(items []*fyne.MenuItem, paths []string) {
+	names := v.pacsRecentLabels()
+	for i, p := range paths {
+		if l, ok := names[p]; ok {
+			items[i].Label = l
+		}
+	}
+}
+
+func (v *Viewer) pacsRecentLabels() map[string]string {
+	m := map[string]string{}
+	json.Unmarshal([]byte(v.app.Preferences().String(pacsRecentKey)), &m)
+	return m
+}
+
+// nameRecent keeps the label of a series retrieved into dir, for when the
+// open puts dir among the recent studies; labels of studies no longer in
+// the list are dropped.
+func (v *Viewer) nameRecent(dir string, st dicomweb.Study, se dicomweb.Series) {
+	what := se.Description
+	if what == "" {
+		what = fmt.Sprintf("series %d", se.Number)
+	}
+	var parts []string
+	for _, p := range []string{st.PatientName, displayDate(st.StudyDate), se.Modality, what} {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // as remember keeps it
+	}
+	old := v.pacsRecentLabels()
+	m := map[string]string{dir: "PACS: " + strings.Join(parts, ", ")}
+	for _, p := range v.recent() {
+		if l, ok := old[p]; ok && p != dir {
+			m[p] = l
+		}
+	}
+	b, _ := json.Marshal(m)
+	v.app.Preferences().SetString(pacsRecentKey, string(b))
 }
 
 // pacsSettings is the dialog of File > PACS servers…; its widgets are
@@ -298,6 +347,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 			d.result.SetText(err.Error())
 		}
 		showSize()
+		v.refreshRecent() // the cleared series leave File > Recent studies
 	})
 	browse := widget.NewButton("Browse…", func() { v.pickFile("", nil, d.ca.SetText) })
 	// Test connection's five lines scroll in a fixed space: grown with
@@ -568,6 +618,7 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	open := func(dir string) {
 		b.dlg.Hide()
 		v.pacs.from = s.Name
+		v.nameRecent(dir, st, se)
 		v.Open(dir, "")
 	}
 	if cache.Has(st.StudyInstanceUID, se.SeriesInstanceUID) {
@@ -610,6 +661,7 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 			default: // retrieved; an error opening it is the viewer's to show
 				b.dlg.Hide()
 				v.pacs.from = s.Name
+				v.nameRecent(dir, st, se)
 				v.openWith(dir, "", func(context.Context, func(done, total int)) (*study.Study, error) { return opened, err })
 			}
 		})

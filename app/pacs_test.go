@@ -107,6 +107,17 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if got.Dims != disk.Volume.Dims || got.Geom != disk.Volume.Geom || !reflect.DeepEqual(got.Data, disk.Volume.Data) {
 		t.Fatal("the study opened from the PACS differs from its files")
 	}
+	// File > Recent studies names it as a user knows it, not by its
+	// cache folder.
+	recent := func() (labels []string) {
+		for _, it := range v.recentMenu.ChildMenu.Items {
+			labels = append(labels, it.Label)
+		}
+		return labels
+	}
+	if got, want := recent(), []string{"PACS: JANCT000, 2003-04-17, CT, series 2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("recent studies %q, want %q", got, want)
+	}
 	cache := &dicomweb.Cache{Dir: filepath.Join(cacheHome, "segvol", "pacs")}
 	if !cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
 		t.Error("the series is not in the cache")
@@ -194,6 +205,11 @@ func TestPACSOpenAndSend(t *testing.T) {
 	test.Tap(d.clear)
 	if n, _ := cache.Size(); n != 0 || cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
 		t.Errorf("after Clear the cache holds %d bytes", n)
+	}
+	// Its files gone, it leaves the recent studies (clicking it said "no
+	// such file or directory").
+	if got := recent(); !reflect.DeepEqual(got, []string{"None yet"}) {
+		t.Errorf("recent studies after Clear cache: %q", got)
 	}
 }
 
