@@ -33,7 +33,7 @@ const (
 	pacsCacheMBKey = "pacsCacheMB" // cache size limit in MB; 0 for the default
 	// pacsRecentKey names the recent studies retrieved from a PACS: JSON,
 	// cache folder to what a user knows it by.
-	pacsRecentKey = "pacsRecentLabels"
+	pacsRecentKey  = "pacsRecentLabels"
 	keyringService = "segvol-pacs"
 )
 
