@@ -202,6 +202,8 @@ type pacsSettings struct {
 	save, remove, test, clear   *widget.Button
 	cacheMB                     *widget.Entry
 	result                      *widget.Label
+	resultBox                   *container.Scroll
+	services                    *widget.Accordion
 }
 
 // showPACSServers is File > PACS servers…: add, edit, remove and test
@@ -219,6 +221,14 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	d.url.SetPlaceHolder("https://pacs.example.org/dicom-web")
 	d.ca.SetPlaceHolder("optional: PEM file of the hospital's certificate authority")
 	d.secret.SetPlaceHolder("kept in the system keyring; empty keeps the one stored")
+	// The separate service URLs, which few servers need, fold away: open,
+	// they took the room Test connection's answer needs on a 768-pixel
+	// screen.
+	d.services = widget.NewAccordion(widget.NewAccordionItem("Separate search, retrieve and store URLs (optional)", widget.NewForm(
+		widget.NewFormItem("QIDO-RS (search)", d.qido),
+		widget.NewFormItem("WADO-RS (retrieve)", d.wado),
+		widget.NewFormItem("STOW-RS (store)", d.stow),
+	)))
 	d.auth = widget.NewSelect([]string{"none", "basic", "bearer"}, nil)
 	d.auth.SetSelected("none")
 	names := func() []string {
@@ -235,6 +245,11 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		d.qido.SetText(s.QIDO)
 		d.wado.SetText(s.WADO)
 		d.stow.SetText(s.STOW)
+		if s.QIDO+s.WADO+s.STOW != "" {
+			d.services.Open(0)
+		} else {
+			d.services.Close(0)
+		}
 		d.auth.SetSelected(map[bool]string{true: "none", false: s.Auth}[s.Auth == ""])
 		d.user.SetText(s.User)
 		d.ca.SetText(s.CAFile)
@@ -350,32 +365,31 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		v.refreshRecent() // the cleared series leave File > Recent studies
 	})
 	browse := widget.NewButton("Browse…", func() { v.pickFile("", nil, d.ca.SetText) })
-	// Test connection's five lines scroll in a fixed space: grown with
-	// them, the dialog ran past a 768-pixel screen and its Close button
-	// covered them.
-	result := container.NewVScroll(d.result)
-	result.SetMinSize(fyne.NewSize(0, 64))
+	// Test connection's answer has room for seven lines (its five, two of
+	// them wrapped): it had 64 pixels, 2.5 lines, so every test needed
+	// scrolling. A longer answer scrolls rather than grow the dialog past
+	// a 768-pixel screen.
+	d.resultBox = container.NewVScroll(d.result)
+	d.resultBox.SetMinSize(fyne.NewSize(0, widget.NewLabel(strings.Repeat("\n", 6)).MinSize().Height))
 	content := container.NewVBox(
 		widget.NewForm(
 			widget.NewFormItem("Server", d.servers),
 			widget.NewFormItem("Name", d.name),
 			widget.NewFormItem("DICOMweb URL", d.url),
-			widget.NewFormItem("QIDO-RS (search)", d.qido),
-			widget.NewFormItem("WADO-RS (retrieve)", d.wado),
-			widget.NewFormItem("STOW-RS (store)", d.stow),
+			widget.NewFormItem("", d.services),
 			widget.NewFormItem("Authentication", d.auth),
 			widget.NewFormItem("User", d.user),
 			widget.NewFormItem("Password or token", d.secret),
 			widget.NewFormItem("CA certificate", container.NewBorder(nil, nil, nil, browse, d.ca)),
 		),
 		container.NewHBox(d.save, d.test, d.remove),
-		result,
+		d.resultBox,
 		widget.NewSeparator(),
 		widget.NewForm(widget.NewFormItem("Cache limit (MB)", d.cacheMB)),
 		container.NewBorder(nil, nil, nil, d.clear, cacheNote),
 	)
 	d.dlg = dialog.NewCustom("PACS servers", "Close", content, v.win)
-	d.dlg.Resize(fyne.NewSize(640, 0))
+	d.dlg.Resize(fyne.NewSize(900, 0))
 	d.dlg.Show()
 	return d
 }

@@ -369,3 +369,43 @@ func TestImageSeries(t *testing.T) {
 		t.Errorf("note %q, want %q", note, want)
 	}
 }
+
+// TestPACSServersFitsSmallScreen: on a 1366x768 screen the PACS servers
+// dialog fits, its Close button shows, and every line of Test
+// connection's answer shows without scrolling (2.5 of 5 did), here the
+// longest one: an address that is not DICOMweb's (a server answering 400
+// plays Orthanc's root).
+func TestPACSServersFitsSmallScreen(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		w.Write([]byte(`{"Details":"Missing \"since\" argument","HttpError":"Bad Request"}`))
+	}))
+	defer s.Close()
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	// The screen less the menu bar of a maximised window.
+	v.win.Resize(fyne.NewSize(1366, 740))
+	v.setPACSServers([]pacsServer{{Name: "Orthanc root", URL: s.URL, Auth: "none"}})
+	d := v.showPACSServers()
+	test.Tap(d.test)
+	waitFor(t, "the connection test", func() bool { return strings.HasPrefix(d.result.Text, "Not everything works") })
+	if !strings.Contains(d.result.Text, "does not look like a DICOMweb address") {
+		t.Errorf("test of a non-DICOMweb address said %q", d.result.Text)
+	}
+	canvas := v.win.Canvas().Size()
+	var closeBtn *widget.Button
+	for _, o := range test.LaidOutObjects(v.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Close" {
+			closeBtn = b
+		}
+	}
+	if closeBtn == nil {
+		t.Fatal("no Close button")
+	}
+	drv := fyne.CurrentApp().Driver()
+	if pos := drv.AbsolutePositionForObject(closeBtn); pos.Y < 0 || pos.Y+closeBtn.Size().Height > canvas.Height {
+		t.Errorf("the Close button at y %v-%v, out of the %v-high window", pos.Y, pos.Y+closeBtn.Size().Height, canvas.Height)
+	}
+	if need, have := d.result.MinSize().Height, d.resultBox.Size().Height; need > have {
+		t.Errorf("the answer needs %v pixels, its area shows %v: it scrolls", need, have)
+	}
+}
