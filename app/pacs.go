@@ -171,17 +171,11 @@ func (v *Viewer) nameRecent(dir string, st dicomweb.Study, se dicomweb.Series) {
 	if what == "" {
 		what = fmt.Sprintf("series %d", se.Number)
 	}
-	var parts []string
-	for _, p := range []string{st.PatientName, displayDate(st.StudyDate), se.Modality, what} {
-		if p = strings.TrimSpace(p); p != "" {
-			parts = append(parts, p)
-		}
-	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs // as remember keeps it
 	}
 	old := v.pacsRecentLabels()
-	m := map[string]string{dir: "PACS: " + strings.Join(parts, ", ")}
+	m := map[string]string{dir: "PACS: " + joinSet(st.PatientName, displayDate(st.StudyDate), se.Modality, what)}
 	for _, p := range v.recent() {
 		if l, ok := old[p]; ok && p != dir {
 			m[p] = l
@@ -450,7 +444,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			s := b.studies[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%s  %s (%s)  %s  %s  %d series", s.StudyDate, s.PatientName, s.PatientID,
+			o.(*widget.Label).SetText(fmt.Sprintf("%s  %s (%s)  %s  %s  %d series", displayDate(s.StudyDate), s.PatientName, s.PatientID,
 				strings.Join(s.Modalities, ","), s.Description, s.Series))
 		})
 	b.seriesList = widget.NewList(func() int { return len(b.series) },
@@ -758,15 +752,16 @@ func (v *Viewer) sendSEGToPACS() *pacsSend {
 	again = again && prev.labels == m && prev.rev == m.Revision()
 	// What the file holds, as the archive will show it.
 	el := o.Elements
-	text := fmt.Sprintf("Send the segmentation to %s (%s)?\n\nStudy: %s, %s, %s\nSegments (%d): %s\n\nIt is stored in that study as a new DICOM SEG series.",
-		s.Name, s.URL, orDash(dicom.String(el, tag.PatientName)), orDash(displayDate(dicom.String(el, tag.StudyDate))),
-		orDash(dicom.String(el, tag.StudyDescription)), len(segs), strings.Join(segs, ", "))
+	text := fmt.Sprintf("Send the segmentation to %s (%s)?", s.Name, s.URL)
 	sendLabel := "Send"
 	if again {
-		text = fmt.Sprintf("This segmentation was already sent to %s on %s (%s).\n\n", s.Name, prev.when.Format("2006-01-02 at 15:04"), prev.found) +
-			text + "\n\nSend it again as a new series?"
+		text = fmt.Sprintf("This segmentation was already sent to %s on %s (%s).\nSend it again, as a new series, to %s (%s)?",
+			s.Name, prev.when.Format("2006-01-02 at 15:04"), prev.found, s.Name, s.URL)
 		sendLabel = "Send again as a new series"
 	}
+	text += fmt.Sprintf("\n\nStudy: %s\nSegments (%d): %s\n\nIt is stored in that study as a new DICOM SEG series.",
+		joinSet(dicom.String(el, tag.PatientName), displayDate(dicom.String(el, tag.StudyDate)), dicom.String(el, tag.StudyDescription)),
+		len(segs), strings.Join(segs, ", "))
 	p := &pacsSend{text: widget.NewLabel(text)}
 	p.text.Wrapping = fyne.TextWrapWord
 	rev := m.Revision()
@@ -811,11 +806,15 @@ func displayDate(d string) string {
 	return d
 }
 
-func orDash(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "—"
+// joinSet joins the parts that are set, with commas.
+func joinSet(parts ...string) string {
+	var set []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			set = append(set, p)
+		}
 	}
-	return s
+	return strings.Join(set, ", ")
 }
 
 // sendAndFind stores the SEG at path into study and looks it up by its
