@@ -1,7 +1,10 @@
 package app
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,7 +42,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 			Shortcut: &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}},
 		fyne.NewMenuItem("Save segmentation as…", func() { v.saveDialog(nil) }),
 		fyne.NewMenuItem("Export DICOM SEG…", v.exportSEGDialog),
-		fyne.NewMenuItem("Send segmentation to PACS", v.sendSEGToPACS),
+		fyne.NewMenuItem("Send segmentation to PACS", func() { v.sendSEGToPACS() }),
 		fyne.NewMenuItem("Export statistics as CSV…", v.exportStatisticsDialog),
 		fyne.NewMenuItem("Export segments as meshes…", v.exportMeshesDialog),
 		fyne.NewMenuItemSeparator(),
@@ -193,6 +196,7 @@ func (v *Viewer) recent() []string { return v.app.Preferences().StringList(recen
 
 func (v *Viewer) recentItems() []*fyne.MenuItem {
 	paths := v.recent()
+	paths = slices.DeleteFunc(slices.Clone(paths), gone)
 	if len(paths) == 0 {
 		return []*fyne.MenuItem{disabled("None yet")}
 	}
@@ -200,6 +204,7 @@ func (v *Viewer) recentItems() []*fyne.MenuItem {
 	for i, p := range paths {
 		items[i] = fyne.NewMenuItem(p, func() { v.openOther(p, "") })
 	}
+	v.labelRecent(items, paths)
 	return items
 }
 
@@ -214,8 +219,23 @@ func (v *Viewer) remember(path string) {
 		list = list[:maxRecent]
 	}
 	v.app.Preferences().SetStringList(recentKey, list)
+	v.refreshRecent()
+}
+
+// refreshRecent rebuilds File > Recent studies: after an open, and after
+// files of its entries went away (PACS servers > Clear cache).
+func (v *Viewer) refreshRecent() {
 	v.recentMenu.ChildMenu.Items = v.recentItems()
 	v.recentMenu.ChildMenu.Refresh()
+}
+
+// gone: a recent study whose files are no longer there (a cleared PACS
+// cache, a deleted folder) is not offered; clicking it said "no such file
+// or directory". It stays in the list, so a drive mounted again brings it
+// back.
+func gone(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // openFileDialog asks for a study, starting in the open study's folder.

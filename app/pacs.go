@@ -7,18 +7,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/zalando/go-keyring"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/study"
 )
 
@@ -27,6 +31,9 @@ import (
 const (
 	pacsServersKey = "pacsServers" // JSON list of pacsServer
 	pacsCacheMBKey = "pacsCacheMB" // cache size limit in MB; 0 for the default
+	// pacsRecentKey names the recent studies retrieved from a PACS: JSON,
+	// cache folder to what a user knows it by.
+	pacsRecentKey  = "pacsRecentLabels"
 	keyringService = "segvol-pacs"
 )
 
@@ -52,6 +59,8 @@ type pacsState struct {
 	secrets map[string]string
 	// from is the server the open study was retrieved from, for Send.
 	from string
+	// sent is what was sent this run, by server and study UID.
+	sent map[string]pacsSent
 }
 
 func (v *Viewer) pacsServers() []pacsServer {
@@ -136,6 +145,46 @@ func (v *Viewer) pacsCache() (*dicomweb.Cache, error) {
 	return &dicomweb.Cache{Dir: dir, MaxBytes: limit}, nil
 }
 
+// labelRecent names the recent studies that came from a PACS as the
+// patient, date, modality and series, not their cache folder
+// (~/.cache/segvol/pacs/<UID>/<UID>).
+func (v *Viewer) labelRecent(items []*fyne.MenuItem, paths []string) {
+	names := v.pacsRecentLabels()
+	for i, p := range paths {
+		if l, ok := names[p]; ok {
+			items[i].Label = l
+		}
+	}
+}
+
+func (v *Viewer) pacsRecentLabels() map[string]string {
+	m := map[string]string{}
+	json.Unmarshal([]byte(v.app.Preferences().String(pacsRecentKey)), &m)
+	return m
+}
+
+// nameRecent keeps the label of a series retrieved into dir, for when the
+// open puts dir among the recent studies; labels of studies no longer in
+// the list are dropped.
+func (v *Viewer) nameRecent(dir string, st dicomweb.Study, se dicomweb.Series) {
+	what := se.Description
+	if what == "" {
+		what = fmt.Sprintf("series %d", se.Number)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // as remember keeps it
+	}
+	old := v.pacsRecentLabels()
+	m := map[string]string{dir: "PACS: " + joinSet(st.PatientName, displayDate(st.StudyDate), se.Modality, what)}
+	for _, p := range v.recent() {
+		if l, ok := old[p]; ok && p != dir {
+			m[p] = l
+		}
+	}
+	b, _ := json.Marshal(m)
+	v.app.Preferences().SetString(pacsRecentKey, string(b))
+}
+
 // pacsSettings is the dialog of File > PACS servers…; its widgets are
 // fields so the tests drive them.
 type pacsSettings struct {
@@ -147,6 +196,8 @@ type pacsSettings struct {
 	save, remove, test, clear   *widget.Button
 	cacheMB                     *widget.Entry
 	result                      *widget.Label
+	resultBox                   *container.Scroll
+	services                    *widget.Accordion
 }
 
 // showPACSServers is File > PACS servers…: add, edit, remove and test
@@ -164,6 +215,14 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 	d.url.SetPlaceHolder("https://pacs.example.org/dicom-web")
 	d.ca.SetPlaceHolder("optional: PEM file of the hospital's certificate authority")
 	d.secret.SetPlaceHolder("kept in the system keyring; empty keeps the one stored")
+	// The separate service URLs, which few servers need, fold away: open,
+	// they took the room Test connection's answer needs on a 768-pixel
+	// screen.
+	d.services = widget.NewAccordion(widget.NewAccordionItem("Separate search, retrieve and store URLs (optional)", widget.NewForm(
+		widget.NewFormItem("QIDO-RS (search)", d.qido),
+		widget.NewFormItem("WADO-RS (retrieve)", d.wado),
+		widget.NewFormItem("STOW-RS (store)", d.stow),
+	)))
 	d.auth = widget.NewSelect([]string{"none", "basic", "bearer"}, nil)
 	d.auth.SetSelected("none")
 	names := func() []string {
@@ -180,6 +239,11 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		d.qido.SetText(s.QIDO)
 		d.wado.SetText(s.WADO)
 		d.stow.SetText(s.STOW)
+		if s.QIDO+s.WADO+s.STOW != "" {
+			d.services.Open(0)
+		} else {
+			d.services.Close(0)
+		}
 		d.auth.SetSelected(map[bool]string{true: "none", false: s.Auth}[s.Auth == ""])
 		d.user.SetText(s.User)
 		d.ca.SetText(s.CAFile)
@@ -292,34 +356,34 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 			d.result.SetText(err.Error())
 		}
 		showSize()
+		v.refreshRecent() // the cleared series leave File > Recent studies
 	})
 	browse := widget.NewButton("Browse…", func() { v.pickFile("", nil, d.ca.SetText) })
-	// Test connection's five lines scroll in a fixed space: grown with
-	// them, the dialog ran past a 768-pixel screen and its Close button
-	// covered them.
-	result := container.NewVScroll(d.result)
-	result.SetMinSize(fyne.NewSize(0, 64))
+	// Test connection's answer has room for seven lines (its five, two of
+	// them wrapped): it had 64 pixels, 2.5 lines, so every test needed
+	// scrolling. A longer answer scrolls rather than grow the dialog past
+	// a 768-pixel screen.
+	d.resultBox = container.NewVScroll(d.result)
+	d.resultBox.SetMinSize(fyne.NewSize(0, widget.NewLabel(strings.Repeat("\n", 6)).MinSize().Height))
 	content := container.NewVBox(
 		widget.NewForm(
 			widget.NewFormItem("Server", d.servers),
 			widget.NewFormItem("Name", d.name),
 			widget.NewFormItem("DICOMweb URL", d.url),
-			widget.NewFormItem("QIDO-RS (search)", d.qido),
-			widget.NewFormItem("WADO-RS (retrieve)", d.wado),
-			widget.NewFormItem("STOW-RS (store)", d.stow),
+			widget.NewFormItem("", d.services),
 			widget.NewFormItem("Authentication", d.auth),
 			widget.NewFormItem("User", d.user),
 			widget.NewFormItem("Password or token", d.secret),
 			widget.NewFormItem("CA certificate", container.NewBorder(nil, nil, nil, browse, d.ca)),
 		),
 		container.NewHBox(d.save, d.test, d.remove),
-		result,
+		d.resultBox,
 		widget.NewSeparator(),
 		widget.NewForm(widget.NewFormItem("Cache limit (MB)", d.cacheMB)),
 		container.NewBorder(nil, nil, nil, d.clear, cacheNote),
 	)
 	d.dlg = dialog.NewCustom("PACS servers", "Close", content, v.win)
-	d.dlg.Resize(fyne.NewSize(640, 0))
+	d.dlg.Resize(fyne.NewSize(900, 0))
 	d.dlg.Show()
 	return d
 }
@@ -344,6 +408,9 @@ type pacsBrowser struct {
 	cancel                                  *widget.Button // of the retrieve under way, if any
 	studyList, seriesList                   *widget.List
 	status                                  *widget.Label
+	// hidden says which of the study's series are not offered, as they
+	// are not images (SEG, SR, PR…).
+	hidden *widget.Label
 
 	studies []dicomweb.Study
 	series  []dicomweb.Series
@@ -355,11 +422,13 @@ type pacsBrowser struct {
 // series, retrieve one (progress, Cancel) and open it.
 func (v *Viewer) openFromPACS() *pacsBrowser {
 	b := &pacsBrowser{patient: widget.NewEntry(), patientID: widget.NewEntry(), accession: widget.NewEntry(),
-		from: widget.NewEntry(), to: widget.NewEntry(), modality: widget.NewEntry(), status: widget.NewLabel(""), study: -1, chosen: -1}
+		from: widget.NewEntry(), to: widget.NewEntry(), modality: widget.NewEntry(), status: widget.NewLabel(""), study: -1, chosen: -1,
+		hidden: widget.NewLabel("")}
 	b.status.Wrapping = fyne.TextWrapWord
+	b.hidden.Wrapping = fyne.TextWrapWord
 	b.patient.SetPlaceHolder("name, * and ? as wildcards")
-	b.from.SetPlaceHolder("YYYYMMDD")
-	b.to.SetPlaceHolder("YYYYMMDD")
+	b.from.SetPlaceHolder("from YYYY-MM-DD")
+	b.to.SetPlaceHolder("to YYYY-MM-DD")
 	b.modality.SetPlaceHolder("CT, MR…")
 	var names []string
 	for _, s := range v.pacsServers() {
@@ -375,7 +444,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			s := b.studies[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%s  %s (%s)  %s  %s  %d series", s.StudyDate, s.PatientName, s.PatientID,
+			o.(*widget.Label).SetText(fmt.Sprintf("%s  %s (%s)  %s  %s  %d series", displayDate(s.StudyDate), s.PatientName, s.PatientID,
 				strings.Join(s.Modalities, ","), s.Description, s.Series))
 		})
 	b.seriesList = widget.NewList(func() int { return len(b.series) },
@@ -403,7 +472,13 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		}
 		q := dicomweb.StudyQuery{PatientName: b.patient.Text, PatientID: b.patientID.Text, AccessionNumber: b.accession.Text,
 			Modality: strings.ToUpper(strings.TrimSpace(b.modality.Text))}
-		if f, t := strings.TrimSpace(b.from.Text), strings.TrimSpace(b.to.Text); f != "" || t != "" {
+		f, okf := dicomDate(b.from.Text)
+		t, okt := dicomDate(b.to.Text)
+		if !okf || !okt {
+			b.status.SetText("Study date: use YYYY-MM-DD (or YYYYMMDD).")
+			return
+		}
+		if f != "" || t != "" {
 			q.StudyDate = f + "-" + t
 		}
 		b.status.SetText("Searching…")
@@ -425,6 +500,14 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 			})
 		}()
 	})
+	// Enter in any search field searches.
+	for _, e := range []*widget.Entry{b.patient, b.patientID, b.accession, b.from, b.to, b.modality} {
+		e.OnSubmitted = func(string) {
+			if !b.search.Disabled() {
+				b.search.OnTapped()
+			}
+		}
+	}
 	b.studyList.OnSelected = func(i widget.ListItemID) {
 		c, _, err := client()
 		if err != nil {
@@ -433,6 +516,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		}
 		b.study, b.chosen = i, -1
 		b.series = nil
+		b.hidden.SetText("")
 		b.seriesList.UnselectAll()
 		b.seriesList.Refresh()
 		b.open.Disable()
@@ -448,9 +532,11 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 					b.status.SetText(err.Error())
 					return
 				}
-				b.series = ss
+				var note string
+				b.series, note = imageSeries(ss)
 				b.seriesList.Refresh()
-				b.status.SetText(fmt.Sprintf("%d series", len(ss)))
+				b.hidden.SetText(note)
+				b.status.SetText(nItems(len(b.series), "image series", "image series"))
 			})
 		}()
 	}
@@ -469,13 +555,60 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 	// Side by side, so each list has the dialog's height for its rows.
 	lists := container.NewHSplit(
 		container.NewBorder(widget.NewLabel("Studies"), nil, nil, nil, b.studyList),
-		container.NewBorder(widget.NewLabel("Series"), nil, nil, nil, b.seriesList))
+		container.NewBorder(widget.NewLabel("Series"), b.hidden, nil, nil, b.seriesList))
 	lists.SetOffset(0.6)
 	content := container.NewBorder(container.NewVBox(form, b.search), container.NewVBox(b.status, b.open), nil, nil, lists)
 	b.dlg = dialog.NewCustom("Open from PACS", "Close", content, v.win)
 	b.dlg.Resize(fyne.NewSize(1000, 760))
 	b.dlg.Show()
 	return b
+}
+
+// dicomDate turns a date typed as YYYY-MM-DD or YYYYMMDD into DICOM's
+// YYYYMMDD; false for anything else ("2003-04-01" went out as is, and
+// matched nothing).
+func dicomDate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", true
+	}
+	for _, layout := range []string{"2006-01-02", "20060102"} {
+		if d, err := time.Parse(layout, s); err == nil {
+			return d.Format("20060102"), true
+		}
+	}
+	return "", false
+}
+
+// imageSeries keeps the series that may be opened as images, sorted by
+// series number, then description, and says how many of what are left out
+// (SEG, SR, PR…: opening one ended in an error full of cache paths).
+func imageSeries(all []dicomweb.Series) ([]dicomweb.Series, string) {
+	var keep []dicomweb.Series
+	left := map[string]int{}
+	for _, s := range all {
+		if why := dicom.NonImageModality(s.Modality); why != "" {
+			left[s.Modality+" ("+why+")"]++
+			continue
+		}
+		keep = append(keep, s)
+	}
+	sort.SliceStable(keep, func(i, j int) bool {
+		a, b := keep[i], keep[j]
+		if a.Number != b.Number {
+			return a.Number < b.Number
+		}
+		return a.Description < b.Description
+	})
+	if len(left) == 0 {
+		return keep, ""
+	}
+	var kinds []string
+	for k, n := range left {
+		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	}
+	sort.Strings(kinds)
+	return keep, "Not shown, as they are not images: " + strings.Join(kinds, ", ") + "."
 }
 
 // retrieveAndOpen retrieves the chosen series into the cache (progress,
@@ -494,6 +627,7 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	open := func(dir string) {
 		b.dlg.Hide()
 		v.pacs.from = s.Name
+		v.nameRecent(dir, st, se)
 		v.Open(dir, "")
 	}
 	if cache.Has(st.StudyInstanceUID, se.SeriesInstanceUID) {
@@ -536,22 +670,42 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 			default: // retrieved; an error opening it is the viewer's to show
 				b.dlg.Hide()
 				v.pacs.from = s.Name
+				v.nameRecent(dir, st, se)
 				v.openWith(dir, "", func(context.Context, func(done, total int)) (*study.Study, error) { return opened, err })
 			}
 		})
 	}()
 }
 
+// pacsSend is the question File > Send segmentation to PACS asks before
+// it stores anything; its widgets are fields so the tests drive them.
+type pacsSend struct {
+	dlg          dialog.Dialog
+	text         *widget.Label
+	send, cancel *widget.Button
+}
+
+// pacsSent is a segmentation sent this run: the same label map at the
+// same revision sent again to the same study is asked about twice.
+type pacsSent struct {
+	labels *labels.LabelMap
+	rev    uint64
+	when   time.Time
+	found  string // what the search after the send found
+}
+
 // sendSEGToPACS is File > Send segmentation to PACS: the DICOM SEG of the
 // open segmentation, stored with STOW-RS into the study it was drawn on,
-// then found there with a query.
-func (v *Viewer) sendSEGToPACS() {
+// then found there with a query. It asks first, naming the server, the
+// study and the segments, and says when this segmentation was already
+// sent there; nil when there is nothing to ask (an error was shown).
+func (v *Viewer) sendSEGToPACS() *pacsSend {
 	if v.session == nil {
-		return
+		return nil
 	}
 	if v.session.Series() == nil {
 		v.showError(errors.New("sending to a PACS needs a study opened from DICOM"))
-		return
+		return nil
 	}
 	name := v.pacs.from
 	if name == "" {
@@ -562,38 +716,106 @@ func (v *Viewer) sendSEGToPACS() {
 	s, ok := v.pacsServer(name)
 	if !ok {
 		v.showError(errors.New("no PACS server: add one in File > PACS servers…"))
-		return
+		return nil
 	}
 	c, err := v.pacsClient(s)
 	if err != nil {
 		v.showError(err)
-		return
+		return nil
 	}
 	tmp, err := os.MkdirTemp("", "segvol-send-")
 	if err != nil {
 		v.showError(err)
-		return
+		return nil
 	}
 	path := filepath.Join(tmp, "seg.dcm")
 	if err := v.session.ExportSEG(path); err != nil {
 		os.RemoveAll(tmp)
 		v.showError(err)
-		return
+		return nil
+	}
+	o, err := dicom.ReadObject(path)
+	if err != nil {
+		os.RemoveAll(tmp)
+		v.showError(err)
+		return nil
+	}
+	m := v.session.Edit().Labels()
+	var segs []string
+	for _, st := range m.Statistics() {
+		if sg, ok := m.Segment(st.Value); ok && st.Voxels > 0 {
+			segs = append(segs, sg.Name)
+		}
 	}
 	study := v.session.Volume.Meta.StudyInstanceUID
-	v.setStatusNote("sending the segmentation to " + s.Name + "…")
-	go func() {
-		defer os.RemoveAll(tmp)
-		msg, err := sendAndFind(c, study, path)
-		fyne.Do(func() {
-			if err != nil {
-				v.showError(fmt.Errorf("send to %s: %w", s.Name, err))
-				v.setStatusNote("sending failed")
-				return
-			}
-			v.setStatusNote(fmt.Sprintf("sent to %s: %s", s.Name, msg))
-		})
-	}()
+	key := s.Name + "\x00" + study
+	prev, again := v.pacs.sent[key]
+	again = again && prev.labels == m && prev.rev == m.Revision()
+	// What the file holds, as the archive will show it.
+	el := o.Elements
+	text := fmt.Sprintf("Send the segmentation to %s (%s)?", s.Name, s.URL)
+	sendLabel := "Send"
+	if again {
+		text = fmt.Sprintf("This segmentation was already sent to %s on %s (%s).\nSend it again, as a new series, to %s (%s)?",
+			s.Name, prev.when.Format("2006-01-02 at 15:04"), prev.found, s.Name, s.URL)
+		sendLabel = "Send again as a new series"
+	}
+	text += fmt.Sprintf("\n\nStudy: %s\nSegments (%d): %s\n\nIt is stored in that study as a new DICOM SEG series.",
+		joinSet(dicom.String(el, tag.PatientName), displayDate(dicom.String(el, tag.StudyDate)), dicom.String(el, tag.StudyDescription)),
+		len(segs), strings.Join(segs, ", "))
+	p := &pacsSend{text: widget.NewLabel(text)}
+	p.text.Wrapping = fyne.TextWrapWord
+	rev := m.Revision()
+	p.send = widget.NewButton(sendLabel, func() {
+		p.dlg.Hide()
+		v.setStatusNote("sending the segmentation to " + s.Name + "…")
+		go func() {
+			defer os.RemoveAll(tmp)
+			msg, err := sendAndFind(c, study, path)
+			fyne.Do(func() {
+				if err != nil {
+					v.showError(fmt.Errorf("send to %s: %w", s.Name, err))
+					v.setStatusNote("sending failed")
+					return
+				}
+				if v.pacs.sent == nil {
+					v.pacs.sent = map[string]pacsSent{}
+				}
+				v.pacs.sent[key] = pacsSent{labels: m, rev: rev, when: time.Now(), found: msg}
+				v.setStatusNote(fmt.Sprintf("sent to %s: %s", s.Name, msg))
+			})
+		}()
+	})
+	p.send.Importance = widget.HighImportance
+	p.cancel = widget.NewButton("Cancel", func() {
+		p.dlg.Hide()
+		os.RemoveAll(tmp)
+	})
+	p.dlg = dialog.NewCustomWithoutButtons("Send segmentation to PACS",
+		container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), p.cancel, p.send), nil, nil, p.text), v.win)
+	p.dlg.Resize(fyne.NewSize(560, 0))
+	p.dlg.Show()
+	return p
+}
+
+// displayDate shows a DICOM date (YYYYMMDD) as YYYY-MM-DD; anything else
+// as it is.
+func displayDate(d string) string {
+	if t, err := time.Parse("20060102", d); err == nil {
+		return t.Format("2006-01-02")
+	}
+	return d
+}
+
+// joinSet joins the parts that are set, with commas.
+func joinSet(parts ...string) string {
+	var set []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			set = append(set, p)
+		}
+	}
+	return strings.Join(set, ", ")
 }
 
 // sendAndFind stores the SEG at path into study and looks it up by its

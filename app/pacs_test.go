@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/internal/orthanctest"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
@@ -104,6 +107,17 @@ func TestPACSOpenAndSend(t *testing.T) {
 	if got.Dims != disk.Volume.Dims || got.Geom != disk.Volume.Geom || !reflect.DeepEqual(got.Data, disk.Volume.Data) {
 		t.Fatal("the study opened from the PACS differs from its files")
 	}
+	// File > Recent studies names it as a user knows it, not by its
+	// cache folder.
+	recent := func() (labels []string) {
+		for _, it := range v.recentMenu.ChildMenu.Items {
+			labels = append(labels, it.Label)
+		}
+		return labels
+	}
+	if got, want := recent(), []string{"PACS: JANCT000, 2003-04-17, CT, series 2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("recent studies %q, want %q", got, want)
+	}
 	cache := &dicomweb.Cache{Dir: filepath.Join(cacheHome, "segvol", "pacs")}
 	if !cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
 		t.Error("the series is not in the cache")
@@ -130,13 +144,57 @@ func TestPACSOpenAndSend(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	v.sendSEGToPACS()
-	waitFor(t, "the send", func() bool {
-		return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
-	})
-	if !strings.Contains(v.status.Text, "found in the study as SEG series") {
-		t.Fatalf("status %q", v.status.Text)
+	// Send asks first, naming the server, the study and the segments;
+	// Cancel stores nothing.
+	c, _ := dicomweb.New(dicomweb.Server{URL: o.DICOMweb, Auth: dicomweb.AuthBasic, User: orthanctest.User, Secret: orthanctest.Password}, dicomweb.DefaultLimits)
+	segSeries := func() int {
+		ss, err := c.SearchSeries(context.Background(), b.studies[0].StudyInstanceUID, "SEG")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
 	}
+	p := v.sendSEGToPACS()
+	for _, want := range []string{"Send the segmentation to Orthanc (" + o.DICOMweb + ")?", "\n\nStudy: JANCT000, 2003-04-17\nSegments (1): liver\n"} {
+		if !strings.Contains(p.text.Text, want) {
+			t.Errorf("the send question %q does not say %q", p.text.Text, want)
+		}
+	}
+	test.Tap(p.cancel)
+	if n := segSeries(); n != 0 {
+		t.Fatalf("%d SEG series in the study after Cancel", n)
+	}
+	send := func(label string) {
+		t.Helper()
+		p := v.sendSEGToPACS()
+		if p.send.Text != label {
+			t.Errorf("the send button reads %q, want %q", p.send.Text, label)
+		}
+		if again := strings.Contains(p.text.Text, "already sent to Orthanc on "); again != (label != "Send") {
+			t.Errorf("the send question reads %q", p.text.Text)
+		}
+		v.setStatusNote("")
+		test.Tap(p.send)
+		waitFor(t, "the send", func() bool {
+			return strings.Contains(v.status.Text, "sent to Orthanc") || strings.Contains(v.status.Text, "failed")
+		})
+		if !strings.Contains(v.status.Text, "found in the study as SEG series") {
+			t.Fatalf("status %q", v.status.Text)
+		}
+	}
+	send("Send")
+	// The same segmentation again: said, and sent as a second series.
+	send("Send again as a new series")
+	if n := segSeries(); n != 2 {
+		t.Errorf("%d SEG series in the study after two sends", n)
+	}
+	// Changed since, it is another segmentation: asked as a first send.
+	if _, err := e.Edit(func(m *labels.LabelMap, val uint8) (labels.Change, error) {
+		return m.Paint(labels.Brush{RadiusMM: 5}, centre, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	send("Send")
 
 	// The cache limit and Clear of the settings.
 	d = v.showPACSServers()
@@ -147,6 +205,11 @@ func TestPACSOpenAndSend(t *testing.T) {
 	test.Tap(d.clear)
 	if n, _ := cache.Size(); n != 0 || cache.Has(b.studies[0].StudyInstanceUID, b.series[0].SeriesInstanceUID) {
 		t.Errorf("after Clear the cache holds %d bytes", n)
+	}
+	// Its files gone, it leaves the recent studies (clicking it said "no
+	// such file or directory").
+	if got := recent(); !reflect.DeepEqual(got, []string{"None yet"}) {
+		t.Errorf("recent studies after Clear cache: %q", got)
 	}
 }
 
@@ -231,5 +294,118 @@ func TestPACSServersOpensOnSaved(t *testing.T) {
 	d = v.showPACSServers()
 	if d.servers.Selected != "Radiology" || d.url.Text != "https://pacs.example.org/dicom-web" || d.user.Text != "dr" || d.auth.Selected != "basic" {
 		t.Errorf("with Radiology saved: %q selected, URL %q, user %q, auth %q", d.servers.Selected, d.url.Text, d.user.Text, d.auth.Selected)
+	}
+}
+
+// TestPACSBrowserDatesAndSeries: study dates typed as YYYY-MM-DD or
+// YYYYMMDD find the study (2003-04-17 went out as "2003-04-17-" and found
+// nothing, silently); anything else is told without a search; Enter in a
+// field searches; the study's SEG series (two, of a real dcmqi study) are
+// not offered for opening but said to be left out.
+func TestPACSBrowserDatesAndSeries(t *testing.T) {
+	o := orthanctest.Start(t, orthanctest.Options{})
+	files, _ := filepath.Glob(filepath.Join(dcmqiDir, "ct-3slice", "*.dcm"))
+	o.Upload(t, append(files, filepath.Join(dcmqiDir, "liver.dcm"), filepath.Join(dcmqiDir, "partial_overlaps.dcm"))...)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	v.setPACSServers([]pacsServer{{Name: "Orthanc", URL: o.DICOMweb, Auth: "none"}})
+	b := v.openFromPACS()
+	enter := func(e *widget.Entry) { e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	search := func(e *widget.Entry, from, to string) int {
+		t.Helper()
+		b.from.SetText(from)
+		b.to.SetText(to)
+		b.status.SetText("")
+		enter(e)
+		waitFor(t, "the search", func() bool {
+			return !b.search.Disabled() && strings.HasSuffix(b.status.Text, "studies") || b.status.Text == "1 study"
+		})
+		return len(b.studies)
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     int
+	}{{"2003-04-17", "2003-04-17", 1}, {"20030417", "", 1}, {"", "2003-04-16", 0}, {"2003-04-18", "", 0}, {" 2003-04-01 ", "2003-04-30", 1}} {
+		if n := search(b.patient, tc.from, tc.to); n != tc.want {
+			t.Errorf("study date %q to %q: %d studies (%s), want %d", tc.from, tc.to, n, b.status.Text, tc.want)
+		}
+	}
+	for _, bad := range []string{"17/04/2003", "2003-4-17", "2003-02-30", "yesterday"} {
+		b.from.SetText(bad)
+		enter(b.modality)
+		if !strings.Contains(b.status.Text, "Study date: use YYYY-MM-DD") || b.search.Disabled() {
+			t.Errorf("study date %q: status %q, searching %v", bad, b.status.Text, b.search.Disabled())
+		}
+	}
+	if search(b.modality, "2003-04-17", "") != 1 {
+		t.Fatal("no study")
+	}
+	b.studyList.Select(0)
+	waitFor(t, "the series list", func() bool { return b.hidden.Text != "" || len(b.series) > 0 })
+	waitFor(t, "the series note", func() bool { return strings.Contains(b.status.Text, "series") })
+	if len(b.series) != 1 || b.series[0].Modality != "CT" || b.status.Text != "1 image series" {
+		t.Errorf("series offered %+v (%s), want the CT one", b.series, b.status.Text)
+	}
+	if b.hidden.Text != "Not shown, as they are not images: 2 SEG (segmentation object)." {
+		t.Errorf("the note of what is not shown reads %q", b.hidden.Text)
+	}
+}
+
+// TestImageSeries: the series list is sorted by number, then description,
+// and leaves out each kind of non-image object, counted.
+func TestImageSeries(t *testing.T) {
+	got, note := imageSeries([]dicomweb.Series{
+		{Number: 3, Modality: "CT", Description: "b"}, {Number: 1, Modality: "SEG"}, {Number: 3, Modality: "CT", Description: "a"},
+		{Number: 2, Modality: "MR"}, {Number: 5, Modality: "SR"}, {Number: 6, Modality: "SEG"}, {Number: 7, Modality: "RTSTRUCT"},
+	})
+	var order []string
+	for _, s := range got {
+		order = append(order, fmt.Sprint(s.Number, s.Description))
+	}
+	if want := []string{"2", "3a", "3b"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	if want := "Not shown, as they are not images: 1 RTSTRUCT (RT structure set), 1 SR (structured report), 2 SEG (segmentation object)."; note != want {
+		t.Errorf("note %q, want %q", note, want)
+	}
+}
+
+// TestPACSServersFitsSmallScreen: on a 1366x768 screen the PACS servers
+// dialog fits, its Close button shows, and every line of Test
+// connection's answer shows without scrolling (2.5 of 5 did), here the
+// longest one: an address that is not DICOMweb's (a server answering 400
+// plays Orthanc's root).
+func TestPACSServersFitsSmallScreen(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		w.Write([]byte(`{"Details":"Missing \"since\" argument","HttpError":"Bad Request"}`))
+	}))
+	defer s.Close()
+	v := newViewer(t, newTestApp(t), Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	// The screen less the menu bar of a maximised window.
+	v.win.Resize(fyne.NewSize(1366, 740))
+	v.setPACSServers([]pacsServer{{Name: "Orthanc root", URL: s.URL, Auth: "none"}})
+	d := v.showPACSServers()
+	test.Tap(d.test)
+	waitFor(t, "the connection test", func() bool { return strings.HasPrefix(d.result.Text, "Not everything works") })
+	if !strings.Contains(d.result.Text, "does not look like a DICOMweb address") {
+		t.Errorf("test of a non-DICOMweb address said %q", d.result.Text)
+	}
+	canvas := v.win.Canvas().Size()
+	var closeBtn *widget.Button
+	for _, o := range test.LaidOutObjects(v.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Close" {
+			closeBtn = b
+		}
+	}
+	if closeBtn == nil {
+		t.Fatal("no Close button")
+	}
+	drv := fyne.CurrentApp().Driver()
+	if pos := drv.AbsolutePositionForObject(closeBtn); pos.Y < 0 || pos.Y+closeBtn.Size().Height > canvas.Height {
+		t.Errorf("the Close button at y %v-%v, out of the %v-high window", pos.Y, pos.Y+closeBtn.Size().Height, canvas.Height)
+	}
+	if need, have := d.result.MinSize().Height, d.resultBox.Size().Height; need > have {
+		t.Errorf("the answer needs %v pixels, its area shows %v: it scrolls", need, have)
 	}
 }

@@ -183,6 +183,11 @@ var nonImageModalities = map[string]string{
 	"REG": "registration", "RTRECORD": "RT treatment record", "ECG": "waveform", "DOC": "encapsulated document",
 }
 
+// NonImageModality says what a series of a non-image modality holds
+// ("segmentation object" for SEG), or "" for a modality that may be an
+// image: a PACS browser leaves those series out of what it offers to open.
+func NonImageModality(modality string) string { return nonImageModalities[modality] }
+
 // nonImage says why a file is not an image we can load, or "".
 func nonImage(r *rawFile, el []*dcm.Element, modality string) string {
 	if why, ok := nonImageModalities[modality]; ok {

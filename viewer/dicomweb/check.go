@@ -34,6 +34,13 @@ func (k Check) String() string {
 func (c *Client) Check(ctx context.Context) Check {
 	k := Check{Send: "Send (STOW-RS): not checked, as that would store something in the archive; sending is checked when you send."}
 	studies, err := c.SearchStudies(ctx, StudyQuery{Limit: checkStudies + 1})
+	if why := notDICOMweb(err); why != "" {
+		k.Search = "Search (QIDO-RS): the server answered (" + why + "), but " + c.srv.QIDO +
+			" does not look like a DICOMweb address: no search service (QIDO-RS) is there. It often ends in /dicom-web."
+		k.Retrieve = "Retrieve (WADO-RS): not checked, as search failed."
+		k.Login = "Login: not checked, as the search service was not found."
+		return k
+	}
 	if err != nil {
 		k.Search = "Search (QIDO-RS): failed: " + err.Error()
 		k.Retrieve = "Retrieve (WADO-RS): not checked, as search failed."
@@ -71,6 +78,22 @@ func (c *Client) Check(ctx context.Context) Check {
 	}
 	k.Login = c.login(err)
 	return k
+}
+
+// notDICOMweb says in a few words what a server answered that shows the
+// address is not a QIDO-RS service (a web page, another REST API such as
+// Orthanc's own at its root), or "" for any other outcome. Its raw answer
+// is left out: Orthanc's JSON about a missing "since" argument tells a
+// user nothing.
+func notDICOMweb(err error) string {
+	var se *StatusError
+	switch {
+	case errors.Is(err, errNotDICOMJSON):
+		return "not with DICOM JSON"
+	case errors.As(err, &se) && (se.Code == http.StatusBadRequest || se.Code == http.StatusNotFound || se.Code == http.StatusMethodNotAllowed):
+		return fmt.Sprintf("%d %s", se.Code, http.StatusText(se.Code))
+	}
+	return ""
 }
 
 var errNothingToRetrieve = errors.New("no image to retrieve")

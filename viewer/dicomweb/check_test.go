@@ -52,6 +52,20 @@ func TestOrthancCheck(t *testing.T) {
 		if !strings.Contains(k.Search, "/dicom-web/studies:") || strings.Contains(k.Search, "includefield") {
 			t.Errorf("the failed search reads %q", k.Search)
 		}
+		// Without credentials nothing was refused: the server asks for a
+		// login (it said "the user name, password or token was refused").
+		if noLogin := tc.srv.Auth == AuthNone; noLogin != strings.Contains(k.Search, "asks for a login, and none is set") || noLogin == strings.Contains(k.Search, "refused") {
+			t.Errorf("auth %v: the failed search reads %q", tc.srv.Auth, k.Search)
+		}
+	}
+
+	// Orthanc's root rather than its /dicom-web: it answers its own REST
+	// API's 400 and JSON, which the user is spared.
+	root, _ := New(Server{URL: o.URL, Auth: AuthBasic, User: orthanctest.User, Secret: orthanctest.Password}, DefaultLimits)
+	k := root.Check(ctx)
+	wantLines(t, k, false, "answered (400 Bad Request), but "+o.URL+" does not look like a DICOMweb address", "not checked", "Login: not checked")
+	if !strings.Contains(k.Search, "ends in /dicom-web") || strings.Contains(k.Search, "since") || strings.Contains(k.Search, "{") {
+		t.Errorf("Orthanc's root: %q", k.Search)
 	}
 
 	empty := orthanctest.Start(t, orthanctest.Options{})

@@ -207,7 +207,7 @@ func (c *Client) request(ctx context.Context, method, u, accept string, body io.
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return nil, &StatusError{Code: resp.StatusCode, Method: method, URL: req.URL.Redacted(), Body: oneLine(string(msg))}
+		return nil, &StatusError{Code: resp.StatusCode, Method: method, URL: req.URL.Redacted(), Body: oneLine(string(msg)), NoLogin: c.srv.Auth == AuthNone}
 	}
 	return resp, nil
 }
@@ -217,6 +217,9 @@ type StatusError struct {
 	Code        int
 	Method, URL string
 	Body        string // the start of the server's explanation, if any
+	// NoLogin: the request carried no credentials, so a 401 asks for a
+	// login rather than refusing one.
+	NoLogin bool
 }
 
 func (e *StatusError) Error() string {
@@ -224,6 +227,9 @@ func (e *StatusError) Error() string {
 	switch e.Code {
 	case http.StatusUnauthorized:
 		what = ": the user name, password or token was refused"
+		if e.NoLogin {
+			what = ": the server asks for a login, and none is set (choose basic or bearer authentication)"
+		}
 	case http.StatusForbidden:
 		what = ": refused, this user or token may not do that"
 	case http.StatusNotFound:

@@ -336,7 +336,7 @@ func TestHostileQuery(t *testing.T) {
 		}, "not DICOM JSON"},
 		{"unauthorised", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(401)
-		}, "password or token was refused"},
+		}, "asks for a login, and none is set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := hostile(t, tc.handler)

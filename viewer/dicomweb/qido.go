@@ -271,10 +271,14 @@ func (c *Client) query(ctx context.Context, u string) ([]dataset, error) {
 		return nil, nil
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, fmt.Errorf("the PACS's search answer is not DICOM JSON: %v", err)
+		return nil, fmt.Errorf("%w: %v", errNotDICOMJSON, err)
 	}
 	return page, nil
 }
+
+// errNotDICOMJSON is a search answer that is not DICOM JSON: often a web
+// page or another API at the address given.
+var errNotDICOMJSON = errors.New("the PACS's search answer is not DICOM JSON")
 
 // bodyError says why reading an answer failed: the guards' causes first,
 // then an answer cut short.
