@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"image"
 	"math"
 	"slices"
@@ -71,6 +72,7 @@ type View3D struct {
 	pending image.Point   // the size of a full frame asked for while working (zero: none)
 	done    *image.RGBA   // the worker's frame for doneGen, for the next paint
 	doneGen uint64
+	abandon context.CancelFunc // stops the worker's frame; nil when none runs
 	// labSnap is the worker's copy of the labels, which brush strokes
 	// change on the UI goroutine while it renders: taken only when the
 	// slice planes are tinted (the only part of a scene that reads them),
@@ -275,16 +277,22 @@ func (v *View3D) renderFull(w, h int) {
 		v.worker = cpu.New()
 	}
 	gen, wr, cam := v.gen, v.worker, v.camera
-	v.working = true
+	ctx, cancel := context.WithCancel(context.Background())
+	v.working, v.abandon = true, cancel
 	go func() {
 		img := image.NewRGBA(image.Rect(0, 0, w, h)) // new: the last one may be on screen
 		start := time.Now()
-		err := wr.RenderScene(img, sc, cam)
+		err := wr.RenderSceneContext(ctx, img, sc, cam)
 		took := time.Since(start)
 		fyne.Do(func() {
-			v.working = false
-			v.account(img, took)
+			v.working, v.abandon = false, nil
+			abandoned := ctx.Err() != nil
+			cancel()
+			if !abandoned {
+				v.account(img, took)
+			}
 			switch {
+			case abandoned:
 			case err != nil:
 				v.fail(err)
 			case gen == v.gen:
@@ -297,6 +305,15 @@ func (v *View3D) renderFull(w, h int) {
 			}
 		})
 	}()
+}
+
+// newPicture numbers a new picture asked for: the worker's frame under
+// way, for an older one, is abandoned.
+func (v *View3D) newPicture() {
+	v.gen++
+	if v.abandon != nil {
+		v.abandon()
+	}
 }
 
 // snapshotLabels is the worker's copy of l: nil where the scene does not
@@ -351,9 +368,18 @@ func (v *View3D) budget() time.Duration {
 // render: all of them at rest; while moving as many as fit in the budget
 // at the last frame's time per pixel (at least a tenth along each axis).
 func (v *View3D) scale(w, h int) float64 {
+	if !v.moving {
+		return 1
+	}
+	if v.pixelTime == 0 {
+		// Nothing measured yet (the full frame at rest was abandoned
+		// half-way): a quarter, which the next frame corrects. Taken as
+		// free, the first frame of a turn of CT bone was drawn whole, 3 s.
+		return 0.25
+	}
 	full := v.pixelTime * float64(w*h)
 	b := v.budget().Seconds()
-	if !v.moving || full <= b {
+	if full <= b {
 		return 1
 	}
 	return max(math.Sqrt(b/full), 0.1)
@@ -487,7 +513,7 @@ func (r *view3DRenderer) paint(w, h int) image.Image {
 		return d
 	}
 	v.done = nil
-	v.gen++
+	v.newPicture()
 	if v.moving || !v.async() {
 		v.pending = image.Point{} // superseded
 		s := v.scale(w, h)
@@ -511,7 +537,7 @@ func (r *view3DRenderer) Layout(size fyne.Size)        { r.raster.Resize(size) }
 
 // Refresh asks for a new picture: a worker's frame for an older one is
 // dropped.
-func (r *view3DRenderer) Refresh() { r.v.gen++; r.raster.Refresh() }
+func (r *view3DRenderer) Refresh() { r.v.newPicture(); r.raster.Refresh() }
 
 // view3DPane is the 3D view under its tool rows: the six standard
 // directions, reset and the slice planes, then the volume rendering preset

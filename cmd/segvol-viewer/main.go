@@ -254,6 +254,12 @@ func benchRotate(v *app.Viewer, d time.Duration, settled <-chan struct{}) {
 	t := time.Now()
 	v3.WaitLight()
 	fmt.Printf("segvol-viewer: light copies of the surfaces built %.1f s after the view showed\n", time.Since(t).Seconds()+settle.Seconds())
+	// The turn starts from the picture at rest, as a user's does: its
+	// first full frame (which also finds the volume's empty blocks, once)
+	// is done.
+	for shown := false; !shown; time.Sleep(50 * time.Millisecond) {
+		fyne.DoAndWait(func() { shown = v3.Frames() > 0 })
+	}
 	var start int
 	var busy0 time.Duration
 	fyne.DoAndWait(func() { start, busy0 = v3.Frames(), v3.Busy() })

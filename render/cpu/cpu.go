@@ -14,15 +14,12 @@ import (
 // table are kept between frames, so one Renderer serves one goroutine at a
 // time; make one per view.
 type Renderer struct {
-	lut    lut
-	labels []uint8   // the label under each output pixel, for outlines
-	black  []uint8   // a row of opaque black pixels
-	depth  []float64 // the 3D depth buffer
-	proj   []float32 // the 3D surfaces' projected vertices
-	// The blocks of the volume last ray cast, and which volume that was.
-	blocks   *render.Blocks
-	blockKey blockKey
-	noBlocks bool // tests: cast every sample, to check that skipping changes nothing
+	lut      lut
+	labels   []uint8   // the label under each output pixel, for outlines
+	black    []uint8   // a row of opaque black pixels
+	depth    []float64 // the 3D depth buffer
+	proj     []float32 // the 3D surfaces' projected vertices
+	noBlocks bool      // tests: cast every sample, to check that skipping changes nothing
 }
 
 // lut maps every stored value of an integer type of at most 16 bits to its

@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"context"
+	"errors"
 	"image"
 	"math"
 	"path/filepath"
@@ -99,5 +101,46 @@ func TestMIPMatchesDenseRays(t *testing.T) {
 		if off > w*h/100 { // 191 and 120 sampling the voxel planes; 1161 and 2106 on the fixed lattice without the ends
 			t.Errorf("surfaces %v: %d of %d pixels more than 24 grey levels from the dense MIP (worst %d)", withSurfaces, off, w*h, worst)
 		}
+	}
+}
+
+// TestRenderSceneContextGivesUp: a frame whose context has ended stops
+// before its volume rendering and says why; the same scene with a live
+// context is drawn whole (the 3D view abandons stale full frames so).
+func TestRenderSceneContextGivesUp(t *testing.T) {
+	ct, err := nifti.Read(filepath.Join("..", "..", "assets", "sample", "example_ct_sm.nii.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ct.ForRender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := render.View(render.Anterior, [3]float64{}, 1).Fit(v, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &render.Scene{Volume: v, Preset: render.CTBone, Window: render.Options{Center: 40, Width: 400}}
+	drawn := func(img *image.RGBA) int {
+		n := 0
+		bg := render.Background
+		for i := 0; i < len(img.Pix); i += 4 {
+			if img.Pix[i] != bg.R || img.Pix[i+1] != bg.G || img.Pix[i+2] != bg.B {
+				n++
+			}
+		}
+		return n
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	img := image.NewRGBA(image.Rect(0, 0, 128, 128))
+	if err := New().RenderSceneContext(ctx, img, s, c); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an ended context gave %v", err)
+	}
+	if n := drawn(img); n != 0 {
+		t.Errorf("%d pixels of the volume drawn after the context ended", n)
+	}
+	if err := New().RenderSceneContext(context.Background(), img, s, c); err != nil || drawn(img) == 0 {
+		t.Fatalf("a live context: %v, %d pixels drawn", err, drawn(img))
 	}
 }

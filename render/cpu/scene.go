@@ -1,10 +1,12 @@
 package cpu
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/segvolapp/segvol/internal/parallel"
 	"github.com/segvolapp/segvol/render"
@@ -18,6 +20,16 @@ var _ render.SceneRenderer = (*Renderer)(nil)
 // Translucent surfaces are blended over the volume rendering rather than
 // inside it: what VTK does without depth peeling.
 func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera) error {
+	return r.RenderSceneContext(context.Background(), dst, s, c)
+}
+
+// RenderSceneContext is RenderScene, given up when ctx ends (between
+// stages, and between rows of the volume rendering, its costly part): the
+// 3D view abandons a full frame of seconds that a turn of the camera has
+// made stale, which else took both cores from the frames of the turn
+// (CT bone turned at 4 frames/s instead of 16). It then returns ctx's
+// error and dst holds a part of the picture.
+func (r *Renderer) RenderSceneContext(ctx context.Context, dst *image.RGBA, s *render.Scene, c render.Camera) error {
 	if err := render.CheckScene(dst, s, c); err != nil {
 		return err
 	}
@@ -26,7 +38,7 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 	if cap(r.depth) < w*h {
 		r.depth = make([]float64, w*h)
 	}
-	f := &scene3d{dst: dst, s: s, c: c, p: &p, w: w, h: h, depth: r.depth[:w*h]}
+	f := &scene3d{ctx: ctx, dst: dst, s: s, c: c, p: &p, w: w, h: h, depth: r.depth[:w*h]}
 	bg := render.Background
 	parallel.For(h, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
@@ -49,6 +61,9 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 	}
 	r.proj = f.projectVertices(opaque, r.proj)
 	parallel.For(h, func(y0, y1 int) { f.rasterOpaque(opaque, r.proj, y0, y1) })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if s.Volume != nil {
 		f.vs = newVolumeSampler(s.Volume)
 		if s.Planes {
@@ -65,6 +80,9 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 			}
 			parallel.For(h, func(y0, y1 int) { f.cast(y0, y1) })
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if len(clear) > 0 {
 		r.proj = f.projectVertices(clear, r.proj)
@@ -85,6 +103,7 @@ func (r *Renderer) RenderScene(dst *image.RGBA, s *render.Scene, c render.Camera
 
 // scene3d is what every row of one 3D render shares.
 type scene3d struct {
+	ctx   context.Context
 	dst   *image.RGBA
 	s     *render.Scene
 	c     render.Camera
@@ -99,21 +118,33 @@ type scene3d struct {
 	clearBlock []bool
 }
 
-// blockKey identifies the voxels Renderer.blocks were computed from.
+// blockKey identifies the voxels blocks were computed from.
 type blockKey struct {
 	voxels           string // the slice's address and type
 	dims             [3]int
 	slope, intercept float64
 }
 
+// lastBlocks are the blocks of the volume last ray cast, by any Renderer:
+// the 3D view's two (the UI goroutine's and its worker's) cast the same
+// volume, and each computing them put a second on the first frame of a
+// turn of a 512x512x300 CT.
+var lastBlocks struct {
+	sync.Mutex
+	key    blockKey
+	blocks *render.Blocks
+}
+
 // blocksOf is v's render.Blocks, computed once per volume.
 func (r *Renderer) blocksOf(v *render.Volume) *render.Blocks {
 	k := blockKey{fmt.Sprintf("%p %T", v.Voxels, v.Voxels), v.Dims, v.Slope, v.Intercept}
-	if r.blocks == nil || r.blockKey != k {
+	lastBlocks.Lock()
+	defer lastBlocks.Unlock()
+	if lastBlocks.blocks == nil || lastBlocks.key != k {
 		b := render.NewBlocks(v)
-		r.blocks, r.blockKey = &b, k
+		lastBlocks.blocks, lastBlocks.key = &b, k
 	}
-	return r.blocks
+	return lastBlocks.blocks
 }
 
 // skip is where a ray at parameter t (index space ray ir) goes next when
@@ -406,7 +437,7 @@ func (f *scene3d) cast(y0, y1 int) {
 	step := render.SampleStep(f.s.Volume)
 	fw := f.c.Forward
 	mip := f.s.Preset == render.MIP
-	for y := y0; y < y1; y++ {
+	for y := y0; y < y1 && f.ctx.Err() == nil; y++ {
 		row := f.dst.Pix[y*f.dst.Stride:]
 		for x := range f.w {
 			o, d, z0, dz := f.p.Ray(float64(x)+0.5, float64(y)+0.5)
