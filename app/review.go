@@ -131,6 +131,9 @@ func (r *reviewBar) setFlag(on bool) {
 	if r.setting {
 		return
 	}
+	// The tool keys go on working: a click on the box focused it, and it
+	// took the next D or N typed with the pointer still over the bar.
+	r.v.win.Canvas().Unfocus()
 	it := &r.items[r.at]
 	if err := batch.SetNeedsReview(r.dir, it.ID, on); err != nil {
 		r.v.showError(err)

@@ -83,6 +83,11 @@ func TestReviewBatch(t *testing.T) {
 		t.Fatalf("second study: %s, bar %q", v.Session().Volume.Meta.Source, r.label.Text)
 	}
 	test.Tap(r.flag)
+	typeLikeDriver(v.win.Canvas(), "d")
+	if got := v.Session().Edit().Tool(); got != viewer.ToolBrush {
+		t.Errorf("D typed after a click on Needs review: tool %v, want the brush", got)
+	}
+	v.SetTool(viewer.ToolNavigate)
 	b, _ := os.ReadFile(filepath.Join(out, "results.csv"))
 	if !strings.Contains(string(b), "s1.nii.gz,,liver,1,") || !strings.HasSuffix(strings.TrimSpace(string(b)), ",ok,yes,") || strings.Contains(strings.Split(string(b), "\n")[1], "yes") {
 		t.Errorf("results.csv after flagging s1:\n%s", b)
