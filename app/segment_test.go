@@ -309,3 +309,47 @@ func TestNoActiveSegmentNote(t *testing.T) {
 		t.Errorf("the status still says %q with a segment active", v.loadInfo)
 	}
 }
+
+// TestBrushRangeNotANumber: with "Only values in" ticked, a bound that is
+// no number ("300d": a tool key typed into the field) or a min over the
+// max makes the brush and 3D fill refuse in the status bar, where the
+// brush painted every value (air at -1000 HU among them); a good range
+// paints again.
+func TestBrushRangeNotANumber(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	liver, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.brushPanel
+	p.limit.SetChecked(true)
+	p.lo.SetText("-200")
+	sv := v.View(mpr.Axial)
+	x, y := v.Session().CursorOnScreen(mpr.Axial) // in the body
+	at := fyne.NewPos(float32(x), float32(y))
+	for _, tc := range []struct{ hi, says string }{{"300d", "give two numbers"}, {"-300", "give the smaller first"}} {
+		p.hi.SetText(tc.hi)
+		for _, tool := range []viewer.Tool{viewer.ToolBrush, viewer.ToolFill} {
+			v.SetTool(tool)
+			press(sv, desktop.MouseButtonPrimary, 0, at)
+			sv.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+			if n := e.Labels().Count(liver); n != 0 {
+				t.Fatalf("max %q, %v: %d voxels painted", tc.hi, tool, n)
+			}
+			if !strings.Contains(v.loadInfo, tc.says) {
+				t.Errorf("max %q, %v: the status says %q", tc.hi, tool, v.loadInfo)
+			}
+		}
+	}
+	p.hi.SetText("300")
+	v.SetTool(viewer.ToolBrush)
+	press(sv, desktop.MouseButtonPrimary, 0, at)
+	sv.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+	if e.Labels().Count(liver) == 0 {
+		t.Error("a good range painted nothing")
+	}
+}

@@ -117,16 +117,27 @@ func (p *brushPanel) edit() *viewer.Editor {
 	return p.v.session.Edit()
 }
 
-// apply sets the intensity range when both ends parse and the box is on.
+// apply sets the intensity range when the box is on; a bound that is no
+// number, or min over max, makes the tools refuse in words (a max of
+// "300d", a key meant for the tool typed into it, let the brush paint
+// air at -1000 HU).
 func (p *brushPanel) apply() {
 	e := p.edit()
 	if e == nil {
 		return
 	}
-	e.Range = nil
+	e.Range, e.RangeErr = nil, nil
+	if !p.limit.Checked {
+		return
+	}
 	lo, err1 := strconv.ParseFloat(strings.TrimSpace(p.lo.Text), 64)
 	hi, err2 := strconv.ParseFloat(strings.TrimSpace(p.hi.Text), 64)
-	if p.limit.Checked && err1 == nil && err2 == nil && lo <= hi {
+	switch {
+	case err1 != nil || err2 != nil:
+		e.RangeErr = fmt.Errorf("the range of \"Only values in\" is %q to %q: give two numbers, or untick it", p.lo.Text, p.hi.Text)
+	case lo > hi:
+		e.RangeErr = fmt.Errorf("the range of \"Only values in\" runs from %s down to %s: give the smaller first", num(lo), num(hi))
+	default:
 		e.Range = &[2]float64{lo, hi}
 	}
 }

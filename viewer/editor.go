@@ -54,6 +54,10 @@ type Editor struct {
 	// Range, when set, limits brush, eraser and 3D fill to image values
 	// within it (HU for CT).
 	Range *[2]float64
+	// RangeErr, when set, says why the range asked for is not usable (a
+	// bound that is no number): brush, eraser and 3D fill refuse with it
+	// rather than paint every value the user meant to exclude.
+	RangeErr error
 	// FillTolerance is the 3D fill's range around the clicked value when
 	// Range is not set.
 	FillTolerance float64

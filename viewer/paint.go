@@ -28,6 +28,9 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 	if e.tool == ToolBrush && e.active == 0 {
 		return fmt.Errorf("no active segment: add one in the segments panel")
 	}
+	if e.RangeErr != nil {
+		return e.RangeErr
+	}
 	s := e.s
 	to := s.views[o].ScreenToWorld(s.frame, s.cursor, x, y)
 	from := to
@@ -71,6 +74,9 @@ func sq(x float64) float64 { return x * x }
 func (e *Editor) FillAt(o mpr.Orientation, x, y float64) (labels.Change, error) {
 	if e.active == 0 {
 		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
+	}
+	if e.RangeErr != nil {
+		return labels.Change{}, e.RangeErr
 	}
 	p := e.s.ProbeAt(o, x, y)
 	if !p.Inside {
