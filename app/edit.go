@@ -78,17 +78,22 @@ func (v *Viewer) syncUndo() {
 
 // Undo undoes the last change to the segmentation.
 func (v *Viewer) Undo() {
-	if v.session != nil && !v.session.Edit().Undo() {
+	if v.session != nil && !v.dialogShown() && !v.session.Edit().Undo() {
 		v.setStatusNote("nothing to undo")
 	}
 }
 
 // Redo redoes the last undone change.
 func (v *Viewer) Redo() {
-	if v.session != nil && !v.session.Edit().Redo() {
+	if v.session != nil && !v.dialogShown() && !v.session.Edit().Redo() {
 		v.setStatusNote("nothing to redo")
 	}
 }
+
+// dialogShown reports whether a dialog is up: Ctrl+Z and Ctrl+Y wait for
+// it to close (behind "Delete segment?" Ctrl+Z undid the stroke of the
+// segment being asked about).
+func (v *Viewer) dialogShown() bool { return v.win.Canvas().Overlays().Top() != nil }
 
 // editActive runs op (named what) on the active segment and says in the
 // status bar what it changed, or that nothing changed and why: whyNone,

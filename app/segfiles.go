@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ func (v *Viewer) SaveLabels(path string) error {
 		return errNoSession
 	}
 	path = viewer.LabelsPath(path)
+	if readOnly(path) {
+		return fmt.Errorf("%s is read-only: save under another name", path)
+	}
 	if err := v.session.Edit().SaveLabels(path); err != nil {
 		return err
 	}
@@ -149,9 +153,16 @@ func (v *Viewer) saveDialog(then func()) {
 	})
 }
 
-// save writes to the file the segmentation came from, or asks for one.
+// save writes to the file the segmentation came from, or asks for one:
+// also when that file is read-only (writing a new file and renaming it
+// over the old one would have replaced it all the same).
 func (v *Viewer) save(then func()) {
 	if v.files.path == "" {
+		v.saveDialog(then)
+		return
+	}
+	if readOnly(v.files.path) {
+		v.setStatusNote(filepath.Base(v.files.path) + " is read-only: save under another name")
 		v.saveDialog(then)
 		return
 	}
@@ -164,6 +175,13 @@ func (v *Viewer) save(then func()) {
 	}
 }
 
+// readOnly reports whether path exists without write permission for
+// anyone (chmod a-w; on Windows the read-only attribute).
+func readOnly(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().Perm()&0o222 == 0
+}
+
 func (v *Viewer) openLabelsDialog() {
 	if v.session == nil {
 		return
@@ -172,9 +190,21 @@ func (v *Viewer) openLabelsDialog() {
 	if v.files.path != "" {
 		dir = filepath.Dir(v.files.path)
 	}
-	v.pickFile(dir, segmentationFiles, func(path string) {
+	v.pickFile(dir, segmentationFiles, v.openLabelsAsked)
+}
+
+// openLabelsAsked is File > Open segmentation's: the file replaces the
+// segmentation on screen, not undoably, so it asks first when that has
+// unsaved changes (a user's strokes and renames went without a word).
+func (v *Viewer) openLabelsAsked(path string) {
+	v.unsavedThen("Open without saving", func() {
+		old := v.files.recovery
 		if err := v.OpenLabels(path); err != nil {
 			v.showError(err)
+			return
+		}
+		if old != "" && old == v.files.recovery {
+			v.dropRecovery() // the replaced work's: its loss was agreed to
 		}
 	})
 }
@@ -326,7 +356,11 @@ func (v *Viewer) unsavedThen(discardLabel string, then func()) {
 		return
 	}
 	var d dialog.Dialog
-	save := widget.NewButton("Save…", func() { d.Hide(); v.save(then) })
+	label := "Save…" // a file dialog follows
+	if v.files.path != "" && !readOnly(v.files.path) {
+		label = "Save to " + filepath.Base(v.files.path)
+	}
+	save := widget.NewButton(label, func() { d.Hide(); v.save(then) })
 	save.Importance = widget.HighImportance
 	discard := widget.NewButton(discardLabel, func() { d.Hide(); then() })
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +99,91 @@ func TestRecoveryOfferedWhileLoading(t *testing.T) {
 	}
 	if findButton(t, v.win.Canvas().Overlays().Top(), "Restore") == nil {
 		t.Fatal("no recovery offer once the study was in")
+	}
+}
+
+// TestOpenSegmentationAsksAboutUnsavedEdits: File > Open segmentation
+// replaces the segmentation on screen (not undoably), so with unsaved
+// changes it asks first; Cancel keeps them, "Open without saving" opens
+// the file.
+func TestOpenSegmentationAsksAboutUnsavedEdits(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	if _, err := e.AddSegment("lesion"); err != nil {
+		t.Fatal(err)
+	}
+	v.openLabelsAsked(sampleSeg)
+	if v.closing == nil {
+		t.Fatal("Open segmentation replaced unsaved work without asking")
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Cancel"))
+	if segs := e.Labels().Segments(); len(segs) != 1 || segs[0].Name != "lesion" || !e.Dirty() {
+		t.Fatalf("after Cancel: %+v", segs)
+	}
+	v.openLabelsAsked(sampleSeg)
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Open without saving"))
+	if n := len(e.Labels().Segments()); n != 41 {
+		t.Errorf("the sample's segmentation opened with %d segments", n)
+	}
+}
+
+// TestSaveLeavesReadOnlyFile: Save of a segmentation opened from a
+// read-only file asks for another name instead of replacing it (Ctrl+S
+// replaced it, and made it writable); writing to it is refused in words.
+func TestSaveLeavesReadOnlyFile(t *testing.T) {
+	dir := t.TempDir()
+	seg := filepath.Join(dir, "seg.nii.gz")
+	data, err := os.ReadFile(sampleSeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seg, data, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	v, err := openViewer(t, Options{Labels: seg, RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Session().Edit().AddSegment("lesion"); err != nil {
+		t.Fatal(err)
+	}
+	v.save(nil)
+	after, err := os.ReadFile(seg)
+	st, _ := os.Stat(seg)
+	if err != nil || !bytes.Equal(after, data) || st.Mode().Perm() != 0o444 {
+		t.Fatalf("the read-only file was changed (mode %v)", st.Mode().Perm())
+	}
+	if !strings.Contains(v.loadInfo, "read-only") || v.win.Canvas().Overlays().Top() == nil {
+		t.Errorf("no save dialog, status %q", v.loadInfo)
+	}
+	if err := v.SaveLabels(seg); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("saving over it: %v", err)
+	}
+}
+
+// TestUndoWaitsForDialog: Ctrl+Z (and Ctrl+Y) do nothing while a dialog
+// asks something; behind "Delete segment?" Ctrl+Z undid the segment's
+// stroke.
+func TestUndoWaitsForDialog(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	if _, err := e.AddSegment("lesion"); err != nil {
+		t.Fatal(err)
+	}
+	v.showError(errors.New("a question"))
+	v.Undo()
+	if segs := e.Labels().Segments(); len(segs) != 1 {
+		t.Fatalf("Ctrl+Z behind a dialog undid: %+v", segs)
+	}
+	v.win.Canvas().Overlays().Top().Hide()
+	v.Undo()
+	if segs := e.Labels().Segments(); len(segs) != 0 {
+		t.Fatalf("Ctrl+Z with the dialog closed: %+v", segs)
 	}
 }
