@@ -270,11 +270,17 @@ func (s *Session) LinkedViews() bool { return s.linked }
 // zoom or pan) or stops sharing them.
 func (s *Session) SetLinkedViews(on bool) { s.linked = on }
 
-// ResetView fits the study in view o again, unzoomed and centred.
+// ResetView fits the study in view o again, unzoomed and centred; with
+// linked views every view, as zooming one zooms all (R over one left the
+// others zoomed in, at scales no longer shared).
 func (s *Session) ResetView(o mpr.Orientation) {
-	v := s.views[o]
-	v.Zoom, v.Pan = 1, [2]float64{}
-	s.setView(o, v)
+	for _, each := range Orientations {
+		if each == o || s.linked {
+			v := s.views[each]
+			v.Zoom, v.Pan = 1, [2]float64{}
+			s.setView(each, v)
+		}
+	}
 }
 
 // Interp is the sampling between voxel centres.

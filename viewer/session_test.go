@@ -282,6 +282,20 @@ func TestLinkedZoomAndPan(t *testing.T) {
 	if d := s.View(mpr.Sagittal).Pan; math.Abs(math.Abs(d[0]-sag[0])-10*mm) > 1e-9 || d[1] != sag[1] {
 		t.Errorf("sagittal pan %v -> %v, want %v mm along front-back", sag, d, 10*mm)
 	}
+	// R over one linked view resets them all (the others stayed zoomed).
+	s.ResetView(mpr.Coronal)
+	for _, o := range Orientations {
+		if v := s.View(o); v.Zoom != 1 || v.Pan != [2]float64{} {
+			t.Errorf("%v view after a reset of the coronal: zoom %v, pan %v", o, v.Zoom, v.Pan)
+		}
+	}
+	// Unlinked, a reset keeps to its view.
+	s.SetLinkedViews(false)
+	s.Zoom(mpr.Axial, 2, 100, 100)
+	s.ResetView(mpr.Coronal)
+	if v := s.View(mpr.Axial); v.Zoom != 2 {
+		t.Errorf("unlinked: a reset of the coronal view took the axial's zoom %v", v.Zoom)
+	}
 }
 
 // TestSetTimePoint: another volume of the grid replaces the shown one and
