@@ -115,6 +115,21 @@ func (v *Viewer) editActive(what, whyNone string, op func(m *labels.LabelMap, s 
 	v.setStatusNote(editSummary(what+" ("+sg.Name+")", whyNone, c, e.Labels().VoxelML()))
 }
 
+// filled says what a 3D fill added, and warns when that is more than a
+// tenth of the image: a range that lets the fill through the body floods
+// it (a click in the liver at the default ±100 HU filled 3.7 L of the
+// sample, a quarter of it, without a word).
+func (v *Viewer) filled(c labels.Change) {
+	e := v.session.Edit()
+	sg, _ := e.Labels().Segment(e.Active())
+	note := editSummary("3D fill ("+sg.Name+")", "the region is the segment's already", c, e.Labels().VoxelML())
+	d := v.session.Volume.Dims
+	if share := float64(c.Voxels) / float64(d[0]*d[1]*d[2]); share > 0.1 {
+		note += fmt.Sprintf("; that is %.0f%% of the image: the range may be too wide (Ctrl+Z undoes it)", 100*share)
+	}
+	v.setStatusNote(note)
+}
+
 // editSummary says what an edit did: the voxels it added and removed, with
 // their volume, or "no change" and why.
 func editSummary(what, whyNone string, c labels.Change, voxelML float64) string {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"path/filepath"
@@ -351,5 +352,42 @@ func TestBrushRangeNotANumber(t *testing.T) {
 	sv.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
 	if e.Labels().Count(liver) == 0 {
 		t.Error("a good range painted nothing")
+	}
+}
+
+// TestFillSaysWhatItAdded: a 3D fill says in the status bar what it added,
+// and warns when that is more than a tenth of the image (at the default
+// ±100 HU a click in the sample's liver filled litres of the body without
+// a word).
+func TestFillSaysWhatItAdded(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	seg, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := v.View(mpr.Axial)
+	x, y := v.Session().CursorOnScreen(mpr.Axial)
+	at := fyne.NewPos(float32(x), float32(y))
+	v.SetTool(viewer.ToolFill)
+	for i, tol := range []string{"20", "100"} {
+		if i > 0 {
+			e.Undo() // the first fill
+		}
+		v.brushPanel.tolerance.SetText(tol)
+		press(sv, desktop.MouseButtonPrimary, 0, at)
+		n := e.Labels().Count(seg)
+		if n == 0 || !strings.Contains(v.loadInfo, fmt.Sprintf("3D fill (liver): added %d voxel", n)) {
+			t.Fatalf("±%s: %d voxels filled, the status says %q", tol, n, v.loadInfo)
+		}
+		d := v.Session().Volume.Dims
+		share := float64(n) / float64(d[0]*d[1]*d[2])
+		t.Logf("±%s: %d voxels, %.1f%% of the image", tol, n, 100*share)
+		if warned := strings.Contains(v.loadInfo, "may be too wide"); warned != (share > 0.1) {
+			t.Errorf("±%s: %.1f%% of the image filled, warned %v: %q", tol, 100*share, warned, v.loadInfo)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/segvolapp/segvol/render"
 	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 	"github.com/segvolapp/segvol/viewer/volume"
 )
@@ -53,6 +54,8 @@ type SliceView struct {
 	OnRenderError func(error)
 	// OnToolError, when set, is told why a tool could not act.
 	OnToolError func(error)
+	// OnFilled, when set, is told what a 3D fill changed.
+	OnFilled func(labels.Change)
 	// OnKey, when set, sees keys first; it reports whether it used them.
 	OnKey func(*fyne.KeyEvent) bool
 	// OnRune, when set, sees typed characters first (the window's own
@@ -190,8 +193,11 @@ func (v *SliceView) toolDown(at fyne.Position) {
 		v.toolError(e.StrokeAt(v.orient, x, y))
 	case viewer.ToolFill:
 		v.mode = dragNone
-		_, err := e.FillAt(v.orient, x, y)
+		c, err := e.FillAt(v.orient, x, y)
 		v.toolError(err)
+		if err == nil && v.OnFilled != nil {
+			v.OnFilled(c)
+		}
 	case viewer.ToolRuler, viewer.ToolEllipse:
 		v.mode, v.boxFrom, v.dragSum = dragMeasure, at, fyne.Position{}
 	case viewer.ToolAngle:

@@ -121,6 +121,7 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv.OnDoubleTap = func() { v.toggleMaximised(sv) }
 		sv.OnRenderError = v.renderFailed
 		sv.OnToolError = v.report
+		sv.OnFilled = v.filled
 		sv.OnKey = v.segmentKey
 		sv.OnRune = v.viewRune
 		v.views[o] = sv
