@@ -25,6 +25,9 @@ const (
 	maxRecent = 10
 )
 
+// quitShortcut is Ctrl+Q (Cmd+Q on macOS): File > Quit.
+var quitShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
+
 // openShortcut is Ctrl+O (Cmd+O on macOS): File > Open file….
 var openShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 
@@ -51,8 +54,11 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Settings…", Action: v.showSettings, Shortcut: settingsShortcut},
 		fyne.NewMenuItem("PACS servers…", func() { v.showPACSServers() }),
+		fyne.NewMenuItemSeparator(),
+		// Ours rather than the one Fyne adds, for its Ctrl+Q; it asks
+		// about unsaved changes as closing the window does.
+		&fyne.MenuItem{Label: "Quit", IsQuit: true, Action: v.closeIntercept, Shortcut: quitShortcut},
 	)
-	// Fyne adds Quit to the first menu itself.
 	v.crosshairItem = &fyne.MenuItem{Label: "Crosshair (C)", Checked: true, Action: v.toggleCrosshair}
 	v.layoutItems = [...]*fyne.MenuItem{
 		Layout1x3: fyne.NewMenuItem("Layout 1x3", func() { v.SetLayout(Layout1x3) }),
@@ -78,6 +84,7 @@ func (v *Viewer) mainMenu() *fyne.MainMenu {
 	// main menu's shortcut wins where both do, so it runs once).
 	v.win.Canvas().AddShortcut(openShortcut, func(fyne.Shortcut) { v.openFileDialog() })
 	v.win.Canvas().AddShortcut(settingsShortcut, func(fyne.Shortcut) { v.showSettings() })
+	v.win.Canvas().AddShortcut(quitShortcut, func(fyne.Shortcut) { v.closeIntercept() })
 	v.presetMenu = fyne.NewMenu("Window", v.presetItems()...)
 	return fyne.NewMainMenu(file, v.newEditMenu(), v.segmentationMenu(), view, v.presetMenu, v.helpMenu())
 }

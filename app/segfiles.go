@@ -45,6 +45,7 @@ func (v *Viewer) SaveLabels(path string) error {
 	}
 	v.files.path = path
 	v.dropRecovery()
+	v.updateTitle()
 	note := "saved " + filepath.Base(path)
 	if v.review != nil {
 		switch id, err := v.review.saved(path); {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/segvolapp/segvol/viewer/labels"
@@ -185,5 +187,45 @@ func TestUndoWaitsForDialog(t *testing.T) {
 	v.Undo()
 	if segs := e.Labels().Segments(); len(segs) != 0 {
 		t.Fatalf("Ctrl+Z with the dialog closed: %+v", segs)
+	}
+}
+
+// TestTitleMarksUnsavedAndQuitAsks: the window's title carries a "*"
+// while the segmentation has unsaved changes, not after a save; File >
+// Quit (Ctrl+Q, which did nothing) asks about them as closing does.
+func TestTitleMarksUnsavedAndQuitAsks(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title := v.win.Title(); strings.HasPrefix(title, "*") || !strings.Contains(title, "SegVol viewer") {
+		t.Fatalf("title %q before any edit", title)
+	}
+	if _, err := v.Session().Edit().AddSegment("lesion"); err != nil {
+		t.Fatal(err)
+	}
+	if title := v.win.Title(); !strings.HasPrefix(title, "*") {
+		t.Errorf("title %q with unsaved changes", title)
+	}
+	var quit *fyne.MenuItem
+	for _, it := range v.win.MainMenu().Items[0].Items {
+		if it.IsQuit {
+			quit = it
+		}
+	}
+	sc, ok := quit.Shortcut.(*desktop.CustomShortcut)
+	if quit == nil || !ok || sc.KeyName != fyne.KeyQ || sc.Modifier != fyne.KeyModifierShortcutDefault {
+		t.Fatalf("File > Quit %+v", quit)
+	}
+	quit.Action()
+	if v.closing == nil {
+		t.Fatal("Quit did not ask about the unsaved changes")
+	}
+	v.closing.Hide()
+	if err := v.SaveLabels(filepath.Join(t.TempDir(), "seg.nii.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if title := v.win.Title(); strings.HasPrefix(title, "*") {
+		t.Errorf("title %q after saving", title)
 	}
 }

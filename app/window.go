@@ -258,7 +258,7 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 	}
 	v.view3d.SetSession(s)
 	v.info.SetText(studyInfo(s))
-	v.win.SetTitle("SegVol viewer — " + studyTitle(s))
+	v.updateTitle()
 	v.presetMenu.Items = v.presetItems()
 	v.presetMenu.Refresh()
 	v.CancelSegmentation()
@@ -296,6 +296,7 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 	if w&viewer.PreviewChanged != 0 {
 		v.aiPanel.sync()
 	}
+	v.updateTitle()
 	if w&viewer.PromptsChanged != 0 {
 		v.promptsChanged()
 	}
@@ -304,6 +305,21 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 	}
 	if w&viewer.MeasuresChanged != 0 {
 		v.measurePanel.sync()
+	}
+}
+
+// updateTitle names the study in the window's title, marked with a "*"
+// while the segmentation has unsaved changes, as editors do.
+func (v *Viewer) updateTitle() {
+	if v.session == nil {
+		return
+	}
+	t := "SegVol viewer — " + studyTitle(v.session)
+	if v.session.Edit().Dirty() {
+		t = "*" + t
+	}
+	if t != v.win.Title() {
+		v.win.SetTitle(t)
 	}
 }
 
