@@ -213,8 +213,11 @@ func TestTitleMarksUnsavedAndQuitAsks(t *testing.T) {
 			quit = it
 		}
 	}
+	if quit == nil {
+		t.Fatal("no File > Quit")
+	}
 	sc, ok := quit.Shortcut.(*desktop.CustomShortcut)
-	if quit == nil || !ok || sc.KeyName != fyne.KeyQ || sc.Modifier != fyne.KeyModifierShortcutDefault {
+	if !ok || sc.KeyName != fyne.KeyQ || sc.Modifier != fyne.KeyModifierShortcutDefault {
 		t.Fatalf("File > Quit %+v", quit)
 	}
 	quit.Action()
