@@ -78,14 +78,28 @@ func (v *Viewer) syncUndo() {
 
 // Undo undoes the last change to the segmentation.
 func (v *Viewer) Undo() {
-	if v.session != nil && !v.dialogShown() && !v.session.Edit().Undo() {
+	if v.session == nil || v.dialogShown() {
+		return
+	}
+	// Said, so that a note of the step undone ("accepted into…") does
+	// not stay as if it still held.
+	name, _ := v.session.Edit().Labels().CanUndo()
+	if v.session.Edit().Undo() {
+		v.setStatusNote("undone: " + name)
+	} else {
 		v.setStatusNote("nothing to undo")
 	}
 }
 
 // Redo redoes the last undone change.
 func (v *Viewer) Redo() {
-	if v.session != nil && !v.dialogShown() && !v.session.Edit().Redo() {
+	if v.session == nil || v.dialogShown() {
+		return
+	}
+	name, _ := v.session.Edit().Labels().CanRedo()
+	if v.session.Edit().Redo() {
+		v.setStatusNote("redone: " + name)
+	} else {
 		v.setStatusNote("nothing to redo")
 	}
 }

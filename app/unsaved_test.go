@@ -184,9 +184,18 @@ func TestUndoWaitsForDialog(t *testing.T) {
 		t.Fatalf("Ctrl+Z behind a dialog undid: %+v", segs)
 	}
 	v.win.Canvas().Overlays().Top().Hide()
+	name, _ := e.Labels().CanUndo()
 	v.Undo()
 	if segs := e.Labels().Segments(); len(segs) != 0 {
 		t.Fatalf("Ctrl+Z with the dialog closed: %+v", segs)
+	}
+	// The status says what was undone, not the note of the step before.
+	if v.loadInfo != "undone: "+name || name == "" {
+		t.Errorf("after undoing %q the status says %q", name, v.loadInfo)
+	}
+	v.Redo()
+	if v.loadInfo != "redone: "+name || len(e.Labels().Segments()) != 1 {
+		t.Errorf("after redoing %q the status says %q", name, v.loadInfo)
 	}
 }
 
