@@ -391,3 +391,43 @@ func TestFillSaysWhatItAdded(t *testing.T) {
 		}
 	}
 }
+
+// TestDoubleClickWithBrushDoesNotPaint: a double-click maximises the view
+// whatever the tool; with the brush (or eraser, or fill) its two clicks'
+// dabs are taken back, where they stayed as an edit no one meant. A stroke
+// drawn before it stays.
+func TestDoubleClickWithBrushDoesNotPaint(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	seg, err := e.AddSegment("lesion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetTool(viewer.ToolBrush)
+	x, y := v.Session().CursorOnScreen(mpr.Axial)
+	dragIn(t, v, mpr.Axial, x-40, y-40, x-10, y-40)
+	stroke := e.Labels().Count(seg)
+	if stroke == 0 {
+		t.Fatal("the stroke painted nothing")
+	}
+	sv := v.View(mpr.Axial)
+	at := fyne.NewPos(float32(x+30), float32(y+30))
+	up := &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary}
+	for range 2 {
+		press(sv, desktop.MouseButtonPrimary, 0, at)
+		sv.MouseUp(up)
+	}
+	if e.Labels().Count(seg) == stroke {
+		t.Fatal("the clicks painted nothing: the test shows nothing")
+	}
+	sv.DoubleTapped(&up.PointEvent)
+	if n := e.Labels().Count(seg); n != stroke {
+		t.Errorf("after the double-click the segment has %d voxels, %d before it", n, stroke)
+	}
+	if v.maximised != sv {
+		t.Error("the double-click did not maximise the view")
+	}
+}

@@ -6,6 +6,7 @@ package app
 import (
 	"image"
 	"image/color"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -74,7 +75,18 @@ type SliceView struct {
 	focused     bool
 	noCrosshair bool // the crosshair is hidden (View > Crosshair, C)
 	frames      int  // images rendered, for counting presented frames
+	// The edits made by the clicks (brush and eraser dabs, fills) of what
+	// may be a double-click, which maximises the view instead: how many
+	// undo steps they made, since when, and the labels' revision at the
+	// last press.
+	clickSteps int
+	clickAt    time.Time
+	revAtPress uint64
 }
+
+// clickWindow is the longest a double-click takes, press to press (Fyne
+// reports one within 300 ms).
+const clickWindow = 500 * time.Millisecond
 
 // NewSliceView makes the view of one orientation, drawn by renderer.
 func NewSliceView(o mpr.Orientation, r render.Renderer) *SliceView {
@@ -171,6 +183,10 @@ func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 	case ev.Button == desktop.MouseButtonTertiary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0):
 		v.mode = dragPan
 	case ev.Button == desktop.MouseButtonPrimary && plain && e.Tool() != viewer.ToolNavigate && e.Tool() != viewer.ToolText:
+		if time.Since(v.clickAt) > clickWindow {
+			v.clickSteps, v.clickAt = 0, time.Now()
+		}
+		v.revAtPress, v.dragSum = e.Labels().Revision(), fyne.Position{}
 		v.toolDown(ev.Position)
 	case ev.Button == desktop.MouseButtonPrimary:
 		v.mode = dragCursor
@@ -241,6 +257,12 @@ func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 		// A click without a drag gets no DragEnd: the stroke ends here.
 		v.session.Edit().EndStroke()
 		v.mode = dragNone
+	}
+	if v.session != nil && ev.Button == desktop.MouseButtonPrimary && v.dragSum.IsZero() {
+		t := v.session.Edit().Tool()
+		if (t == viewer.ToolBrush || t == viewer.ToolEraser || t == viewer.ToolFill) && v.session.Edit().Labels().Revision() != v.revAtPress {
+			v.clickSteps++
+		}
 	}
 	v.button = 0
 }
@@ -335,7 +357,16 @@ func (v *SliceView) MouseOut() {
 }
 
 // DoubleTapped maximises the view (or restores the layout).
+// The dabs or fills its two clicks made are taken back: the user asked to
+// maximise the view, not to paint (the brush left a dab where one
+// double-clicked).
 func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
+	if v.session != nil && time.Since(v.clickAt) <= clickWindow {
+		for ; v.clickSteps > 0; v.clickSteps-- {
+			v.session.Edit().Undo()
+		}
+	}
+	v.clickSteps = 0
 	if v.OnDoubleTap != nil {
 		v.OnDoubleTap()
 	}
