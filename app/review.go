@@ -71,9 +71,12 @@ func (r *reviewBar) show(i int) {
 }
 
 // showing reports whether path is the study the bar is on.
-func (r *reviewBar) showing(path string) bool {
+func (r *reviewBar) showing(path string) bool { return samePath(path, r.items[r.at].Study) }
+
+// samePath reports whether a and b name the same file, relative or not.
+func samePath(a, b string) bool {
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
-	return abs(path) == abs(r.items[r.at].Study)
+	return abs(a) == abs(b)
 }
 
 // leaveReview takes the bar away: another study was opened, which is none
@@ -105,9 +108,8 @@ func (r *reviewBar) step(d int) {
 // saved back to path (results.csv keeps the batch's statistics true to
 // the corrected map) and returns its id; "" when path is no study's.
 func (r *reviewBar) saved(path string) (string, error) {
-	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	for _, it := range r.items {
-		if abs(it.Segmentation) == abs(path) {
+		if samePath(it.Segmentation, path) {
 			return it.ID, batch.Corrected(r.dir, it.ID, r.v.session.Volume, r.v.session.Edit().Labels())
 		}
 	}

@@ -260,7 +260,7 @@ func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 	}
 	if v.session != nil && ev.Button == desktop.MouseButtonPrimary && v.dragSum.IsZero() {
 		t := v.session.Edit().Tool()
-		if (t == viewer.ToolBrush || t == viewer.ToolEraser || t == viewer.ToolFill) && v.session.Edit().Labels().Revision() != v.revAtPress {
+		if (t.Painting() || t == viewer.ToolFill) && v.session.Edit().Labels().Revision() != v.revAtPress {
 			v.clickSteps++
 		}
 	}

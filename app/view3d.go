@@ -67,7 +67,7 @@ type View3D struct {
 	// goroutine. All these fields belong to the UI goroutine.
 	raster  *canvas.Raster
 	worker  *cpu.Renderer // the worker's own: a cpu.Renderer serves one goroutine at a time
-	gen     uint64        // numbers the pictures asked for; a worker's frame for an older one is dropped
+	gen     uint64        // numbers the pictures asked for; a worker's frame for an older one is abandoned
 	working bool          // a worker is rendering (never two at once)
 	pending image.Point   // the size of a full frame asked for while working (zero: none)
 	done    *image.RGBA   // the worker's frame for doneGen, for the next paint
@@ -257,8 +257,8 @@ func (v *View3D) async() bool {
 }
 
 // renderFull asks the worker for a full w x h frame of the picture numbered
-// v.gen: now when it is free, else when it ends (the frame it is drawing is
-// then dropped). The scene is taken here, on the UI goroutine: the
+// v.gen: now when it is free, else when the frame it is drawing, abandoned
+// by newPicture, has stopped. The scene is taken here, on the UI goroutine: the
 // surfaces slice copied (the next frame recolours it), the labels copied
 // where the planes need them; the meshes and the volume are never changed
 // in place.
@@ -536,7 +536,7 @@ func (r *view3DRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObj
 func (r *view3DRenderer) Layout(size fyne.Size)        { r.raster.Resize(size) }
 
 // Refresh asks for a new picture: a worker's frame for an older one is
-// dropped.
+// abandoned.
 func (r *view3DRenderer) Refresh() { r.v.newPicture(); r.raster.Refresh() }
 
 // view3DPane is the 3D view under its tool rows: the six standard

@@ -11,19 +11,17 @@ import (
 // the vertices in each cell of a regular grid become one, placed where the
 // cell's triangles' planes meet (their quadric's optimum, else their
 // mean), and triangles that collapse are dropped. One pass over the mesh,
-// against Decimate's priority queue of edge collapses: a whole-body map's
-// 5M triangles lightened to 300k in about a second where Decimate took
-// 40. The result keeps m's orientation but need not be closed or
+// against the priority queue of edge collapses of Options.Decimation: a
+// whole-body map's 5M triangles lightened to 300k in about a second where
+// that took 40. The result keeps m's orientation but need not be closed or
 // manifold: it is for the frames drawn while the mouse moves, not for
 // export. m is left as it was.
 func Cluster(m Mesh, fraction float64) Mesh {
 	fraction = min(max(fraction, 0), 0.99)
 	nf := len(m.Triangles) / 3
 	target := max(nf-int(fraction*float64(nf)), 4)
-	out := Mesh{Label: m.Label, Voxels: m.Voxels}
 	if nf == 0 || target >= nf {
-		out.Positions, out.Normals, out.Triangles = slices.Clone(m.Positions), slices.Clone(m.Normals), slices.Clone(m.Triangles)
-		return out
+		return Mesh{Label: m.Label, Voxels: m.Voxels, Positions: slices.Clone(m.Positions), Normals: slices.Clone(m.Normals), Triangles: slices.Clone(m.Triangles)}
 	}
 	area := 0.0
 	for f := range nf {
@@ -56,13 +54,7 @@ func Cluster(m Mesh, fraction float64) Mesh {
 		}
 		h = next
 	}
-	out.Triangles = tri
-	out.Positions = make([]float32, len(pos))
-	for i, x := range pos {
-		out.Positions[i] = float32(x)
-	}
-	out.Normals = normals(pos, tri)
-	return out
+	return newMesh(m.Label, m.Voxels, pos, tri)
 }
 
 // cell is one grid cell's vertices: their sum and count, and the quadric

@@ -306,21 +306,3 @@ func unit(a [3]float64) [3]float64 {
 	}
 	return [3]float64{a[0] / l, a[1] / l, a[2] / l}
 }
-
-// Decimate is m with about fraction (0..0.99) of its triangles removed by
-// the quadric edge collapse Options.Decimation runs, closed and oriented as
-// m, with its normals recomputed; m is left as it was. The 3D view draws
-// such a lighter copy while the mouse moves, as 3D Slicer does.
-func Decimate(m Mesh, fraction float64) Mesh {
-	pos := make([]float64, len(m.Positions))
-	for i, x := range m.Positions {
-		pos[i] = float64(x)
-	}
-	pos, tri := decimate(pos, slices.Clone(m.Triangles), min(max(fraction, 0), 0.99))
-	out := Mesh{Label: m.Label, Triangles: tri, Voxels: m.Voxels, Positions: make([]float32, len(pos))}
-	for i, x := range pos {
-		out.Positions[i] = float32(x)
-	}
-	out.Normals = normals(pos, tri)
-	return out
-}

@@ -264,13 +264,18 @@ func build(ctx context.Context, g Grid, v uint8, b box, o Options, slabs int) (M
 	if cap(tri) > len(tri)+len(tri)/8 {
 		tri = slices.Clone(tri) // drop the room growing left: it would live as long as the mesh
 	}
-	m := Mesh{Label: v, Triangles: tri, Voxels: b.n}
-	m.Positions = make([]float32, len(pos))
+	return newMesh(v, b.n, pos, tri), nil
+}
+
+// newMesh is the mesh of label v (voxels in the map) with the positions
+// pos, worked on in float64, stored as float32, and normals computed.
+func newMesh(v uint8, voxels int, pos []float64, tri []uint32) Mesh {
+	m := Mesh{Label: v, Triangles: tri, Voxels: voxels, Positions: make([]float32, len(pos))}
 	for i, x := range pos {
 		m.Positions[i] = float32(x)
 	}
 	m.Normals = normals(pos, tri)
-	return m, nil
+	return m
 }
 
 func toWorld(pos []float64, m [4][4]float64) {

@@ -152,7 +152,7 @@ const lightKeep = 1000
 
 // lightQuiet is how long the surfaces must stay unchanged before their
 // light copies are built: while the user paints, each stroke rebuilds a
-// segment, and decimating it again on the other core made the next
+// segment, and lightening it again on the other core made the next
 // stroke's rebuild 1.6x slower (BenchmarkSurfacesAfterStroke/liver-light);
 // the copies are for turning the view, which comes after the painting.
 const lightQuiet = time.Second
