@@ -274,16 +274,19 @@ func newAIPanel(v *Viewer) *aiPanel {
 	p := &aiPanel{v: v}
 	p.prompts = widget.NewList(func() int { return len(p.rows) },
 		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, nil, widget.NewButton("✕", nil), widget.NewLabel(""))
+			text := widget.NewLabel("")
+			text.Truncation = fyne.TextTruncateEllipsis // not under the button
+			return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButton("✕", nil), text))
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
-			c := o.(*fyne.Container)
+			c := inGutter(o)
 			r := p.rows[i]
 			c.Objects[0].(*widget.Label).SetText(r.text)
 			c.Objects[1].(*widget.Button).OnTapped = func() { v.removePrompt(r.id) }
 		})
 	p.bar = widget.NewProgressBar()
 	p.stage = widget.NewLabel("")
+	p.stage.Wrapping = fyne.TextWrapWord // an engine's stage can be long; the panel does not widen
 	p.run = widget.NewButton("Run", v.RunSegmentation)
 	p.run.Importance = widget.HighImportance
 	p.cancel = widget.NewButton("Cancel", v.CancelSegmentation)
@@ -299,7 +302,7 @@ func newAIPanel(v *Viewer) *aiPanel {
 	p.reject = widget.NewButton("Reject", v.Reject)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWrap(fyne.NewSize(300, 100), p.prompts),
+		container.NewStack(minHeight(100), p.prompts),
 		container.NewHBox(p.run, p.cancel, p.auto),
 		p.bar, p.stage,
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),

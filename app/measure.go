@@ -121,7 +121,7 @@ func newMeasurementsPanel(v *Viewer) *measurementsPanel {
 	p.list = widget.NewList(func() int { return len(p.items) }, func() fyne.CanvasObject {
 		text := widget.NewLabel("")
 		text.Truncation = fyne.TextTruncateEllipsis
-		return container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("", theme.DeleteIcon(), nil), text)
+		return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("", theme.DeleteIcon(), nil), text))
 	}, p.updateRow)
 	p.list.OnSelected = func(i widget.ListItemID) {
 		if i < len(p.items) && v.session != nil {
@@ -133,7 +133,7 @@ func newMeasurementsPanel(v *Viewer) *measurementsPanel {
 	hint.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("Measurements", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWrap(fyne.NewSize(300, 110), p.list), hint)
+		container.NewStack(minHeight(110), p.list), hint)
 	return p
 }
 
@@ -142,7 +142,7 @@ func (p *measurementsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) 
 		return
 	}
 	m := p.items[i]
-	c := o.(*fyne.Container)
+	c := inGutter(o)
 	c.Objects[0].(*widget.Label).SetText(p.rowText(m))
 	c.Objects[1].(*widget.Button).OnTapped = func() { p.v.session.Edit().RemoveMeasurement(m.ID) }
 }

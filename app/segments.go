@@ -47,9 +47,10 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 			e.SetActive(p.segs[i].Value)
 		}
 	}
+	// Always statLines lines, none wider than the panel at its
+	// narrowest: what lies below stays put while painting changes them.
 	p.info = widget.NewLabel("")
 	p.info.TextStyle.Monospace = true
-	p.info.Wrapping = fyne.TextWrapWord // the panel may be narrowed
 	p.opacity = widget.NewSlider(0, 1)
 	p.opacity.Step = 0.05
 	p.opacity.OnChanged = func(a float64) {
@@ -69,9 +70,8 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 		widget.NewButton("Delete", v.deleteActiveSegment))
 	// The list takes the height the panel has to spare, and never less
 	// than segmentRows rows.
-	rows := canvas.NewRectangle(color.Transparent)
 	// (A list puts a padding between its rows.)
-	rows.SetMinSize(fyne.NewSize(0, segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding()))
+	rows := minHeight(segmentRows*(p.newRow().MinSize().Height+theme.Padding()) - theme.Padding())
 	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(buttons,
@@ -103,7 +103,7 @@ func (p *segmentsPanel) newRow() fyne.CanvasObject {
 	name.Truncation = fyne.TextTruncateEllipsis
 	vis := widget.NewCheck("", nil)
 	lock := widget.NewCheck("🔒", nil)
-	return container.NewBorder(nil, nil, container.NewCenter(sw), container.NewHBox(vis, lock), name)
+	return scrollGutter(container.NewBorder(nil, nil, container.NewCenter(sw), container.NewHBox(vis, lock), name))
 }
 
 func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
@@ -111,7 +111,7 @@ func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	sg := p.segs[i]
-	c := o.(*fyne.Container)
+	c := inGutter(o)
 	name := c.Objects[0].(*widget.Label)
 	sw := c.Objects[1].(*fyne.Container).Objects[0].(*canvas.Rectangle)
 	checks := c.Objects[2].(*fyne.Container).Objects
@@ -174,24 +174,31 @@ func (p *segmentsPanel) updateStats() {
 	p.showInfo()
 }
 
+// statLines is how many lines the active segment's statistics take.
+const statLines = 3
+
 func (p *segmentsPanel) showInfo() {
+	p.info.SetText(strings.Join(p.infoLines(), "\n"))
+}
+
+// infoLines are the active segment's statistics, statLines lines.
+func (p *segmentsPanel) infoLines() []string {
 	e := p.edit()
 	st, ok := p.stats[e.Active()]
 	switch {
 	case e.Active() == 0:
-		p.info.SetText("No active segment: Add one, or accept a preview.")
+		return []string{"No active segment:", "Add one, or accept", "a preview."}
 	case !ok || st.Voxels == 0:
-		p.info.SetText("Empty segment.")
-	default:
-		unit := ""
-		if p.v.session.IsCT() {
-			unit = " HU"
-		}
-		p.info.SetText(strings.Join([]string{
-			fmt.Sprintf("%d voxels, %.2f mL", st.Voxels, st.VolumeML),
-			fmt.Sprintf("mean %s ± %s%s", num(round1(st.Mean)), num(round1(st.Std)), unit),
-			fmt.Sprintf("min %s, max %s%s", num(st.Min), num(st.Max), unit),
-		}, "\n"))
+		return []string{"Empty segment.", "", ""}
+	}
+	unit := ""
+	if p.v.session.IsCT() {
+		unit = " HU"
+	}
+	return []string{
+		fmt.Sprintf("%d voxels, %.2f mL", st.Voxels, st.VolumeML),
+		fmt.Sprintf("mean %s ± %s%s", num(round1(st.Mean)), num(round1(st.Std)), unit),
+		fmt.Sprintf("min %s, max %s%s", num(st.Min), num(st.Max), unit),
 	}
 }
 

@@ -2,12 +2,15 @@ package app
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -140,11 +143,13 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.tools = newToolBar(v)
 	v.segPanel, v.aiPanel, v.brushPanel = newSegmentsPanel(v), newAIPanel(v), newBrushPanel(v)
 	v.measurePanel = newMeasurementsPanel(v)
-	// The side panel scrolls both ways, so that it can be narrowed (or
-	// the window made short) without cutting anything off; the segment
-	// list takes the height to spare.
-	v.side = container.NewScroll(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), v.aiPanel.content,
-		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content), nil, nil, v.segPanel.content))
+	// The side panel scrolls up and down only: it is never narrower than
+	// its controls (the split stops there), so none lies past its right
+	// edge, where a sideways scroll hid the Reject button and the lock
+	// column. Its scroll bar has a gutter of its own, not the controls'
+	// right edge. The segment list takes the height to spare.
+	v.side = container.NewVScroll(scrollGutter(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), v.aiPanel.content,
+		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content), nil, nil, v.segPanel.content)))
 	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
 	v.split = container.NewHSplit(v.panes, v.side)
 	v.time = newTimeBar(v)
@@ -453,24 +458,46 @@ var (
 	minWindow = fyne.NewSize(1024, 640)
 )
 
-// sidePanelMin is the narrowest the side panel is dragged to; what does
-// not fit then scrolls.
-const sidePanelMin = 200
+// sidePanelMin is the narrowest the side panel is dragged to, where its
+// controls (at most 300 wide: four buttons in a row) and its scroll bar's
+// gutter fit.
+const sidePanelMin = 320
 
 // sidePanelWidth is the side panel's width when the window opens.
 const sidePanelWidth = 340
 
-// FitScreen sizes the window to 85% of the width and 90% of the height of
+// FitScreen sizes the window to 95% of the width and 90% of the height of
 // a screen of the given size (in Fyne units; the height leaves room for a
 // task bar and a title bar, and gives the segment list its 10 rows on a
-// 1280x800 screen), at least minWindow where the screen has room for it;
-// a zero screen (not known) gives defaultWindow. The side panel keeps its
-// width.
+// 1280x800 screen; the width gives the tool row its 1180 from a 1280 wide
+// screen up, where 85% of a 1366x768 laptop's made it scroll), at least
+// minWindow where the screen has room for it; a zero screen (not known)
+// gives defaultWindow. The side panel keeps its width.
 func (v *Viewer) FitScreen(screen fyne.Size) {
 	size := defaultWindow
 	if screen.Width > 0 && screen.Height > 0 {
-		size = fyne.NewSize(screen.Width*0.85, screen.Height*0.9).Max(minWindow).Min(screen)
+		size = fyne.NewSize(screen.Width*0.95, screen.Height*0.9).Max(minWindow).Min(screen)
 	}
 	v.win.Resize(size)
 	v.split.SetOffset(1 - float64(sidePanelWidth)/float64(size.Width))
+}
+
+// scrollGutter leaves room on the right of o for the scroll bar of the
+// scroller or list o lies in, which Fyne draws over the content (it
+// covered the lock boxes, and grows when the pointer nears it).
+func scrollGutter(o fyne.CanvasObject) *fyne.Container {
+	return container.New(layout.NewCustomPaddedLayout(0, 0, 0, theme.ScrollBarSize()), o)
+}
+
+// inGutter is the object scrollGutter was given: a list row's parts.
+func inGutter(o fyne.CanvasObject) *fyne.Container {
+	return o.(*fyne.Container).Objects[0].(*fyne.Container)
+}
+
+// minHeight is a transparent strut that gives a list stacked on it h of
+// height (a list's own is one row) and the width of whatever holds it.
+func minHeight(h float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(0, h))
+	return r
 }
