@@ -26,9 +26,17 @@ var commonScreens = []fyne.Size{{Width: 1024, Height: 640}, {Width: 1280, Height
 // column and the Reject button's edge.
 func unreachable(t *testing.T, side *container.Scroll) []string {
 	t.Helper()
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(side)
+	return outside(t, side.Content, at, at.X, at.X+side.Size().Width-theme.ScrollBarSize())
+}
+
+// outside lists the controls under o, whose parent lies at at in the
+// window, that are smaller than their minimum size or not all between x = left
+// and right (less a list's scroll bar gutter for its rows).
+func outside(t *testing.T, o fyne.CanvasObject, at fyne.Position, left, right float32) []string {
+	t.Helper()
 	var out []string
 	gutter := theme.ScrollBarSize()
-	left := fyne.CurrentApp().Driver().AbsolutePositionForObject(side).X
 	var walk func(o fyne.CanvasObject, at fyne.Position, right float32)
 	walk = func(o fyne.CanvasObject, at fyne.Position, right float32) {
 		if !o.Visible() {
@@ -73,7 +81,7 @@ func unreachable(t *testing.T, side *container.Scroll) []string {
 			}
 		}
 	}
-	walk(side.Content, fyne.CurrentApp().Driver().AbsolutePositionForObject(side), left+side.Size().Width-gutter)
+	walk(o, at, right)
 	return out
 }
 

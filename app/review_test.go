@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/segvolapp/segvol/batch"
@@ -171,6 +172,13 @@ func TestReviewShowsFailedStudy(t *testing.T) {
 	r := v.review
 	if p := r.problem.Text; !strings.HasPrefix(p, "Failed in the batch: liver: ") || !strings.Contains(p, "outside the image") {
 		t.Errorf("the bar says %q over the failed study", p)
+	}
+	// On the smallest common screen, with the long reason, the bar's
+	// controls are whole and inside the window.
+	v.FitScreen(fyne.NewSize(1024, 640))
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(r.content).Subtract(r.content.Position())
+	for _, bad := range outside(t, r.content, at, 0, v.Window().Canvas().Size().Width) {
+		t.Error("review bar at 1024x640: " + bad)
 	}
 	test.Tap(r.next)
 	if err := await(t, "the good study", loaded); err != nil {
