@@ -134,7 +134,7 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.info.Wrapping = fyne.TextWrapWord
 	v.info.TextStyle.Monospace = true
 	v.status = widget.NewLabel("")
-	v.status.Truncation = fyne.TextTruncateEllipsis
+	v.status.Wrapping = fyne.TextWrapWord // updateStatus keeps it to one line where it can
 	v.panes = container.NewGridWithColumns(3)
 	v.setPanes()
 	v.tools = newToolBar(v)
@@ -393,19 +393,29 @@ func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
 }
 
-// updateStatus shows the status parts in the status bar, the long ones
-// without their reasons when the whole does not fit the window: View >
-// Study information has them whole.
+// updateStatus shows the status parts in the status bar. When the whole
+// does not fit the window, the long ones lose their reasons, then go
+// (View > Study information has them whole); the note of what was just
+// done stays whole, on a second line if need be (cut to "Interpolate axial
+// slices (…)" the user could not read what it did).
 func (v *Viewer) updateStatus() {
-	const sep = "  ·  "
+	const sep, more = "  ·  ", "more in View > Study information"
 	parts := v.statusParts()
 	text := strings.Join(parts, sep)
 	room := v.win.Canvas().Size().Width - 2*theme.InnerPadding()
-	if fyne.MeasureText(text, theme.TextSize(), v.status.TextStyle).Width > room {
-		for i, p := range parts {
-			parts[i] = brief(p)
+	fits := func(s string) bool { return fyne.MeasureText(s, theme.TextSize(), v.status.TextStyle).Width <= room }
+	if !fits(text) {
+		others := parts
+		if v.loadInfo != "" {
+			others = parts[:len(parts)-1]
 		}
-		text = strings.Join(append(parts, "more in View > Study information"), sep)
+		for i, p := range others {
+			others[i] = brief(p)
+		}
+		text = strings.Join(append(parts, more), sep)
+		if !fits(text) && v.loadInfo != "" {
+			text = v.loadInfo + sep + more
+		}
 	}
 	v.status.SetText(text)
 }
