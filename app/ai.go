@@ -285,10 +285,9 @@ func newAIPanel(v *Viewer) *aiPanel {
 		})
 	p.bar = widget.NewProgressBar()
 	p.stage = widget.NewLabel("")
-	// Wrapped under the list: in the box's row, "(depth guessed: drag in
-	// a second view)" was cut off at "dr".
-	p.boxHint = widget.NewLabel("Box depth guessed: drag the box again in a second view to set it.")
-	p.boxHint.Wrapping = fyne.TextWrapWord
+	// Under the list, on two lines: in the box's row, "(depth guessed:
+	// drag in a second view)" was cut off at "dr".
+	p.boxHint = widget.NewLabel("Box depth guessed: drag the box\nagain in a second view to set it.")
 	p.boxHint.Hide()
 	p.run = widget.NewButton("Run", v.RunSegmentation)
 	p.run.Importance = widget.HighImportance

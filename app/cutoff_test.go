@@ -5,35 +5,13 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
-
-// cutLabels are the texts of the labels under o, as laid out, that their
-// size does not show whole: cut off with "…", past their edge, or wrapped
-// into fewer lines than they need.
-func cutLabels(o fyne.CanvasObject) []string {
-	var cut []string
-	for _, x := range test.LaidOutObjects(o) {
-		l, ok := x.(*widget.Label)
-		if !ok || !l.Visible() || l.Text == "" {
-			continue
-		}
-		need := l.MinSize() // a wrapped label's lines at its width
-		if l.Wrapping == fyne.TextWrapOff {
-			whole := widget.NewLabelWithStyle(l.Text, l.Alignment, l.TextStyle)
-			need = whole.MinSize()
-		}
-		if need.Width > l.Size().Width+0.5 || need.Height > l.Size().Height+0.5 {
-			cut = append(cut, l.Text)
-		}
-	}
-	return cut
-}
 
 // The status bar shows the note of what was just done whole, on the
 // narrowest window FitScreen picks: "Interpolate axial slices (…)" said
@@ -52,10 +30,16 @@ func TestStatusNoteWhole(t *testing.T) {
 	if !strings.Contains(v.status.Text, note) {
 		t.Fatalf("the status bar says %q, not the whole note %q", v.status.Text, note)
 	}
-	if cut := cutLabels(v.status); len(cut) > 0 {
+	if cut := cutOff(t, v.status); len(cut) > 0 {
 		t.Errorf("cut off: %q", cut)
 	}
 	t.Logf("status: %q", v.status.Text)
+	// In a window too narrow for it, on two lines.
+	v.win.Resize(fyne.NewSize(600, 640))
+	v.updateStatus()
+	if cut := cutOff(t, v.status); len(cut) > 0 || !strings.Contains(v.status.Text, note) {
+		t.Errorf("in a narrow window the status bar says %q, cut off: %q", v.status.Text, cut)
+	}
 }
 
 // A box whose depth was guessed says what to do about it, whole: "(depth
@@ -69,7 +53,7 @@ func TestBoxDepthNoteWhole(t *testing.T) {
 	if !strings.Contains(texts, "depth guessed") || !strings.Contains(texts, "second view") {
 		t.Errorf("the AI panel says %q", texts)
 	}
-	if cut := cutLabels(v.side); len(cut) > 0 {
+	if cut := cutOff(t, v.side); len(cut) > 0 {
 		t.Errorf("labels cut off: %q", cut)
 	}
 	box(mpr.Coronal) // depth dragged
@@ -104,7 +88,7 @@ func TestEllipseShowsMinMax(t *testing.T) {
 	if texts := strings.Join(panelTexts(v.measurePanel.content), "\n"); !strings.Contains(texts, want) {
 		t.Errorf("the panel shows %q, want %q in it", texts, want)
 	}
-	if cut := cutLabels(v.measurePanel.content); len(cut) > 0 {
+	if cut := cutOff(t, v.measurePanel.content); len(cut) > 0 {
 		t.Errorf("labels cut off: %q", cut)
 	}
 }

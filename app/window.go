@@ -418,6 +418,11 @@ func (v *Viewer) updateStatus() {
 		}
 	}
 	v.status.SetText(text)
+	// A note longer than the window wraps: the window lays out again to
+	// give the status bar its lines (it keeps the old height otherwise).
+	if root, ok := v.win.Content().(*fyne.Container); ok && v.status.MinSize().Height != v.status.Size().Height && root.Layout != nil {
+		root.Layout.Layout(root.Objects, root.Size())
+	}
 }
 
 // brief is a long status part without its parenthesised reason (OpenGL's
