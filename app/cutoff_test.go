@@ -117,8 +117,8 @@ func TestMeasureLabelInsideView(t *testing.T) {
 		v.SetTool(m.tool)
 		dragIn(t, v, mpr.Axial, m.x0, m.y0, m.x1, m.y1)
 	}
-	n := 0
-	for _, o := range test.TempWidgetRenderer(t, ax).(*sliceRenderer).measures.Objects {
+	n, r := 0, test.TempWidgetRenderer(t, ax).(*sliceRenderer)
+	for _, o := range r.measures.Objects {
 		txt, ok := o.(*canvas.Text)
 		if !ok {
 			continue
@@ -127,6 +127,11 @@ func TestMeasureLabelInsideView(t *testing.T) {
 		p, sz := txt.Position(), txt.Size()
 		if p.X < 0 || p.Y < 0 || p.X+sz.Width > size.Width || p.Y+sz.Height > size.Height {
 			t.Errorf("%q lies at %v, %v in a view of %v", txt.Text, p, sz, size)
+		}
+		// Clear of the view's own texts: over them both were unreadable.
+		if p.Y < r.title.Position().Y+r.title.Size().Height || p.Y+sz.Height > r.scaleText.Position().Y {
+			t.Errorf("%q at %v, %v lies over the title (ending at %v) or the scale bar (from %v)", txt.Text, p, sz,
+				r.title.Position().Y+r.title.Size().Height, r.scaleText.Position().Y)
 		}
 	}
 	if n < 6 {

@@ -103,7 +103,9 @@ func (r *sliceRenderer) placeMeasures() {
 // measureLabel is a measurement's text, one canvas text a line, beside
 // point at and kept whole inside the view: past its right or bottom edge
 // the next view or the window's edge cut it off (a ruler ending near the
-// bottom of a view lost its length).
+// bottom of a view lost its length). It stays clear of the view's title
+// line at the top and of the scale bar and the cursor's and pointer's
+// lines at the bottom, which made both unreadable.
 func (r *sliceRenderer) measureLabel(text string, at fyne.Position) []fyne.CanvasObject {
 	var lines []fyne.CanvasObject
 	var size fyne.Size
@@ -117,12 +119,15 @@ func (r *sliceRenderer) measureLabel(text string, at fyne.Position) []fyne.Canva
 	const gap = 2
 	tp := at.AddXY(6, gap)
 	view := r.v.Size()
+	// (As placeOverlays places them.)
+	top := overlayPad + r.title.MinSize().Height + gap
+	bottom := view.Height - overlayPad - 2*r.cursorText.MinSize().Height - 6 - r.scaleText.MinSize().Height - gap
 	tp.X = max(0, min(tp.X, view.Width-size.Width-gap))
-	if tp.Y+size.Height > view.Height-gap {
+	if tp.Y+size.Height > bottom {
 		// Above the point rather than over it.
 		tp.Y = at.Y - gap - size.Height
 	}
-	tp.Y = max(0, min(tp.Y, view.Height-size.Height-gap))
+	tp.Y = max(top, min(tp.Y, bottom-size.Height))
 	for _, l := range lines {
 		l.Move(tp)
 		tp.Y += l.Size().Height
