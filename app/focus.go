@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 )
@@ -25,50 +27,31 @@ func (v *Viewer) releaseKeys(o fyne.Focusable) {
 // keyless makes the side-panel controls objs give the keys back once used.
 func (v *Viewer) keyless(objs ...fyne.Focusable) {
 	for _, o := range objs {
+		release := func() { v.releaseKeys(o) }
 		switch w := o.(type) {
 		case *widget.Check:
-			then := w.OnChanged
-			w.OnChanged = func(on bool) {
-				if then != nil {
-					then(on)
-				}
-				v.releaseKeys(w)
-			}
+			w.OnChanged = then(w.OnChanged, release)
 		case *widget.Slider:
-			then := w.OnChangeEnded
-			w.OnChangeEnded = func(x float64) {
-				if then != nil {
-					then(x)
-				}
-				v.releaseKeys(w)
-			}
+			w.OnChangeEnded = then(w.OnChangeEnded, release)
 		case *widget.Select:
-			then := w.OnChanged
-			w.OnChanged = func(s string) {
-				if then != nil {
-					then(s)
-				}
-				v.releaseKeys(w)
-			}
+			w.OnChanged = then(w.OnChanged, release)
 		case *widget.Entry:
-			then := w.OnSubmitted
-			w.OnSubmitted = func(s string) {
-				if then != nil {
-					then(s)
-				}
-				v.releaseKeys(w)
-			}
+			w.OnSubmitted = then(w.OnSubmitted, release)
 		case *widget.List:
-			then := w.OnSelected
-			w.OnSelected = func(id widget.ListItemID) {
-				if then != nil {
-					then(id)
-				}
-				v.releaseKeys(w)
-			}
+			w.OnSelected = then(w.OnSelected, release)
 		default:
-			panic("keyless: a control it does not know")
+			panic(fmt.Sprintf("keyless: %T is not a control it knows", o))
 		}
+	}
+}
+
+// then is callback f (which may be nil) followed by g.
+func then[T any](f func(T), g func()) func(T) {
+	return func(x T) {
+		if f != nil {
+			f(x)
+		}
+		g()
 	}
 }
 
