@@ -250,6 +250,7 @@ type aiPanel struct {
 	rows     []promptRow
 	bar      *widget.ProgressBar
 	stage    *widget.Label
+	boxHint  *widget.Label // what to do about a box whose depth was guessed
 	run      *widget.Button
 	cancel   *widget.Button
 	auto     *widget.Check
@@ -287,6 +288,10 @@ func newAIPanel(v *Viewer) *aiPanel {
 	p.bar = widget.NewProgressBar()
 	p.stage = widget.NewLabel("")
 	p.stage.Wrapping = fyne.TextWrapWord // an engine's stage can be long; the panel does not widen
+	// Under the list, on two lines: in the box's row, "(depth guessed:
+	// drag in a second view)" was cut off at "dr".
+	p.boxHint = widget.NewLabel("Box depth guessed: drag the box\nagain in a second view to set it.")
+	p.boxHint.Hide()
 	p.run = widget.NewButton("Run", v.RunSegmentation)
 	p.run.Importance = widget.HighImportance
 	p.cancel = widget.NewButton("Cancel", v.CancelSegmentation)
@@ -300,9 +305,11 @@ func newAIPanel(v *Viewer) *aiPanel {
 	p.opSelect.SetSelectedIndex(0)
 	p.accept = widget.NewButton("Accept", func() { v.Accept(acceptOps[max(p.opSelect.SelectedIndex(), 0)].op) })
 	p.reject = widget.NewButton("Reject", v.Reject)
+	p.prompts.OnSelected = func(widget.ListItemID) { p.prompts.UnselectAll() } // a row is for its ✕ only
+	v.keyless(p.prompts, p.auto, p.opSelect)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewStack(minHeight(100), p.prompts),
+		atLeast(100, p.prompts), p.boxHint,
 		container.NewHBox(p.run, p.cancel, p.auto),
 		p.bar, p.stage,
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),
@@ -350,6 +357,7 @@ func (p *aiPanel) sync() {
 	if !p.busy {
 		p.stage.SetText("")
 	}
+	guessed := false
 	if p.v.session != nil {
 		e := p.v.session.Edit()
 		for _, pt := range e.Points() {
@@ -362,9 +370,7 @@ func (p *aiPanel) sync() {
 		if b, ib := e.Box(), e.Prompt().Box; b.Complete() && ib != nil {
 			// The voxels the engine gets: the box within the study.
 			t := fmt.Sprintf("box %d×%d×%d voxels", ib.Max[0]-ib.Min[0]+1, ib.Max[1]-ib.Min[1]+1, ib.Max[2]-ib.Min[2]+1)
-			if b.Guessed >= 0 {
-				t += " (depth guessed: drag in a second view)"
-			}
+			guessed = b.Guessed >= 0
 			p.rows = append(p.rows, promptRow{0, t})
 		}
 		if t := e.Text(); t != "" {
@@ -381,6 +387,11 @@ func (p *aiPanel) sync() {
 			p.accept.Disable()
 			p.reject.Disable()
 		}
+	}
+	if guessed {
+		p.boxHint.Show()
+	} else {
+		p.boxHint.Hide()
 	}
 	p.prompts.Refresh()
 }

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
@@ -31,7 +32,7 @@ func TestToolKeysAfterSegmentListClick(t *testing.T) {
 	}
 	e.SetTool(viewer.ToolPositive)
 	c := v.win.Canvas()
-	c.Focus(v.segPanel.list) // what a click on one of its rows does
+	c.Focus(v.segPanel.list) // as Tab gives it (a click no longer does)
 	pos, size := v.ViewRect(mpr.Axial)
 	test.MoveMouse(c, pos.Add(fyne.NewPos(size.Width/2, size.Height/2)))
 	typeLikeDriver(c, "l")
@@ -167,5 +168,102 @@ func TestStructureNameKeyAsksForName(t *testing.T) {
 	}
 	if got := v.Session().Edit().Tool(); got != viewer.ToolNavigate {
 		t.Errorf("after T without SegVol the tool is %v", got)
+	}
+}
+
+// A click on a side-panel control (a segment's row or its check boxes,
+// a slider, a check box, a choice) leaves the keys to the views: Fyne
+// focused the control, and the tool letters and arrow keys typed with the
+// pointer over a view went to it (the arrows moved the list's highlight)
+// unless the pointer's entering the view took them back. Here the pointer
+// enters no view, as when it was over one already (a dialog closed over
+// it): the keys go to the axial view. An entry keeps the keys until Enter.
+func TestSidePanelLeavesKeysToViews(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.win.Resize(fyne.NewSize(1400, 1600)) // the whole side panel in sight
+	s, e, c := v.Session(), v.Session().Edit(), v.win.Canvas()
+	for _, name := range []string{"liver", "lesion", "kidney"} {
+		if _, err := e.AddSegment(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetTool(viewer.ToolPositive)
+	d := fyne.CurrentApp().Driver()
+	click := func(o fyne.CanvasObject) {
+		at := d.AbsolutePositionForObject(o)
+		test.TapCanvas(c, at.AddXY(10, o.Size().Height/2)) // a check box's box is at its left
+	}
+	// The segment list's row i: a click on its name, on its visibility.
+	list, rowH := d.AbsolutePositionForObject(v.segPanel.list), v.segPanel.newRow().MinSize().Height
+	rowY := func(i int) float32 { return list.Y + float32(i)*(rowH+theme.Padding()) + rowH/2 }
+	clickName := func(i int) func() {
+		return func() {
+			test.TapCanvas(c, fyne.NewPos(list.X+60, rowY(i)))
+			if sg := e.Labels().Segments()[i]; e.Active() != sg.Value {
+				t.Fatalf("the click on row %d made %d active, not %s", i, e.Active(), sg.Name)
+			}
+		}
+	}
+	clickVisible := func(i int) func() {
+		return func() {
+			lockW, visW := widget.NewCheck("🔒", nil).MinSize().Width, widget.NewCheck("", nil).MinSize().Width
+			was := e.Labels().Segments()[i].Visible
+			test.TapCanvas(c, fyne.NewPos(list.X+v.segPanel.list.Size().Width-lockW-visW/2-theme.Padding(), rowY(i)))
+			if e.Labels().Segments()[i].Visible == was {
+				t.Fatalf("the click missed row %d's visibility check box", i)
+			}
+		}
+	}
+	of := func(o fyne.CanvasObject) func() { return func() { click(o) } }
+	for _, ctl := range []struct {
+		name  string
+		click func()
+	}{
+		{"a segment's name", clickName(1)},
+		{"the same row again", clickName(1)},
+		{"a segment's visibility", clickVisible(2)},
+		{"the opacity slider", of(v.segPanel.opacity)},
+		{"Fill", of(v.segPanel.fill)},
+		{"the brush size", of(v.brushPanel.size)},
+		{"3D (sphere)", of(v.brushPanel.sphere)},
+		{"Run on each prompt", of(v.aiPanel.auto)},
+	} {
+		ctl.click()
+		for _, key := range []rune{'e', 'p'} {
+			typeLikeDriver(c, string(key))
+			if want, _ := viewer.ToolForKey(key); e.Tool() != want {
+				t.Fatalf("after a click on %s, %c picked %v (focus: %T)", ctl.name, key, e.Tool(), c.Focused())
+			}
+		}
+		n, _, _ := s.Slice(mpr.Axial)
+		keyLikeDriver(c, fyne.KeyDown)
+		if m, _, _ := s.Slice(mpr.Axial); m == n {
+			t.Fatalf("after a click on %s, Down left the axial view at slice %d (focus: %T)", ctl.name, n, c.Focused())
+		}
+	}
+
+	// An entry takes the typing until Enter.
+	c.Focus(v.brushPanel.lo) // what a click into it does (on the mouse's press)
+	typeLikeDriver(c, "-5")
+	if v.brushPanel.lo.Text != "-5" || e.Tool() != viewer.ToolPositive {
+		t.Fatalf("typing into the brush range's entry: %q, tool %v", v.brushPanel.lo.Text, e.Tool())
+	}
+	keyLikeDriver(c, fyne.KeyReturn)
+	typeLikeDriver(c, "e")
+	if v.brushPanel.lo.Text != "-5" || e.Tool() != viewer.ToolEraser {
+		t.Fatalf("E after Enter in the entry: %q, tool %v", v.brushPanel.lo.Text, e.Tool())
+	}
+}
+
+// keyLikeDriver presses key as the desktop driver does (see typeLikeDriver).
+func keyLikeDriver(c fyne.Canvas, key fyne.KeyName) {
+	ev := &fyne.KeyEvent{Name: key}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(ev)
+	} else {
+		c.OnTypedKey()(ev)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -13,9 +14,11 @@ import (
 	"github.com/segvolapp/segvol/viewer"
 )
 
-// measureText is a measurement's value as the panel shows it; the views
-// show less of an ellipse's statistics (brief), to keep the image seen.
-func measureText(m viewer.Measurement, ct, brief bool) string {
+// measureText is a measurement's value as the panel and the views show it;
+// an ellipse's statistics take three lines, so that the label stays narrow
+// enough for a view and the panel (on one line they were cut off, and the
+// views left the minimum and maximum out).
+func measureText(m viewer.Measurement, ct bool) string {
 	switch m.Kind {
 	case viewer.Ruler:
 		return fmt.Sprintf("%.1f mm", m.Value())
@@ -30,11 +33,8 @@ func measureText(m viewer.Measurement, ct, brief bool) string {
 	if ct {
 		unit = " HU"
 	}
-	s := fmt.Sprintf("%.1f mm², mean %s ± %s%s", st.AreaMM2, num(round1(st.Mean)), num(round1(st.Std)), unit)
-	if brief {
-		return s
-	}
-	return fmt.Sprintf("%s, min %s, max %s", s, num(st.Min), num(st.Max))
+	return fmt.Sprintf("%.1f mm²\nmean %s ± %s%s\nmin %s, max %s%s", st.AreaMM2, num(round1(st.Mean)), num(round1(st.Std)), unit,
+		num(st.Min), num(st.Max), unit)
 }
 
 // placeMeasures draws the measurements that lie in the view's plane and
@@ -89,22 +89,50 @@ func (r *sliceRenderer) placeMeasures() {
 		if m.ID == 0 {
 			continue // being drawn: no value yet
 		}
-		t := canvas.NewText(m.Name+": "+measureText(m.Measurement, s.IsCT(), true), measureColor)
-		t.TextSize = theme.CaptionTextSize() + 1
-		t.Resize(t.MinSize())
 		// Beside the ruler's end, the angle's vertex, the ellipse's edge.
 		at := p[len(p)-1]
 		if m.Kind == viewer.Angle {
 			at = p[1]
 		}
-		// Kept inside the view: the next view would draw over the rest.
-		tp := pos(at).AddXY(6, 2)
-		tp.X = max(0, min(tp.X, r.v.Size().Width-t.MinSize().Width-2))
-		t.Move(tp)
-		objs = append(objs, t)
+		objs = append(objs, r.measureLabel(m.Name+": "+measureText(m.Measurement, s.IsCT()), pos(at))...)
 	}
 	r.measures.Objects = objs
 	r.measures.Refresh()
+}
+
+// measureLabel is a measurement's text, one canvas text a line, beside
+// point at and kept whole inside the view: past its right or bottom edge
+// the next view or the window's edge cut it off (a ruler ending near the
+// bottom of a view lost its length). It stays clear of the view's title
+// line at the top and of the scale bar and the cursor's and pointer's
+// lines at the bottom, which made both unreadable.
+func (r *sliceRenderer) measureLabel(text string, at fyne.Position) []fyne.CanvasObject {
+	var lines []fyne.CanvasObject
+	var size fyne.Size
+	for _, line := range strings.Split(text, "\n") {
+		t := canvas.NewText(line, measureColor)
+		t.TextSize = theme.CaptionTextSize() + 1
+		t.Resize(t.MinSize())
+		size = fyne.NewSize(max(size.Width, t.MinSize().Width), size.Height+t.MinSize().Height)
+		lines = append(lines, t)
+	}
+	const gap = 2
+	tp := at.AddXY(6, gap)
+	view := r.v.Size()
+	// (As placeOverlays places them.)
+	top := overlayPad + r.title.MinSize().Height + gap
+	bottom := view.Height - overlayPad - 2*r.cursorText.MinSize().Height - 6 - r.scaleText.MinSize().Height - gap
+	tp.X = max(0, min(tp.X, view.Width-size.Width-gap))
+	if tp.Y+size.Height > bottom {
+		// Above the point rather than over it.
+		tp.Y = at.Y - gap - size.Height
+	}
+	tp.Y = max(top, min(tp.Y, bottom-size.Height))
+	for _, l := range lines {
+		l.Move(tp)
+		tp.Y += l.Size().Height
+	}
+	return lines
 }
 
 // measurementsPanel lists the measurements: name and value, a click moves
@@ -118,23 +146,26 @@ type measurementsPanel struct {
 
 func newMeasurementsPanel(v *Viewer) *measurementsPanel {
 	p := &measurementsPanel{v: v}
-	p.list = widget.NewList(func() int { return len(p.items) }, func() fyne.CanvasObject {
-		text := widget.NewLabel("")
-		text.Truncation = fyne.TextTruncateEllipsis
-		return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("", theme.DeleteIcon(), nil), text))
-	}, p.updateRow)
+	p.list = widget.NewList(func() int { return len(p.items) }, p.newRow, p.updateRow)
 	p.list.OnSelected = func(i widget.ListItemID) {
 		if i < len(p.items) && v.session != nil {
 			v.session.Edit().GoToMeasurement(p.items[i].ID)
 		}
 		p.list.UnselectAll()
 	}
+	v.keyless(p.list)
 	hint := widget.NewLabel("Ruler (L), angle (A: three clicks), ellipse statistics (O)")
 	hint.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("Measurements", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewStack(minHeight(110), p.list), hint)
+		atLeast(110, p.list), hint)
 	return p
+}
+
+func (p *measurementsPanel) newRow() fyne.CanvasObject {
+	text := widget.NewLabel("")
+	text.Truncation = fyne.TextTruncateEllipsis
+	return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("", theme.DeleteIcon(), nil), text))
 }
 
 func (p *measurementsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
@@ -148,7 +179,7 @@ func (p *measurementsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) 
 }
 
 func (p *measurementsPanel) rowText(m viewer.Measurement) string {
-	return m.Name + ": " + measureText(m, p.v.session.IsCT(), false)
+	return m.Name + ": " + measureText(m, p.v.session.IsCT())
 }
 
 // sync shows the session's measurements.
@@ -156,6 +187,13 @@ func (p *measurementsPanel) sync() {
 	p.items = nil
 	if p.v.session != nil {
 		p.items = p.v.session.Edit().Measurements()
+	}
+	// An ellipse's row is three lines high: the list makes every row as
+	// high as its template (one line) unless told.
+	one := p.newRow().MinSize().Height
+	for i, m := range p.items {
+		l := widget.NewLabel(p.rowText(m))
+		p.list.SetItemHeight(i, max(one, l.MinSize().Height))
 	}
 	p.list.Refresh()
 }

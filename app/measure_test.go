@@ -90,7 +90,7 @@ func TestMeasurementsDrawListSaveReopen(t *testing.T) {
 	// Ellipse statistics (their numbers are checked in package viewer).
 	v.SetTool(viewer.ToolEllipse)
 	dragIn(t, v, mpr.Axial, cx-40, cy-30, cx+40, cy+30)
-	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, "Ellipse 3: ") || !strings.Contains(strings.Join(texts, "\n"), "mm², mean ") {
+	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, "Ellipse 3: ") || !strings.Contains(strings.Join(texts, "\n"), "mm²\nmean ") {
 		t.Fatalf("panel shows %q after an ellipse", texts)
 	}
 

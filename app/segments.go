@@ -63,23 +63,31 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 	p.global = widget.NewSlider(0, 1)
 	p.global.Step = 0.05
 	p.global.OnChanged = func(float64) { p.setOverlay() }
+	v.keyless(p.opacity, p.fill, p.outline, p.global)
 	buttons := container.NewGridWithColumns(4,
 		widget.NewButton("Add", v.addSegmentDialog),
 		widget.NewButton("Rename", v.renameSegmentDialog),
 		widget.NewButton("Colour", v.recolorSegmentDialog),
 		widget.NewButton("Delete", v.deleteActiveSegment))
 	// The list takes the height the panel has to spare, and never less
-	// than segmentRows rows.
-	// (A list puts a padding between its rows.)
-	rows := minHeight(segmentRows*(p.newRow().MinSize().Height+theme.Padding()) - theme.Padding())
+	// than segmentRows rows (a list puts a padding between its rows).
+	list := atLeast(segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding(), p.list)
 	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(buttons,
 			container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, p.opacity),
 			p.info,
 			container.NewBorder(nil, nil, container.NewHBox(p.fill, p.outline), nil, p.global)),
-		nil, nil, container.NewStack(rows, p.list))
+		nil, nil, list)
 	return p
+}
+
+// atLeast is o (a list, which asks for one row) at least h high, and as
+// wide as its container.
+func atLeast(h float32, o fyne.CanvasObject) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(0, h))
+	return container.NewStack(r, o)
 }
 
 func (p *segmentsPanel) edit() *viewer.Editor {
@@ -103,7 +111,7 @@ func (p *segmentsPanel) newRow() fyne.CanvasObject {
 	name.Truncation = fyne.TextTruncateEllipsis
 	vis := widget.NewCheck("", nil)
 	lock := widget.NewCheck("🔒", nil)
-	return scrollGutter(container.NewBorder(nil, nil, container.NewCenter(sw), container.NewHBox(vis, lock), name))
+	return newTapRow(scrollGutter(container.NewBorder(nil, nil, container.NewCenter(sw), container.NewHBox(vis, lock), name)))
 }
 
 func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
@@ -111,7 +119,9 @@ func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	sg := p.segs[i]
-	c := inGutter(o)
+	row := o.(*tapRow)
+	row.onTap = func() { p.list.Select(i) }
+	c := inGutter(row.content)
 	name := c.Objects[0].(*widget.Label)
 	sw := c.Objects[1].(*fyne.Container).Objects[0].(*canvas.Rectangle)
 	checks := c.Objects[2].(*fyne.Container).Objects
@@ -129,6 +139,7 @@ func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	lock.SetChecked(sg.Locked)
 	vis.OnChanged = func(on bool) { e.Do(func(m *labels.LabelMap) error { return m.SetVisible(sg.Value, on) }) }
 	lock.OnChanged = func(on bool) { e.Do(func(m *labels.LabelMap) error { return m.SetLocked(sg.Value, on) }) }
+	p.v.keyless(vis, lock)
 }
 
 // sync shows the session's segments; statistics follow a moment later

@@ -223,6 +223,9 @@ func (r *sliceRenderer) placeTools() {
 
 func abs32(x float32) float32 { return max(x, -x) }
 
+// overlayPad is the margin of the texts drawn at a view's edges.
+const overlayPad = 4
+
 func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	s := r.v.session
 	overlays := r.objects[1:r.fixed]
@@ -236,7 +239,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	r.placeTools()
 	r.placeMeasures()
 	o := r.v.orient
-	const pad = 4
+	const pad = overlayPad
 
 	// Crosshair through the cursor.
 	x, y := s.CursorOnScreen(o)

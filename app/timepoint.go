@@ -34,6 +34,7 @@ func newTimeBar(v *Viewer) *timeBar {
 			b.show(int(x) - 1)
 		}
 	}
+	v.keyless(b.slider)
 	b.content = container.NewBorder(nil, nil, widget.NewLabel("Time point"), b.label, b.slider)
 	b.content.Hide()
 	return b

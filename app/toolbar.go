@@ -100,6 +100,7 @@ func newBrushPanel(v *Viewer) *brushPanel {
 			}
 		}
 	}
+	v.keyless(p.size, p.sphere, p.limit, p.lo, p.hi, p.tolerance)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("Brush, eraser, 3D fill", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, p.sizeLabel, p.size),

@@ -2,12 +2,10 @@ package app
 
 import (
 	"fmt"
-	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -137,7 +135,7 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.info.Wrapping = fyne.TextWrapWord
 	v.info.TextStyle.Monospace = true
 	v.status = widget.NewLabel("")
-	v.status.Truncation = fyne.TextTruncateEllipsis
+	v.status.Wrapping = fyne.TextWrapWord // updateStatus keeps it to one line where it can
 	v.panes = container.NewGridWithColumns(3)
 	v.setPanes()
 	v.tools = newToolBar(v)
@@ -398,21 +396,36 @@ func (v *Viewer) ViewRect(o mpr.Orientation) (fyne.Position, fyne.Size) {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(sv), sv.Size()
 }
 
-// updateStatus shows the status parts in the status bar, the long ones
-// without their reasons when the whole does not fit the window: View >
-// Study information has them whole.
+// updateStatus shows the status parts in the status bar. When the whole
+// does not fit the window, the long ones lose their reasons, then go
+// (View > Study information has them whole); the note of what was just
+// done stays whole, on a second line if need be (cut to "Interpolate axial
+// slices (…)" the user could not read what it did).
 func (v *Viewer) updateStatus() {
-	const sep = "  ·  "
+	const sep, more = "  ·  ", "more in View > Study information"
 	parts := v.statusParts()
 	text := strings.Join(parts, sep)
 	room := v.win.Canvas().Size().Width - 2*theme.InnerPadding()
-	if fyne.MeasureText(text, theme.TextSize(), v.status.TextStyle).Width > room {
-		for i, p := range parts {
-			parts[i] = brief(p)
+	fits := func(s string) bool { return fyne.MeasureText(s, theme.TextSize(), v.status.TextStyle).Width <= room }
+	if !fits(text) {
+		others := parts
+		if v.loadInfo != "" {
+			others = parts[:len(parts)-1]
 		}
-		text = strings.Join(append(parts, "more in View > Study information"), sep)
+		for i, p := range others {
+			others[i] = brief(p)
+		}
+		text = strings.Join(append(parts, more), sep)
+		if !fits(text) && v.loadInfo != "" {
+			text = v.loadInfo + sep + more
+		}
 	}
 	v.status.SetText(text)
+	// A note longer than the window wraps: the window lays out again to
+	// give the status bar its lines (it keeps the old height otherwise).
+	if root, ok := v.win.Content().(*fyne.Container); ok && v.status.MinSize().Height != v.status.Size().Height && root.Layout != nil {
+		root.Layout.Layout(root.Objects, root.Size())
+	}
 }
 
 // brief is a long status part without its parenthesised reason (OpenGL's
@@ -492,12 +505,4 @@ func scrollGutter(o fyne.CanvasObject) *fyne.Container {
 // inGutter is the object scrollGutter was given: a list row's parts.
 func inGutter(o fyne.CanvasObject) *fyne.Container {
 	return o.(*fyne.Container).Objects[0].(*fyne.Container)
-}
-
-// minHeight is a transparent strut that gives a list stacked on it h of
-// height (a list's own is one row) and the width of whatever holds it.
-func minHeight(h float32) fyne.CanvasObject {
-	r := canvas.NewRectangle(color.Transparent)
-	r.SetMinSize(fyne.NewSize(0, h))
-	return r
 }

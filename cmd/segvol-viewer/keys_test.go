@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -65,5 +66,32 @@ func TestWheelAfterShortcutDialogUnderXvfb(t *testing.T) {
 	}
 	if zoomed < plain*1.3 {
 		t.Errorf("Ctrl+wheel did not zoom (%.2f to %.2f): the dialog may still be open", plain, zoomed)
+	}
+}
+
+// TestKeysAfterSegmentListClickUnderXvfb clicks a segment's row in the
+// side panel and presses Down with the pointer still there: the axial view
+// scrolls (the list kept the keys, and Down moved its highlight instead).
+func TestKeysAfterSegmentListClickUnderXvfb(t *testing.T) {
+	need(t, "xdotool")
+	bin, display := xserver(t)
+	seg := filepath.Join("..", "..", "assets", "sample", "example_seg.nii.gz")
+	seen, _ := viewer(t, bin, display, "segvol-viewer: opened", "--renderer", "cpu", "--backend", "classic", "--labels", seg)
+	rects := viewRects(t, seen)
+	ax, sag := rects["axial"], rects["sagittal"]
+	// The list's third row: below the panel's heading and two rows.
+	row := image.Pt(sag.Max.X+90, ax.Min.Y+135)
+	rowArea := image.Rect(row.X-60, row.Y-10, row.X+60, row.Y+10)
+	unselected := gray(screenshot(t, display), rowArea)
+	xdo(t, display, "mousemove", fmt.Sprint(row.X), fmt.Sprint(row.Y))
+	xdo(t, display, "click", "1")
+	shot := screenshot(t, display)
+	if d := meanAbsDiff(unselected, gray(shot, rowArea)); d < 3 {
+		t.Fatalf("the click at %v did not select a row of the segment list (the row changed by %.1f grey levels)", row, d)
+	}
+	before := gray(shot, ax)
+	xdo(t, display, "key", "--delay", "100", "Down", "Down", "Down")
+	if d := meanAbsDiff(before, gray(screenshot(t, display), ax)); d < 1 {
+		t.Errorf("Down after a click in the segment list left the axial view as it was (it changed by %.2f grey levels)", d)
 	}
 }
