@@ -18,7 +18,8 @@ import (
 const PreviewValue = 255
 
 // PreviewColor is the preview's colour: a yellow no default segment
-// colour is close to.
+// colour is close to. A segment may still be given it, so the preview is
+// also hatched (render.Labels.Hatched).
 var PreviewColor = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
 
 // Editor is the segmentation side of a session: the label map and its
@@ -360,6 +361,10 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 		colors[PreviewValue] = pc
 	}
 	l := &render.Labels{Colors: colors, Fill: e.fill, Outline: e.outline}
+	if e.preview != nil {
+		// Hatched: a yellow segment looked just like the preview.
+		l.Hatched = PreviewValue
+	}
 	e.labels.ReadChanges(func(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
 		e.show(vox, rev, since)
 		l.Data = vox
