@@ -45,8 +45,10 @@ type Editor struct {
 	// nextObject: the next prompt starts a new segment, as nnInteractive's
 	// "next object" does, so an accepted structure is not replaced by the
 	// result of a prompt meant for another one. Set by Accept, cleared
-	// when the user picks a segment.
+	// when the user picks a segment; undoing the Accept clears it and
+	// redoing it sets it again (accepted is its undo step).
 	nextObject bool
+	accepted   labels.Step
 
 	// BrushMM is the brush and eraser radius in mm.
 	BrushMM float64
@@ -90,7 +92,7 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if m.Dims() != e.s.Volume.Dims {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
-	e.labels, e.stroke, e.nextObject = m, false, false
+	e.labels, e.stroke, e.nextObject, e.accepted = m, false, false, labels.Step{}
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -192,20 +194,29 @@ func (e *Editor) checkUnlocked() error {
 }
 
 // Undo undoes the last step and reports whether there was one. An undone
-// Accept leaves its segment for the next prompt to fill again.
+// Accept leaves its segment for the next prompt to fill again; undoing a
+// later step keeps it safe from the next prompt.
 func (e *Editor) Undo() bool {
 	e.EndStroke()
-	e.nextObject = false
+	undone := e.labels.LastStep()
 	_, ok := e.labels.Undo()
+	if ok && undone == e.accepted {
+		e.nextObject = false
+	}
 	e.fixActive()
 	e.labelsChanged()
 	return ok
 }
 
-// Redo redoes the last undone step.
+// Redo redoes the last undone step. A redone Accept sends the next prompt
+// to a new segment again, as the Accept did: without that, its result
+// went into the accepted segment.
 func (e *Editor) Redo() bool {
 	e.EndStroke()
 	_, ok := e.labels.Redo()
+	if ok && e.labels.LastStep() == e.accepted {
+		e.nextObject = true
+	}
 	e.fixActive()
 	e.labelsChanged()
 	return ok
@@ -275,9 +286,13 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 	if err := e.checkUnlocked(); err != nil {
 		return labels.Change{}, err
 	}
+	before := e.labels.LastStep()
 	c, err := e.labels.Apply(e.preview, e.active, op)
 	if err != nil {
 		return c, err
+	}
+	if e.accepted = e.labels.LastStep(); e.accepted == before {
+		e.accepted = labels.Step{} // it changed nothing: no step of its own
 	}
 	e.points, e.box, e.text = nil, nil, ""
 	e.nextObject = true
