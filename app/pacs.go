@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/dicomweb"
-	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/study"
 )
 
@@ -33,7 +33,9 @@ const (
 	pacsCacheMBKey = "pacsCacheMB" // cache size limit in MB; 0 for the default
 	// pacsRecentKey names the recent studies retrieved from a PACS: JSON,
 	// cache folder to what a user knows it by.
-	pacsRecentKey  = "pacsRecentLabels"
+	pacsRecentKey = "pacsRecentLabels"
+	// pacsSentKey is what was sent: JSON list of pacsSent, newest last.
+	pacsSentKey    = "pacsSent"
 	keyringService = "segvol-pacs"
 )
 
@@ -59,8 +61,6 @@ type pacsState struct {
 	secrets map[string]string
 	// from is the server the open study was retrieved from, for Send.
 	from string
-	// sent is what was sent this run, by server and study UID.
-	sent map[string]pacsSent
 }
 
 func (v *Viewer) pacsServers() []pacsServer {
@@ -685,13 +685,46 @@ type pacsSend struct {
 	send, cancel *widget.Button
 }
 
-// pacsSent is a segmentation sent this run: the same label map at the
-// same revision sent again to the same study is asked about twice.
+// pacsSent is a segmentation sent: the same one (by content) sent again
+// to the same server and series is asked about twice, in a later run too
+// (the preferences keep the list).
 type pacsSent struct {
-	labels *labels.LabelMap
-	rev    uint64
-	when   time.Time
-	found  string // what the search after the send found
+	Server string    `json:"server"` // its STOW-RS address
+	Study  string    `json:"study"`
+	Series string    `json:"series"` // the image series it was drawn on
+	Digest string    `json:"digest"` // labels.LabelMap.Digest
+	When   time.Time `json:"when"`
+	Found  string    `json:"found"` // what the search after the send found
+}
+
+// maxPACSSent bounds the list of sends the preferences keep: the oldest
+// are forgotten.
+const maxPACSSent = 500
+
+func (v *Viewer) pacsSentList() []pacsSent {
+	var out []pacsSent
+	json.Unmarshal([]byte(v.app.Preferences().String(pacsSentKey)), &out)
+	return out
+}
+
+// pacsSentBefore is the last send of the same segmentation to the same
+// server and series.
+func (v *Viewer) pacsSentBefore(k pacsSent) (pacsSent, bool) {
+	list := v.pacsSentList()
+	for i := len(list) - 1; i >= 0; i-- {
+		if p := list[i]; p.Server == k.Server && p.Study == k.Study && p.Series == k.Series && p.Digest == k.Digest {
+			return p, true
+		}
+	}
+	return pacsSent{}, false
+}
+
+// rememberPACSSent adds a send to the list the preferences keep.
+func (v *Viewer) rememberPACSSent(p pacsSent) {
+	list := append(v.pacsSentList(), p)
+	list = list[max(len(list)-maxPACSSent, 0):]
+	b, _ := json.Marshal(list)
+	v.app.Preferences().SetString(pacsSentKey, string(b))
 }
 
 // sendSEGToPACS is File > Send segmentation to PACS: the DICOM SEG of the
@@ -748,16 +781,15 @@ func (v *Viewer) sendSEGToPACS() *pacsSend {
 		}
 	}
 	study := v.session.Volume.Meta.StudyInstanceUID
-	key := s.Name + "\x00" + study
-	prev, again := v.pacs.sent[key]
-	again = again && prev.labels == m && prev.rev == m.Revision()
+	key := pacsSent{Server: cmp.Or(s.STOW, s.URL), Study: study, Series: v.session.Volume.Meta.SeriesInstanceUID, Digest: m.Digest()}
+	prev, again := v.pacsSentBefore(key)
 	// What the file holds, as the archive will show it.
 	el := o.Elements
 	text := fmt.Sprintf("Send the segmentation to %s (%s)?", s.Name, s.URL)
 	sendLabel := "Send"
 	if again {
 		text = fmt.Sprintf("This segmentation was already sent to %s on %s (%s).\nSend it again, as a new series, to %s (%s)?",
-			s.Name, prev.when.Format("2006-01-02 at 15:04"), prev.found, s.Name, s.URL)
+			s.Name, prev.When.Format("2006-01-02 at 15:04"), prev.Found, s.Name, s.URL)
 		sendLabel = "Send again as a new series"
 	}
 	text += fmt.Sprintf("\n\nStudy: %s\nSegments (%d): %s\n\nIt is stored in that study as a new DICOM SEG series.",
@@ -765,7 +797,6 @@ func (v *Viewer) sendSEGToPACS() *pacsSend {
 		len(segs), strings.Join(segs, ", "))
 	p := &pacsSend{text: widget.NewLabel(text)}
 	p.text.Wrapping = fyne.TextWrapWord
-	rev := m.Revision()
 	p.send = widget.NewButton(sendLabel, func() {
 		p.dlg.Hide()
 		v.setStatusNote("sending the segmentation to " + s.Name + "…")
@@ -778,10 +809,8 @@ func (v *Viewer) sendSEGToPACS() *pacsSend {
 					v.setStatusNote("sending failed")
 					return
 				}
-				if v.pacs.sent == nil {
-					v.pacs.sent = map[string]pacsSent{}
-				}
-				v.pacs.sent[key] = pacsSent{labels: m, rev: rev, when: time.Now(), found: msg}
+				key.When, key.Found = time.Now(), msg
+				v.rememberPACSSent(key)
 				v.setStatusNote(fmt.Sprintf("sent to %s: %s", s.Name, msg))
 			})
 		}()

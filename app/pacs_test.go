@@ -196,6 +196,42 @@ func TestPACSOpenAndSend(t *testing.T) {
 	}
 	send("Send")
 
+	// After a restart (a new window on the same preferences) the same
+	// segmentation, drawn again on the study opened from its files, is
+	// known as sent: it asked as a first send, and could go twice.
+	w := newViewer(t, v.app, Options{OnLoaded: func(err error) { loaded <- err }, RecoveryDir: t.TempDir(), AutosaveInterval: -1})
+	w.pacs.secrets = v.pacs.secrets // what the keyring would give it
+	w.Open(ct3, "")
+	if err := await(t, "the study from its files", loaded); err != nil {
+		t.Fatal(err)
+	}
+	we := w.Session().Edit()
+	if _, err := we.AddSegment("liver"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		mm  float64
+		val uint8
+	}{{15, we.Active()}, {5, 0}} {
+		if _, err := we.Edit(func(m *labels.LabelMap, _ uint8) (labels.Change, error) {
+			return m.Paint(labels.Brush{RadiusMM: r.mm}, centre, r.val)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := v
+	v = w // send sends from v
+	send("Send again as a new series")
+	if n := segSeries(); n != 4 {
+		t.Errorf("%d SEG series in the study after four sends", n)
+	}
+	// Renamed, it is another segmentation.
+	if err := we.Do(func(m *labels.LabelMap) error { return m.Rename(we.Active(), "spleen") }); err != nil {
+		t.Fatal(err)
+	}
+	send("Send")
+	v = first
+
 	// The cache limit and Clear of the settings.
 	d = v.showPACSServers()
 	test.Type(d.cacheMB, "512")
@@ -207,9 +243,9 @@ func TestPACSOpenAndSend(t *testing.T) {
 		t.Errorf("after Clear the cache holds %d bytes", n)
 	}
 	// Its files gone, it leaves the recent studies (clicking it said "no
-	// such file or directory").
-	if got := recent(); !reflect.DeepEqual(got, []string{"None yet"}) {
-		t.Errorf("recent studies after Clear cache: %q", got)
+	// such file or directory"); the files opened after the restart stay.
+	if abs, _ := filepath.Abs(ct3); !reflect.DeepEqual(recent(), []string{abs}) {
+		t.Errorf("recent studies after Clear cache: %q", recent())
 	}
 }
 

@@ -31,6 +31,11 @@ type Labels struct {
 	Colors  []color.NRGBA // indexed by label value; label 0 is never drawn
 	Fill    bool          // tint the inside of each segment
 	Outline bool          // draw each segment's boundary opaque
+	// Hatched, when not 0, is a label drawn with opaque diagonal stripes
+	// over its fill (pixels where (x+y) mod HatchPeriod < HatchWidth, in
+	// output pixels): a proposal (the AI preview) then stands apart from
+	// every segment, whatever their colours.
+	Hatched uint8
 
 	// Revision identifies Data's content. Changed, when set, says which
 	// voxels changed since an older revision: the inclusive index box lo..hi
@@ -40,6 +45,17 @@ type Labels struct {
 	Revision uint64
 	Changed  func(since uint64) (lo, hi [3]int, ok bool)
 }
+
+// The hatching of Labels.Hatched: a stripe HatchWidth pixels wide every
+// HatchPeriod pixels (a power of two) along both screen axes.
+const (
+	HatchPeriod = 8
+	HatchWidth  = 3
+)
+
+// Hatch reports whether output pixel (x, y) lies on a stripe of the
+// hatching.
+func Hatch(x, y int) bool { return (x+y)&(HatchPeriod-1) < HatchWidth }
 
 // Plane is the slice to draw: the centre of output pixel (x, y) lies at
 // Origin + x*U + y*V in patient coordinates (LPS, mm).

@@ -18,7 +18,8 @@ import (
 const PreviewValue = 255
 
 // PreviewColor is the preview's colour: a yellow no default segment
-// colour is close to.
+// colour is close to. A segment may still be given it, so the preview is
+// also hatched (render.Labels.Hatched).
 var PreviewColor = color.NRGBA{0xff, 0xe0, 0x20, 0xff}
 
 // Editor is the segmentation side of a session: the label map and its
@@ -44,8 +45,10 @@ type Editor struct {
 	// nextObject: the next prompt starts a new segment, as nnInteractive's
 	// "next object" does, so an accepted structure is not replaced by the
 	// result of a prompt meant for another one. Set by Accept, cleared
-	// when the user picks a segment.
+	// when the user picks a segment; undoing the Accept clears it and
+	// redoing it sets it again (accepted is its undo step).
 	nextObject bool
+	accepted   labels.Step
 
 	// BrushMM is the brush and eraser radius in mm.
 	BrushMM float64
@@ -89,7 +92,7 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if m.Dims() != e.s.Volume.Dims {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
-	e.labels, e.stroke, e.nextObject = m, false, false
+	e.labels, e.stroke, e.nextObject, e.accepted = m, false, false, labels.Step{}
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -191,20 +194,29 @@ func (e *Editor) checkUnlocked() error {
 }
 
 // Undo undoes the last step and reports whether there was one. An undone
-// Accept leaves its segment for the next prompt to fill again.
+// Accept leaves its segment for the next prompt to fill again; undoing a
+// later step keeps it safe from the next prompt.
 func (e *Editor) Undo() bool {
 	e.EndStroke()
-	e.nextObject = false
+	undone := e.labels.LastStep()
 	_, ok := e.labels.Undo()
+	if ok && undone == e.accepted {
+		e.nextObject = false
+	}
 	e.fixActive()
 	e.labelsChanged()
 	return ok
 }
 
-// Redo redoes the last undone step.
+// Redo redoes the last undone step. A redone Accept sends the next prompt
+// to a new segment again, as the Accept did: without that, its result
+// went into the accepted segment.
 func (e *Editor) Redo() bool {
 	e.EndStroke()
 	_, ok := e.labels.Redo()
+	if ok && e.labels.LastStep() == e.accepted {
+		e.nextObject = true
+	}
 	e.fixActive()
 	e.labelsChanged()
 	return ok
@@ -274,9 +286,13 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 	if err := e.checkUnlocked(); err != nil {
 		return labels.Change{}, err
 	}
+	before := e.labels.LastStep()
 	c, err := e.labels.Apply(e.preview, e.active, op)
 	if err != nil {
 		return c, err
+	}
+	if e.accepted = e.labels.LastStep(); e.accepted == before {
+		e.accepted = labels.Step{} // it changed nothing: no step of its own
 	}
 	e.points, e.box, e.text = nil, nil, ""
 	e.nextObject = true
@@ -360,6 +376,10 @@ func (e *Editor) RenderLabels(fn func(*render.Labels)) {
 		colors[PreviewValue] = pc
 	}
 	l := &render.Labels{Colors: colors, Fill: e.fill, Outline: e.outline}
+	if e.preview != nil {
+		// Hatched: a yellow segment looked just like the preview.
+		l.Hatched = PreviewValue
+	}
 	e.labels.ReadChanges(func(vox []uint8, rev uint64, since func(uint64) (labels.Change, bool)) {
 		e.show(vox, rev, since)
 		l.Data = vox

@@ -156,3 +156,78 @@ func TestAcceptTakes(t *testing.T) {
 		t.Errorf("a locked segment would lose %+v", takes)
 	}
 }
+
+// TestRedoneAcceptStartsNextObject: Accept, Undo, Redo leaves the session
+// as Accept did, so the next prompt starts a new segment; before, Redo
+// forgot the Accept and the next prompt's result went into the accepted
+// segment (replacing it on the next Accept). Undoing a later step keeps
+// the accepted segment safe too, while undoing the Accept itself leaves
+// that segment for the next prompt to fill again.
+func TestRedoneAcceptStartsNextObject(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	click := func() { e.AddPointAt(mpr.Axial, x, y, true) }
+	first, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	click()
+	e.SetPreview(liverMask)
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Undo() || e.Labels().Count(first) != 0 {
+		t.Fatal("Undo did not take the Accept back")
+	}
+	if !e.Redo() || e.Labels().Count(first) != voxels(liverMask) {
+		t.Fatal("Redo did not accept again")
+	}
+	click()
+	next := e.Active()
+	if next == first {
+		t.Fatalf("after Accept, Undo, Redo the next prompt goes to the accepted segment %d", first)
+	}
+	e.Reject() // the prompt's segment stays, empty
+
+	// accept fills the emptied liver segment from a prompt again.
+	accept := func() {
+		t.Helper()
+		e.Reject()
+		if err := e.SetActive(first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Labels().Apply(liverMask, first, labels.Subtract); err != nil {
+			t.Fatal(err)
+		}
+		click()
+		e.SetPreview(liverMask)
+		if c, err := e.Accept(labels.Replace); err != nil || c.Voxels != voxels(liverMask) {
+			t.Fatalf("Accept changed %d voxels, %v", c.Voxels, err)
+		}
+	}
+	// An edit of another segment after the Accept, undone: the accepted
+	// segment stays safe.
+	accept()
+	if _, err := e.Labels().Apply(liverMask, next, labels.Add); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Undo() || e.Labels().Count(next) != 0 || e.Labels().Count(first) != voxels(liverMask) {
+		t.Fatal("Undo did not take back the later edit alone")
+	}
+	click()
+	if e.Active() == first {
+		t.Fatal("undoing a step after the Accept sent the next prompt to the accepted segment")
+	}
+
+	// Undoing the Accept itself: the next prompt fills its segment again.
+	accept()
+	if !e.Undo() || e.Labels().Count(first) != 0 {
+		t.Fatal("Undo did not take the Accept back")
+	}
+	click()
+	if e.Active() != first {
+		t.Fatalf("after undoing the Accept the next prompt goes to %d, not its segment %d", e.Active(), first)
+	}
+}

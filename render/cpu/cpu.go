@@ -116,12 +116,12 @@ func (r *Renderer) Render(dst *image.RGBA, p render.Plane, v *render.Volume, l *
 		for y := y0; y < y1; y++ {
 			r.row(dst, y, &f, s, col)
 			if y > y0 {
-				overlayRow(dst.Pix[(y-1)*dst.Stride:], l, above, lab(y-1), lab(y))
+				overlayRow(dst.Pix[(y-1)*dst.Stride:], y-1, l, above, lab(y-1), lab(y))
 				above = lab(y - 1)
 			}
 		}
 		if y1 > y0 {
-			overlayRow(dst.Pix[(y1-1)*dst.Stride:], l, above, lab(y1-1), below)
+			overlayRow(dst.Pix[(y1-1)*dst.Stride:], y1-1, l, above, lab(y1-1), below)
 		}
 	})
 	return nil
@@ -156,11 +156,12 @@ func (r *Renderer) prepareLUT(v *render.Volume, o render.Options, win window) {
 	r.lut.key, r.lut.offset = key, -lo
 }
 
-// overlayRow tints each labelled pixel of a row with its segment's colour
+// overlayRow tints each labelled pixel of row y with its segment's colour
 // and, for outlines, paints opaque every labelled pixel whose 4-neighbour in
-// the output has another label; above and below are the labels of the rows
-// around, nil at the image's edges.
-func overlayRow(pix []uint8, l *render.Labels, above, lab, below []uint8) {
+// the output has another label, and the stripes of the hatched label;
+// above and below are the labels of the rows around, nil at the image's
+// edges.
+func overlayRow(pix []uint8, y int, l *render.Labels, above, lab, below []uint8) {
 	w := len(lab)
 	for x := 0; x < w; x++ {
 		v := lab[x]
@@ -182,7 +183,7 @@ func overlayRow(pix []uint8, l *render.Labels, above, lab, below []uint8) {
 			lab[x-1] != v || lab[x+1] != v || above[x] != v || below[x] != v)
 		q := pix[4*x : 4*x+4 : 4*x+4]
 		switch {
-		case edge:
+		case edge, v == l.Hatched && render.Hatch(x, y):
 			q[0], q[1], q[2] = c.R, c.G, c.B
 		case l.Fill:
 			a := uint32(c.A)

@@ -104,8 +104,11 @@ func compare(t *testing.T, r *Renderer, s study, planes []render.Plane, size int
 	got := image.NewRGBA(want.Rect)
 	for pi, p := range planes {
 		for _, interp := range []render.Interp{render.Nearest, render.Linear} {
-			for _, mode := range []struct{ fill, outline bool }{{true, false}, {false, true}, {true, true}} {
-				l := &render.Labels{Data: s.seg, Colors: labels.Palette(128), Fill: mode.fill, Outline: mode.outline}
+			for _, mode := range []struct {
+				fill, outline bool
+				hatched       uint8
+			}{{true, false, 0}, {false, true, 0}, {true, true, 0}, {true, true, commonest(s.seg)}} {
+				l := &render.Labels{Data: s.seg, Colors: labels.Palette(128), Fill: mode.fill, Outline: mode.outline, Hatched: mode.hatched}
 				o := render.Options{Center: 40, Width: 400, Interp: interp}
 				if err := ref.Render(want, p, s.vol, l, o); err != nil {
 					t.Fatal(err)
@@ -113,7 +116,7 @@ func compare(t *testing.T, r *Renderer, s study, planes []render.Plane, size int
 				if err := r.Render(got, p, s.vol, l, o); err != nil {
 					t.Fatal(err)
 				}
-				name := fmt.Sprintf("plane %d interp %d fill %v outline %v", pi, interp, mode.fill, mode.outline)
+				name := fmt.Sprintf("plane %d interp %d fill %v outline %v hatched %d", pi, interp, mode.fill, mode.outline, mode.hatched)
 				if blank(want) {
 					t.Errorf("%s: the reference image is blank", name)
 				}
@@ -125,6 +128,22 @@ func compare(t *testing.T, r *Renderer, s study, planes []render.Plane, size int
 			}
 		}
 	}
+}
+
+// commonest is the label most voxels have (0 for none): the one whose
+// hatching covers most pixels.
+func commonest(seg []uint8) uint8 {
+	var n [256]int
+	for _, v := range seg {
+		n[v]++
+	}
+	best, most := 0, 0
+	for v := 1; v < 256; v++ {
+		if n[v] > most {
+			best, most = v, n[v]
+		}
+	}
+	return uint8(best)
 }
 
 func blank(img *image.RGBA) bool {

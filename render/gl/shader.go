@@ -78,12 +78,15 @@ void main() {
 
 // composeShader lays the label overlay on the grey image as render/cpu's
 // overlay does: a tint of each segment's colour and opacity, and opaque
-// outlines where a 4-neighbour in the output has another label.
+// outlines where a 4-neighbour in the output has another label, and the
+// stripes of the hatched label (render.Hatch).
 const composeShader = `
 uniform usampler2D slice; // grey level, label
 uniform usampler2D colors;
 uniform bool fill, outline;
 uniform int nColors;
+uniform uint hatched;
+uniform int hatchPeriod, hatchWidth;
 
 out vec4 color;
 
@@ -101,7 +104,8 @@ void main() {
 			bool edge = outline && (p.x == 0 || p.y == 0 || p.x == last.x || p.y == last.y ||
 				labelAt(p - ivec2(1, 0)) != v || labelAt(p + ivec2(1, 0)) != v ||
 				labelAt(p - ivec2(0, 1)) != v || labelAt(p + ivec2(0, 1)) != v);
-			if (edge) {
+			bool stripe = v == hatched && ((p.x + p.y) & (hatchPeriod - 1)) < hatchWidth;
+			if (edge || stripe) {
 				q = c.rgb;
 			} else if (fill) {
 				q = (q * (255u - c.a) + c.rgb * c.a + 127u) / 255u;

@@ -187,13 +187,16 @@ func (st *state) render(dst *image.RGBA, p render.Plane, v *render.Volume, l *re
 	c := st.compose
 	gl.Uniform1i(c.loc("slice"), unitSlice)
 	gl.Uniform1i(c.loc("colors"), unitColors)
-	fill, outline, n := false, false, 0
+	fill, outline, n, hatched := false, false, 0, uint8(0)
 	if l != nil {
-		fill, outline, n = l.Fill, l.Outline, st.nColors
+		fill, outline, n, hatched = l.Fill, l.Outline, st.nColors, l.Hatched
 	}
 	gl.Uniform1i(c.loc("fill"), boolInt(fill))
 	gl.Uniform1i(c.loc("outline"), boolInt(outline))
 	gl.Uniform1i(c.loc("nColors"), int32(n))
+	gl.Uniform1ui(c.loc("hatched"), uint32(hatched))
+	gl.Uniform1i(c.loc("hatchPeriod"), render.HatchPeriod)
+	gl.Uniform1i(c.loc("hatchWidth"), render.HatchWidth)
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 
 	// Framebuffer row y is image row y: nothing to flip.

@@ -159,6 +159,20 @@ func (j *journal) trim() {
 	j.undo = j.undo[drop:]
 }
 
+// Step identifies one undo step, so that a caller can tell when that
+// step is undone or redone; the zero Step is none.
+type Step struct{ s *step }
+
+// LastStep is the step Undo would undo (the zero Step when none).
+func (m *LabelMap) LastStep() Step {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.hist.undo) == 0 {
+		return Step{}
+	}
+	return Step{m.hist.undo[len(m.hist.undo)-1]}
+}
+
 // CanUndo reports whether there is a step to undo, and its name.
 func (m *LabelMap) CanUndo() (string, bool) {
 	m.mu.RLock()
