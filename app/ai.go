@@ -397,13 +397,17 @@ func (p *aiPanel) sync() {
 }
 
 // promptsChanged runs the segmentation again when prompts change (and
-// auto-run is on), or drops a preview none are left for.
+// auto-run is on); otherwise a run in progress stops, as its result would
+// be for prompts no longer there (the editor has dropped a preview made
+// from a removed prompt).
 func (v *Viewer) promptsChanged() {
 	v.aiPanel.sync()
 	e := v.session.Edit()
 	if v.aiPanel.auto.Checked && e.HasPrompt() {
 		v.RunSegmentation()
+		return
 	}
+	v.CancelSegmentation()
 }
 
 var errNoSession = errors.New("no study open")

@@ -182,3 +182,61 @@ func TestNextPromptDoesNotReplaceAcceptedSegment(t *testing.T) {
 		t.Fatalf("one Undo brought the liver back to %d voxels, was %d", n, liverVoxels)
 	}
 }
+
+// TestRemovedPromptLeavesNoPreviewToAccept: a point on the liver gives a
+// preview; removing the point with its marker's right-click clears the
+// preview and disables Accept and Reject, and Enter writes nothing (the
+// preview stayed and Enter wrote its voxels). With a point left, auto-run
+// makes the preview of that point; without auto-run the preview is
+// cleared, not left to be accepted as the remaining point's.
+func TestRemovedPromptLeavesNoPreviewToAccept(t *testing.T) {
+	v, segmented, _ := liverViewer(t)
+	s := v.Session()
+	e := s.Edit()
+	sv := v.View(mpr.Axial)
+	x, y := s.CursorOnScreen(mpr.Axial)
+	click := func(dx float64, button desktop.MouseButton) {
+		press(sv, button, 0, fyne.NewPos(float32(x+dx), float32(y)))
+		sv.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(float32(x+dx), float32(y))}, Button: button})
+	}
+	v.SetTool(viewer.ToolPositive)
+	click(0, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	if e.Preview() == nil || v.aiPanel.accept.Disabled() {
+		t.Fatal("the click gave no preview to accept")
+	}
+	click(0, desktop.MouseButtonSecondary) // remove the marker
+	if len(e.Points()) != 0 {
+		t.Fatalf("the right-click left %d points", len(e.Points()))
+	}
+	if e.Preview() != nil || !v.aiPanel.accept.Disabled() || !v.aiPanel.reject.Disabled() || v.aiPanel.stage.Text != "" {
+		t.Errorf("with no prompt left: preview %d voxels, Accept disabled %v, Reject disabled %v, panel %q",
+			e.PreviewVoxels(), v.aiPanel.accept.Disabled(), v.aiPanel.reject.Disabled(), v.aiPanel.stage.Text)
+	}
+	sv.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if segs := e.Labels().Segments(); len(segs) > 0 && e.Labels().Count(segs[0].Value) > 0 {
+		t.Errorf("Enter wrote %d voxels with no prompt", e.Labels().Count(segs[0].Value))
+	}
+
+	// Two points, the second removed: auto-run segments from the first.
+	click(0, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	one := e.PreviewVoxels()
+	click(20, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	second := e.Points()[1].ID
+	v.removePrompt(second) // the ✕ in the prompt list
+	awaitPreview(t, segmented)
+	if e.Preview() == nil || e.PreviewVoxels() != one {
+		t.Errorf("auto-run after removing the second point: preview %d voxels, the first point's alone was %d", e.PreviewVoxels(), one)
+	}
+	// Without auto-run: cleared.
+	v.aiPanel.auto.SetChecked(false)
+	click(20, desktop.MouseButtonPrimary)
+	v.RunSegmentation()
+	awaitPreview(t, segmented)
+	v.removePrompt(e.Points()[1].ID)
+	if e.Preview() != nil || !v.aiPanel.accept.Disabled() {
+		t.Errorf("without auto-run, removing a point left a preview of %d voxels (Accept disabled %v)", e.PreviewVoxels(), v.aiPanel.accept.Disabled())
+	}
+}
