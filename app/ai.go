@@ -367,7 +367,7 @@ func newAIPanel(v *Viewer) *aiPanel {
 	v.keyless(p.prompts, p.auto, p.opSelect)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		atLeast(100, p.prompts), p.boxHint,
+		atLeast(100, v.wheelToPanel(p.prompts)), p.boxHint,
 		container.NewHBox(p.run, p.cancel, p.auto),
 		p.bar, p.stage,
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),
