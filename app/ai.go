@@ -170,6 +170,10 @@ func (v *Viewer) Accept(op labels.Op) {
 	}
 	v.CancelSegmentation() // the preview asked about is the one accepted
 	e := v.session.Edit()
+	if err := e.CheckUnlocked(); err != nil && e.Preview() != nil {
+		v.lockedTarget(op, err)
+		return
+	}
 	lost, had, askActive := e.AcceptLoss(op)
 	takes, askOthers := e.AcceptTakes(op)
 	name := func(value uint8) string { sg, _ := e.Labels().Segment(value); return sg.Name }
@@ -213,6 +217,60 @@ func (v *Viewer) Accept(op labels.Op) {
 			accept()
 		}
 	}, v.win)
+}
+
+// lockedTarget says up front that the segment an Accept would write is
+// locked (rather than asking about the voxels it would replace, then
+// refusing), and offers to accept into a new segment instead or to unlock
+// it and accept.
+func (v *Viewer) lockedTarget(op labels.Op, locked error) {
+	e := v.session.Edit()
+	// A new segment gets the preview's voxels outside the locked one
+	// (locked voxels are never painted over): Subtract's loss is the
+	// locked segment's voxels inside the preview.
+	inLocked, _, _ := e.AcceptLoss(labels.Subtract)
+	outside := e.PreviewVoxels() - inLocked
+	text := fmt.Sprintf("The preview cannot be accepted: %v.\n"+
+		"A new segment would get the %d of its %d voxels outside it; or unlock the segment and accept into it.", locked, outside, e.PreviewVoxels())
+	if outside == 0 {
+		text = fmt.Sprintf("The preview cannot be accepted: %v,\nand all %d of its voxels lie in it: unlock the segment to accept into it.", locked, e.PreviewVoxels())
+	}
+	msg := widget.NewLabel(text)
+	msg.Wrapping = fyne.TextWrapWord
+	var d dialog.Dialog
+	// again accepts after the change, unless the study or preview changed
+	// while the dialog was up.
+	key := e.LabelsKey()
+	again := func(change func() error) {
+		d.Hide()
+		if v.session == nil || v.session.Edit() != e || e.LabelsKey() != key {
+			v.setStatusNote("the preview or the segment changed meanwhile: accept again")
+			return
+		}
+		if err := change(); err != nil {
+			v.report(err)
+			return
+		}
+		v.Accept(op)
+	}
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	unlock := widget.NewButton("Unlock and accept", func() {
+		again(func() error {
+			active := e.Active()
+			return e.Do(func(m *labels.LabelMap) error { return m.SetLocked(active, false) })
+		})
+	})
+	add := widget.NewButton("Accept into a new segment", func() {
+		again(func() error { _, err := e.AddSegment(e.Text()); return err })
+	})
+	add.Importance = widget.HighImportance
+	if outside == 0 {
+		add.Disable()
+		unlock.Importance = widget.HighImportance
+	}
+	d = dialog.NewCustomWithoutButtons("Segment is locked", container.NewVBox(msg, container.NewHBox(cancel, unlock, add)), v.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
 }
 
 // Reject drops the preview and the prompts.
@@ -309,7 +367,7 @@ func newAIPanel(v *Viewer) *aiPanel {
 	v.keyless(p.prompts, p.auto, p.opSelect)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		atLeast(100, p.prompts), p.boxHint,
+		atLeast(100, v.wheelToPanel(p.prompts)), p.boxHint,
 		container.NewHBox(p.run, p.cancel, p.auto),
 		p.bar, p.stage,
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),
@@ -397,13 +455,17 @@ func (p *aiPanel) sync() {
 }
 
 // promptsChanged runs the segmentation again when prompts change (and
-// auto-run is on), or drops a preview none are left for.
+// auto-run is on); otherwise a run in progress stops, as its result would
+// be for prompts no longer there (the editor has dropped a preview made
+// from a removed prompt).
 func (v *Viewer) promptsChanged() {
 	v.aiPanel.sync()
 	e := v.session.Edit()
 	if v.aiPanel.auto.Checked && e.HasPrompt() {
 		v.RunSegmentation()
+		return
 	}
+	v.CancelSegmentation()
 }
 
 var errNoSession = errors.New("no study open")

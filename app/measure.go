@@ -158,7 +158,7 @@ func newMeasurementsPanel(v *Viewer) *measurementsPanel {
 	hint.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("Measurements", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		atLeast(110, p.list), hint)
+		atLeast(110, v.wheelToPanel(p.list)), hint)
 	return p
 }
 

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer"
@@ -180,5 +181,152 @@ func TestNextPromptDoesNotReplaceAcceptedSegment(t *testing.T) {
 	v.Undo()
 	if n := e.Labels().Count(liverSeg); n != liverVoxels {
 		t.Fatalf("one Undo brought the liver back to %d voxels, was %d", n, liverVoxels)
+	}
+}
+
+// TestRemovedPromptLeavesNoPreviewToAccept: a point on the liver gives a
+// preview; removing the point with its marker's right-click clears the
+// preview and disables Accept and Reject, and Enter writes nothing (the
+// preview stayed and Enter wrote its voxels). With a point left, auto-run
+// makes the preview of that point; without auto-run the preview is
+// cleared, not left to be accepted as the remaining point's.
+func TestRemovedPromptLeavesNoPreviewToAccept(t *testing.T) {
+	v, segmented, _ := liverViewer(t)
+	s := v.Session()
+	e := s.Edit()
+	sv := v.View(mpr.Axial)
+	x, y := s.CursorOnScreen(mpr.Axial)
+	click := func(dx float64, button desktop.MouseButton) {
+		press(sv, button, 0, fyne.NewPos(float32(x+dx), float32(y)))
+		sv.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(float32(x+dx), float32(y))}, Button: button})
+	}
+	v.SetTool(viewer.ToolPositive)
+	click(0, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	if e.Preview() == nil || v.aiPanel.accept.Disabled() {
+		t.Fatal("the click gave no preview to accept")
+	}
+	click(0, desktop.MouseButtonSecondary) // remove the marker
+	if len(e.Points()) != 0 {
+		t.Fatalf("the right-click left %d points", len(e.Points()))
+	}
+	if e.Preview() != nil || !v.aiPanel.accept.Disabled() || !v.aiPanel.reject.Disabled() || v.aiPanel.stage.Text != "" {
+		t.Errorf("with no prompt left: preview %d voxels, Accept disabled %v, Reject disabled %v, panel %q",
+			e.PreviewVoxels(), v.aiPanel.accept.Disabled(), v.aiPanel.reject.Disabled(), v.aiPanel.stage.Text)
+	}
+	sv.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if segs := e.Labels().Segments(); len(segs) > 0 && e.Labels().Count(segs[0].Value) > 0 {
+		t.Errorf("Enter wrote %d voxels with no prompt", e.Labels().Count(segs[0].Value))
+	}
+
+	// Two points, the second removed: auto-run segments from the first.
+	click(0, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	one := e.PreviewVoxels()
+	click(20, desktop.MouseButtonPrimary)
+	awaitPreview(t, segmented)
+	second := e.Points()[1].ID
+	v.removePrompt(second) // the ✕ in the prompt list
+	awaitPreview(t, segmented)
+	if e.Preview() == nil || e.PreviewVoxels() != one {
+		t.Errorf("auto-run after removing the second point: preview %d voxels, the first point's alone was %d", e.PreviewVoxels(), one)
+	}
+	// Without auto-run: cleared.
+	v.aiPanel.auto.SetChecked(false)
+	click(20, desktop.MouseButtonPrimary)
+	v.RunSegmentation()
+	awaitPreview(t, segmented)
+	v.removePrompt(e.Points()[1].ID)
+	if e.Preview() != nil || !v.aiPanel.accept.Disabled() {
+		t.Errorf("without auto-run, removing a point left a preview of %d voxels (Accept disabled %v)", e.PreviewVoxels(), v.aiPanel.accept.Disabled())
+	}
+}
+
+// TestAcceptIntoLockedSegment: with the accepted liver locked and picked,
+// Enter on a preview says up front that the liver is locked (it asked
+// "Replace most of liver?", then refused after Yes). Cancel keeps the
+// preview and the lock. A preview of the liver and spleen can go into a
+// new segment, which gets the spleen's voxels and leaves the liver; a
+// preview inside the liver cannot (the button is off: it would get
+// nothing); "Unlock and accept" unlocks the liver and accepts into it.
+func TestAcceptIntoLockedSegment(t *testing.T) {
+	v, segmented, box := liverViewer(t)
+	e := v.Session().Edit()
+	enter := func() { v.View(mpr.Axial).TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+	box(mpr.Axial)
+	box(mpr.Coronal)
+	awaitPreview(t, segmented)
+	enter()
+	liver := e.Active()
+	liverVoxels := e.Labels().Count(liver)
+	if liver == 0 || liverVoxels == 0 {
+		t.Fatalf("accepted into segment %d, %d voxels", liver, liverVoxels)
+	}
+	if err := e.Do(func(m *labels.LabelMap) error { return m.SetLocked(liver, true) }); err != nil {
+		t.Fatal(err)
+	}
+	truth, err := labels.Load(sampleSeg, v.Session().Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spleen := truth.Mask(1)
+	// lockedDialog picks the liver, draws a box, optionally widens its
+	// preview, presses Enter and returns the dialog that comes up.
+	lockedDialog := func(widen func([]uint8) []uint8) fyne.CanvasObject {
+		t.Helper()
+		if err := e.SetActive(liver); err != nil {
+			t.Fatal(err)
+		}
+		box(mpr.Axial)
+		awaitPreview(t, segmented)
+		if widen != nil {
+			if err := e.SetPreview(widen(e.Preview())); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enter()
+		d := v.win.Canvas().Overlays().Top()
+		if d == nil {
+			t.Fatal("Enter on a locked segment asked nothing")
+		}
+		if findButton(t, d, "Yes") != nil || find(t, d, func(l *widget.Label) bool { return strings.Contains(l.Text, "is locked") }) == nil {
+			t.Fatal("the dialog does not say the segment is locked, or asks to replace it")
+		}
+		return d
+	}
+	d := lockedDialog(nil)
+	if !findButton(t, d, "Accept into a new segment").Disabled() {
+		t.Error("a preview inside the locked liver can be accepted into a new segment, which would get nothing")
+	}
+	test.Tap(findButton(t, d, "Cancel"))
+	if e.Preview() == nil || e.Labels().Count(liver) != liverVoxels {
+		t.Fatalf("Cancel: preview kept %v, liver %d voxels (was %d)", e.Preview() != nil, e.Labels().Count(liver), liverVoxels)
+	}
+
+	withSpleen := func(p []uint8) []uint8 {
+		out := append([]uint8(nil), p...)
+		for n, x := range spleen {
+			out[n] |= x
+		}
+		return out
+	}
+	test.Tap(findButton(t, lockedDialog(withSpleen), "Accept into a new segment"))
+	added := e.Active()
+	if added == liver || e.Labels().Count(added) != count(spleen) || e.Preview() != nil {
+		t.Fatalf("accepted into segment %d (liver %d) with %d voxels (the spleen's %d), preview left %v",
+			added, liver, e.Labels().Count(added), count(spleen), e.Preview() != nil)
+	}
+	if n := e.Labels().Count(liver); n != liverVoxels {
+		t.Errorf("accepting into a new segment changed the locked liver: %d voxels, %d before", n, liverVoxels)
+	}
+
+	rev := e.Labels().Revision()
+	test.Tap(findButton(t, lockedDialog(nil), "Unlock and accept"))
+	if d := v.win.Canvas().Overlays().Top(); d != nil {
+		test.Tap(findButton(t, d, "Yes")) // the replace question, if the result would take most of it
+	}
+	if sg, _ := e.Labels().Segment(liver); sg.Locked || e.Active() != liver || e.Preview() != nil || e.Labels().Revision() == rev {
+		t.Errorf("after Unlock and accept: liver locked %v, active %d (liver %d), preview left %v, labels changed %v",
+			sg.Locked, e.Active(), liver, e.Preview() != nil, e.Labels().Revision() != rev)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -429,5 +430,46 @@ func TestDoubleClickWithBrushDoesNotPaint(t *testing.T) {
 	}
 	if v.maximised != sv {
 		t.Error("the double-click did not maximise the view")
+	}
+}
+
+// TestDoubleClickDoesNotMoveCursor: with the Navigate tool a double-click
+// maximises the view and restores the layout, and the crosshair stays
+// where it was both times (its clicks moved it out to the scan's edge). A
+// single click still moves it.
+func TestDoubleClickDoesNotMoveCursor(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.Session()
+	v.SetTool(viewer.ToolNavigate)
+	sv := v.View(mpr.Axial)
+	for _, maximised := range []bool{true, false} {
+		before := s.Cursor()
+		x, y := s.CursorOnScreen(mpr.Axial)
+		at := fyne.NewPos(float32(x+60), float32(y-50))
+		up := &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary}
+		for range 2 {
+			press(sv, desktop.MouseButtonPrimary, 0, at)
+			sv.MouseUp(up)
+		}
+		if s.Cursor() == before {
+			t.Fatal("the clicks did not move the cursor: the test shows nothing")
+		}
+		sv.DoubleTapped(&up.PointEvent)
+		if got := s.Cursor(); got != before {
+			t.Errorf("the double-click moved the cursor from %v to %v", before, got)
+		}
+		if (v.maximised == sv) != maximised {
+			t.Errorf("after the double-click the view is maximised: %v, want %v", v.maximised == sv, maximised)
+		}
+		time.Sleep(clickWindow) // the next press starts a new click
+	}
+	before := s.Cursor()
+	x, y := s.CursorOnScreen(mpr.Axial)
+	press(sv, desktop.MouseButtonPrimary, 0, fyne.NewPos(float32(x+10), float32(y+10)))
+	if s.Cursor() == before {
+		t.Error("a single click did not move the cursor")
 	}
 }

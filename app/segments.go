@@ -71,7 +71,7 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 		widget.NewButton("Delete", v.deleteActiveSegment))
 	// The list takes the height the panel has to spare, and never less
 	// than segmentRows rows (a list puts a padding between its rows).
-	list := atLeast(segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding(), p.list)
+	list := atLeast(segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding(), v.wheelToPanel(p.list))
 	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(buttons,

@@ -75,13 +75,14 @@ type SliceView struct {
 	focused     bool
 	noCrosshair bool // the crosshair is hidden (View > Crosshair, C)
 	frames      int  // images rendered, for counting presented frames
-	// The edits made by the clicks (brush and eraser dabs, fills) of what
-	// may be a double-click, which maximises the view instead: how many
-	// undo steps they made, since when, and the labels' revision at the
-	// last press.
-	clickSteps int
-	clickAt    time.Time
-	revAtPress uint64
+	// The edits made by the clicks (brush and eraser dabs, fills, cursor
+	// moves) of what may be a double-click, which maximises the view
+	// instead: how many undo steps they made, since when, the labels'
+	// revision at the last press and the cursor before the first.
+	clickSteps    int
+	clickAt       time.Time
+	revAtPress    uint64
+	cursorAtClick [3]float64
 }
 
 // clickWindow is the longest a double-click takes, press to press (Fyne
@@ -183,14 +184,22 @@ func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 	case ev.Button == desktop.MouseButtonTertiary || (ev.Button == desktop.MouseButtonPrimary && ev.Modifier&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0):
 		v.mode = dragPan
 	case ev.Button == desktop.MouseButtonPrimary && plain && e.Tool() != viewer.ToolNavigate && e.Tool() != viewer.ToolText:
-		if time.Since(v.clickAt) > clickWindow {
-			v.clickSteps, v.clickAt = 0, time.Now()
-		}
+		v.startClick()
 		v.revAtPress, v.dragSum = e.Labels().Revision(), fyne.Position{}
 		v.toolDown(ev.Position)
 	case ev.Button == desktop.MouseButtonPrimary:
+		v.startClick()
 		v.mode = dragCursor
 		v.session.SetCursorAt(v.orient, float64(ev.Position.X), float64(ev.Position.Y))
+	}
+}
+
+// startClick notes, at a left press that may be the first of a
+// double-click, what the double-click takes back: the undo steps from
+// here on and the cursor.
+func (v *SliceView) startClick() {
+	if time.Since(v.clickAt) > clickWindow {
+		v.clickSteps, v.clickAt, v.cursorAtClick = 0, time.Now(), v.session.Cursor()
 	}
 }
 
@@ -357,14 +366,17 @@ func (v *SliceView) MouseOut() {
 }
 
 // DoubleTapped maximises the view (or restores the layout).
-// The dabs or fills its two clicks made are taken back: the user asked to
-// maximise the view, not to paint (the brush left a dab where one
-// double-clicked).
+// The dabs or fills its two clicks made are taken back, and the cursor
+// they moved goes back: the user asked to maximise the view, not to paint
+// or to move the crosshair (the brush left a dab where one double-clicked;
+// the Navigate tool moved the cursor there, out in the air at the scan's
+// edge).
 func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
 	if v.session != nil && time.Since(v.clickAt) <= clickWindow {
 		for ; v.clickSteps > 0; v.clickSteps-- {
 			v.session.Edit().Undo()
 		}
+		v.session.SetCursor(v.cursorAtClick)
 	}
 	v.clickSteps = 0
 	if v.OnDoubleTap != nil {

@@ -176,7 +176,7 @@ func (e *Editor) Edit(op func(m *labels.LabelMap, v uint8) (labels.Change, error
 	if e.active == 0 {
 		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
 	}
-	if err := e.checkUnlocked(); err != nil {
+	if err := e.CheckUnlocked(); err != nil {
 		return labels.Change{}, err
 	}
 	c, err := op(e.labels, e.active)
@@ -184,9 +184,10 @@ func (e *Editor) Edit(op func(m *labels.LabelMap, v uint8) (labels.Change, error
 	return c, err
 }
 
-// checkUnlocked refuses edits of a locked active segment: the label map
-// spares its voxels but would still let an edit add to it.
-func (e *Editor) checkUnlocked() error {
+// CheckUnlocked refuses edits of a locked active segment: the label map
+// spares its voxels but would still let an edit add to it. The app asks
+// it first, before questions about an Accept that would be refused.
+func (e *Editor) CheckUnlocked() error {
 	if seg, _ := e.labels.Segment(e.active); seg.Locked {
 		return fmt.Errorf("segment %q is locked", seg.Name)
 	}
@@ -283,7 +284,7 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 			return labels.Change{}, err
 		}
 	}
-	if err := e.checkUnlocked(); err != nil {
+	if err := e.CheckUnlocked(); err != nil {
 		return labels.Change{}, err
 	}
 	before := e.labels.LastStep()

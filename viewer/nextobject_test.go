@@ -231,3 +231,51 @@ func TestRedoneAcceptStartsNextObject(t *testing.T) {
 		t.Fatalf("after undoing the Accept the next prompt goes to %d, not its segment %d", e.Active(), first)
 	}
 }
+
+// TestRemovedPromptDropsPreview: a preview made from a prompt that is then
+// removed (its marker's right-click, the ✕ in the prompt list, a replaced
+// structure name, Clear) is dropped, so Accept cannot write it as if it
+// matched the prompts left; adding a prompt keeps it until the new run's
+// result replaces it.
+func TestRemovedPromptDropsPreview(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	changes := recorder(s)
+	for _, remove := range []struct {
+		name string
+		do   func(point int)
+	}{
+		{"the point", func(p int) { e.RemovePrompt(p) }},
+		{"the name", func(int) { e.SetText("") }},
+		{"a replaced name", func(int) { e.SetText("spleen") }},
+		{"every prompt", func(int) { e.ClearPrompts() }},
+	} {
+		e.ClearPrompts()
+		first := e.AddPointAt(mpr.Axial, x, y, true)
+		e.SetText("liver")
+		if err := e.SetPreview(liverMask); err != nil {
+			t.Fatal(err)
+		}
+		e.AddPointAt(mpr.Axial, x+5, y, true)
+		if e.Preview() == nil {
+			t.Fatalf("%s: adding a prompt dropped the preview its run replaces", remove.name)
+		}
+		*changes = nil
+		remove.do(first)
+		if e.Preview() != nil || e.PreviewVoxels() != 0 {
+			t.Errorf("removing %s left the preview of %d voxels", remove.name, e.PreviewVoxels())
+		}
+		var told What
+		for _, c := range *changes {
+			told |= c.What
+		}
+		if told&PreviewChanged == 0 || told&PromptsChanged == 0 {
+			t.Errorf("removing %s told %b, not the preview's and prompts' change", remove.name, told)
+		}
+		if c, err := e.Accept(labels.Replace); err == nil {
+			t.Errorf("after removing %s, Accept wrote %d voxels", remove.name, c.Voxels)
+		}
+	}
+}

@@ -78,41 +78,59 @@ func (e *Editor) AddPointAt(o mpr.Orientation, x, y float64, positive bool) int 
 	return e.nextID
 }
 
-// RemovePrompt removes the point with the given ID, or the box for ID 0.
+// RemovePrompt removes the point with the given ID, or the box for ID 0,
+// and the preview, which was made from it.
 func (e *Editor) RemovePrompt(id int) bool {
 	if id == 0 {
 		if e.box == nil {
 			return false
 		}
 		e.box = nil
-		e.promptsChanged()
+		e.promptRemoved()
 		return true
 	}
 	for i, p := range e.points {
 		if p.ID == id {
 			e.points = append(e.points[:i], e.points[i+1:]...)
-			e.promptsChanged()
+			e.promptRemoved()
 			return true
 		}
 	}
 	return false
 }
 
-// SetText sets the structure name prompt ("" removes it).
+// SetText sets the structure name prompt ("" removes it). Replacing or
+// removing a name drops the preview made for it.
 func (e *Editor) SetText(name string) {
 	if name == e.text {
 		return
 	}
+	old := e.text
 	e.text = name
+	if old != "" {
+		e.promptRemoved()
+		return
+	}
 	e.promptsChanged()
 }
 
-// ClearPrompts removes every prompt.
+// ClearPrompts removes every prompt, and the preview made from them.
 func (e *Editor) ClearPrompts() {
 	if len(e.points) == 0 && e.box == nil && e.text == "" {
 		return
 	}
 	e.points, e.box, e.text = nil, nil, ""
+	e.promptRemoved()
+}
+
+// promptRemoved drops the preview before telling of the prompts' change:
+// made from a prompt that is gone, it no longer shows what the prompts
+// ask for, and accepting it would write that anyway. A new run (the
+// app's auto-run) makes the preview of the prompts left.
+func (e *Editor) promptRemoved() {
+	if e.preview != nil {
+		e.SetPreview(nil)
+	}
 	e.promptsChanged()
 }
 

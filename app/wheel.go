@@ -1,0 +1,48 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// wheelToPanel is list l, in the side panel, with the mouse wheel passed
+// on to the panel when the list has nothing (more) to scroll that way.
+// Fyne gives the wheel to the innermost scroller under the pointer, so an
+// empty or short list (the AI prompts, the measurements) stopped the panel
+// scrolling, and Run, Accept and Reject below the fold could only be
+// reached by dragging its scroll bar. A see-through layer over the list
+// takes the wheel instead (it takes no clicks: the rows still get those).
+func (v *Viewer) wheelToPanel(l *widget.List) fyne.CanvasObject {
+	w := &wheelPass{list: l, panel: func() *container.Scroll { return v.side }}
+	w.ExtendBaseWidget(w)
+	return container.NewStack(l, w)
+}
+
+type wheelPass struct {
+	widget.BaseWidget
+	list  *widget.List
+	panel func() *container.Scroll // nil until the window is built
+}
+
+func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewWithoutLayout())
+}
+
+// Scrolled scrolls the list while it can go that way, else the panel. The
+// list's content height is its rows' (all made by CreateItem, as high as
+// one another) with a padding between them.
+func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
+	l := w.list
+	pad := l.Theme().Size(theme.SizeNamePadding) // between rows
+	end := float32(l.Length())*(l.CreateItem().MinSize().Height+pad) - pad - l.Size().Height
+	from := l.GetScrollOffset()
+	if to := min(max(from-ev.Scrolled.DY, 0), max(end, 0)); to != from {
+		l.ScrollToOffset(to)
+		return
+	}
+	if p := w.panel(); p != nil {
+		p.Scrolled(ev)
+	}
+}
