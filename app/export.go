@@ -83,12 +83,17 @@ func (v *Viewer) saveScreenshotDialog(whole bool) {
 }
 
 // exportStatisticsDialog asks where to write every segment's statistics
-// as CSV.
+// as CSV; with no segment it says so rather than write a header alone.
 func (v *Viewer) exportStatisticsDialog() {
 	if v.session == nil {
 		return
 	}
 	m := v.session.Edit().Labels()
+	if len(m.Segments()) == 0 {
+		v.showInfo("Export statistics", "There are no segments to export yet: segment a structure, paint one "+
+			"or open a segmentation (File > Open segmentation…) first.")
+		return
+	}
 	v.saveWith("Export statistics (CSV)", "_statistics.csv", csvFiles, m.WriteStatisticsCSV)
 }
 

@@ -39,7 +39,7 @@ func installText(folder string) string {
 			"downloaded from there or the GitHub checkpoint (SegVol_v1.pth), checks it and installs it into\n    " + folder +
 			"\nwith no Python; the app then uses it at once. By hand, it needs:",
 		"1. The model. SegVol is by BAAI-DCAI (arXiv 2311.13385). Its weights are on Hugging Face as BAAI/SegVol " +
-			"(pytorch_model.bin, about 730 MB, with the CLIP tokenizer files beside it). Check the license on its model card " +
+			"(pytorch_model.bin, " + downloadSize + ", with the CLIP tokenizer files beside it). Check the license on its model card " +
 			"before you share them.",
 		"2. The files the app runs. The export script of this program's source, models/segvol/export.py, turns the " +
 			"weights into them on any machine with Python 3, PyTorch and onnx (add transformers for structure names):\n" +

@@ -15,44 +15,66 @@ import (
 	"github.com/segvolapp/segvol/infer/segvol/install"
 )
 
+// downloadSize is what every text about SegVol's download says it costs.
+var downloadSize = fmt.Sprintf("about %d MB", install.DownloadMB)
+
 // installModelDialog offers the three ways to install SegVol: a Hugging
 // Face folder or a GitHub .pth, typed or pasted as a path (a hospital's
 // shared drive is easier pasted than browsed to) or chosen with Browse, or
-// a download from the hub.
+// a download from the hub. An install that fails leaves the dialog open
+// with the path, selected, and why under it: a typo in a long path is
+// corrected, not typed again.
 func (v *Viewer) installModelDialog() {
 	var d *dialog.CustomDialog
 	path := widget.NewEntry()
 	path.SetPlaceHolder("checkpoint folder or file")
+	problem := widget.NewLabel("")
+	problem.Wrapping = fyne.TextWrapWord
+	problem.Importance = widget.DangerImportance
+	problem.Hide()
+	failed := func(err error) {
+		problem.SetText(err.Error())
+		problem.Show()
+		v.win.Canvas().Focus(path)
+		path.TypedShortcut(&fyne.ShortcutSelectAll{})
+	}
 	install := func() {
 		p := typedPath(path.Text)
 		if p == "" {
-			v.showError(fmt.Errorf("type the full path of the checkpoint folder or file, or choose it with Browse"))
+			failed(fmt.Errorf("type the full path of the checkpoint folder or file, or choose it with Browse"))
 			return
 		}
 		v.installSource = p
-		d.Hide()
-		v.InstallModel(p)
+		problem.Hide()
+		v.InstallModel(p, func(err error) {
+			if err == nil {
+				d.Hide()
+				return
+			}
+			failed(err)
+		})
 	}
 	path.OnSubmitted = func(string) { install() }
 	browse := func(folder bool) func() {
 		return func() {
 			set := func(p string) { path.SetText(p) }
 			if folder {
-				v.pickFolder(set)
+				v.pickFolder("SegVol checkpoint folder (from Hugging Face)", "", set)
 			} else {
-				v.pickFile("", fileKind{".pth", ".bin", ".safetensors"}, set)
+				v.pickFile("SegVol checkpoint file (.pth, .bin or .safetensors)", "", fileKind{".pth", ".bin", ".safetensors"}, set)
 			}
 		}
 	}
 	text := widget.NewLabel("SegVol needs its trained weights once: the folder downloaded from\n" +
 		"Hugging Face (BAAI/SegVol) or the GitHub checkpoint file (SegVol_v1.pth),\n" +
-		"or let the app download it from Hugging Face (about 720 MB).\n" +
+		"or let the app download it from Hugging Face (" + downloadSize + ").\n" +
 		"No Python is needed; the weights are checked before anything is written.")
 	d = dialog.NewCustom("Install SegVol model", "Close", container.NewVBox(text,
 		container.NewBorder(nil, nil, nil, container.NewHBox(
 			widget.NewButton("Browse folder…", browse(true)),
 			widget.NewButton("Browse file…", browse(false)),
 			&widget.Button{Text: "Install", Importance: widget.HighImportance, OnTapped: install}), path),
+		problem,
 		widget.NewButton("Download from Hugging Face", func() { d.Hide(); v.DownloadModel("main") }),
 	), v.win)
 	d.Resize(fyne.NewSize(760, 0))
@@ -66,8 +88,9 @@ func (v *Viewer) installModelDialog() {
 	}
 }
 
-// pickFolder asks for a folder, then gets its path.
-func (v *Viewer) pickFolder(then func(path string)) {
+// pickFolder asks for a folder in a dialog titled title, starting in dir
+// ("" for Fyne's choice), then gets its path.
+func (v *Viewer) pickFolder(title, dir string, then func(path string)) {
 	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err != nil {
 			v.showError(err)
@@ -77,6 +100,8 @@ func (v *Viewer) pickFolder(then func(path string)) {
 			then(u.Path())
 		}
 	}, v.win)
+	d.SetTitleText(title)
+	setFolder(d, dir)
 	d.Resize(fyne.NewSize(800, 600))
 	d.Show()
 }
@@ -84,10 +109,12 @@ func (v *Viewer) pickFolder(then func(path string)) {
 // InstallModel installs SegVol from a checkpoint folder or file into the
 // models folder in the background, with a progress bar and Cancel, then
 // switches the engine to it; a failed or cancelled install changes nothing.
-func (v *Viewer) InstallModel(source string) {
+// done, when not nil, is told the outcome (nil once installed) instead of
+// an error dialog.
+func (v *Viewer) InstallModel(source string, done func(error)) {
 	v.runInstall("Installing SegVol from "+filepath.Base(source), func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error) {
 		return install.Install(ctx, tplfiles.Templates, source, dir, func(done, total int64) { progress("installing", done, total) })
-	})
+	}, done)
 }
 
 // DownloadModel downloads SegVol at revision from the Hugging Face hub (the
@@ -97,15 +124,23 @@ func (v *Viewer) DownloadModel(revision string) {
 		return install.Download(ctx, tplfiles.Templates, hub.NewClient(), revision, dir,
 			func(file string, done, total int64) { progress("downloading "+file, done, total) },
 			func(done, total int64) { progress("installing", done, total) })
-	})
+	}, nil)
 }
 
 // runInstall installs SegVol into the models folder (run) and reloads the
-// engine, showing progress.
-func (v *Viewer) runInstall(title string, run func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error)) {
+// engine, showing progress; done, when not nil, is told the outcome (see
+// InstallModel).
+func (v *Viewer) runInstall(title string, run func(ctx context.Context, dir string, progress func(what string, done, total int64)) (*install.Model, error), done func(error)) {
+	if done == nil {
+		done = func(err error) {
+			if err != nil {
+				v.showError(err)
+			}
+		}
+	}
 	dir := v.modelsFolder()
 	if !filepath.IsAbs(dir) {
-		v.showError(fmt.Errorf("no models folder to install SegVol into: %s; set one in File > Settings…", dir))
+		done(fmt.Errorf("no models folder to install SegVol into: %s; set one in File > Settings…", dir))
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,13 +167,14 @@ func (v *Viewer) runInstall(title string, run func(ctx context.Context, dir stri
 					v.setStatusNote("SegVol install cancelled: nothing changed")
 					return
 				}
-				v.showError(fmt.Errorf("SegVol was not installed (nothing changed): %w", err))
+				done(fmt.Errorf("SegVol was not installed (nothing changed): %w", err))
 				return
 			}
 			v.ai.seg = nil
 			v.updateStatus()
 			v.loadEngine(v.engineOpts)
 			v.setStatusNote(fmt.Sprintf("SegVol installed from %s (SHA-256 %.12s…) into %s", m.Source, m.SHA256, m.Dir))
+			done(nil)
 		})
 	}()
 }

@@ -52,21 +52,30 @@ func TestInstallModelSwitchesEngine(t *testing.T) {
 		t.Fatalf("a refused install left %d files in the models folder", len(entries))
 	}
 
-	// Opened again, the dialog has the path that failed, selected: a typo
-	// in a long path is corrected, not typed again; typing replaces it.
+	// The failure is shown in the install dialog, which stays open with the
+	// path that failed, focused and selected: a typo in a long path is
+	// corrected, not typed again; typing replaces it.
 	src := installtest.Checkpoint(t, tplfiles.Templates, t.TempDir())
-	v.win.Canvas().Overlays().Top().Hide()
-	menuItem(v, "Segmentation", "Install SegVol model…").Action()
-	if e, ok := v.win.Canvas().Focused().(*widget.Entry); !ok || e.Text != wrong || e.SelectedText() != wrong {
-		t.Fatalf("reopened after a failure, the path field (focused: %v) holds %q, %q selected; want %q", ok, e.Text, e.SelectedText(), wrong)
+	if n := len(v.win.Canvas().Overlays().List()); n != 1 {
+		t.Fatalf("after a failed install %d dialogs are up, want the install dialog alone", n)
 	}
-	v.win.Canvas().Overlays().Top().Hide()
-	installVia(src)
+	e, ok := v.win.Canvas().Focused().(*widget.Entry)
+	if !ok || e.Text != wrong || e.SelectedText() != wrong {
+		t.Fatalf("after a failure, the path field (focused: %v) holds %q, %q selected; want %q", ok, e.Text, e.SelectedText(), wrong)
+	}
+	typeLikeDriver(v.win.Canvas(), src)
+	if e.Text != src {
+		t.Fatalf("typing over the failed path gives %q, want %q", e.Text, src)
+	}
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if err := await(t, "the engine after the install", engines); err != nil {
 		t.Fatal(err)
 	}
 	if st := strings.Join(v.statusParts(), " "); !strings.Contains(st, "AI: segvol on CPU") || !strings.Contains(st, "SegVol installed from "+src) {
 		t.Fatalf("after the install: %q", st)
+	}
+	if top := v.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("the install dialog is still up after the install succeeded")
 	}
 	// The installed folder has the text graph but no category list: the
 	// structure names suggested are the list the program carries.

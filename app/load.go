@@ -158,5 +158,13 @@ func seriesLabel(i int, s *dicom.Series) string {
 	if desc == "" {
 		desc = "(no description)"
 	}
-	return fmt.Sprintf("%d. #%s %s %s — %dx%d, %d images", i+1, s.Number, s.Modality, desc, s.Cols, s.Rows, s.Images)
+	return fmt.Sprintf("%d. #%s %s %s — %dx%d, %s", i+1, s.Number, s.Modality, desc, s.Cols, s.Rows, nOf(s.Images, "image"))
+}
+
+// nOf is "1 image", "2 images": n and the noun, plural unless n is 1.
+func nOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

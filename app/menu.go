@@ -179,7 +179,8 @@ func (v *Viewer) interp() render.Interp {
 	return render.Linear
 }
 
-// presetItems are the window presets of the open study.
+// presetItems are the window presets of the open study, the current one
+// ticked.
 func (v *Viewer) presetItems() []*fyne.MenuItem {
 	if v.session == nil {
 		return []*fyne.MenuItem{disabled("No study open")}
@@ -190,7 +191,23 @@ func (v *Viewer) presetItems() []*fyne.MenuItem {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%s (W %s L %s)", name, num(p.Width), num(p.Center)),
 			func() { v.session.ApplyPreset(name) }))
 	}
+	v.tickPreset(items)
 	return items
+}
+
+// tickPreset ticks, of the Window menu's items, the preset the window is
+// (the session names it), none after a drag away from every preset; it
+// says whether a tick moved, as the menu is redrawn only then (a drag
+// changes the window at every pointer move).
+func (v *Viewer) tickPreset(items []*fyne.MenuItem) bool {
+	cur := v.session.Window().Name
+	moved := false
+	for i, p := range v.session.Presets() {
+		if on := cur != "" && p.Name == cur; i < len(items) && items[i].Checked != on {
+			items[i].Checked, moved = on, true
+		}
+	}
+	return moved
 }
 
 func disabled(label string) *fyne.MenuItem {
@@ -245,18 +262,29 @@ func gone(path string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-// openFileDialog asks for a study, starting in the open study's folder.
+// openFileDialog asks for a study, starting in the folder one was last
+// chosen in (a failed open included: the user goes on from there), else
+// the open study's folder.
 func (v *Viewer) openFileDialog() {
-	dir := ""
-	if v.session != nil {
-		dir, _ = v.studyFile("")
-	}
-	v.pickFile(dir, nil, func(path string) { v.openOther(path, "") })
+	v.pickFile("Open study (NIfTI or DICOM file, DICOMDIR)", v.openFolder(), nil, func(path string) {
+		v.openedFrom = filepath.Dir(path)
+		v.openOther(path, "")
+	})
 }
 
-// pickFile shows a file-open dialog in dir ("" for Fyne's choice) listing
-// files of kind (nil for all) and calls then with the chosen path.
-func (v *Viewer) pickFile(dir string, kind fileKind, then func(path string)) {
+// openFolder is where Open file and Open DICOM folder start.
+func (v *Viewer) openFolder() string {
+	if v.openedFrom != "" || v.session == nil {
+		return v.openedFrom
+	}
+	dir, _ := v.studyFile("")
+	return dir
+}
+
+// pickFile shows a file-open dialog titled title (what it opens: Fyne's
+// "Open File" says nothing) in dir ("" for Fyne's choice) listing files of
+// kind (nil for all) and calls then with the chosen path.
+func (v *Viewer) pickFile(title, dir string, kind fileKind, then func(path string)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			v.showError(err)
@@ -272,23 +300,17 @@ func (v *Viewer) pickFile(dir string, kind fileKind, then func(path string)) {
 	if kind != nil {
 		d.SetFilter(kind)
 	}
+	d.SetTitleText(title)
 	setFolder(d, dir)
 	d.Resize(fyne.NewSize(800, 600))
 	d.Show()
 }
 
 func (v *Viewer) openFolderDialog() {
-	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
-		if err != nil {
-			v.showError(err)
-			return
-		}
-		if u != nil {
-			v.openOther(u.Path(), "")
-		}
-	}, v.win)
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	v.pickFolder("Open DICOM folder (a series, a study or a DICOMDIR's folder)", v.openFolder(), func(path string) {
+		v.openedFrom = filepath.Dir(path)
+		v.openOther(path, "")
+	})
 }
 
 // dropped opens the first file or folder dropped on the window.
@@ -303,5 +325,23 @@ func (v *Viewer) dropped(_ fyne.Position, uris []fyne.URI) {
 
 // showError shows a one-line error; the app stays up.
 func (v *Viewer) showError(err error) {
-	dialog.ShowError(err, v.win)
+	v.showMessage(dialog.NewError(err, v.win))
+}
+
+// showInfo shows a message with its title.
+func (v *Viewer) showInfo(title, message string) {
+	v.showMessage(dialog.NewInformation(title, message, v.win))
+}
+
+// showMessage shows a message box that Enter or Esc closes as well as its
+// OK button, as message boxes do elsewhere (Fyne's take clicks only): the
+// keys reach typedKey, since nothing in the box takes the focus.
+func (v *Viewer) showMessage(d dialog.Dialog) {
+	d.Show()
+	top := v.win.Canvas().Overlays().Top()
+	if v.messages == nil {
+		v.messages = map[fyne.CanvasObject]dialog.Dialog{}
+	}
+	v.messages[top] = d
+	d.SetOnClosed(func() { delete(v.messages, top) })
 }

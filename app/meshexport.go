@@ -175,20 +175,10 @@ func (v *Viewer) chooseMeshTarget(x meshExport) {
 		})
 		return
 	}
-	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
-		if err != nil {
-			v.showError(err)
-			return
-		}
-		if u != nil {
-			v.app.Preferences().SetString(meshFolderKey, u.Path())
-			v.exportMeshes(x, values, u.Path())
-		}
-	}, v.win)
-	d.SetTitleText("Folder for one " + x.format.String() + " file per segment")
-	setFolder(d, dir)
-	d.Resize(fyne.NewSize(800, 600))
-	d.Show()
+	v.pickFolder("Folder for one "+x.format.String()+" file per segment", dir, func(path string) {
+		v.app.Preferences().SetString(meshFolderKey, path)
+		v.exportMeshes(x, values, path)
+	})
 }
 
 // meshValues are the values of the segments choice names (nil for all).

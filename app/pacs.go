@@ -358,7 +358,7 @@ func (v *Viewer) showPACSServers() *pacsSettings {
 		showSize()
 		v.refreshRecent() // the cleared series leave File > Recent studies
 	})
-	browse := widget.NewButton("Browse…", func() { v.pickFile("", nil, d.ca.SetText) })
+	browse := widget.NewButton("Browse…", func() { v.pickFile("CA certificate of the server (PEM)", "", nil, d.ca.SetText) })
 	// Test connection's answer has room for seven lines (its five, two of
 	// them wrapped): it had 64 pixels, 2.5 lines, so every test needed
 	// scrolling. A longer answer scrolls rather than grow the dialog past
@@ -451,7 +451,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			s := b.series[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%d  %s  %s  %d images", s.Number, s.Modality, s.Description, s.Instances))
+			o.(*widget.Label).SetText(fmt.Sprintf("%d  %s  %s  %s", s.Number, s.Modality, s.Description, nOf(s.Instances, "image")))
 		})
 	// Asked before the retrieve: the study on screen goes when it opens.
 	b.open = widget.NewButton("Open", func() { v.unsavedThen("Open without saving", func() { v.retrieveAndOpen(b) }) })
@@ -644,7 +644,7 @@ func (v *Viewer) retrieveAndOpen(b *pacsBrowser) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	bar := widget.NewProgressBar()
-	label := widget.NewLabel(fmt.Sprintf("Retrieving %s %s (%d images)…", se.Modality, se.Description, se.Instances))
+	label := widget.NewLabel(fmt.Sprintf("Retrieving %s %s (%s)…", se.Modality, se.Description, nOf(se.Instances, "image")))
 	b.cancel = widget.NewButton("Cancel", cancel)
 	prog := dialog.NewCustomWithoutButtons("Retrieving from PACS", container.NewVBox(label, bar, b.cancel), v.win)
 	prog.Resize(fyne.NewSize(420, 0))

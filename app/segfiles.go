@@ -191,7 +191,7 @@ func (v *Viewer) openLabelsDialog() {
 	if v.files.path != "" {
 		dir = filepath.Dir(v.files.path)
 	}
-	v.pickFile(dir, segmentationFiles, v.openLabelsAsked)
+	v.pickFile("Open segmentation (NIfTI label map, DICOM SEG or ITK-SNAP label names)", dir, segmentationFiles, v.openLabelsAsked)
 }
 
 // openLabelsAsked is File > Open segmentation's: the file replaces the

@@ -63,15 +63,11 @@ func (v *Viewer) showSettings() {
 	lib.SetText(p.String(ortLibraryKey))
 	lib.SetPlaceHolder("searched for (SEGVOL_ORT_LIB, beside the program)")
 	browseModels := widget.NewButton("Browse…", func() {
-		d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
-			if err == nil && u != nil {
-				models.SetText(u.Path())
-			}
-		}, v.win)
-		d.Resize(fyne.NewSize(800, 600))
-		d.Show()
+		v.pickFolder("SegVol models folder", "", models.SetText)
 	})
-	browseLib := widget.NewButton("Browse…", func() { v.pickFile("", nil, lib.SetText) })
+	browseLib := widget.NewButton("Browse…", func() {
+		v.pickFile("ONNX Runtime library (libonnxruntime.so, onnxruntime.dll or .dylib)", "", nil, lib.SetText)
+	})
 	loaded := "The app looks in this folder for the SegVol model (Help > Installing SegVol)."
 	if cur := ort.LoadedLibrary(); cur != "" {
 		loaded += "\nONNX Runtime in use: " + cur + ". Another library is loaded from the next start."

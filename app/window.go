@@ -105,6 +105,9 @@ type Viewer struct {
 	top           *fyne.Container  // the tool bar, and the review bar while reviewing a batch
 	review        *reviewBar       // nil unless reviewing a batch
 	pacs          pacsState
+
+	messages   map[fyne.CanvasObject]dialog.Dialog // the message boxes up (showMessage), by their overlay
+	openedFrom string                              // the folder a study was last chosen in (Open file or folder)
 }
 
 // New builds the main window of app a; Show it, then Open a study.
@@ -247,6 +250,9 @@ func (v *Viewer) SetSession(s *viewer.Session) {
 		}
 		if c.What&viewer.WindowChanged != 0 {
 			v.updateStatus()
+			if v.tickPreset(v.presetMenu.Items) {
+				v.presetMenu.Refresh()
+			}
 		}
 		if c.What&viewer.VolumeChanged != 0 {
 			v.timePointChanged(s)
@@ -378,8 +384,16 @@ func (v *Viewer) activeView() *SliceView {
 // dialog is up they are its, not the views' (typing a segment's name into
 // a dialog whose entry had lost the focus switched tools behind it).
 func (v *Viewer) typedKey(ev *fyne.KeyEvent) {
-	if v.win.Canvas().Overlays().Top() == nil {
+	top := v.win.Canvas().Overlays().Top()
+	if top == nil {
 		v.activeView().TypedKey(ev)
+		return
+	}
+	if d, ok := v.messages[top]; ok {
+		switch ev.Name {
+		case fyne.KeyReturn, fyne.KeyEnter, fyne.KeyEscape:
+			d.Hide()
+		}
 	}
 }
 

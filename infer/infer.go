@@ -38,6 +38,16 @@ type Box struct {
 	Min, Max [3]int
 }
 
+// BoxOf is the box with corners a and b given in any order, as a drag
+// gives them: each axis takes the smaller as its minimum.
+func BoxOf(a, b [3]int) Box {
+	var box Box
+	for i := range 3 {
+		box.Min[i], box.Max[i] = min(a[i], b[i]), max(a[i], b[i])
+	}
+	return box
+}
+
 // Prompt is what the user said about the target.
 type Prompt struct {
 	Points []Point

@@ -60,7 +60,7 @@ func cmdBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *scan != "" {
 		if len(pos) != 0 || *out == "" {
-			return fmt.Errorf("%w: %s", errUsage, batchUsage)
+			return usageError(batchUsage, pos, 0)
 		}
 		n, err := batch.Scan(ctx, *scan, *out, *modality)
 		if err != nil {
@@ -70,7 +70,7 @@ func cmdBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	if len(pos) != 1 || *out == "" {
-		return fmt.Errorf("%w: %s", errUsage, batchUsage)
+		return usageError(batchUsage, pos, 1)
 	}
 	m, err := batch.ReadManifest(pos[0])
 	if err != nil {

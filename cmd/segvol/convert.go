@@ -19,7 +19,7 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(pos) != 2 {
-		return fmt.Errorf("%w: segvol convert PATH OUT.nii[.gz] [--series UID|N]", errUsage)
+		return usageError("segvol convert PATH OUT.nii[.gz] [--series UID|N]", pos, 2)
 	}
 	in, out := pos[0], pos[1]
 	if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {

@@ -37,7 +37,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *labels == "" || *label <= 0 || *clicks < 0 {
-		return fmt.Errorf("%w: segvol eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--models DIR] [--device D] [--json]", errUsage)
+		return usageError("segvol eval --image IMAGE --labels LABELMAP --label N [--clicks 5] [--backend auto|classic|segvol] [--models DIR] [--device D] [--json]", pos, 0)
 	}
 	seg, err := engine.segmenter(stderr)
 	if err != nil {

@@ -30,15 +30,20 @@ func cmdExportSeg(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *labelPath == "" || *out == "" {
-		return fmt.Errorf("%w: %s", errUsage, exportSegUsage)
+		return usageError(exportSegUsage, pos, 0)
+	}
+	// A SEG names the images it lies on, so only their DICOM series will do:
+	// a NIfTI of the same scan, the natural first try, has no such names.
+	needSeries := func(err error) error {
+		return fmt.Errorf("export-seg needs the DICOM series the labels belong to (a DICOM file, folder or DICOMDIR), since the SEG refers to its images: %w", err)
 	}
 	sc, err := dicom.Scan(ctx, *image)
 	if err != nil {
-		return err
+		return needSeries(err)
 	}
 	s, err := sc.Select(*series)
 	if err != nil {
-		return err
+		return needSeries(err)
 	}
 	img, err := dicom.Load(ctx, s, nil)
 	if err != nil {

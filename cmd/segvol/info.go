@@ -58,7 +58,7 @@ func cmdInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: segvol info PATH [--series UID|N] [--json]", errUsage)
+		return usageError("segvol info PATH [--series UID|N] [--json]", pos, 1)
 	}
 	path := pos[0]
 	out := infoJSON{Path: path}

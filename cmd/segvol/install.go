@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	tplfiles "github.com/segvolapp/segvol/assets/segvol"
@@ -18,6 +19,26 @@ const (
 	downloadUsage = "download [--models DIR] [--revision REV]"
 	listUsage     = "list [--models DIR]"
 )
+
+// installHint names the commands that install SegVol into the models
+// folder given as --models (empty for the user's).
+func installHint(models string) string {
+	flag := ""
+	if models != "" {
+		flag = " --models " + strconv.Quote(models)
+	}
+	return "`segvol models download" + flag + "` (from the Hugging Face hub, about " + strconv.Itoa(install.DownloadMB) + " MB) or `segvol models install SOURCE" + flag + "` (a checkpoint you have)"
+}
+
+// nextStep is an error whose message is replaced by one that says what to
+// do next; errors.Is still finds the original.
+type nextStep struct {
+	err error
+	msg string
+}
+
+func (e nextStep) Error() string { return e.msg }
+func (e nextStep) Unwrap() error { return e.err }
 
 // modelsDir is --models, else the user's models folder.
 func modelsDir(flagValue string) (string, error) {
@@ -35,7 +56,7 @@ func cmdModelsInstall(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: segvol models %s", errUsage, installUsage)
+		return usageError("segvol models "+installUsage, pos, 1)
 	}
 	dir, err := modelsDir(*models)
 	if err != nil {
@@ -64,7 +85,7 @@ func cmdModelsDownload(ctx context.Context, args []string, stdout, stderr io.Wri
 	if pos, err := parseInterleaved(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 {
-		return fmt.Errorf("%w: segvol models %s", errUsage, downloadUsage)
+		return usageError("segvol models "+downloadUsage, pos, 0)
 	}
 	dir, err := modelsDir(*models)
 	if err != nil {
@@ -91,7 +112,7 @@ func cmdModelsList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if pos, err := parseInterleaved(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 {
-		return fmt.Errorf("%w: segvol models %s", errUsage, listUsage)
+		return usageError("segvol models "+listUsage, pos, 0)
 	}
 	dir, err := modelsDir(*models)
 	if err != nil {
@@ -102,7 +123,7 @@ func cmdModelsList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if len(installed) == 0 {
-		fmt.Fprintf(stdout, "%s: no SegVol model installed\n", dir)
+		fmt.Fprintf(stdout, "%s: no SegVol model installed; install it with %s\n", dir, installHint(*models))
 		return nil
 	}
 	for _, m := range installed {

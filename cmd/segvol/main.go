@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+
+	"github.com/segvolapp/segvol/batch"
 )
 
 var usage = `usage: segvol COMMAND [ARGS]
@@ -21,6 +24,9 @@ commands:
   render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W]
          [--labels MASK.nii.gz] [--size PX] [--interp nearest|linear] --out FILE.png
                                           draw one view as the viewer does (CPU renderer)
+  render PATH --view 3d [--labels MASK.nii.gz] [--from A|P|L|R|S|I] [--azimuth A --elevation E]
+         [--volume PRESET] [--planes] [--size PX] --out FILE.png
+                                          draw the 3D view (segment surfaces, volume rendering, planes)
   segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]...
           [--box i0,j0,k0,i1,j1,k1] [--text PHRASE] [--backend auto|classic|segvol] --out MASK.nii.gz
                                           segment from a box, clicks (voxel indices as info reports them) and/or
@@ -35,7 +41,10 @@ commands:
                                           segment surfaces (closed, smoothed) in patient coordinates (LPS, or RAS),
                                           one file for all (format by extension) or one per segment in a folder
   batch MANIFEST.csv --out DIR [--workers N] [--seg] [--force] [--backend auto|classic|segvol] [--models DIR] [--device D]
-                                          segment a cohort (one CSV row per structure; README.md lists the columns)
+                                          segment a cohort: one CSV row per structure, with the columns
+                                          ` + strings.Join(batch.Columns, ", ") + `
+                                          (the project's README.md, section "Batch runs over a cohort", says
+                                          what each holds and what DIR gets)
   batch MANIFEST.csv --out DIR --slurm [--slurm-script] [--shards N] [--partition P] [--gpus-per-task N]
         [--cpus-per-task N] [--mem M] [--time T] [--max-parallel K] [--sbatch-arg ARG]...
                                           the same as a Slurm job array
@@ -117,6 +126,20 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+// usageError is a command line's mistake: the command's usage, and first
+// the arguments past the want positional ones it takes, named, since the
+// usage alone does not say which word was not understood.
+func usageError(usage string, pos []string, want int) error {
+	if len(pos) > want {
+		extra := make([]string, len(pos)-want)
+		for i, a := range pos[want:] {
+			extra[i] = strconv.Quote(a)
+		}
+		return fmt.Errorf("%w: %s not understood (an argument too many, or a flag without its --); %s", errUsage, strings.Join(extra, ", "), usage)
+	}
+	return fmt.Errorf("%w: %s", errUsage, usage)
 }
 
 // helpRequest is -h or --help given to the command whose flags are fs: run

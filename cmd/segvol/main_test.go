@@ -144,7 +144,9 @@ func TestCommandHelp(t *testing.T) {
 		args      []string
 		want, not []string
 	}{
-		{[]string{"batch", "--help"}, []string{"batch MANIFEST.csv --out DIR", "batch status|collect DIR", "-workers", "studies segmented at once"}, []string{"mesh --labels"}},
+		{[]string{"batch", "--help"}, []string{"batch MANIFEST.csv --out DIR", "batch status|collect DIR", "-workers", "studies segmented at once",
+			"study, series, id, name, label, text, box, points, negative, reference, reference_label", `README.md, section "Batch runs over a cohort"`}, []string{"mesh --labels"}},
+		{[]string{"render", "--help"}, []string{"--view axial|sagittal|coronal", "render PATH --view 3d", "--from A|P|L|R|S|I", "-azimuth"}, []string{"segment --image"}},
 		{[]string{"mesh", "-h"}, []string{"mesh --labels MASK", "one file for all", "-decimate"}, []string{"batch MANIFEST"}},
 		{[]string{"models", "install", "--help"}, []string{"models install SOURCE", "-models"}, []string{"models download"}},
 		{[]string{"models", "--help"}, []string{"models install SOURCE", "models text"}, []string{"pacs find"}},

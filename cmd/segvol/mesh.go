@@ -36,7 +36,7 @@ func cmdMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 0 || *labelPath == "" || *out == "" {
-		return fmt.Errorf("%w: %s", errUsage, meshUsage)
+		return usageError(meshUsage, pos, 0)
 	}
 	if *smoothing < 0 || *smoothing > 1 {
 		return fmt.Errorf("%w: --smooth %g is outside 0..1", errUsage, *smoothing)

@@ -155,7 +155,7 @@ func pacsGet(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 0 || *study == "" || *out == "" {
-		return fmt.Errorf("%w: segvol pacs get --server URL --study UID [--series UID] --out DIR", errUsage)
+		return usageError("segvol pacs get --server URL --study UID [--series UID] --out DIR", pos, 0)
 	}
 	c, err := sf.client()
 	if err != nil {

@@ -42,8 +42,8 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return fmt.Errorf("%w: segvol render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W] [--labels MASK.nii.gz] --out FILE.png\n"+
-			"       segvol render PATH --view 3d [--labels MASK.nii.gz] [--from A|P|L|R|S|I] [--azimuth A --elevation E] [--volume PRESET] [--planes] --out FILE.png", errUsage)
+		return usageError("segvol render PATH [--series UID|N] --view axial|sagittal|coronal --slice N [--window C,W] [--labels MASK.nii.gz] --out FILE.png\n"+
+			"       segvol render PATH --view 3d [--labels MASK.nii.gz] [--from A|P|L|R|S|I] [--azimuth A --elevation E] [--volume PRESET] [--planes] --out FILE.png", pos, 1)
 	}
 	if *size < 16 || *size > 8192 {
 		return fmt.Errorf("%w: --size %d is outside 16..8192", errUsage, *size)

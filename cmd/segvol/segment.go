@@ -11,6 +11,7 @@ import (
 
 	clipfiles "github.com/segvolapp/segvol/assets/clip"
 	"github.com/segvolapp/segvol/infer"
+	"github.com/segvolapp/segvol/infer/classic"
 	"github.com/segvolapp/segvol/infer/engine"
 	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/study"
@@ -108,14 +109,16 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(pos) != 0 || *image == "" || *out == "" {
-		return fmt.Errorf("%w: segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text PHRASE] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] [--ort-lib PATH] --out MASK.nii.gz", errUsage)
+		return usageError("segvol segment --image PATH [--series UID|N] [--point i,j,k]... [--negative i,j,k]... [--box i0,j0,k0,i1,j1,k1] [--text PHRASE] [--backend auto|classic|segvol] [--models DIR] [--device auto|cpu|cuda|directml|coreml] [--ort-lib PATH] --out MASK.nii.gz", pos, 0)
 	}
 	if *box != "" {
 		v, err := ints(*box, 6)
 		if err != nil {
 			return fmt.Errorf("%w: --box: %v", errUsage, err)
 		}
-		p.Box = &infer.Box{Min: [3]int{v[0], v[1], v[2]}, Max: [3]int{v[3], v[4], v[5]}}
+		// Corners in any order, as a drag in the viewer gives them.
+		b := infer.BoxOf([3]int{v[0], v[1], v[2]}, [3]int{v[3], v[4], v[5]})
+		p.Box = &b
 	}
 	p.Text = *text
 	seg, err := engine.segmenter(stderr)
@@ -127,6 +130,12 @@ func cmdSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	mask, err := seg.Segment(ctx, img, p, nil)
+	if errors.Is(err, classic.ErrText) {
+		// The engine's own words send a viewer user to the documentation; at
+		// the command line the next step is a command.
+		return fmt.Errorf("%s: text prompt %q: %w", *image, p.Text, nextStep{err,
+			"the embedded default cannot segment by name; install SegVol with " + installHint(*engine.models) + ", or give --box or --point"})
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *image, err)
 	}

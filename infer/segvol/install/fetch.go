@@ -14,6 +14,12 @@ import (
 // Repo is SegVol's repository on the Hugging Face hub.
 const Repo = "BAAI/SegVol"
 
+// DownloadMB is the size of Repo's checkpoint in MB (10^6 bytes, as the
+// hub lists it): pytorch_model.bin, CLIP text tower included, whose
+// float32 tensors take 723.6 MB. Every message that tells a user what a
+// download costs says this one number.
+const DownloadMB = 724
+
 // weightFiles are the checkpoint files of a Hugging Face model folder, in
 // the order Fetch prefers them (as transformers does: safetensors first).
 var weightFiles = []string{"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"}

@@ -342,3 +342,19 @@ func TestHalfToFloat(t *testing.T) {
 		}
 	}
 }
+
+// The size every install message quotes is the checkpoint's: the float32
+// tensors SegVol's graphs and unused keys name, to the MB.
+func TestDownloadMBIsTheCheckpoints(t *testing.T) {
+	var n int64
+	for _, ts := range installtest.Full(t, assets.Templates) {
+		m := int64(4)
+		for _, d := range ts.Shape {
+			m *= d
+		}
+		n += m
+	}
+	if got := int(math.Round(float64(n) / 1e6)); got != DownloadMB {
+		t.Fatalf("the checkpoint's tensors take %d MB (%d bytes); DownloadMB says %d", got, n, DownloadMB)
+	}
+}
