@@ -319,7 +319,9 @@ func (r *sliceRenderer) describe(p viewer.Probe, withMM, withIndex bool) string 
 	w, idx := p.World, p.Index
 	s := ""
 	if withMM {
-		s = fmt.Sprintf("%.1f %.1f %.1f mm  ", w[0], w[1], w[2])
+		// LPS says whose signs these are: a NIfTI/RAS tool (Slicer,
+		// nibabel) shows the first two negated.
+		s = fmt.Sprintf("%.1f %.1f %.1f mm LPS  ", w[0], w[1], w[2])
 	}
 	if !p.Inside {
 		return s + "(outside)"

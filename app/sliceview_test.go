@@ -272,12 +272,13 @@ func TestSliceViewPageKeysStepSeveral(t *testing.T) {
 // TestSliceViewNarrowKeepsMM: a view too narrow for the whole cursor line
 // (300 wide here; each of the 1x3 layout's is 277 in a 1166-wide window)
 // still shows the cursor's position in mm, which batch manifests' boxes
-// take, and the value there.
+// take, saying it is LPS (a RAS user misread the signs), and the value
+// there.
 func TestSliceViewNarrowKeepsMM(t *testing.T) {
 	v, s, _ := sliceWindow(t, mpr.Axial)
 	r := test.WidgetRenderer(v).(*sliceRenderer)
 	c := s.Cursor()
-	if !strings.Contains(r.cursorText.Text, fmt.Sprintf("%.1f %.1f %.1f mm", c[0], c[1], c[2])) || !strings.HasSuffix(r.cursorText.Text, " HU") {
+	if !strings.Contains(r.cursorText.Text, fmt.Sprintf("%.1f %.1f %.1f mm LPS", c[0], c[1], c[2])) || !strings.HasSuffix(r.cursorText.Text, " HU") {
 		t.Errorf("cursor line %q: no position in mm or no value", r.cursorText.Text)
 	}
 	if w := fyne.MeasureText(r.cursorText.Text, r.cursorText.TextSize, r.cursorText.TextStyle).Width; w > v.Size().Width {
