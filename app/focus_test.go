@@ -267,3 +267,54 @@ func keyLikeDriver(c fyne.Canvas, key fyne.KeyName) {
 		c.OnTypedKey()(ev)
 	}
 }
+
+// TestSelectedRowClickPicksItAgain: after an Accept the next prompt starts
+// a new segment; a click on the accepted segment's row, still the one
+// selected, picks it, so the next prompt's result goes into it. Before,
+// the click on a selected row did nothing and the result went into a new
+// "Label 2" (written empty when the accepted segment was locked).
+func TestSelectedRowClickPicksItAgain(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.win.Resize(fyne.NewSize(1400, 1600))
+	s, e, c := v.Session(), v.Session().Edit(), v.win.Canvas()
+	liver, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A prompt and its preview: the sample's label 1.
+	x, y := s.CursorOnScreen(mpr.Axial)
+	e.AddPointAt(mpr.Axial, x, y, true)
+	truth, err := labels.Load(sampleSeg, s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask := truth.Mask(1)
+	if err := e.SetPreview(mask); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if e.Active() != liver || e.Labels().Count(liver) == 0 {
+		t.Fatalf("after Accept %d is active (%d voxels), not the accepted %d", e.Active(), e.Labels().Count(e.Active()), liver)
+	}
+	v.segPanel.sync()
+	row := -1
+	for i, sg := range e.Labels().Segments() {
+		if sg.Value == liver {
+			row = i
+		}
+	}
+	d := fyne.CurrentApp().Driver()
+	list, rowH := d.AbsolutePositionForObject(v.segPanel.list), v.segPanel.newRow().MinSize().Height
+	v.segPanel.list.ScrollTo(row)
+	first := v.segPanel.list.GetScrollOffset()
+	test.TapCanvas(c, fyne.NewPos(list.X+60, list.Y-first+float32(row)*(rowH+theme.Padding())+rowH/2))
+	e.AddPointAt(mpr.Axial, x, y, true)
+	if e.Active() != liver {
+		t.Errorf("the click on the accepted segment's row left the next prompt to segment %d, not %d", e.Active(), liver)
+	}
+}

@@ -120,7 +120,14 @@ func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 	sg := p.segs[i]
 	row := o.(*tapRow)
-	row.onTap = func() { p.list.Select(i) }
+	row.onTap = func() {
+		// The row already selected is picked again (the list's Select
+		// alone would not say so): after an Accept the next prompt starts
+		// a new segment, and a click on the accepted one's row is the
+		// user saying "into this one".
+		p.list.Unselect(i)
+		p.list.Select(i)
+	}
 	c := inGutter(row.content)
 	name := c.Objects[0].(*widget.Label)
 	sw := c.Objects[1].(*fyne.Container).Objects[0].(*canvas.Rectangle)
