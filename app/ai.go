@@ -184,6 +184,10 @@ func (v *Viewer) Accept(op labels.Op) {
 			return
 		}
 		note := fmt.Sprintf("accepted into %s: %d voxels changed", name(e.Active()), c.Voxels)
+		if c.Voxels == 0 {
+			// Said, or the user is left with an empty segment and no why.
+			note = fmt.Sprintf("nothing accepted into %s: each voxel of the preview is in it already or in a locked segment", name(e.Active()))
+		}
 		sep := "; took "
 		for _, t := range takes {
 			note += sep + fmt.Sprintf("%d from %s", t.Lost, name(t.Value))

@@ -330,3 +330,49 @@ func TestAcceptIntoLockedSegment(t *testing.T) {
 			sg.Locked, e.Active(), liver, e.Preview() != nil, e.Labels().Revision() != rev)
 	}
 }
+
+// TestAcceptOfNothingSaysWhy: a preview that lies wholly in a locked
+// segment, accepted into another, changes nothing; the status bar says
+// why (it said "0 voxels changed" and left an empty segment unexplained).
+func TestAcceptOfNothingSaysWhy(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	truth, err := labels.Load(sampleSeg, v.Session().Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	organ := truth.Mask(1)
+	x, y := v.Session().CursorOnScreen(mpr.Axial)
+	accept := func() uint8 {
+		t.Helper()
+		e.AddPointAt(mpr.Axial, x, y, true) // after an Accept: into a new segment
+		if err := e.SetPreview(organ); err != nil {
+			t.Fatal(err)
+		}
+		v.Accept(labels.Replace)
+		if d := v.win.Canvas().Overlays().Top(); d != nil {
+			t.Fatal("accepting into a new segment asked a question")
+		}
+		return e.Active()
+	}
+	first := accept()
+	if e.Labels().Count(first) != count(organ) {
+		t.Fatalf("the first accept wrote %d voxels, not %d", e.Labels().Count(first), count(organ))
+	}
+	if err := e.Labels().SetLocked(first, true); err != nil {
+		t.Fatal(err)
+	}
+	added := accept()
+	if added == first {
+		t.Fatal("the second accept went into the first segment")
+	}
+	if n := e.Labels().Count(added); n != 0 {
+		t.Fatalf("%d voxels of the locked segment's went into the new one", n)
+	}
+	if !strings.Contains(v.loadInfo, "nothing accepted") || !strings.Contains(v.loadInfo, "locked") {
+		t.Errorf("status note %q does not say that nothing was accepted, and why", v.loadInfo)
+	}
+}
