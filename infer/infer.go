@@ -242,3 +242,40 @@ func blockMeanSlices[T number](out []float32, dims [3]int, v []T, img Image, b B
 		}
 	}
 }
+
+// Min is the smallest real value (stored*Slope+Intercept) of the image.
+func (img Image) Min() float64 {
+	var lo, hi float64
+	switch v := img.Voxels.(type) {
+	case []uint8:
+		lo, hi = extremes(v)
+	case []int8:
+		lo, hi = extremes(v)
+	case []uint16:
+		lo, hi = extremes(v)
+	case []int16:
+		lo, hi = extremes(v)
+	case []uint32:
+		lo, hi = extremes(v)
+	case []int32:
+		lo, hi = extremes(v)
+	case []float32:
+		lo, hi = extremes(v)
+	case []float64:
+		lo, hi = extremes(v)
+	}
+	// A negative slope turns the largest stored value into the smallest.
+	return min(lo*img.Slope, hi*img.Slope) + img.Intercept
+}
+
+// extremes is the smallest and largest stored value (0, 0 for none).
+func extremes[T number](v []T) (lo, hi float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	l, h := v[0], v[0]
+	for _, e := range v {
+		l, h = min(l, e), max(h, e)
+	}
+	return float64(l), float64(h)
+}
