@@ -73,6 +73,11 @@ func (img Image) Contains(i, j, k int) bool {
 	return i >= 0 && j >= 0 && k >= 0 && i < img.Dims[0] && j < img.Dims[1] && k < img.Dims[2]
 }
 
+// Contains reports whether (i, j, k) lies inside the box.
+func (b Box) Contains(i, j, k int) bool {
+	return i >= b.Min[0] && j >= b.Min[1] && k >= b.Min[2] && i <= b.Max[0] && j <= b.Max[1] && k <= b.Max[2]
+}
+
 // Validate checks dimensions, spacing, rescale and the voxel slice length.
 func (img Image) Validate() error {
 	n := 1

@@ -101,6 +101,11 @@ func newWork(img infer.Image, p infer.Prompt) (*work, error) {
 	}
 	w.smooth()
 	for _, pt := range p.Points {
+		// A negative click outside the grid (only positive ones widen it)
+		// marks what is background already.
+		if !w.roi.Contains(pt.I, pt.J, pt.K) {
+			continue
+		}
 		w.clicks = append(w.clicks, infer.Point{I: (pt.I - w.roi.Min[0]) / w.f[0], J: (pt.J - w.roi.Min[1]) / w.f[1],
 			K: (pt.K - w.roi.Min[2]) / w.f[2], Positive: pt.Positive})
 	}
