@@ -248,39 +248,37 @@ func blockMeanSlices[T number](out []float32, dims [3]int, v []T, img Image, b B
 	}
 }
 
-// Min is the smallest real value (stored*Slope+Intercept) of the image.
-func (img Image) Min() float64 {
-	var lo, hi float64
+// HasBelow reports whether any real value (stored*Slope+Intercept) of the
+// image is below x. It stops at the first: on a CT, the corner's air.
+func (img Image) HasBelow(x float64) bool {
 	switch v := img.Voxels.(type) {
 	case []uint8:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []int8:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []uint16:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []int16:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []uint32:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []int32:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []float32:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	case []float64:
-		lo, hi = extremes(v)
+		return hasBelow(v, img, x)
 	}
-	// A negative slope turns the largest stored value into the smallest.
-	return min(lo*img.Slope, hi*img.Slope) + img.Intercept
+	return false
 }
 
-// extremes is the smallest and largest stored value (0, 0 for none).
-func extremes[T number](v []T) (lo, hi float64) {
-	if len(v) == 0 {
-		return 0, 0
-	}
-	l, h := v[0], v[0]
+func hasBelow[T number](v []T, img Image, x float64) bool {
+	// Compare stored values: x in stored units, the side by the slope's sign.
+	t := (x - img.Intercept) / img.Slope
 	for _, e := range v {
-		l, h = min(l, e), max(h, e)
+		if img.Slope > 0 && float64(e) < t || img.Slope < 0 && float64(e) > t {
+			return true
+		}
 	}
-	return float64(l), float64(h)
+	return false
 }

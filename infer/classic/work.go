@@ -109,7 +109,7 @@ func newWork(img infer.Image, p infer.Prompt) (*work, error) {
 		w.clicks = append(w.clicks, infer.Point{I: (pt.I - w.roi.Min[0]) / w.f[0], J: (pt.J - w.roi.Min[1]) / w.f[1],
 			K: (pt.K - w.roi.Min[2]) / w.f[2], Positive: pt.Positive})
 	}
-	if img.Min() >= airHU {
+	if !img.HasBelow(airHU) {
 		w.toPseudoHU()
 	}
 	return w, nil
