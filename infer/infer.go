@@ -83,6 +83,11 @@ func (img Image) Contains(i, j, k int) bool {
 	return i >= 0 && j >= 0 && k >= 0 && i < img.Dims[0] && j < img.Dims[1] && k < img.Dims[2]
 }
 
+// Contains reports whether (i, j, k) lies inside the box.
+func (b Box) Contains(i, j, k int) bool {
+	return i >= b.Min[0] && j >= b.Min[1] && k >= b.Min[2] && i <= b.Max[0] && j <= b.Max[1] && k <= b.Max[2]
+}
+
 // Validate checks dimensions, spacing, rescale and the voxel slice length.
 func (img Image) Validate() error {
 	n := 1
@@ -251,4 +256,39 @@ func blockMeanSlices[T number](out []float32, dims [3]int, v []T, img Image, b B
 			}
 		}
 	}
+}
+
+// HasBelow reports whether any real value (stored*Slope+Intercept) of the
+// image is below x. It stops at the first: on a CT, the corner's air.
+func (img Image) HasBelow(x float64) bool {
+	switch v := img.Voxels.(type) {
+	case []uint8:
+		return hasBelow(v, img, x)
+	case []int8:
+		return hasBelow(v, img, x)
+	case []uint16:
+		return hasBelow(v, img, x)
+	case []int16:
+		return hasBelow(v, img, x)
+	case []uint32:
+		return hasBelow(v, img, x)
+	case []int32:
+		return hasBelow(v, img, x)
+	case []float32:
+		return hasBelow(v, img, x)
+	case []float64:
+		return hasBelow(v, img, x)
+	}
+	return false
+}
+
+func hasBelow[T number](v []T, img Image, x float64) bool {
+	// Compare stored values: x in stored units, the side by the slope's sign.
+	t := (x - img.Intercept) / img.Slope
+	for _, e := range v {
+		if img.Slope > 0 && float64(e) < t || img.Slope < 0 && float64(e) > t {
+			return true
+		}
+	}
+	return false
 }

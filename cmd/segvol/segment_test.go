@@ -83,3 +83,41 @@ func TestAutoFallsBackToClassic(t *testing.T) {
 		t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
 	}
 }
+
+// TestSegmentBoxAloneOnMR is the user's command on an MR (the example MR
+// of TotalSegmentator, T1 values, not HU): a box with nothing else. This
+// box holds no value of the CT soft-tissue window, and the engine then read
+// the Previous mask the CLI does not pass: "internal error: index out of
+// range", exit status 3. Now the mask is a structure inside the box that
+// reaches its middle slice.
+func TestSegmentBoxAloneOnMR(t *testing.T) {
+	mr := filepath.Join("..", "..", "testdata", "totalsegmentator", "example_mr_sm.nii.gz")
+	out := filepath.Join(t.TempDir(), "mask.nii.gz")
+	if err := cmdSegment(context.Background(), []string{"--image", mr, "--box", "84,36,6,96,48,12", "--backend", "classic", "--out", out},
+		&bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := nifti.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Dims
+	n, middle := 0, 0
+	for o := range m.Len() {
+		if m.Stored(o) == 0 {
+			continue
+		}
+		i, j, k := o%d[0], o/d[0]%d[1], o/(d[0]*d[1])
+		if i < 84 || i > 96 || j < 36 || j > 48 || k < 6 || k > 12 {
+			t.Fatalf("voxel (%d,%d,%d) of the mask lies outside the box", i, j, k)
+		}
+		n++
+		if k == 9 {
+			middle++
+		}
+	}
+	t.Logf("%d voxels, %d on the middle slice", n, middle)
+	if n == 0 || middle == 0 {
+		t.Errorf("%d voxels, %d on the box's middle slice 9", n, middle)
+	}
+}

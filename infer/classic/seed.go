@@ -21,16 +21,14 @@ func (w *work) seed(p infer.Prompt) {
 		w.autoSeed()
 	}
 	if math.IsNaN(w.mu) {
-		// No box: the first positive click's neighbourhood is the model.
+		// No box (Validate then asks for a positive click): the first
+		// positive click's neighbourhood is the model.
 		for _, c := range w.clicks {
 			if c.Positive {
 				w.mu, w.sd = w.stats(w.index(c.I, c.J, c.K), clickMM)
 				break
 			}
 		}
-	}
-	if math.IsNaN(w.mu) { // only a previous mask and negative clicks
-		w.previousModel(p.Previous)
 	}
 	if w.auto >= 0 {
 		w.growCore()
@@ -68,15 +66,7 @@ func (w *work) autoSeed() {
 	depth := morph.EDT(soft, w.g, w.sp, true)
 	var centre [3]float64
 	for a := range 3 {
-		lo, hi := -1, -1
-		for c, in := range w.in[a] {
-			if in {
-				if lo < 0 {
-					lo = c
-				}
-				hi = c
-			}
-		}
+		lo, hi := w.inSpan(a)
 		centre[a] = float64(lo+hi) / 2
 	}
 	best, bestScore := -1, math.Inf(-1)
@@ -92,6 +82,10 @@ func (w *work) autoSeed() {
 		}
 	}
 	if best < 0 {
+		// No soft tissue in the box (a CT box in lung or bone): the box's
+		// centre is the seed and its neighbourhood the model.
+		w.auto = w.index(int(centre[0]), int(centre[1]), int(centre[2]))
+		w.mu, w.sd = w.stats(w.auto, clickMM)
 		return
 	}
 	w.auto = best
@@ -231,37 +225,6 @@ func (w *work) clickRegion(c infer.Point) []int {
 		})
 	}
 	return out
-}
-
-// previousModel fits the intensity model to the mask being refined and
-// seeds its deep interior as foreground.
-func (w *work) previousModel(prev []uint8) {
-	n := w.len()
-	in := make([]uint8, n)
-	for m := range n {
-		i, j, k := w.coords(m)
-		fi := w.roi.Min[0] + i*w.f[0] + (w.f[0]-1)/2
-		fj := w.roi.Min[1] + j*w.f[1] + (w.f[1]-1)/2
-		fk := w.roi.Min[2] + k*w.f[2] + (w.f[2]-1)/2
-		if prev[fi+w.imgDims[0]*(fj+w.imgDims[1]*fk)] != 0 {
-			in[m] = 1
-		}
-	}
-	depth := morph.EDT(in, w.g, w.sp, true)
-	var s, s2, cnt float64
-	for m, d := range depth {
-		if d > sq(2*max(w.sp[0], w.sp[1], w.sp[2])) {
-			w.core = append(w.core, int32(m))
-			x := float64(w.v[m])
-			s, s2, cnt = s+x, s2+x*x, cnt+1
-		}
-	}
-	if cnt == 0 {
-		w.mu = 40 // nothing deep enough: a soft-tissue guess keeps the prior sane
-		return
-	}
-	w.mu = s / cnt
-	w.sd = max(6, math.Sqrt(max(0, s2/cnt-w.mu*w.mu)))
 }
 
 // neighbours calls fn for the face neighbours of m inside the grid.

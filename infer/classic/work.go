@@ -17,23 +17,23 @@ const (
 // (the box or the clicks, widened by a background band), block-averaged by
 // f along each axis.
 type work struct {
-	roi     infer.Box     // fine voxels covered by the grid
-	in      [3][]bool     // per axis: does working voxel c lie in the box (or click region)
-	f, g    [3]int        // block size, grid dims
-	sp      [3]float64    // working spacing, mm
-	v       []float32     // smoothed real values (HU for CT)
-	seeds   []uint8       // unknown, fgSeed or bgSeed
-	x       []float32     // random-walker probability of the target
-	mask    []uint8       // final working-grid mask
-	mu, sd  float64       // intensity model of the target
-	core    []int32       // the grown core, after any cut by negative clicks
-	auto    int           // the automatic seed, -1 when none
-	clicks  []infer.Point // clicks in working-grid indices
-	imgDims [3]int
+	roi    infer.Box     // fine voxels covered by the grid
+	in     [3][]bool     // per axis: does working voxel c lie in the box (or click region)
+	f, g   [3]int        // block size, grid dims
+	sp     [3]float64    // working spacing, mm
+	v      []float32     // smoothed real values (HU for CT)
+	seeds  []uint8       // unknown, fgSeed or bgSeed
+	x      []float32     // random-walker probability of the target
+	mask   []uint8       // final working-grid mask
+	mu, sd float64       // intensity model of the target
+	core   []int32       // the grown core, after any cut by negative clicks
+	auto   int           // the automatic seed, -1 when none
+	clicks []infer.Point // clicks in working-grid indices
+	hasBox bool          // the region is the user's box
 }
 
 func newWork(img infer.Image, p infer.Prompt) (*work, error) {
-	w := &work{auto: -1, imgDims: img.Dims}
+	w := &work{auto: -1, hasBox: p.Box != nil}
 	var region infer.Box
 	widen := 0.0
 	switch {
@@ -101,8 +101,16 @@ func newWork(img infer.Image, p infer.Prompt) (*work, error) {
 	}
 	w.smooth()
 	for _, pt := range p.Points {
+		// A negative click outside the grid (only positive ones widen it)
+		// marks what is background already.
+		if !w.roi.Contains(pt.I, pt.J, pt.K) {
+			continue
+		}
 		w.clicks = append(w.clicks, infer.Point{I: (pt.I - w.roi.Min[0]) / w.f[0], J: (pt.J - w.roi.Min[1]) / w.f[1],
 			K: (pt.K - w.roi.Min[2]) / w.f[2], Positive: pt.Positive})
+	}
+	if !img.HasBelow(airHU) {
+		w.toPseudoHU()
 	}
 	return w, nil
 }
@@ -130,6 +138,22 @@ func (w *work) index(i, j, k int) int { return i + w.g[0]*(j+w.g[1]*k) }
 func (w *work) coords(n int) (i, j, k int) {
 	return n % w.g[0], (n / w.g[0]) % w.g[1], n / (w.g[0] * w.g[1])
 }
+
+// inSpan is the first and last working voxel along axis a inside the box
+// (or click region); newWork makes sure there is one.
+func (w *work) inSpan(a int) (lo, hi int) {
+	lo, hi = -1, -1
+	for c, in := range w.in[a] {
+		if in {
+			if lo < 0 {
+				lo = c
+			}
+			hi = c
+		}
+	}
+	return lo, hi
+}
+
 func (w *work) inRegion(n int) bool {
 	i, j, k := w.coords(n)
 	return w.in[0][i] && w.in[1][j] && w.in[2][k]
