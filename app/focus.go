@@ -15,7 +15,7 @@ import (
 // view was under the pointer already (a dialog closed over it, say). With
 // no focus the keys go to the view under the pointer (Viewer.typedKey).
 // An entry keeps the keys while text is typed into it, and gives them back
-// on Enter.
+// on Enter or when the pointer enters a view.
 
 // releaseKeys unfocuses o if it has the focus.
 func (v *Viewer) releaseKeys(o fyne.Focusable) {

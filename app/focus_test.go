@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -255,6 +256,16 @@ func TestSidePanelLeavesKeysToViews(t *testing.T) {
 	typeLikeDriver(c, "e")
 	if v.brushPanel.lo.Text != "-5" || e.Tool() != viewer.ToolEraser {
 		t.Fatalf("E after Enter in the entry: %q, tool %v", v.brushPanel.lo.Text, e.Tool())
+	}
+	// The pointer's entering a view takes the keys from an entry too: a
+	// user typed 80 into the range, moved over the view and pressed E,
+	// and got "80e" and no eraser.
+	c.Focus(v.brushPanel.hi)
+	typeLikeDriver(c, "80")
+	v.View(mpr.Axial).MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(20, 20)}})
+	typeLikeDriver(c, "p")
+	if v.brushPanel.hi.Text != "80" || e.Tool() != viewer.ToolPositive {
+		t.Fatalf("P over the view after typing into the entry: %q, tool %v", v.brushPanel.hi.Text, e.Tool())
 	}
 }
 

@@ -335,15 +335,15 @@ func (v *SliceView) DragEnd() {
 }
 
 // MouseIn starts showing the value under the pointer, and takes the keys
-// (as ITK-SNAP's views do) unless text is being typed elsewhere: after a
-// click in the segment list, say, the tool keys typed over a view went to
-// the list, and the next drag used the old tool.
+// (as ITK-SNAP's views do) unless a dialog is up: after a click in the
+// segment list, say, the tool keys typed over a view went to the list, and
+// the next drag used the old tool. It takes them from a side-panel entry
+// too (a brush range's value holds as typed): a user typed 80 into one,
+// moved over the view, pressed E and got "80e" and no eraser.
 func (v *SliceView) MouseIn(ev *desktop.MouseEvent) {
 	v.hovering = true
-	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil && c.Overlays().Top() == nil {
-		if _, typing := c.Focused().(*widget.Entry); !typing && c.Focused() != fyne.Focusable(v) {
-			c.Focus(v)
-		}
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil && c.Overlays().Top() == nil && c.Focused() != fyne.Focusable(v) {
+		c.Focus(v)
 	}
 	v.MouseMoved(ev)
 }
