@@ -234,8 +234,15 @@ func (v *Viewer) lockedTarget(op labels.Op, locked error) {
 	// locked segment's voxels inside the preview.
 	inLocked, _, _ := e.AcceptLoss(labels.Subtract)
 	outside := e.PreviewVoxels() - inLocked
+	sg, _ := e.Labels().Segment(e.Active())
+	// In plain words: "the 105 of its 105 voxels outside it" was read twice.
 	text := fmt.Sprintf("The preview cannot be accepted: %v.\n"+
-		"A new segment would get the %d of its %d voxels outside it; or unlock the segment and accept into it.", locked, outside, e.PreviewVoxels())
+		"Accept it into a new segment (all %d of its voxels), or unlock %s and accept into it.", locked, outside, sg.Name)
+	if outside < e.PreviewVoxels() {
+		text = fmt.Sprintf("The preview cannot be accepted: %v.\n"+
+			"A new segment would get %d of the preview's %d voxels (the other %d are %s's and stay so); or unlock %s and accept into it.",
+			locked, outside, e.PreviewVoxels(), inLocked, sg.Name, sg.Name)
+	}
 	if outside == 0 {
 		text = fmt.Sprintf("The preview cannot be accepted: %v,\nand all %d of its voxels lie in it: unlock the segment to accept into it.", locked, e.PreviewVoxels())
 	}

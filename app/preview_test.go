@@ -310,7 +310,13 @@ func TestAcceptIntoLockedSegment(t *testing.T) {
 		}
 		return out
 	}
-	test.Tap(findButton(t, lockedDialog(withSpleen), "Accept into a new segment"))
+	d = lockedDialog(withSpleen)
+	if find(t, d, func(l *widget.Label) bool {
+		return strings.Contains(l.Text, "of the preview's") && strings.Contains(l.Text, "stay so")
+	}) == nil {
+		t.Error("the locked dialog does not say in plain words what a new segment would get")
+	}
+	test.Tap(findButton(t, d, "Accept into a new segment"))
 	added := e.Active()
 	if added == liver || e.Labels().Count(added) != count(spleen) || e.Preview() != nil {
 		t.Fatalf("accepted into segment %d (liver %d) with %d voxels (the spleen's %d), preview left %v",
