@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
@@ -136,5 +137,24 @@ func TestMeasureLabelInsideView(t *testing.T) {
 	}
 	if n < 6 {
 		t.Errorf("%d texts drawn for three rulers and an ellipse", n)
+	}
+}
+
+// TestStatusBarKeepsOneLine: a short note keeps the status bar one line
+// high at every window width, so the views above it do not jump. A user
+// saw "undone: apply" take the whole renderer text onto two lines (the
+// views shrank 19 px) where "undone: Eraser" took one.
+func TestStatusBarKeepsOneLine(t *testing.T) {
+	v, _ := sampleWithLabels(t)
+	v.rendererName = "CPU renderer (OpenGL is llvmpipe (LLVM 15.0.6, 256 bits), a software driver: slower; --renderer gl uses it anyway)"
+	one := widget.NewLabel("x").MinSize().Height
+	for w := float32(900); w <= 1900; w += 3 {
+		v.win.Resize(fyne.NewSize(w, 700))
+		for _, note := range []string{"undone: apply", "undone: Eraser", "redone: accept into Label 3"} {
+			v.setStatusNote(note)
+			if h := v.status.MinSize().Height; h > one+0.5 {
+				t.Fatalf("window %.0f wide, note %q: the status bar is %.0f high (one line %.0f): %q", w, note, h, one, v.status.Text)
+			}
+		}
 	}
 }

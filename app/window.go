@@ -419,7 +419,10 @@ func (v *Viewer) updateStatus() {
 	const sep, more = "  ·  ", "more in View > Study information"
 	parts := v.statusParts()
 	text := strings.Join(parts, sep)
-	room := v.win.Canvas().Size().Width - 2*theme.InnerPadding()
+	// The window pads its content, the label its text: without the
+	// window's padding "fits" was 8 too wide, and a note that just fitted
+	// took the bar to two lines (the views above it jumped 19 px).
+	room := v.win.Canvas().Size().Width - 2*theme.Padding() - 2*theme.InnerPadding()
 	fits := func(s string) bool { return fyne.MeasureText(s, theme.TextSize(), v.status.TextStyle).Width <= room }
 	if !fits(text) {
 		others := parts
