@@ -101,7 +101,7 @@ func TestSegmentEditSaveReload(t *testing.T) {
 	if !slices.Equal(accepted, preview) {
 		t.Fatal("the segment is not the preview")
 	}
-	if !strings.HasPrefix(v.editItems.undo.Label, "Undo apply") {
+	if !strings.HasPrefix(v.editItems.undo.Label, "Undo accept into ") {
 		t.Errorf("undo item %q", v.editItems.undo.Label)
 	}
 

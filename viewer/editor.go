@@ -288,7 +288,11 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 		return labels.Change{}, err
 	}
 	before := e.labels.LastStep()
+	// Named as the user knows it: undo said "undone: apply".
+	sg, _ := e.labels.Segment(e.active)
+	e.labels.Begin("accept into " + sg.Name)
 	c, err := e.labels.Apply(e.preview, e.active, op)
+	e.labels.End()
 	if err != nil {
 		return c, err
 	}

@@ -118,7 +118,8 @@ func TestBoxFromTwoViewsSegmentsTheLiver(t *testing.T) {
 	if got := e.Labels().Mask(e.Active()); !slices.Equal(got, mask) {
 		t.Error("the accepted segment is not the preview")
 	}
-	if name, _ := e.Labels().CanUndo(); name != "apply" {
+	// Named as the user knows it: undo said "undone: apply".
+	if name, _ := e.Labels().CanUndo(); name != "accept into Label 1" {
 		t.Errorf("undo step %q", name)
 	}
 	e.Undo()
