@@ -17,16 +17,21 @@ import (
 // its label map (assets/sample/README.md gives origin and license).
 func sample(t testing.TB) (infer.Image, *volume.Volume) {
 	t.Helper()
-	dir := filepath.Join("..", "..", "assets", "sample")
-	ct, err := nifti.Read(filepath.Join(dir, "example_ct_sm.nii.gz"))
+	return imageAndLabels(t, filepath.Join("..", "..", "assets", "sample"), "example_ct_sm.nii.gz", "example_seg.nii.gz")
+}
+
+// imageAndLabels reads an image and its label map from dir.
+func imageAndLabels(t testing.TB, dir, image, labels string) (infer.Image, *volume.Volume) {
+	t.Helper()
+	img, err := nifti.Read(filepath.Join(dir, image))
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := nifti.Read(filepath.Join(dir, "example_seg.nii.gz"))
+	seg, err := nifti.Read(filepath.Join(dir, labels))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return imageOf(ct), seg
+	return imageOf(img), seg
 }
 
 func imageOf(v *volume.Volume) infer.Image {

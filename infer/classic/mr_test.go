@@ -10,7 +10,6 @@ import (
 	"github.com/segvolapp/segvol/infer"
 	"github.com/segvolapp/segvol/infer/classic"
 	"github.com/segvolapp/segvol/infer/eval"
-	"github.com/segvolapp/segvol/viewer/nifti"
 	"github.com/segvolapp/segvol/viewer/study"
 )
 
@@ -21,16 +20,7 @@ import (
 // but not the vertebrae (Dice 0.100 then). The stomach (air, fluid and
 // wall in one box) is left out: no intensity model finds it (0.22).
 func TestBoxAloneOnAbdominalMR(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "totalsegmentator")
-	mr, err := nifti.Read(filepath.Join(dir, "example_mr_sm.nii.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg, err := nifti.Read(filepath.Join(dir, "example_seg_mr.nii.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := imageOf(mr)
+	img, seg := imageAndLabels(t, filepath.Join("..", "..", "testdata", "totalsegmentator"), "example_mr_sm.nii.gz", "example_seg_mr.nii.gz")
 	for _, o := range []struct {
 		name  string
 		label int
