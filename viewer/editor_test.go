@@ -457,3 +457,33 @@ func sameVoxel(s *Session, x, y float64, idx [3]int) bool {
 	got, ok := s.VoxelAt(mpr.Axial, x, y)
 	return ok && got == idx
 }
+
+// TestBrushShowsHiddenSegment: painting into a hidden active segment shows
+// it; before, the stroke changed voxels no one could see (only undo's
+// "undone: Brush" told of it).
+func TestBrushShowsHiddenSegment(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	v, _ := e.AddSegment("hidden")
+	if err := e.Labels().SetVisible(v, false); err != nil {
+		t.Fatal(err)
+	}
+	e.SetTool(ToolBrush)
+	if err := e.StrokeAt(mpr.Axial, 150, 150); err != nil {
+		t.Fatal(err)
+	}
+	e.EndStroke()
+	if sg, _ := e.Labels().Segment(v); !sg.Visible || e.Labels().Count(v) == 0 {
+		t.Errorf("after a stroke into the hidden segment: visible %v, %d voxels", sg.Visible, e.Labels().Count(v))
+	}
+	// The eraser leaves a hidden segment hidden (it paints nothing in).
+	if err := e.Labels().SetVisible(v, false); err != nil {
+		t.Fatal(err)
+	}
+	e.SetTool(ToolEraser)
+	e.StrokeAt(mpr.Axial, 150, 150)
+	e.EndStroke()
+	if sg, _ := e.Labels().Segment(v); sg.Visible {
+		t.Error("the eraser showed a hidden segment")
+	}
+}

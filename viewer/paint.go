@@ -35,6 +35,13 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 	to := s.views[o].ScreenToWorld(s.frame, s.cursor, x, y)
 	from := to
 	if !e.stroke {
+		if sg, _ := e.labels.Segment(e.active); e.tool == ToolBrush && !sg.Visible {
+			// Painting a hidden segment showed nothing while it changed
+			// voxels; it is shown, as 3D Slicer's editor does.
+			if err := e.labels.SetVisible(e.active, true); err != nil {
+				return err
+			}
+		}
 		e.labels.Begin(e.tool.String())
 		e.stroke = true
 	} else {
