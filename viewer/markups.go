@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,17 +56,58 @@ type (
 	}
 )
 
-// markupTypes are Slicer's names of the kinds it has (ellipses have no
-// Slicer markup and are not saved).
+// markupTypes are Slicer's names of the kinds. Slicer has no ellipse: one
+// is saved as the closed curve through ellipseSamples points of its
+// outline, which Slicer draws as the ellipse and LoadMeasurements takes
+// back as one.
 var markupTypes = map[MeasureKind]struct {
 	typ, measure, units string
 	points              int
 }{
-	Ruler: {"Line", "length", "mm", 2},
-	Angle: {"Angle", "angle", "deg", 3},
+	Ruler:   {"Line", "length", "mm", 2},
+	Angle:   {"Angle", "angle", "deg", 3},
+	Ellipse: {"ClosedCurve", "area", "mm2", ellipseSamples},
 }
 
-// SaveMeasurements writes the rulers and angles as Slicer markups beside
+// ellipseSamples is how many outline points an ellipse is saved as: a
+// multiple of 4, so that the ends of both semi-axes are among them.
+const ellipseSamples = 16
+
+// ellipseOutline is the outline of the ellipse of centre c and semi-axis
+// ends a and b (Measurement.Points), from a round to b and on.
+func ellipseOutline(p [][3]float64) [][3]float64 {
+	c, u, w := p[0], sub3(p[1], p[0]), sub3(p[2], p[0])
+	out := make([][3]float64, ellipseSamples)
+	for k := range out {
+		th := 2 * math.Pi * float64(k) / ellipseSamples
+		co, si := math.Cos(th), math.Sin(th)
+		for i := range 3 {
+			out[k][i] = c[i] + co*u[i] + si*w[i]
+		}
+	}
+	return out
+}
+
+// ellipseAxes is the inverse of ellipseOutline: centre and semi-axis ends
+// of a closed curve that is such an outline (within 0.01 mm), else false
+// (a curve drawn in Slicer is no ellipse of ours).
+func ellipseAxes(pts [][3]float64) ([][3]float64, bool) {
+	var c [3]float64
+	for _, p := range pts {
+		for i := range 3 {
+			c[i] += p[i] / float64(len(pts))
+		}
+	}
+	axes := [][3]float64{c, pts[0], pts[len(pts)/4]}
+	for k, p := range ellipseOutline(axes) {
+		if dist(p, pts[k]) > 0.01 {
+			return nil, false
+		}
+	}
+	return axes, true
+}
+
+// SaveMeasurements writes the rulers, angles and ellipses as Slicer markups beside
 // the segmentation saved at labelsPath; with none, an old file there goes,
 // so that opening the segmentation again shows what was saved.
 func (e *Editor) SaveMeasurements(labelsPath string) error {
@@ -78,7 +120,11 @@ func (e *Editor) SaveMeasurements(labelsPath string) error {
 		}
 		mk := markup{Type: t.typ, Name: m.Name, CoordinateSystem: "LPS", CoordinateUnits: "mm",
 			Measurements: []markupMeasure{{Name: t.measure, Enabled: true, Value: m.Value(), Units: t.units}}}
-		for i, p := range m.Points {
+		pts := m.Points
+		if m.Kind == Ellipse {
+			pts = ellipseOutline(pts)
+		}
+		for i, p := range pts {
 			mk.ControlPoints = append(mk.ControlPoints, controlPoint{ID: fmt.Sprint(i + 1), Label: fmt.Sprintf("%s-%d", m.Name, i+1),
 				Position: p, PositionStatus: "defined"})
 		}
@@ -103,8 +149,8 @@ func (e *Editor) SaveMeasurements(labelsPath string) error {
 
 // LoadMeasurements replaces the measurements with the Slicer markups beside
 // the segmentation at labelsPath; without a file they stay as they are
-// (nothing is dropped unseen). Line and Angle markups are read; other
-// kinds are skipped and counted.
+// (nothing is dropped unseen). Line, Angle and our ellipses' ClosedCurve
+// markups are read; other kinds are skipped and counted.
 func (e *Editor) LoadMeasurements(labelsPath string) (skipped int, err error) {
 	path := MarkupsPath(labelsPath)
 	b, err := os.ReadFile(path)
@@ -121,6 +167,11 @@ func (e *Editor) LoadMeasurements(labelsPath string) (skipped int, err error) {
 	var ms []Measurement
 	for _, mk := range f.Markups {
 		m, ok := fromMarkup(mk)
+		if ok && m.Kind == Ellipse {
+			if m.Points, ok = ellipseAxes(m.Points); ok {
+				m.Region = e.s.EllipseStats(m.Points[0], m.Points[1], m.Points[2])
+			}
+		}
 		if !ok {
 			skipped++
 			continue

@@ -150,7 +150,10 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 		x, y := screenOf(s, mpr.Axial, idx)
 		e.AngleClick(mpr.Axial, x, y)
 	}
-	e.AddEllipse(mpr.Axial, x0, y0, x1, y1)
+	ell, err := e.AddEllipse(mpr.Axial, x0, y0, x1, y1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !e.Dirty() {
 		t.Error("new measurements are not unsaved work")
 	}
@@ -176,8 +179,9 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Markups) != 2 || f.Markups[0].Type != "Line" || f.Markups[1].Type != "Angle" ||
-		f.Markups[0].CoordinateSystem != "LPS" || len(f.Markups[1].ControlPoints) != 3 {
+	if len(f.Markups) != 3 || f.Markups[0].Type != "Line" || f.Markups[1].Type != "Angle" ||
+		f.Markups[0].CoordinateSystem != "LPS" || len(f.Markups[1].ControlPoints) != 3 ||
+		f.Markups[2].Type != "ClosedCurve" || len(f.Markups[2].ControlPoints) != ellipseSamples {
 		t.Fatalf("markups %s", b)
 	}
 	if p := f.Markups[0].ControlPoints[1].Position; dist(p, s.Volume.Geom.IndexToWorld([3]float64{100, 70, 15})) > 1e-6 {
@@ -189,8 +193,33 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := s2.Edit().Measurements()
-	if len(got) != 2 || got[0].Kind != Ruler || got[0].Name != "Ruler 1" || math.Abs(got[0].Value()-ruler.Value()) > 1e-9 || got[1].Kind != Angle {
+	if len(got) != 3 || got[0].Kind != Ruler || got[0].Name != "Ruler 1" || math.Abs(got[0].Value()-ruler.Value()) > 1e-9 || got[1].Kind != Angle {
 		t.Fatalf("read back %+v", got)
+	}
+	// The ellipse comes back on the same voxels: same axes, same HU.
+	if g := got[2]; g.Kind != Ellipse || g.Name != ell.Name || g.Region != ell.Region || g.Region.Voxels == 0 {
+		t.Fatalf("ellipse read back as %+v, want %+v", g, ell)
+	}
+	for i := range 3 {
+		if d := dist(got[2].Points[i], ell.Points[i]); d > 1e-9 {
+			t.Errorf("ellipse point %d moved %g mm", i, d)
+		}
+	}
+	// A closed curve drawn in Slicer is no ellipse of ours: skipped, both a
+	// square and the ellipse's outline with one point moved 1 mm.
+	out := ellipseOutline(ell.Points)
+	out[3][0]++
+	var cps []map[string][3]float64
+	for _, p := range out {
+		cps = append(cps, map[string][3]float64{"position": p})
+	}
+	bent, _ := json.Marshal(map[string]any{"markups": []any{
+		map[string]any{"type": "ClosedCurve", "controlPoints": cps},
+		map[string]any{"type": "ClosedCurve", "controlPoints": cps[:4]},
+	}})
+	os.WriteFile(filepath.Join(dir, "sq_seg.mrk.json"), bent, 0o644)
+	if n, err := s2.Edit().LoadMeasurements(filepath.Join(dir, "sq_seg.nii.gz")); err != nil || n != 2 {
+		t.Fatalf("curves not ellipses: skipped %d, %v", n, err)
 	}
 
 	// A Slicer 4 file in RAS; and a broken file keeps what is shown.
@@ -206,7 +235,7 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 	if _, err := s2.Edit().LoadMeasurements(labels); err == nil || len(s2.Edit().Measurements()) != 1 {
 		t.Errorf("broken file: %v, %d measurements", err, len(s2.Edit().Measurements()))
 	}
-	// Saving with no rulers or angles leaves no stale file to read back.
+	// Saving with no measurements leaves no stale file to read back.
 	s2.Edit().SetMeasurements(nil)
 	if err := s2.Edit().SaveMeasurements(labels); err != nil {
 		t.Fatal(err)

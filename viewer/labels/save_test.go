@@ -18,6 +18,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	m.Recolor(liver, color.NRGBA{R: 221, G: 130, B: 101, A: 255})
 	m.SetOpacity(liver, 0.5)
 	m.SetVisible(spleen, false)
+	// The lock comes back (it rides in a comment line ITK-SNAP skips,
+	// which the python reader below skips the same way).
+	m.SetLocked(spleen, true)
+	m.SetLocked(liver, true)
 	empty, _ := m.AddSegment("planned, still empty")
 	path := filepath.Join(t.TempDir(), "seg.nii.gz")
 	if err := m.Save(path); err != nil {

@@ -26,6 +26,9 @@ import (
 // long name fit many times over.
 const maxDescriptionBytes = 1 << 20
 
+// lockedPrefix starts the comment line listing the locked labels.
+const lockedPrefix = "# SegVol locked:"
+
 // writeDescription writes the table in ITK-SNAP's layout.
 func writeDescription(w io.Writer, segs []Segment) error {
 	var b bytes.Buffer
@@ -50,6 +53,17 @@ func writeDescription(w io.Writer, segs []Segment) error {
 			vis = 1
 		}
 		line(int(s.Value), s.Color, s.Opacity, vis, vis, s.Name)
+	}
+	// ITK-SNAP has no lock column: the locks go in a comment line, which
+	// its reader skips, so the file reads there as before.
+	var locked []string
+	for _, s := range segs {
+		if s.Locked {
+			locked = append(locked, strconv.Itoa(int(s.Value)))
+		}
+	}
+	if len(locked) > 0 {
+		b.WriteString(lockedPrefix + " " + strings.Join(locked, " ") + "\n")
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -78,10 +92,15 @@ func readDescription(name string, r io.Reader) ([]Segment, error) {
 	}
 	var segs []Segment
 	seen := map[int]bool{}
+	var locked []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxDescriptionBytes)
 	for ln := 1; sc.Scan(); ln++ {
 		text := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(text, lockedPrefix); ok {
+			locked = append(locked, strings.Fields(rest)...)
+			continue
+		}
 		if text == "" || text[0] == '#' {
 			continue
 		}
@@ -101,12 +120,21 @@ func readDescription(name string, r io.Reader) ([]Segment, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("labels: %s: %w", name, err)
 	}
+	// A lock of a label not listed, or not a number, is a comment like any
+	// other: the segments read are what matters.
+	for _, f := range locked {
+		for i := range segs {
+			if strconv.Itoa(int(segs[i].Value)) == f {
+				segs[i].Locked = true
+			}
+		}
+	}
 	return segs, nil
 }
 
 // Describe applies a label description (ReadDescription's segments) to the
 // table in one undoable step, as ITK-SNAP's Import Label Descriptions: each
-// listed value takes the listed name, colour, visibility and opacity, and
+// listed value takes the listed name, colour, visibility, opacity and lock, and
 // becomes a segment if it was none. Voxels are left as they are.
 func (m *LabelMap) Describe(segs []Segment) {
 	m.mu.Lock()
