@@ -37,7 +37,7 @@ func (v *Viewer) Open(path, series string) {
 // the segmentation on screen has unsaved changes, it asks whether to save
 // them, drop them or stay (a user lost a brush stroke to File > Open).
 func (v *Viewer) openOther(path, series string) {
-	v.unsavedThen("Open without saving", func() { v.Open(path, series) })
+	v.unsavedThen("Open", func() { v.Open(path, series) })
 }
 
 // openWith is Open with read reading the study (one already read, as a

@@ -454,7 +454,7 @@ func (v *Viewer) openFromPACS() *pacsBrowser {
 			o.(*widget.Label).SetText(fmt.Sprintf("%d  %s  %s  %s", s.Number, s.Modality, s.Description, nOf(s.Instances, "image")))
 		})
 	// Asked before the retrieve: the study on screen goes when it opens.
-	b.open = widget.NewButton("Open", func() { v.unsavedThen("Open without saving", func() { v.retrieveAndOpen(b) }) })
+	b.open = widget.NewButton("Open", func() { v.unsavedThen("Open", func() { v.retrieveAndOpen(b) }) })
 	b.open.Disable()
 	client := func() (*dicomweb.Client, pacsServer, error) {
 		s, ok := v.pacsServer(b.server.Selected)

@@ -101,7 +101,7 @@ func (r *reviewBar) step(d int) {
 	if i < 0 || i >= len(r.items) {
 		return
 	}
-	r.v.unsavedThen("Go on without saving", func() { r.show(i) })
+	r.v.unsavedThen("Go on", func() { r.show(i) })
 }
 
 // saved recomputes the batch's rows of the study whose segmentation was

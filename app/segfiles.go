@@ -198,7 +198,7 @@ func (v *Viewer) openLabelsDialog() {
 // segmentation on screen, not undoably, so it asks first when that has
 // unsaved changes (a user's strokes and renames went without a word).
 func (v *Viewer) openLabelsAsked(path string) {
-	v.unsavedThen("Open without saving", func() {
+	v.unsavedThen("Open", func() {
 		old := v.files.recovery
 		if err := v.OpenLabels(path); err != nil {
 			v.showError(err)
@@ -244,8 +244,12 @@ func (v *Viewer) startAutosave(interval time.Duration) {
 			}
 			var m *labels.LabelMap
 			fyne.DoAndWait(func() {
-				if v.session != nil && v.session.Edit().Dirty() {
+				switch {
+				case v.session != nil && v.session.Edit().Dirty():
 					m = v.session.Edit().Labels()
+				case v.files.recovery != "":
+					// Undone back to what was saved: nothing to recover.
+					v.dropRecovery()
 				}
 			})
 			if m == nil {
@@ -345,28 +349,50 @@ func (v *Viewer) restored() {
 
 // closeIntercept asks before closing with unsaved changes.
 func (v *Viewer) closeIntercept() {
-	v.unsavedThen("Close without saving", v.closeNow)
+	v.unsavedThen("Close", v.closeNow)
 }
 
 // unsavedThen runs then, first asking, when the segmentation has unsaved
-// changes, whether to save them, drop them (the discard button's label
-// says what then does) or do nothing.
-func (v *Viewer) unsavedThen(discardLabel string, then func()) {
-	if v.session == nil || !v.session.Edit().Dirty() {
+// changes or an AI result not accepted yet, whether to save the changes,
+// go on and drop them (a button named action+" without saving", or
+// " and drop it" for a result alone) or do nothing.
+func (v *Viewer) unsavedThen(action string, then func()) {
+	if v.session == nil {
+		then()
+		return
+	}
+	dirty, pending := v.session.Edit().Dirty(), v.session.Edit().Preview() != nil
+	if !dirty && !pending {
 		then()
 		return
 	}
 	var d dialog.Dialog
-	label := "Save…" // a file dialog follows
-	if v.files.path != "" && !readOnly(v.files.path) {
-		label = "Save to " + filepath.Base(v.files.path)
-	}
-	save := widget.NewButton(label, func() { d.Hide(); v.save(then) })
-	save.Importance = widget.HighImportance
-	discard := widget.NewButton(discardLabel, func() { d.Hide(); then() })
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
-	d = dialog.NewCustomWithoutButtons("Unsaved segmentation",
-		container.NewVBox(widget.NewLabel("The segmentation has unsaved changes."), container.NewHBox(cancel, discard, save)), v.win)
+	buttons := container.NewHBox(cancel)
+	var lines []fyne.CanvasObject
+	discard := action + " without saving"
+	if pending {
+		lines = append(lines, widget.NewLabel("The AI result (hatched) is not accepted yet; to keep it, Cancel and Accept it."))
+		if !dirty {
+			discard = action + " and drop it"
+		}
+	}
+	buttons.Add(widget.NewButton(discard, func() { d.Hide(); then() }))
+	if dirty {
+		lines = append([]fyne.CanvasObject{widget.NewLabel("The segmentation has unsaved changes.")}, lines...)
+		label := "Save…" // a file dialog follows
+		if v.files.path != "" && !readOnly(v.files.path) {
+			label = "Save to " + filepath.Base(v.files.path)
+		}
+		save := widget.NewButton(label, func() { d.Hide(); v.save(then) })
+		save.Importance = widget.HighImportance
+		buttons.Add(save)
+	}
+	title := "Unsaved segmentation"
+	if !dirty {
+		title = "AI result not accepted"
+	}
+	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(append(lines, buttons)...), v.win)
 	d.Show()
 	v.closing = d
 }

@@ -241,3 +241,53 @@ func TestTitleMarksUnsavedAndQuitAsks(t *testing.T) {
 		t.Errorf("title %q after saving", title)
 	}
 }
+
+// TestQuitAsksOnlyWhenWorkIsLost: a brush stroke undone back to the saved
+// segmentation leaves nothing to lose, so closing asks nothing (it asked,
+// and users learn to click through such questions); an AI result not yet
+// accepted is work that closing loses, so it asks, with Cancel keeping it.
+func TestQuitAsksOnlyWhenWorkIsLost(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	seg, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SaveLabels(filepath.Join(t.TempDir(), "seg")); err != nil {
+		t.Fatal(err)
+	}
+	truth, err := labels.Load(sampleSeg, v.Session().Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Labels().Apply(truth.Mask(5), seg, labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	e.Undo()
+	closed := false
+	v.unsavedThen("Close", func() { closed = true })
+	if !closed || v.closing != nil {
+		t.Fatal("closing asked about a segmentation undone back to what was saved")
+	}
+
+	if err := e.SetPreview(truth.Mask(1)); err != nil {
+		t.Fatal(err)
+	}
+	closed = false
+	v.unsavedThen("Close", func() { closed = true })
+	if closed || v.closing == nil {
+		t.Fatal("closing dropped an AI result not accepted without asking")
+	}
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Cancel"))
+	if closed || e.Preview() == nil {
+		t.Fatal("Cancel did not keep the AI result")
+	}
+	v.unsavedThen("Close", func() { closed = true })
+	test.Tap(findButton(t, v.win.Canvas().Overlays().Top(), "Close and drop it"))
+	if !closed {
+		t.Fatal("'Close and drop it' did not close")
+	}
+}

@@ -72,7 +72,7 @@ type Editor struct {
 	shown   shown
 	stroke  bool // a brush stroke is open (one undo step)
 	lastDab [3]float64
-	saved   uint64
+	saved   labels.State
 }
 
 func newEditor(s *Session) (*Editor, error) {
@@ -80,7 +80,7 @@ func newEditor(s *Session) (*Editor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Editor{s: s, labels: m, BrushMM: 5, FillTolerance: 100, fill: true, outline: true, opacity: 0.5}, nil
+	return &Editor{s: s, labels: m, saved: m.State(), BrushMM: 5, FillTolerance: 100, fill: true, outline: true, opacity: 0.5}, nil
 }
 
 // Labels is the label map.
@@ -97,17 +97,18 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
 	}
-	e.saved = m.Revision()
+	e.saved = m.State()
 	e.labelsChanged()
 	return nil
 }
 
-// Dirty reports whether the label map or the measurements changed since
-// they were last saved or loaded.
-func (e *Editor) Dirty() bool { return e.labels.Revision() != e.saved || e.meas.dirty }
+// Dirty reports whether the label map (voxels or segment table) or the
+// measurements differ from what was last saved or loaded; undoing back to
+// the saved state makes it clean again.
+func (e *Editor) Dirty() bool { return e.labels.State() != e.saved || e.meas.dirty }
 
 // MarkSaved records that the label map as it is now is saved.
-func (e *Editor) MarkSaved() { e.saved = e.labels.Revision() }
+func (e *Editor) MarkSaved() { e.saved = e.labels.State() }
 
 // Tool is the active tool.
 func (e *Editor) Tool() Tool { return e.tool }
@@ -488,4 +489,4 @@ func (e *Editor) ProbeLabel(o mpr.Orientation, x, y float64) uint8 {
 
 // MarkUnsaved records that the label map is not saved anywhere (restored
 // from an autosave).
-func (e *Editor) MarkUnsaved() { e.saved = e.labels.Revision() - 1 }
+func (e *Editor) MarkUnsaved() { e.saved = labels.State{} }

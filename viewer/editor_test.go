@@ -416,6 +416,45 @@ func TestLoadLabelsStoredFlipped(t *testing.T) {
 	}
 }
 
+// TestUndoToSavedIsClean: painting and undoing back to what was saved
+// leaves nothing to save (Quit does not ask); a hidden segment shown
+// again likewise.
+func TestUndoToSavedIsClean(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	v, err := e.AddSegment("liver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SaveLabels(filepath.Join(t.TempDir(), "seg")); err != nil {
+		t.Fatal(err)
+	}
+	mask, _, _ := liver(t, s)
+	if _, err := e.Labels().Apply(mask, v, labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Dirty() {
+		t.Fatal("a painted liver is not unsaved work")
+	}
+	if !e.Undo() || e.Dirty() {
+		t.Fatalf("undone back to the saved segmentation, dirty %v", e.Dirty())
+	}
+	if !e.Redo() || !e.Dirty() {
+		t.Fatal("redoing the liver is not unsaved work")
+	}
+	e.Undo()
+	if err := e.Labels().SetVisible(v, false); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Dirty() {
+		t.Fatal("hiding a segment (saved in the label file) is not unsaved")
+	}
+	e.Labels().SetVisible(v, true)
+	if e.Dirty() {
+		t.Fatal("showing the segment again left it unsaved")
+	}
+}
+
 func TestSaveMarksSavedAndCategories(t *testing.T) {
 	s := sample(t)
 	e := s.Edit()

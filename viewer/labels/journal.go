@@ -98,6 +98,7 @@ func fill(b []uint8, v uint8) {
 // step is one user action: the voxel changes of its edits in order, and
 // the segment table before and after when the action changed it.
 type step struct {
+	id        uint64 // the journal's count of steps when it was committed
 	name      string
 	chunks    [][]byte
 	tabBefore *table
@@ -129,6 +130,18 @@ type journal struct {
 	depth      int
 	bytes      int
 	limit      int
+	// seq counts committed steps; base is the id of the newest step
+	// trimmed away, so that with every step undone the voxels are as base
+	// left them (0: as loaded).
+	seq, base uint64
+}
+
+// at is the id of the step that brought the voxels to what they are now.
+func (j *journal) at() uint64 {
+	if len(j.undo) == 0 {
+		return j.base
+	}
+	return j.undo[len(j.undo)-1].id
 }
 
 // commit pushes the open step, unless it changed nothing.
@@ -142,6 +155,8 @@ func (j *journal) commit() {
 		j.bytes -= r.bytes()
 	}
 	j.redo = nil
+	j.seq++
+	s.id = j.seq
 	j.undo = append(j.undo, s)
 	j.bytes += s.bytes()
 	j.trim()
@@ -153,6 +168,7 @@ func (j *journal) trim() {
 	drop := 0
 	for j.bytes > j.limit && drop < len(j.undo) {
 		j.bytes -= j.undo[drop].bytes()
+		j.base = j.undo[drop].id
 		j.undo[drop] = nil
 		drop++
 	}
@@ -171,6 +187,22 @@ func (m *LabelMap) LastStep() Step {
 		return Step{}
 	}
 	return Step{m.hist.undo[len(m.hist.undo)-1]}
+}
+
+// State identifies what the map holds (voxels and segment table) without
+// copying the voxels: undoing back to a saved state gives an equal State,
+// so a document is clean again. The zero State is none.
+type State struct {
+	step uint64
+	tab  table
+	ok   bool
+}
+
+// State is what the map holds now.
+func (m *LabelMap) State() State {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return State{step: m.hist.at(), tab: m.tab, ok: true}
 }
 
 // CanUndo reports whether there is a step to undo, and its name.

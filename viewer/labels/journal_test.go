@@ -57,6 +57,7 @@ func TestUndoRedoExact(t *testing.T) {
 		{"keep largest island", func() error { _, err := m.KeepLargestIsland(v); return err }},
 	}
 	states := []state{stateOf(m)}
+	ids := []State{m.State()}
 	for _, a := range actions {
 		if err := a.do(); err != nil {
 			t.Fatalf("%s: %v", a.name, err)
@@ -66,6 +67,10 @@ func TestUndoRedoExact(t *testing.T) {
 			t.Fatalf("%s changed nothing", a.name)
 		}
 		states = append(states, s)
+		ids = append(ids, m.State())
+		if ids[len(ids)-1] == ids[len(ids)-2] {
+			t.Fatalf("%s left the State as it was", a.name)
+		}
 	}
 	t.Logf("journal after %d steps: %d bytes", len(actions), m.JournalBytes())
 	for i := len(actions) - 1; i >= 0; i-- {
@@ -78,6 +83,12 @@ func TestUndoRedoExact(t *testing.T) {
 		if !stateOf(m).equal(states[i]) {
 			t.Fatalf("undoing %s did not restore the state before it", actions[i].name)
 		}
+		// A document saved at states[i] is clean again, and at no other.
+		for k, id := range ids {
+			if (m.State() == id) != (k == i) {
+				t.Fatalf("after undoing %s the State equals that of state %d", actions[i].name, k)
+			}
+		}
 	}
 	if _, ok := m.Undo(); ok {
 		t.Fatal("undo past the first step")
@@ -86,17 +97,44 @@ func TestUndoRedoExact(t *testing.T) {
 		if _, ok := m.Redo(); !ok {
 			t.Fatalf("cannot redo %s", actions[i].name)
 		}
-		if !stateOf(m).equal(states[i+1]) {
+		if !stateOf(m).equal(states[i+1]) || m.State() != ids[i+1] {
 			t.Fatalf("redoing %s did not give the state after it", actions[i].name)
 		}
 	}
+	// Showing, fading or locking a segment is no undo step but is saved
+	// (the label file has them): the State tells it, and putting it back
+	// restores the State.
+	liverSeg, _ := m.Segment(liver)
+	for _, set := range []func(bool) error{
+		func(on bool) error { return m.SetVisible(liver, !on) },
+		func(on bool) error { return m.SetLocked(liver, on) },
+		func(on bool) error { return m.SetOpacity(liver, map[bool]float64{true: 0.2, false: liverSeg.Opacity}[on]) },
+	} {
+		before := m.State()
+		if err := set(true); err != nil {
+			t.Fatal(err)
+		}
+		if m.State() == before {
+			t.Fatal("a segment's display state changed but the State did not")
+		}
+		if err := set(false); err != nil {
+			t.Fatal(err)
+		}
+		if m.State() != before {
+			t.Fatal("putting a segment's display state back did not restore the State")
+		}
+	}
 	// A new edit after undo drops the redo history.
+	saved := m.State()
 	m.Undo()
 	if c, _ := m.Paint(Brush{RadiusMM: 5}, deep, v); c.Empty() {
 		t.Fatal("the last paint changed nothing")
 	}
 	if _, ok := m.CanRedo(); ok {
 		t.Fatal("redo kept after a new edit")
+	}
+	if m.Undo(); m.State() == saved {
+		t.Fatal("a state reached by a different edit has the State of the one saved")
 	}
 }
 
@@ -106,6 +144,7 @@ func TestJournalBound(t *testing.T) {
 	const limit = 4000
 	m.SetJournalLimit(limit)
 	v, _ := m.AddSegment("")
+	start := m.State()
 	var states [][]uint8
 	for s := range 40 {
 		at := g.IndexToWorld([3]float64{20 + 2*float64(s), 50, float64(s % 30)})
@@ -126,6 +165,9 @@ func TestJournalBound(t *testing.T) {
 		if got := snapshot(m); string(got) != string(states[len(states)-1-undone]) {
 			t.Fatalf("undo %d did not restore its state", undone)
 		}
+	}
+	if m.State() == start {
+		t.Fatal("with the oldest steps trimmed, undoing all the rest claims the state before them")
 	}
 	if undone == 0 || undone >= 40 {
 		t.Fatalf("%d steps kept under a %d-byte bound", undone, limit)
