@@ -108,7 +108,9 @@ func TestUndoRedoExact(t *testing.T) {
 	for _, set := range []func(bool) error{
 		func(on bool) error { return m.SetVisible(liver, !on) },
 		func(on bool) error { return m.SetLocked(liver, on) },
-		func(on bool) error { return m.SetOpacity(liver, map[bool]float64{true: 0.2, false: liverSeg.Opacity}[on]) },
+		func(on bool) error {
+			return m.SetOpacity(liver, map[bool]float64{true: 0.2, false: liverSeg.Opacity}[on])
+		},
 	} {
 		before := m.State()
 		if err := set(true); err != nil {
