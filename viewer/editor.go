@@ -49,6 +49,12 @@ type Editor struct {
 	// redoing it sets it again (accepted is its undo step).
 	nextObject bool
 	accepted   labels.Step
+	// into is the segment the Accept wrote.
+	into uint8
+	// made is the step that added segment madeSeg for the prompts after an
+	// Accept; accepting into it joins that step, when nothing came after.
+	made    labels.Step
+	madeSeg uint8
 
 	// BrushMM is the brush and eraser radius in mm.
 	BrushMM float64
@@ -92,7 +98,7 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if m.Dims() != e.s.Volume.Dims {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
-	e.labels, e.stroke, e.nextObject, e.accepted = m, false, false, labels.Step{}
+	e.labels, e.stroke, e.nextObject, e.accepted, e.made = m, false, false, labels.Step{}, labels.Step{}
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
@@ -196,14 +202,18 @@ func (e *Editor) CheckUnlocked() error {
 }
 
 // Undo undoes the last step and reports whether there was one. An undone
-// Accept leaves its segment for the next prompt to fill again; undoing a
-// later step keeps it safe from the next prompt.
+// Accept leaves the segment it filled, when that was there before it, for
+// the next prompt to fill again (one the prompt or Accept added goes with
+// it); undoing a later step keeps it safe from the next prompt.
 func (e *Editor) Undo() bool {
 	e.EndStroke()
 	undone := e.labels.LastStep()
 	_, ok := e.labels.Undo()
 	if ok && undone == e.accepted {
-		e.nextObject = false
+		// Its segment, if it was there before, is for the next prompt to
+		// fill again; one the Accept made is gone with it.
+		_, kept := e.labels.Segment(e.into)
+		e.nextObject = !kept
 	}
 	e.fixActive()
 	e.labelsChanged()
@@ -217,7 +227,7 @@ func (e *Editor) Redo() bool {
 	e.EndStroke()
 	_, ok := e.labels.Redo()
 	if ok && e.labels.LastStep() == e.accepted {
-		e.nextObject = true
+		e.active, e.nextObject = e.into, true
 	}
 	e.fixActive()
 	e.labelsChanged()
@@ -280,26 +290,34 @@ func (e *Editor) Accept(op labels.Op) (labels.Change, error) {
 	if e.preview == nil {
 		return labels.Change{}, fmt.Errorf("no preview to accept: run a segmentation first")
 	}
-	if e.active == 0 {
-		if _, err := e.AddSegment(e.text); err != nil {
-			return labels.Change{}, err
-		}
-	}
 	if err := e.CheckUnlocked(); err != nil {
 		return labels.Change{}, err
 	}
 	before := e.labels.LastStep()
-	// Named as the user knows it: undo said "undone: apply".
+	// The segment is named in the step as the user knows it (undo said
+	// "undone: apply"); one the prompt added, or added here, is part of
+	// the step, so undo leaves no empty segment behind.
+	joined := e.active == e.madeSeg && e.labels.Reopen(e.made)
+	if !joined {
+		e.labels.Begin("")
+	}
+	if e.active == 0 {
+		if _, err := e.AddSegment(e.text); err != nil {
+			e.labels.End()
+			return labels.Change{}, err
+		}
+	}
 	sg, _ := e.labels.Segment(e.active)
-	e.labels.Begin("accept into " + sg.Name)
+	e.labels.NameStep("accept into " + sg.Name)
 	c, err := e.labels.Apply(e.preview, e.active, op)
 	e.labels.End()
 	if err != nil {
 		return c, err
 	}
-	if e.accepted = e.labels.LastStep(); e.accepted == before {
+	if e.accepted = e.labels.LastStep(); e.accepted == before && !joined {
 		e.accepted = labels.Step{} // it changed nothing: no step of its own
 	}
+	e.into, e.made = e.active, labels.Step{}
 	e.points, e.box, e.text = nil, nil, ""
 	e.nextObject = true
 	e.SetPreview(nil)
@@ -338,7 +356,9 @@ func (e *Editor) AcceptTakes(op labels.Op) (takes []labels.Take, ask bool) {
 // leaves the active segment, which AcceptLoss still guards.
 func (e *Editor) startObject() {
 	if e.nextObject && e.HasPrompt() {
-		e.AddSegment(e.text)
+		if v, err := e.AddSegment(e.text); err == nil {
+			e.made, e.madeSeg = e.labels.LastStep(), v
+		}
 	}
 }
 

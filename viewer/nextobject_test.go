@@ -73,7 +73,7 @@ func TestAcceptedSegmentIsNotReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	click()
-	if e.Active() != first || len(e.Labels().Segments()) != 2 {
+	if e.Active() != first || len(e.Labels().Segments()) != 1 {
 		t.Fatalf("a prompt on a picked segment went to %d, segments %d", e.Active(), len(e.Labels().Segments()))
 	}
 	e.SetPreview(small)
@@ -277,5 +277,63 @@ func TestRemovedPromptDropsPreview(t *testing.T) {
 		if c, err := e.Accept(labels.Replace); err == nil {
 			t.Errorf("after removing %s, Accept wrote %d voxels", remove.name, c.Voxels)
 		}
+	}
+}
+
+// TestUndoneAcceptLeavesNoEmptySegment: the segment a prompt after an
+// Accept added (or Accept added, with none active) goes with the Accept's
+// undo, as it came with it: undo left an empty "Label 2 (0.0 mL)" that no
+// one asked for. Redo brings both back; the next prompt then starts a new
+// segment, not the accepted one.
+func TestUndoneAcceptLeavesNoEmptySegment(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	click := func() { e.AddPointAt(mpr.Axial, x, y, true) }
+	segments := func() int { return len(e.Labels().Segments()) }
+
+	click()
+	e.SetPreview(liverMask)
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	first := e.Active()
+	if name, _ := e.Labels().CanUndo(); name != "accept into Label 1" {
+		t.Errorf("the first Accept's undo step is %q", name)
+	}
+	if !e.Undo() || segments() != 0 {
+		t.Fatalf("undoing the first Accept left %d segments", segments())
+	}
+	if !e.Redo() || segments() != 1 || e.Labels().Count(first) != voxels(liverMask) {
+		t.Fatalf("redo: %d segments, %d voxels", segments(), e.Labels().Count(first))
+	}
+
+	click() // adds "Label 2"
+	second := e.Active()
+	if second == first || segments() != 2 {
+		t.Fatalf("the prompt after Accept: active %d, %d segments", second, segments())
+	}
+	other := make([]uint8, len(liverMask))
+	for n := range 5000 {
+		other[n] = 1
+	}
+	e.SetPreview(other)
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if name, _ := e.Labels().CanUndo(); name != "accept into Label 2" {
+		t.Errorf("the second Accept's undo step is %q", name)
+	}
+	if !e.Undo() || segments() != 1 || e.Labels().Count(first) != voxels(liverMask) {
+		t.Fatalf("undoing the second Accept left %d segments: %+v", segments(), e.Labels().Segments())
+	}
+	if !e.Redo() || segments() != 2 || e.Labels().Count(second) != 5000 {
+		t.Fatalf("redoing the second Accept: %d segments, %d voxels", segments(), e.Labels().Count(second))
+	}
+	e.Undo()
+	click()
+	if e.Active() == first {
+		t.Fatal("after undoing an Accept that made its segment, the next prompt goes to the liver")
 	}
 }

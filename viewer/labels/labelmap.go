@@ -397,6 +397,34 @@ func (m *LabelMap) begin(name string) {
 	m.hist.depth++
 }
 
+// NameStep names the open step (Begin's name known only once an edit in
+// it has been made); nothing without one.
+func (m *LabelMap) NameStep(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hist.depth > 0 {
+		m.hist.open.name = name
+	}
+}
+
+// Reopen opens step s again when it is the last step (nothing undone or
+// done since): the edits up to the matching End join it, so that a
+// segment added for a prompt and the result accepted into it are one undo
+// step. False, with nothing opened, otherwise.
+func (m *LabelMap) Reopen(s Step) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j := &m.hist
+	n := len(j.undo)
+	if s.s == nil || j.depth > 0 || n == 0 || j.undo[n-1] != s.s || len(j.redo) > 0 {
+		return false
+	}
+	j.undo = j.undo[:n-1]
+	j.bytes -= s.s.bytes()
+	j.open, j.depth = s.s, 1
+	return true
+}
+
 func (m *LabelMap) end() {
 	if m.hist.depth == 0 {
 		return
