@@ -311,6 +311,16 @@ func (v *Viewer) report(err error) {
 	}
 }
 
+// done says in the status bar what an action did, or why it failed: with
+// no word, the note of an earlier action stayed and seemed to be this one's.
+func (v *Viewer) done(err error, note string) {
+	if err != nil {
+		v.setStatusNote(err.Error())
+		return
+	}
+	v.setStatusNote(note)
+}
+
 // aiPanel shows the prompts (each removable), runs and cancels the
 // segmentation with its progress, and accepts or rejects the preview.
 type aiPanel struct {

@@ -144,8 +144,20 @@ func (p *segmentsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	vis.OnChanged, lock.OnChanged = nil, nil
 	vis.SetChecked(sg.Visible)
 	lock.SetChecked(sg.Locked)
-	vis.OnChanged = func(on bool) { e.Do(func(m *labels.LabelMap) error { return m.SetVisible(sg.Value, on) }) }
-	lock.OnChanged = func(on bool) { e.Do(func(m *labels.LabelMap) error { return m.SetLocked(sg.Value, on) }) }
+	vis.OnChanged = func(on bool) {
+		note := "hid " + sg.Name + " (its voxels are kept)"
+		if on {
+			note = "showed " + sg.Name
+		}
+		p.v.done(e.Do(func(m *labels.LabelMap) error { return m.SetVisible(sg.Value, on) }), note)
+	}
+	lock.OnChanged = func(on bool) {
+		note := "unlocked " + sg.Name
+		if on {
+			note = "locked " + sg.Name + ": no edit changes its voxels until unlocked"
+		}
+		p.v.done(e.Do(func(m *labels.LabelMap) error { return m.SetLocked(sg.Value, on) }), note)
+	}
 	p.v.keyless(vis, lock)
 }
 
@@ -249,7 +261,8 @@ func (v *Viewer) renameSegmentDialog() {
 	}
 	sg, _ := e.Labels().Segment(e.Active())
 	v.nameDialog("Rename segment", sg.Name, func(name string) {
-		v.report(e.Do(func(m *labels.LabelMap) error { return m.Rename(sg.Value, name) }))
+		v.done(e.Do(func(m *labels.LabelMap) error { return m.Rename(sg.Value, name) }),
+			fmt.Sprintf("renamed %s to %s", sg.Name, name))
 	})
 }
 
@@ -259,8 +272,11 @@ func (v *Viewer) recolorSegmentDialog() {
 		return
 	}
 	sg, _ := e.Labels().Segment(e.Active())
+	// A swatch applies at once and closes the dialog (Fyne's picker); the
+	// note says how to take it back.
 	d := dialog.NewColorPicker("Colour of "+sg.Name, "", func(c color.Color) {
-		v.report(e.Do(func(m *labels.LabelMap) error { return m.Recolor(sg.Value, color.NRGBAModel.Convert(c).(color.NRGBA)) }))
+		v.done(e.Do(func(m *labels.LabelMap) error { return m.Recolor(sg.Value, color.NRGBAModel.Convert(c).(color.NRGBA)) }),
+			"recoloured "+sg.Name+" (Undo takes it back)")
 	}, v.win)
 	d.Advanced = true
 	d.SetColor(sg.Color)
@@ -275,7 +291,7 @@ func (v *Viewer) deleteActiveSegment() {
 	sg, _ := e.Labels().Segment(e.Active())
 	dialog.ShowConfirm("Delete segment", fmt.Sprintf("Delete %q and its voxels? (Undo brings it back.)", sg.Name), func(ok bool) {
 		if ok {
-			v.report(e.DeleteSegment(sg.Value))
+			v.done(e.DeleteSegment(sg.Value), "deleted "+sg.Name+" (Undo brings it back)")
 		}
 	}, v.win)
 }
@@ -314,7 +330,8 @@ func (v *Viewer) nameDialog(title, initial string, done func(string)) {
 	entry.OnSubmitted = func(string) { d.Confirm() }
 	d.Resize(fyne.NewSize(420, 420))
 	d.Show()
-	v.win.Canvas().Focus(entry) // the name is typed at once
+	v.win.Canvas().Focus(entry) // the name is typed at once,
+	entry.TypedShortcut(&fyne.ShortcutSelectAll{}) // over the old one
 }
 
 // categoryPicker is a list of category names filtered by a query.
