@@ -330,7 +330,7 @@ func (v *Viewer) nameDialog(title, initial string, done func(string)) {
 	entry.OnSubmitted = func(string) { d.Confirm() }
 	d.Resize(fyne.NewSize(420, 420))
 	d.Show()
-	v.win.Canvas().Focus(entry) // the name is typed at once,
+	v.win.Canvas().Focus(entry)                    // the name is typed at once,
 	entry.TypedShortcut(&fyne.ShortcutSelectAll{}) // over the old one
 }
 
