@@ -330,8 +330,9 @@ func (v *Viewer) nameDialog(title, initial string, done func(string)) {
 	entry.OnSubmitted = func(string) { d.Confirm() }
 	d.Resize(fyne.NewSize(420, 420))
 	d.Show()
-	v.win.Canvas().Focus(entry)                    // the name is typed at once,
-	entry.TypedShortcut(&fyne.ShortcutSelectAll{}) // over the old one
+	// The name is typed at once, over the old one.
+	v.win.Canvas().Focus(entry)
+	entry.TypedShortcut(&fyne.ShortcutSelectAll{})
 }
 
 // categoryPicker is a list of category names filtered by a query.
