@@ -105,8 +105,8 @@ func newBrushPanel(v *Viewer) *brushPanel {
 		widget.NewLabelWithStyle("Brush, eraser, 3D fill", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, p.sizeLabel, p.size),
 		p.sphere,
-		container.NewBorder(nil, nil, p.limit, nil, container.NewGridWithColumns(2, p.lo, p.hi)),
-		container.NewBorder(nil, nil, widget.NewLabel("Fill: clicked value ±"), nil, p.tolerance),
+		container.NewBorder(nil, nil, p.limit, nil, container.NewGridWithColumns(2, v.wheelThrough(p.lo), v.wheelThrough(p.hi))),
+		container.NewBorder(nil, nil, widget.NewLabel("Fill: clicked value ±"), nil, v.wheelThrough(p.tolerance)),
 	)
 	return p
 }

@@ -15,14 +15,25 @@ import (
 // reached by dragging its scroll bar. A see-through layer over the list
 // takes the wheel instead (it takes no clicks: the rows still get those).
 func (v *Viewer) wheelToPanel(l *widget.List) fyne.CanvasObject {
+	return v.wheelPass(l, l)
+}
+
+// wheelThrough is entry e, in the side panel, with the mouse wheel given
+// to the panel: an entry scrolls its text sideways inside itself, so the
+// wheel over it did nothing and the panel stopped under the pointer.
+func (v *Viewer) wheelThrough(e *widget.Entry) fyne.CanvasObject {
+	return v.wheelPass(e, nil)
+}
+
+func (v *Viewer) wheelPass(o fyne.CanvasObject, l *widget.List) fyne.CanvasObject {
 	w := &wheelPass{list: l, panel: func() *container.Scroll { return v.side }}
 	w.ExtendBaseWidget(w)
-	return container.NewStack(l, w)
+	return container.NewStack(o, w)
 }
 
 type wheelPass struct {
 	widget.BaseWidget
-	list  *widget.List
+	list  *widget.List             // nil: the wheel goes to the panel
 	panel func() *container.Scroll // nil until the window is built
 }
 
@@ -34,13 +45,14 @@ func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
 // list's content height is its rows' (all made by CreateItem, as high as
 // one another) with a padding between them.
 func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
-	l := w.list
-	pad := l.Theme().Size(theme.SizeNamePadding) // between rows
-	end := float32(l.Length())*(l.CreateItem().MinSize().Height+pad) - pad - l.Size().Height
-	from := l.GetScrollOffset()
-	if to := min(max(from-ev.Scrolled.DY, 0), max(end, 0)); to != from {
-		l.ScrollToOffset(to)
-		return
+	if l := w.list; l != nil {
+		pad := l.Theme().Size(theme.SizeNamePadding) // between rows
+		end := float32(l.Length())*(l.CreateItem().MinSize().Height+pad) - pad - l.Size().Height
+		from := l.GetScrollOffset()
+		if to := min(max(from-ev.Scrolled.DY, 0), max(end, 0)); to != from {
+			l.ScrollToOffset(to)
+			return
+		}
 	}
 	if p := w.panel(); p != nil {
 		p.Scrolled(ev)

@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer/labels"
 )
@@ -74,5 +75,35 @@ func TestWheelOverShortListScrollsPanel(t *testing.T) {
 	test.Scroll(c, at, 0, -40)
 	if side.Offset.Y <= from {
 		t.Errorf("the wheel over the empty prompt list left the panel at %.0f", side.Offset.Y)
+	}
+}
+
+// TestWheelOverEntryScrollsPanel: the wheel over the brush panel's number
+// fields scrolls the side panel, as over its labels (each entry's own
+// sideways scroller took it, and the panel stopped under the pointer).
+func TestWheelOverEntryScrollsPanel(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.FitScreen(fyne.NewSize(1280, 800))
+	c, d, side := v.win.Canvas(), fyne.CurrentApp().Driver(), v.side
+	for _, e := range []*widget.Entry{v.brushPanel.lo, v.brushPanel.tolerance} {
+		side.ScrollToOffset(fyne.Position{})
+		top := d.AbsolutePositionForObject(side).Y
+		at := d.AbsolutePositionForObject(e).AddXY(e.Size().Width/2, e.Size().Height/2)
+		side.ScrollToOffset(fyne.NewPos(0, max(at.Y-top-side.Size().Height/2, 0)))
+		at = d.AbsolutePositionForObject(e).AddXY(e.Size().Width/2, e.Size().Height/2)
+		if at.Y < top || at.Y > top+side.Size().Height {
+			t.Fatal("the field is not in view")
+		}
+		from := side.Offset.Y
+		if from == 0 {
+			t.Fatal("the panel is at its top: the wheel cannot scroll it up")
+		}
+		test.Scroll(c, at, 0, 40)
+		if side.Offset.Y >= from {
+			t.Errorf("the wheel over the field %v left the panel at %.0f", e.Position(), side.Offset.Y)
+		}
 	}
 }
