@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"strings"
 
@@ -89,12 +90,24 @@ func (r *sliceRenderer) placeMeasures() {
 		if m.ID == 0 {
 			continue // being drawn: no value yet
 		}
-		// Beside the ruler's end, the angle's vertex, the ellipse's edge.
-		at := p[len(p)-1]
+		// Beside the ruler's end, the angle's vertex, the ellipse's edge;
+		// else beside another of its points in the view; with none there
+		// (panned or zoomed away), no label: one kept inside the view
+		// stood for a shape no one could see.
+		order := []int{len(p) - 1}
 		if m.Kind == viewer.Angle {
-			at = p[1]
+			order = []int{1}
 		}
-		objs = append(objs, r.measureLabel(m.Name+": "+measureText(m.Measurement, s.IsCT()), pos(at))...)
+		for i := range p {
+			order = append(order, i)
+		}
+		view := r.v.Size()
+		for _, i := range order {
+			if at := pos(p[i]); at.X >= 0 && at.Y >= 0 && at.X < view.Width && at.Y < view.Height {
+				objs = append(objs, r.measureLabel(m.Name+": "+measureText(m.Measurement, s.IsCT()), at)...)
+				break
+			}
+		}
 	}
 	r.measures.Objects = objs
 	r.measures.Refresh()
@@ -128,12 +141,20 @@ func (r *sliceRenderer) measureLabel(text string, at fyne.Position) []fyne.Canva
 		tp.Y = at.Y - gap - size.Height
 	}
 	tp.Y = max(top, min(tp.Y, bottom-size.Height))
+	// A dark backing keeps the text readable over bright anatomy and over
+	// the shape's own line.
+	back := canvas.NewRectangle(labelBacking)
+	back.Move(tp.SubtractXY(gap, 0))
+	back.Resize(size.AddWidthHeight(2*gap, 0))
 	for _, l := range lines {
 		l.Move(tp)
 		tp.Y += l.Size().Height
 	}
-	return lines
+	return append([]fyne.CanvasObject{back}, lines...)
 }
+
+// labelBacking is the translucent box behind a measurement's label.
+var labelBacking = color.NRGBA{A: 160}
 
 // measurementsPanel lists the measurements: name and value, a click moves
 // the cursor to one, its button deletes it.
@@ -142,6 +163,7 @@ type measurementsPanel struct {
 	list    *widget.List
 	items   []viewer.Measurement
 	content fyne.CanvasObject
+	height  *canvas.Rectangle // the list's minimum height, as its rows need
 }
 
 func newMeasurementsPanel(v *Viewer) *measurementsPanel {
@@ -156,9 +178,11 @@ func newMeasurementsPanel(v *Viewer) *measurementsPanel {
 	v.keyless(p.list)
 	hint := widget.NewLabel("Ruler (L), angle (A: three clicks), ellipse statistics (O)")
 	hint.Wrapping = fyne.TextWrapWord
+	p.height = canvas.NewRectangle(color.Transparent)
+	p.height.SetMinSize(fyne.NewSize(0, measureListMin))
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("Measurements", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		atLeast(110, v.wheelToPanel(p.list)), hint)
+		container.NewStack(p.height, v.wheelToPanel(p.list)), hint)
 	return p
 }
 
@@ -190,10 +214,20 @@ func (p *measurementsPanel) sync() {
 	}
 	// An ellipse's row is three lines high: the list makes every row as
 	// high as its template (one line) unless told.
+	// The list grows with its rows up to measureListMax (the side panel
+	// scrolls), so that three ellipses show whole instead of one and a
+	// half.
 	one := p.newRow().MinSize().Height
+	total := -theme.Padding()
 	for i, m := range p.items {
-		l := widget.NewLabel(p.rowText(m))
-		p.list.SetItemHeight(i, max(one, l.MinSize().Height))
+		h := max(one, widget.NewLabel(p.rowText(m)).MinSize().Height)
+		p.list.SetItemHeight(i, h)
+		total += h + theme.Padding()
 	}
+	p.height.SetMinSize(fyne.NewSize(0, min(max(total, measureListMin), measureListMax)))
 	p.list.Refresh()
 }
+
+// The measurement list's height: room for two one-line rows at least,
+// three ellipses' at most.
+const measureListMin, measureListMax = 110, 240

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer"
@@ -140,5 +141,74 @@ func TestMeasurementsDrawListSaveReopen(t *testing.T) {
 	}
 	if !strings.Contains(v.status.Text, "3 measurements") {
 		t.Errorf("status %q", v.status.Text)
+	}
+}
+
+// TestMeasurementLabelsFollowTheirShapes: a ruler panned out of the view
+// takes its label with it (kept inside the view, the label stood for a
+// shape no one could see); a ruler whose end is out but whose start is in
+// is labelled at its start. Each label has a dark backing, readable over
+// bright bone. The measurement list grows with its rows: three ellipses
+// show whole, not one and a half, and the wheel reaches its last row.
+func TestMeasurementLabelsFollowTheirShapes(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ax := v.Session(), v.View(mpr.Axial)
+	cx, cy := s.CursorOnScreen(mpr.Axial)
+	v.SetTool(viewer.ToolRuler)
+	dragIn(t, v, mpr.Axial, cx-60, cy-40, cx+20, cy+20)
+	backed := func() bool {
+		objs := test.TempWidgetRenderer(t, ax).(*sliceRenderer).measures.Objects
+		for i, o := range objs {
+			if txt, ok := o.(*canvas.Text); ok {
+				r, ok := objs[i-1].(*canvas.Rectangle)
+				return ok && r.FillColor == labelBacking && r.Position().Y <= txt.Position().Y
+			}
+		}
+		return false
+	}
+	if d := drawnTexts(t, ax); len(d) != 1 || !backed() {
+		t.Errorf("the ruler's label: %q, on a backing %v", d, backed())
+	}
+	// Its end (the label's place) out past the right edge, its start in.
+	w := float64(ax.Size().Width)
+	s.Pan(mpr.Axial, w-(cx+20)+10, 0)
+	if d := drawnTexts(t, ax); len(d) != 1 {
+		t.Errorf("a ruler half in the view draws %q", d)
+	}
+	s.Pan(mpr.Axial, w, 0)
+	if d := drawnTexts(t, ax); len(d) != 0 {
+		t.Errorf("a ruler out of the view still draws %q", d)
+	}
+	s.Pan(mpr.Axial, -2*w-(w-(cx+20)+10)+w, 0)
+
+	v.SetTool(viewer.ToolEllipse)
+	for i := range 3 {
+		dragIn(t, v, mpr.Axial, cx-30+float64(10*i), cy-20, cx+30, cy+20)
+	}
+	v.win.Resize(fyne.NewSize(1400, 1600)) // the whole side panel in sight
+	list := v.measurePanel.list
+	rows := -float32(0)
+	for _, m := range v.measurePanel.items[1:] {
+		rows += widget.NewLabel(v.measurePanel.rowText(m)).MinSize().Height
+	}
+	if h := list.Size().Height; h < rows {
+		t.Errorf("three ellipses' rows need %.0f px, the list is %.0f high", rows, h)
+	}
+	// Four rows in a list of at most measureListMax: the wheel reaches the
+	// last.
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(list).AddXY(list.Size().Width/2, list.Size().Height/2)
+	for range 50 {
+		test.Scroll(v.win.Canvas(), at, 0, -20)
+	}
+	content := -theme.Padding()
+	for _, m := range v.measurePanel.items {
+		content += max(v.measurePanel.newRow().MinSize().Height, widget.NewLabel(v.measurePanel.rowText(m)).MinSize().Height) + theme.Padding()
+	}
+	last := list.GetScrollOffset() >= content-list.Size().Height-1
+	if !last {
+		t.Errorf("the wheel leaves the list at %.0f of %.0f px in a %.0f px list: the last row is not whole", list.GetScrollOffset(), content, list.Size().Height)
 	}
 }

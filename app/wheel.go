@@ -3,7 +3,6 @@ package app
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -41,16 +40,13 @@ func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewWithoutLayout())
 }
 
-// Scrolled scrolls the list while it can go that way, else the panel. The
-// list's content height is its rows' (all made by CreateItem, as high as
-// one another) with a padding between them.
+// Scrolled scrolls the list while it can go that way, else the panel.
+// The list clamps the offset to its rows, whatever their heights (an
+// ellipse's row is three lines), so an unchanged offset is its end.
 func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
 	if l := w.list; l != nil {
-		pad := l.Theme().Size(theme.SizeNamePadding) // between rows
-		end := float32(l.Length())*(l.CreateItem().MinSize().Height+pad) - pad - l.Size().Height
 		from := l.GetScrollOffset()
-		if to := min(max(from-ev.Scrolled.DY, 0), max(end, 0)); to != from {
-			l.ScrollToOffset(to)
+		if l.ScrollToOffset(from - ev.Scrolled.DY); l.GetScrollOffset() != from {
 			return
 		}
 	}
