@@ -29,6 +29,11 @@ func openViewer(t *testing.T, opt Options, path string) (*Viewer, error) {
 // until its engine is chosen. opt.OnEngine, when set, is still called.
 func newViewer(t *testing.T, a fyne.App, opt Options) *Viewer {
 	t.Helper()
+	if opt.RecoveryDir == "" {
+		// Never the user's: a test's autosave there was offered back to
+		// the user as work lost in a crash.
+		opt.RecoveryDir = t.TempDir()
+	}
 	chosen := make(chan struct{}, 1)
 	then := opt.OnEngine
 	opt.OnEngine = func(err error) {
