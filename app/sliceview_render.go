@@ -327,7 +327,10 @@ func (r *sliceRenderer) describe(p viewer.Probe, withMM, withIndex bool) string 
 		return s + "(outside)"
 	}
 	if withIndex {
-		s += fmt.Sprintf("[%d %d %d]  ", idx[0], idx[1], idx[2])
+		// IJK names the convention: counted from 0, as in Slicer and
+		// nibabel, while the view's title counts slices from 1 ("15/30"
+		// is IJK k 14); a bare "[60 50 14]" read as off by one.
+		s += fmt.Sprintf("IJK %d %d %d  ", idx[0], idx[1], idx[2])
 	}
 	unit := ""
 	if r.v.session.IsCT() {

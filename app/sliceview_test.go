@@ -285,3 +285,22 @@ func TestSliceViewNarrowKeepsMM(t *testing.T) {
 		t.Errorf("cursor line %q is %g wide in a %g view", r.cursorText.Text, w, v.Size().Width)
 	}
 }
+
+// TestSliceViewIndexSaysIJK: in a view too narrow for millimetres (225
+// wide on a 1024x640 screen) the cursor line gives the voxel, named IJK
+// (counted from 0, as Slicer and nibabel do): a bare "[60 50 14]" under
+// the title's "Axial 15/30" read as off by one.
+func TestSliceViewIndexSaysIJK(t *testing.T) {
+	v, s, w := sliceWindow(t, mpr.Axial)
+	w.Resize(fyne.NewSize(225, 300))
+	v.Refresh()
+	r := test.WidgetRenderer(v).(*sliceRenderer)
+	p := s.ProbeWorld(s.Cursor())
+	want := fmt.Sprintf("IJK %d %d %d", p.Index[0], p.Index[1], p.Index[2])
+	if !strings.Contains(r.cursorText.Text, want) {
+		t.Errorf("cursor line %q, want it to hold %q", r.cursorText.Text, want)
+	}
+	if n, count, _ := s.Slice(mpr.Axial); !strings.Contains(r.title.Text, fmt.Sprintf("%d/%d", p.Index[2]+1, count)) {
+		t.Errorf("title %q for IJK k %d (slice %d of %d)", r.title.Text, p.Index[2], n, count)
+	}
+}
