@@ -261,7 +261,6 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	place := func(txt *canvas.Text, fx, fy float32) { placeUp(txt, fx, fy, 0) }
 	place(r.left, 0, 0.5)
 	place(r.right, 1, 0.5)
-	place(r.top, 0.5, 0)
 	// The bottom letter sits above the two lines of cursor and pointer text.
 	placeUp(r.bottom, 0.5, 1, 2*r.bottom.MinSize().Height)
 
@@ -270,6 +269,18 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	r.window.Text = fmt.Sprintf("W %s L %s", num(w.Width), num(w.Center))
 	place(r.title, 0, 0)
 	place(r.window, 1, 0)
+	// The top letter goes below the title line when a narrow view brings
+	// the title or the window's text within a few letters of it, where it
+	// read as part of them ("Coronal 51/101 S").
+	tm := r.top.MinSize()
+	left := (size.Width-tm.Width-2*pad)/2 + pad
+	below := r.title.Position().X+r.title.MinSize().Width+3*tm.Width > left ||
+		r.window.Position().X < left+4*tm.Width
+	down := float32(0)
+	if below {
+		down = -r.title.MinSize().Height
+	}
+	placeUp(r.top, 0.5, 0, down)
 
 	c := s.ProbeWorld(s.Cursor())
 	r.cursorText.Text = r.fitText(r.cursorText, size.Width-2*pad, "Cursor ", c)

@@ -304,3 +304,25 @@ func TestSliceViewIndexSaysIJK(t *testing.T) {
 		t.Errorf("title %q for IJK k %d (slice %d of %d)", r.title.Text, p.Index[2], n, count)
 	}
 }
+
+// TestSliceViewTopLetterClearOfTitle: in a view 225 wide (1x3 on a
+// 1024x640 screen) the top orientation letter stood against the title's
+// end ("Coronal 51/101 S", read as part of it); it goes below the title
+// line then, and stays on it where there is room.
+func TestSliceViewTopLetterClearOfTitle(t *testing.T) {
+	v, _, w := sliceWindow(t, mpr.Coronal)
+	r := test.WidgetRenderer(v).(*sliceRenderer)
+	for _, width := range []float32{225, 600} {
+		w.Resize(fyne.NewSize(width, 300))
+		v.Refresh()
+		top, title, win := r.top.Position(), r.title.Position(), r.window.Position()
+		sameLine := top.Y < title.Y+r.title.MinSize().Height
+		gap := 3 * r.top.MinSize().Width // less read as one word
+		if sameLine && (top.X < title.X+r.title.MinSize().Width+gap || top.X+r.top.MinSize().Width+gap > win.X) {
+			t.Errorf("%v wide: %q at %v touches the title %q (%v, %v wide) or %q at %v", width, r.top.Text, top, r.title.Text, title, r.title.MinSize().Width, r.window.Text, win)
+		}
+		if width == 600 && !sameLine {
+			t.Errorf("600 wide: the top letter left the title line with room on it")
+		}
+	}
+}
