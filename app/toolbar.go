@@ -7,13 +7,14 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/viewer"
 )
 
 // toolBar is a row of tool buttons, the active one highlighted, each
-// labelled with its key.
+// labelled with its key where the row has room for that.
 type toolBar struct {
 	v       *Viewer
 	buttons []*widget.Button
@@ -22,15 +23,56 @@ type toolBar struct {
 
 func newToolBar(v *Viewer) *toolBar {
 	b := &toolBar{v: v}
-	row := container.NewHBox()
+	l := &toolRow{}
+	var objs []fyne.CanvasObject
 	for _, t := range viewer.Tools {
-		btn := widget.NewButton(fmt.Sprintf("%s (%c)", t, t.Key()-'a'+'A'), func() { v.SetTool(t) })
+		long, short := fmt.Sprintf("%s (%c)", t, t.Key()-'a'+'A'), t.String()
+		btn := widget.NewButton(short, func() { v.SetTool(t) })
+		l.short, l.shortW = append(l.short, short), l.shortW+btn.MinSize().Width+theme.Padding()
+		btn.SetText(long)
+		l.long, l.longW = append(l.long, long), l.longW+btn.MinSize().Width+theme.Padding()
 		b.buttons = append(b.buttons, btn)
-		row.Add(btn)
+		objs = append(objs, btn)
 	}
-	b.content = container.NewHScroll(row)
+	l.shortW -= theme.Padding()
+	l.longW -= theme.Padding()
+	b.content = container.New(l, objs...)
 	b.sync(viewer.ToolNavigate)
 	return b
+}
+
+// toolRow lays the tool buttons out in a row, labelled with their keys
+// ("Brush (D)") when all fit, else without them: on a 1024-wide screen the
+// row scrolled and Angle and Ellipse were out of sight (the keys are in
+// the README and the Help menu).
+type toolRow struct {
+	long, short   []string
+	longW, shortW float32 // the row's width with each set of labels
+}
+
+func (l *toolRow) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := float32(0)
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(l.shortW, h)
+}
+
+func (l *toolRow) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	labels := l.long
+	if l.longW > size.Width {
+		labels = l.short
+	}
+	x := float32(0)
+	for i, o := range objs {
+		if b := o.(*widget.Button); b.Text != labels[i] {
+			b.SetText(labels[i])
+		}
+		w := o.MinSize().Width
+		o.Resize(fyne.NewSize(w, size.Height))
+		o.Move(fyne.NewPos(x, 0))
+		x += w + theme.Padding()
+	}
 }
 
 func (b *toolBar) sync(active viewer.Tool) {
