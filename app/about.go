@@ -88,9 +88,10 @@ func (v *Viewer) FirstStartNotice() {
 	msg := widget.NewLabel(intendedUse + "\n\nHelp > About says this again.")
 	msg.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom("What SegVol is for", "I understand", msg, v.win)
-	d.SetOnClosed(func() { p.SetBool(noticeKey, true) })
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	// Enter closes it too: a user pressing it at start-up was left with a
+	// notice that took no key.
+	v.showMessage(d, func() { p.SetBool(noticeKey, true) })
 }
 
 // showAbout shows the version and the licenses of everything bundled.

@@ -118,4 +118,13 @@ func TestIntendedUseNotice(t *testing.T) {
 	if w.win.Canvas().Overlays().Top() != nil {
 		t.Errorf("the notice showed again: %q", shownText(w))
 	}
+
+	// Enter closes it as its button does (it took no key at start-up).
+	b := newTestApp(t)
+	u := newViewer(t, b, Options{})
+	u.FirstStartNotice()
+	u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if u.win.Canvas().Overlays().Top() != nil || !b.Preferences().Bool(noticeKey) {
+		t.Errorf("Enter left the notice up (%v) or not remembered as read (%v)", u.win.Canvas().Overlays().Top() != nil, b.Preferences().Bool(noticeKey))
+	}
 }

@@ -325,23 +325,29 @@ func (v *Viewer) dropped(_ fyne.Position, uris []fyne.URI) {
 
 // showError shows a one-line error; the app stays up.
 func (v *Viewer) showError(err error) {
-	v.showMessage(dialog.NewError(err, v.win))
+	v.showMessage(dialog.NewError(err, v.win), nil)
 }
 
 // showInfo shows a message with its title.
 func (v *Viewer) showInfo(title, message string) {
-	v.showMessage(dialog.NewInformation(title, message, v.win))
+	v.showMessage(dialog.NewInformation(title, message, v.win), nil)
 }
 
 // showMessage shows a message box that Enter or Esc closes as well as its
 // OK button, as message boxes do elsewhere (Fyne's take clicks only): the
-// keys reach typedKey, since nothing in the box takes the focus.
-func (v *Viewer) showMessage(d dialog.Dialog) {
+// keys reach typedKey, since nothing in the box takes the focus. closed,
+// if not nil, runs once it is closed.
+func (v *Viewer) showMessage(d dialog.Dialog, closed func()) {
 	d.Show()
 	top := v.win.Canvas().Overlays().Top()
 	if v.messages == nil {
 		v.messages = map[fyne.CanvasObject]dialog.Dialog{}
 	}
 	v.messages[top] = d
-	d.SetOnClosed(func() { delete(v.messages, top) })
+	d.SetOnClosed(func() {
+		delete(v.messages, top)
+		if closed != nil {
+			closed()
+		}
+	})
 }
