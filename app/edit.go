@@ -129,17 +129,31 @@ func (v *Viewer) editActive(what, whyNone string, op func(m *labels.LabelMap, s 
 	v.setStatusNote(editSummary(what+" ("+sg.Name+")", whyNone, c, e.Labels().VoxelML()))
 }
 
-// filled says what a 3D fill added, and warns when that is more than a
-// tenth of the image: a range that lets the fill through the body floods
-// it (a click in the liver at the default ±100 HU filled 3.7 L of the
-// sample, a quarter of it, without a word).
-func (v *Viewer) filled(c labels.Change) {
+// filled says what a 3D fill added and what it took from other segments
+// (a fill into a new segment took 939 of the liver's 940 mL without a
+// word), and warns when it added more than a tenth of the image: a range
+// that lets the fill through the body floods it (a click in the liver at
+// the default ±100 HU filled 3.7 L of the sample, a quarter of it).
+func (v *Viewer) filled(c labels.Change, takes []labels.Take) {
 	e := v.session.Edit()
 	sg, _ := e.Labels().Segment(e.Active())
-	note := editSummary("3D fill ("+sg.Name+")", "the region is the segment's already", c, e.Labels().VoxelML())
+	ml := e.Labels().VoxelML()
+	note := editSummary("3D fill ("+sg.Name+")", "the region is the segment's already", c, ml)
+	sep := "; took "
+	for _, t := range takes {
+		from, _ := e.Labels().Segment(t.Value)
+		note += fmt.Sprintf("%s%.1f mL of %s's %.1f", sep, float64(t.Lost)*ml, from.Name, float64(t.Had)*ml)
+		sep = ", "
+	}
+	if len(takes) > 0 {
+		note += " (lock a segment to keep it; Ctrl+Z undoes this)"
+	}
 	d := v.session.Volume.Dims
 	if share := float64(c.Voxels) / float64(d[0]*d[1]*d[2]); share > 0.1 {
-		note += fmt.Sprintf("; that is %.0f%% of the image: the range may be too wide (Ctrl+Z undoes it)", 100*share)
+		note += fmt.Sprintf("; that is %.0f%% of the image: the range may be too wide", 100*share)
+		if len(takes) == 0 {
+			note += " (Ctrl+Z undoes it)"
+		}
 	}
 	v.setStatusNote(note)
 }

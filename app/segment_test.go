@@ -391,6 +391,17 @@ func TestFillSaysWhatItAdded(t *testing.T) {
 			t.Errorf("±%s: %.1f%% of the image filled, warned %v: %q", tol, 100*share, warned, v.loadInfo)
 		}
 	}
+	// The same fill into a new segment takes the liver's voxels: said, in
+	// mL (a user's liver went from 940 to 0.7 mL without a word).
+	had := float64(e.Labels().Count(seg)) * e.Labels().VoxelML()
+	if _, err := e.AddSegment("kidney"); err != nil {
+		t.Fatal(err)
+	}
+	press(sv, desktop.MouseButtonPrimary, 0, at)
+	lost := had - float64(e.Labels().Count(seg))*e.Labels().VoxelML()
+	if want := fmt.Sprintf("took %.1f mL of liver's %.1f", lost, had); lost <= 0 || !strings.Contains(v.loadInfo, want) {
+		t.Errorf("a fill over the liver says %q, want %q", v.loadInfo, want)
+	}
 }
 
 // TestDoubleClickWithBrushDoesNotPaint: a double-click maximises the view

@@ -55,8 +55,9 @@ type SliceView struct {
 	OnRenderError func(error)
 	// OnToolError, when set, is told why a tool could not act.
 	OnToolError func(error)
-	// OnFilled, when set, is told what a 3D fill changed.
-	OnFilled func(labels.Change)
+	// OnFilled, when set, is told what a 3D fill changed and took from
+	// other segments.
+	OnFilled func(labels.Change, []labels.Take)
 	// OnKey, when set, sees keys first; it reports whether it used them.
 	OnKey func(*fyne.KeyEvent) bool
 	// OnRune, when set, sees typed characters first (the window's own
@@ -218,10 +219,10 @@ func (v *SliceView) toolDown(at fyne.Position) {
 		v.toolError(e.StrokeAt(v.orient, x, y))
 	case viewer.ToolFill:
 		v.mode = dragNone
-		c, err := e.FillAt(v.orient, x, y)
+		c, takes, err := e.FillAt(v.orient, x, y)
 		v.toolError(err)
 		if err == nil && v.OnFilled != nil {
-			v.OnFilled(c)
+			v.OnFilled(c, takes)
 		}
 	case viewer.ToolRuler, viewer.ToolEllipse:
 		v.mode, v.boxFrom, v.dragSum = dragMeasure, at, fyne.Position{}

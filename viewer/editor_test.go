@@ -357,14 +357,31 @@ func TestBrushStrokeIsOneStepAndFill(t *testing.T) {
 	e.SetTool(ToolFill)
 	e.FillTolerance = 60
 	x, y := s.CursorOnScreen(mpr.Axial)
-	c, err := e.FillAt(mpr.Axial, x, y)
+	c, takes, err := e.FillAt(mpr.Axial, x, y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st = e.Labels().Statistics()[0]
 	centre := s.ProbeAt(mpr.Axial, x, y).Value
-	if c.Voxels == 0 || st.Min < centre-60 || st.Max > centre+60 {
-		t.Errorf("fill: %d voxels, %+v around %g", c.Voxels, st, centre)
+	if c.Voxels == 0 || st.Min < centre-60 || st.Max > centre+60 || len(takes) != 0 {
+		t.Errorf("fill: %d voxels, %+v around %g, took %+v", c.Voxels, st, centre, takes)
+	}
+	if name, _ := e.Labels().CanUndo(); name != "3D fill" {
+		t.Errorf("the fill's undo step is %q", name)
+	}
+	// The same fill into another segment paints over the first, and says
+	// how much of it (a user lost a liver so, without a word).
+	first := e.Active()
+	had := e.Labels().Count(first)
+	if _, err := e.AddSegment("kidney"); err != nil {
+		t.Fatal(err)
+	}
+	_, takes, err = e.FillAt(mpr.Axial, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(takes) != 1 || takes[0].Value != first || takes[0].Lost != had-e.Labels().Count(first) || takes[0].Had != had {
+		t.Errorf("a fill over segment %d (%d voxels, %d left) reports %+v", first, had, e.Labels().Count(first), takes)
 	}
 }
 

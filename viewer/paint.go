@@ -77,32 +77,40 @@ func sq(x float64) float64 { return x * x }
 
 // FillAt floods the active segment from the voxel under screen point
 // (x, y) of view o through the 6-connected voxels whose value lies in
-// Range, or within FillTolerance of the clicked value; one undo step.
-func (e *Editor) FillAt(o mpr.Orientation, x, y float64) (labels.Change, error) {
+// Range, or within FillTolerance of the clicked value; one undo step,
+// "3D fill". It reports what it took from other segments (painted over,
+// as the brush does), for the user to be told.
+func (e *Editor) FillAt(o mpr.Orientation, x, y float64) (labels.Change, []labels.Take, error) {
 	if e.active == 0 {
-		return labels.Change{}, fmt.Errorf("no active segment: add one in the segments panel")
+		return labels.Change{}, nil, fmt.Errorf("no active segment: add one in the segments panel")
 	}
 	if e.RangeErr != nil {
-		return labels.Change{}, e.RangeErr
+		return labels.Change{}, nil, e.RangeErr
 	}
 	p := e.s.ProbeAt(o, x, y)
 	if !p.Inside {
-		return labels.Change{}, fmt.Errorf("the click is outside the image")
+		return labels.Change{}, nil, fmt.Errorf("the click is outside the image")
 	}
 	lo, hi := p.Value-e.FillTolerance, p.Value+e.FillTolerance
 	if e.Range != nil {
 		lo, hi = e.Range[0], e.Range[1]
 	}
 	if p.Value < lo || p.Value > hi {
-		return labels.Change{}, fmt.Errorf("the clicked value %g is outside the fill range %g..%g", p.Value, lo, hi)
+		return labels.Change{}, nil, fmt.Errorf("the clicked value %g is outside the fill range %g..%g", p.Value, lo, hi)
 	}
 	mask := Flood(e.s.Volume.Dims, p.Index, func(n int) bool {
 		v := e.s.Volume.Value(n)
 		return v >= lo && v <= hi
 	})
+	takes := e.labels.Takes(mask, e.active, labels.Add)
+	e.labels.Begin("3D fill")
 	c, err := e.labels.Apply(mask, e.active, labels.Add)
+	e.labels.End()
 	e.labelsChanged()
-	return c, err
+	if err != nil {
+		return c, nil, err
+	}
+	return c, takes, nil
 }
 
 // Flood is the mask (1 inside) of the voxels 6-connected to seed for which
