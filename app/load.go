@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -115,6 +116,8 @@ func (v *Viewer) loaded(l *loading, ctx context.Context, path, series string, st
 				err = lerr
 				v.showError(lerr)
 			}
+		default:
+			v.openSavedLabels()
 		}
 	}
 	if v.onLoaded != nil {
@@ -167,4 +170,22 @@ func nOf(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// openSavedLabels opens the segmentation saved under the name Save
+// offers (<study>_seg.nii.gz beside it), as a study reopened came back
+// with no segments and no hint that its work was there. One that does
+// not fit the study is left alone, said in the status bar.
+func (v *Viewer) openSavedLabels() {
+	dir, name := v.studyFile("_seg.nii.gz")
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	if err := v.OpenLabels(path); err != nil {
+		v.setStatusNote(fmt.Sprintf("%s is beside the study but was not opened: %v", name, err))
+		return
+	}
+	v.loadInfo += " (saved beside the study)"
+	v.updateStatus()
 }
