@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/segvolapp/segvol/viewer/dicom"
 	"github.com/segvolapp/segvol/viewer/nifti"
@@ -79,12 +80,21 @@ func IsNIfTI(path string) bool {
 	return false
 }
 
+// hasNIfTIName reports whether path's name ends in .nii or .nii.gz.
+func hasNIfTIName(path string) bool {
+	low := strings.ToLower(path)
+	return strings.HasSuffix(low, ".nii") || strings.HasSuffix(low, ".nii.gz")
+}
+
 // Open reads the study at path.
 func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, unwrapPath(err))
 	}
-	if IsNIfTI(path) {
+	// A file named as NIfTI is read as NIfTI, so that one that is not says
+	// why in NIfTI's words (it was scanned as DICOM, and "not a DICOM
+	// file" puzzled its user).
+	if IsNIfTI(path) || hasNIfTIName(path) {
 		if opt.Series != "" {
 			return nil, fmt.Errorf("%s is a NIfTI file: it has no series to choose", path)
 		}

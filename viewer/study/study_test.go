@@ -61,3 +61,24 @@ func TestOpenDispatches(t *testing.T) {
 		t.Errorf("missing path: %v", err)
 	}
 }
+
+// TestOpenNIfTINamedSaysNIfTI: a file named .nii or .nii.gz that is no
+// NIfTI (text, a gzip of something else, noise) is refused in NIfTI's
+// words; it was scanned as DICOM, and "not a DICOM file" puzzled its user.
+func TestOpenNIfTINamedSaysNIfTI(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.nii.gz")
+	noise := filepath.Join(dir, "noise.NII")
+	if err := os.WriteFile(text, []byte("hello world\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noise, make([]byte, 600), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{text, noise} {
+		_, err := Open(context.Background(), p, Options{})
+		if err == nil || !strings.Contains(err.Error(), "NIfTI") || strings.Contains(err.Error(), "DICOM") {
+			t.Errorf("%s: %v", filepath.Base(p), err)
+		}
+	}
+}
