@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/segvolapp/segvol/viewer"
+	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
 // sliceRenderer draws a SliceView: the image as a raster, then the
@@ -223,6 +224,26 @@ func (r *sliceRenderer) placeTools() {
 
 func abs32(x float32) float32 { return max(x, -x) }
 
+// emptyHint is what the axial view says with no study open: black views
+// alone told a new user nothing.
+var emptyHint = [2]string{"No study open", "File > Open (Ctrl+O), or drop one here"}
+
+// placeEmptyHint shows emptyHint in the middle of the axial view, in its
+// title and cursor texts (idle without a study).
+func (r *sliceRenderer) placeEmptyHint(size fyne.Size) {
+	if r.v.orient != mpr.Axial {
+		return
+	}
+	y := size.Height / 2
+	for i, txt := range []*canvas.Text{r.title, r.cursorText} {
+		txt.Text = emptyHint[i]
+		m := txt.MinSize()
+		txt.Resize(m)
+		txt.Move(fyne.NewPos(max((size.Width-m.Width)/2, 0), y+float32(i-1)*m.Height))
+		setVisible(txt, true)
+	}
+}
+
 // overlayPad is the margin of the texts drawn at a view's edges.
 const overlayPad = 4
 
@@ -234,6 +255,7 @@ func (r *sliceRenderer) placeOverlays(size fyne.Size) {
 	}
 	if s == nil {
 		r.objects = r.objects[:r.fixed]
+		r.placeEmptyHint(size)
 		return
 	}
 	r.placeTools()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
@@ -324,5 +325,37 @@ func TestSliceViewTopLetterClearOfTitle(t *testing.T) {
 		if width == 600 && !sameLine {
 			t.Errorf("600 wide: the top letter left the title line with room on it")
 		}
+	}
+}
+
+// TestEmptyViewsSayHowToOpen: with no study open the axial view says how
+// to open one (black views alone told a new user nothing); the others
+// stay blank, and the hint goes once a study is in.
+func TestEmptyViewsSayHowToOpen(t *testing.T) {
+	loaded := make(chan error, 1)
+	v := newViewer(t, newTestApp(t), Options{OnLoaded: func(err error) { loaded <- err }, AutosaveInterval: -1})
+	v.win.Resize(fyne.NewSize(1400, 900))
+	shown := func(o mpr.Orientation) []string {
+		r := test.TempWidgetRenderer(t, v.View(o)).(*sliceRenderer)
+		var out []string
+		for _, txt := range []*canvas.Text{r.title, r.cursorText} {
+			if txt.Visible() && txt.Text != "" {
+				out = append(out, txt.Text)
+			}
+		}
+		return out
+	}
+	if got := shown(mpr.Axial); len(got) != 2 || got[0] != emptyHint[0] || got[1] != emptyHint[1] {
+		t.Errorf("the empty axial view shows %q", got)
+	}
+	if got := shown(mpr.Coronal); len(got) != 0 {
+		t.Errorf("the empty coronal view shows %q", got)
+	}
+	v.Open(samplePath, "")
+	if err := await(t, "the sample", loaded); err != nil {
+		t.Fatal(err)
+	}
+	if got := shown(mpr.Axial); len(got) == 0 || got[0] == emptyHint[0] || !strings.HasPrefix(got[0], "Axial") {
+		t.Errorf("with a study the axial view shows %q", got)
 	}
 }
