@@ -126,7 +126,8 @@ func TestMeasureLabelInsideView(t *testing.T) {
 		}
 		n++
 		p, sz := txt.Position(), txt.Size()
-		if p.X < 0 || p.Y < 0 || p.X+sz.Width > size.Width || p.Y+sz.Height > size.Height {
+		// Its backing too, clear of the edges by their texts' margin.
+		if p.X < overlayPad || p.Y < 0 || p.X+sz.Width > size.Width-overlayPad || p.Y+sz.Height > size.Height {
 			t.Errorf("%q lies at %v, %v in a view of %v", txt.Text, p, sz, size)
 		}
 		// Clear of the view's own texts: over them both were unreadable.

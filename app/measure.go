@@ -135,7 +135,8 @@ func (r *sliceRenderer) measureLabel(text string, at fyne.Position) []fyne.Canva
 	// (As placeOverlays places them.)
 	top := overlayPad + r.title.MinSize().Height + gap
 	bottom := view.Height - overlayPad - 2*r.cursorText.MinSize().Height - 6 - r.scaleText.MinSize().Height - gap
-	tp.X = max(0, min(tp.X, view.Width-size.Width-gap))
+	// Its backing clear of the edge by the view texts' margin, not touching it.
+	tp.X = max(overlayPad+gap, min(tp.X, view.Width-size.Width-gap-overlayPad))
 	if tp.Y+size.Height > bottom {
 		// Above the point rather than over it.
 		tp.Y = at.Y - gap - size.Height
