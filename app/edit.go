@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -139,8 +140,16 @@ func (v *Viewer) filled(c labels.Change, takes []labels.Take) {
 	sg, _ := e.Labels().Segment(e.Active())
 	ml := e.Labels().VoxelML()
 	note := editSummary("3D fill ("+sg.Name+")", "the region is the segment's already", c, ml)
+	// The three it took most from: a flood through the body takes from
+	// dozens, and the note is one line.
+	takes = slices.Clone(takes)
+	slices.SortStableFunc(takes, func(a, b labels.Take) int { return b.Lost - a.Lost })
 	sep := "; took "
-	for _, t := range takes {
+	for i, t := range takes {
+		if i == 3 {
+			note += fmt.Sprintf(" and from %d other segments", len(takes)-3)
+			break
+		}
 		from, _ := e.Labels().Segment(t.Value)
 		note += fmt.Sprintf("%s%.1f mL of %s's %.1f", sep, float64(t.Lost)*ml, from.Name, float64(t.Had)*ml)
 		sep = ", "

@@ -484,3 +484,41 @@ func TestDoubleClickDoesNotMoveCursor(t *testing.T) {
 		t.Error("a single click did not move the cursor")
 	}
 }
+
+// TestFillOverManySegmentsNamesTheLargest: a fill through the body of the
+// sample's 41-structure segmentation takes from many; the note names the
+// three it took most from and counts the rest, keeping it to a line.
+func TestFillOverManySegmentsNamesTheLargest(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1, Labels: sampleSeg}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	before := map[uint8]int{}
+	for _, sg := range e.Labels().Segments() {
+		before[sg.Value] = e.Labels().Count(sg.Value)
+	}
+	if _, err := e.AddSegment("flood"); err != nil {
+		t.Fatal(err)
+	}
+	x, y := v.Session().CursorOnScreen(mpr.Axial)
+	v.SetTool(viewer.ToolFill)
+	v.brushPanel.tolerance.SetText("100")
+	press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(float32(x), float32(y)))
+	most, mostLost, took := "", 0, 0
+	for _, sg := range e.Labels().Segments() {
+		if lost := before[sg.Value] - e.Labels().Count(sg.Value); lost > 0 {
+			took++
+			if lost > mostLost {
+				most, mostLost = sg.Name, lost
+			}
+		}
+	}
+	if took <= 3 {
+		t.Fatalf("the fill took from %d segments: no test of many", took)
+	}
+	want := fmt.Sprintf("took %.1f mL of %s's", float64(mostLost)*e.Labels().VoxelML(), most)
+	if !strings.Contains(v.loadInfo, want) || !strings.Contains(v.loadInfo, fmt.Sprintf("and from %d other segments", took-3)) {
+		t.Errorf("a fill over %d segments says %q; want %q first and the rest counted", took, v.loadInfo, want)
+	}
+}
