@@ -148,6 +148,9 @@ func (v *Viewer) segmented(gen int, ctx context.Context, mask []uint8, took time
 		a.latency = took
 		err = v.session.Edit().SetPreview(mask)
 		v.updateStatus()
+		if err == nil {
+			v.showInSidePanel(v.aiPanel.accept)
+		}
 	}
 	if v.onSegmented != nil {
 		v.onSegmented(err)

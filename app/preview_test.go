@@ -382,3 +382,33 @@ func TestAcceptOfNothingSaysWhy(t *testing.T) {
 		t.Errorf("status note %q does not say that nothing was accepted, and why", v.loadInfo)
 	}
 }
+
+// TestResultBringsAcceptIntoSight: on a 1366x768 screen the AI panel's
+// Accept lay below the side panel's fold; a result scrolls the panel as
+// little as brings it into sight (the segment list stays as far up as it
+// can), and a second result moves nothing.
+func TestResultBringsAcceptIntoSight(t *testing.T) {
+	v, segmented, box := liverViewer(t)
+	v.FitScreen(fyne.NewSize(1366, 768))
+	side, accept := v.side, v.aiPanel.accept
+	d := fyne.CurrentApp().Driver()
+	inSight := func() bool {
+		top := d.AbsolutePositionForObject(accept).Y - d.AbsolutePositionForObject(side).Y
+		return top >= 0 && top+accept.Size().Height <= side.Size().Height
+	}
+	side.ScrollToOffset(fyne.Position{})
+	if inSight() {
+		t.Fatal("Accept is in sight at 1366x768 already: nothing to test")
+	}
+	box(mpr.Axial)
+	awaitPreview(t, segmented)
+	if !inSight() {
+		t.Fatalf("after a result the panel is at %.0f and Accept out of sight (at %v, %v; panel %v, content %v)", side.Offset.Y, d.AbsolutePositionForObject(accept).Y-d.AbsolutePositionForObject(side).Y, accept.Size(), side.Size(), side.Content.Size())
+	}
+	at := side.Offset.Y
+	box(mpr.Coronal)
+	awaitPreview(t, segmented)
+	if side.Offset.Y != at {
+		t.Errorf("a second result moved the panel from %.0f to %.0f", at, side.Offset.Y)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -52,5 +53,28 @@ func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
 	}
 	if p := w.panel(); p != nil {
 		p.Scrolled(ev)
+	}
+}
+
+// showInSidePanel scrolls the side panel as little as brings o whole into
+// sight: on a 1366x768 screen a result's Accept and Reject lay below the
+// fold, and the user scrolled for them after every prompt.
+func (v *Viewer) showInSidePanel(o fyne.CanvasObject) {
+	p := v.side
+	if p == nil || !o.Visible() {
+		return
+	}
+	// Laid out now: the result's own lines (its size, the box hint) moved
+	// o down after a position taken before them.
+	p.Refresh()
+	p.Content.Refresh()
+	d := fyne.CurrentApp().Driver()
+	top := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(p).Y + p.Offset.Y
+	bottom := top + o.Size().Height + theme.Padding()
+	switch {
+	case bottom > p.Offset.Y+p.Size().Height:
+		p.ScrollToOffset(fyne.NewPos(p.Offset.X, bottom-p.Size().Height))
+	case top < p.Offset.Y:
+		p.ScrollToOffset(fyne.NewPos(p.Offset.X, top))
 	}
 }
