@@ -93,8 +93,9 @@ func Open(ctx context.Context, path string, opt Options) (*Study, error) {
 	}
 	// A file named as NIfTI is read as NIfTI, so that one that is not says
 	// why in NIfTI's words (it was scanned as DICOM, and "not a DICOM
-	// file" puzzled its user).
-	if IsNIfTI(path) || hasNIfTIName(path) {
+	// file" puzzled its user); the name is checked first, sparing such a
+	// file a header read that nifti.Read does again.
+	if hasNIfTIName(path) || IsNIfTI(path) {
 		if opt.Series != "" {
 			return nil, fmt.Errorf("%s is a NIfTI file: it has no series to choose", path)
 		}
