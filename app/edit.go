@@ -58,9 +58,9 @@ func (v *Viewer) syncUndo() {
 	if v.session == nil || m.menu == nil {
 		return
 	}
-	lm := v.session.Edit().Labels()
-	u, canU := lm.CanUndo()
-	r, canR := lm.CanRedo()
+	e := v.session.Edit()
+	u, canU := e.CanUndo()
+	r, canR := e.CanRedo()
 	ul, rl := "Undo", "Redo"
 	if canU {
 		ul = "Undo " + u
@@ -84,7 +84,7 @@ func (v *Viewer) Undo() {
 	}
 	// Said, so that a note of the step undone ("accepted into…") does
 	// not stay as if it still held.
-	name, _ := v.session.Edit().Labels().CanUndo()
+	name, _ := v.session.Edit().CanUndo()
 	if v.session.Edit().Undo() {
 		v.setStatusNote("undone: " + name)
 	} else {
@@ -97,7 +97,7 @@ func (v *Viewer) Redo() {
 	if v.session == nil || v.dialogShown() {
 		return
 	}
-	name, _ := v.session.Edit().Labels().CanRedo()
+	name, _ := v.session.Edit().CanRedo()
 	if v.session.Edit().Redo() {
 		v.setStatusNote("redone: " + name)
 	} else {

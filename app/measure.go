@@ -200,7 +200,11 @@ func (p *measurementsPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) 
 	m := p.items[i]
 	c := inGutter(o)
 	c.Objects[0].(*widget.Label).SetText(p.rowText(m))
-	c.Objects[1].(*widget.Button).OnTapped = func() { p.v.session.Edit().RemoveMeasurement(m.ID) }
+	c.Objects[1].(*widget.Button).OnTapped = func() {
+		if p.v.session.Edit().RemoveMeasurement(m.ID) {
+			p.v.setStatusNote("deleted " + m.Name + " (Ctrl+Z brings it back)")
+		}
+	}
 }
 
 func (p *measurementsPanel) rowText(m viewer.Measurement) string {

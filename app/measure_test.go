@@ -131,6 +131,14 @@ func TestMeasurementsDrawListSaveReopen(t *testing.T) {
 	if d := drawnTexts(t, ax); len(d) != 0 {
 		t.Errorf("deleted measurements still drawn: %q", d)
 	}
+	// A deletion is undone as any edit, named in the Edit menu.
+	if !strings.Contains(v.status.Text, "deleted Ellipse 3 (Ctrl+Z") || v.editItems.undo.Label != "Undo delete Ellipse 3" {
+		t.Errorf("after deleting: status %q, Edit menu %q", v.status.Text, v.editItems.undo.Label)
+	}
+	v.Undo()
+	if texts := panelTexts(v.measurePanel.content); !hasPrefix(texts, "Ellipse 3: ") || !strings.Contains(v.status.Text, "undone: delete Ellipse 3") {
+		t.Errorf("after Ctrl+Z: panel %q, status %q", texts, v.status.Text)
+	}
 	if err := v.OpenLabels(path); err != nil {
 		t.Fatal(err)
 	}

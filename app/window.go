@@ -314,6 +314,7 @@ func (v *Viewer) segmentationChanged(w viewer.What) {
 	}
 	if w&viewer.MeasuresChanged != 0 {
 		v.measurePanel.sync()
+		v.syncUndo()
 	}
 }
 

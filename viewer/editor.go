@@ -201,12 +201,36 @@ func (e *Editor) CheckUnlocked() error {
 	return nil
 }
 
-// Undo undoes the last step and reports whether there was one. An undone
+// CanUndo names the step Undo would take: a point of an angle being
+// placed, a change to the measurements or the label map's last step.
+func (e *Editor) CanUndo() (string, bool) {
+	if len(e.meas.pending) > 0 {
+		return "angle point", true
+	}
+	if s, ok := e.nextMeasureStep(e.meas.undo); ok {
+		return s.name, true
+	}
+	return e.labels.CanUndo()
+}
+
+// CanRedo names the step Redo would take.
+func (e *Editor) CanRedo() (string, bool) {
+	if s, ok := e.nextMeasureStep(e.meas.redo); ok {
+		return s.name, true
+	}
+	return e.labels.CanRedo()
+}
+
+// Undo undoes the last step, of the measurements or the label map, and
+// reports whether there was one. An undone
 // Accept leaves the segment it filled, when that was there before it, for
 // the next prompt to fill again (one the prompt or Accept added goes with
 // it); undoing a later step keeps it safe from the next prompt.
 func (e *Editor) Undo() bool {
 	e.EndStroke()
+	if e.undoMeasure() {
+		return true
+	}
 	undone := e.labels.LastStep()
 	_, ok := e.labels.Undo()
 	if ok && undone == e.accepted {
@@ -225,6 +249,9 @@ func (e *Editor) Undo() bool {
 // went into the accepted segment.
 func (e *Editor) Redo() bool {
 	e.EndStroke()
+	if e.redoMeasure() {
+		return true
+	}
 	_, ok := e.labels.Redo()
 	if ok && e.labels.LastStep() == e.accepted {
 		e.active, e.nextObject = e.into, true

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
+	"github.com/segvolapp/segvol/viewer/labels"
 	"github.com/segvolapp/segvol/viewer/mpr"
 )
 
@@ -82,6 +84,18 @@ type measurements struct {
 	pending [][3]float64 // the points of an unfinished angle
 	view    mpr.Orientation
 	dirty   bool // changed since saved or read
+	// Measurements made and deleted are undone with the label map's steps,
+	// in the order they were made (Ctrl+Z after a ruler undid an older
+	// brush stroke instead).
+	undo, redo []measureStep
+}
+
+// measureStep is one change to the measurements. at is the label map's
+// state it followed: the change is undone next when the map is back there.
+type measureStep struct {
+	name          string
+	before, after []Measurement
+	at            labels.State
 }
 
 // minDragPx is the shortest drag (screen pixels) that makes a ruler or an
@@ -91,25 +105,81 @@ const minDragPx = 3
 // Measurements are the measurements in the order they were made.
 func (e *Editor) Measurements() []Measurement { return append([]Measurement(nil), e.meas.list...) }
 
-// SetMeasurements replaces the measurements (those read from a file).
+// SetMeasurements replaces the measurements (those read from a file); it
+// is not a step to undo.
 func (e *Editor) SetMeasurements(ms []Measurement) {
 	e.meas.list, e.meas.pending = nil, nil
 	for _, m := range ms {
 		e.add(m)
 	}
 	e.meas.dirty = false
+	e.meas.undo, e.meas.redo = nil, nil
 	e.measuresChanged()
 }
 
 func (e *Editor) add(m Measurement) Measurement {
+	before := slices.Clone(e.meas.list)
 	e.meas.nextID++
 	m.ID = e.meas.nextID
 	if m.Name == "" {
 		m.Name = fmt.Sprintf("%s %d", m.Kind, m.ID)
 	}
 	e.meas.list = append(e.meas.list, m)
-	e.meas.dirty = true
+	e.measureStep(m.Name, before)
 	return m
+}
+
+// measureStep makes the change from before to the list as it is now a
+// step to undo. As any new step, it ends what could be redone.
+func (e *Editor) measureStep(name string, before []Measurement) {
+	e.meas.undo = append(e.meas.undo, measureStep{name: name, before: before, after: slices.Clone(e.meas.list), at: e.labels.State()})
+	e.meas.redo = nil
+	e.labels.DropRedo()
+	e.meas.dirty = true
+}
+
+// nextMeasureStep is the measurements' step that Undo (or Redo) would take
+// next, if it comes before the label map's: the top of steps, made when the
+// map was as it is now.
+func (e *Editor) nextMeasureStep(steps []measureStep) (measureStep, bool) {
+	if len(steps) == 0 {
+		return measureStep{}, false
+	}
+	s := steps[len(steps)-1]
+	return s, s.at.SameStep(e.labels.State())
+}
+
+// undoMeasure takes back a point of an angle being placed, or the last
+// change to the measurements when it is the last change of all.
+func (e *Editor) undoMeasure() bool {
+	if n := len(e.meas.pending); n > 0 {
+		e.meas.pending = e.meas.pending[:n-1]
+		e.measuresChanged()
+		return true
+	}
+	s, ok := e.nextMeasureStep(e.meas.undo)
+	if !ok {
+		return false
+	}
+	e.meas.undo = e.meas.undo[:len(e.meas.undo)-1]
+	e.meas.redo = append(e.meas.redo, s)
+	e.meas.list, e.meas.dirty = slices.Clone(s.before), true
+	e.measuresChanged()
+	return true
+}
+
+// redoMeasure redoes the last undone change to the measurements when it
+// was undone at the label map's present state.
+func (e *Editor) redoMeasure() bool {
+	s, ok := e.nextMeasureStep(e.meas.redo)
+	if !ok {
+		return false
+	}
+	e.meas.redo = e.meas.redo[:len(e.meas.redo)-1]
+	e.meas.undo = append(e.meas.undo, s)
+	e.meas.list, e.meas.dirty = slices.Clone(s.after), true
+	e.measuresChanged()
+	return true
 }
 
 func (e *Editor) measuresChanged() {
@@ -171,8 +241,9 @@ func (e *Editor) AddEllipse(o mpr.Orientation, x0, y0, x1, y1 float64) (Measurem
 func (e *Editor) RemoveMeasurement(id int) bool {
 	for i, m := range e.meas.list {
 		if m.ID == id {
-			e.meas.list = append(e.meas.list[:i], e.meas.list[i+1:]...)
-			e.meas.dirty = true
+			before := slices.Clone(e.meas.list)
+			e.meas.list = slices.Delete(e.meas.list, i, i+1)
+			e.measureStep("delete "+m.Name, before)
 			e.measuresChanged()
 			return true
 		}

@@ -244,3 +244,91 @@ func TestMeasurementsSlicerMarkups(t *testing.T) {
 		t.Errorf("stale markups file: %v", err)
 	}
 }
+
+// TestUndoTakesMeasurementsInTurn: Ctrl+Z after a ruler took back an older
+// brush stroke and left the ruler. Undo and Redo now go through the
+// measurements and the label map's steps in the order they were made, a
+// half-placed angle's points first, and name what they would take.
+func TestUndoTakesMeasurementsInTurn(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	e.AddSegment("")
+	e.SetTool(ToolBrush)
+	if err := e.StrokeAt(mpr.Axial, 150, 150); err != nil {
+		t.Fatal(err)
+	}
+	e.EndStroke()
+	painted := e.Labels().Statistics()[0].Voxels
+	ruler, err := e.AddRuler(mpr.Axial, 100, 100, 200, 120)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AngleClick(mpr.Axial, 50, 50)
+	e.AngleClick(mpr.Axial, 80, 50)
+	count := func(want int, when string) {
+		t.Helper()
+		if n := len(e.Measurements()); n != want {
+			t.Errorf("%s: %d measurements, want %d", when, n, want)
+		}
+		if n := len(e.MeasurementsOn(mpr.Axial)); n < want {
+			t.Errorf("%s: %d on the axial view", when, n)
+		}
+	}
+	undo := func(name string) {
+		t.Helper()
+		if got, _ := e.CanUndo(); got != name {
+			t.Errorf("Undo would take %q, want %q", got, name)
+		}
+		if !e.Undo() {
+			t.Fatalf("nothing undone, want %q", name)
+		}
+	}
+	undo("angle point")
+	undo("angle point")
+	if e.MeasurementsOn(mpr.Axial)[0].Kind != Ruler || len(e.MeasurementsOn(mpr.Axial)) != 1 {
+		t.Error("the half-placed angle is still shown")
+	}
+	undo(ruler.Name)
+	count(0, "ruler undone")
+	if e.Labels().Statistics()[0].Voxels != painted {
+		t.Fatal("undoing the ruler changed the labels")
+	}
+	undo("Brush")
+	if e.Labels().Count(e.Active()) != 0 {
+		t.Error("the stroke is still there")
+	}
+	for _, name := range []string{"Brush", ruler.Name} {
+		if got, _ := e.CanRedo(); got != name {
+			t.Errorf("Redo would take %q, want %q", got, name)
+		}
+		e.Redo()
+	}
+	count(1, "redone")
+	if e.Labels().Count(e.Active()) != painted {
+		t.Error("the stroke was not redone")
+	}
+
+	// Deleting a measurement is a step too; a new one ends what could be
+	// redone, of the labels too.
+	if !e.RemoveMeasurement(ruler.ID) {
+		t.Fatal("ruler not removed")
+	}
+	undo("delete " + ruler.Name)
+	count(1, "delete undone")
+	undo(ruler.Name)
+	undo("Brush")
+	e.AddRuler(mpr.Axial, 10, 10, 60, 60)
+	if name, ok := e.CanRedo(); ok {
+		t.Errorf("after a new ruler Redo would take %q", name)
+	}
+	if e.Redo() || e.Labels().Count(e.Active()) != 0 {
+		t.Error("Redo after a new ruler brought the stroke back")
+	}
+
+	// Measurements read from a file are not a step.
+	e.SetMeasurements(nil)
+	got, _ := e.CanUndo()
+	if want, _ := e.Labels().CanUndo(); got != want {
+		t.Errorf("after reading measurements Undo would take %q, not the labels' %q", got, want)
+	}
+}

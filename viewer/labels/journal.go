@@ -151,10 +151,7 @@ func (j *journal) commit() {
 	if len(s.chunks) == 0 && s.tabBefore == nil {
 		return
 	}
-	for _, r := range j.redo {
-		j.bytes -= r.bytes()
-	}
-	j.redo = nil
+	j.dropRedo()
 	j.seq++
 	s.id = j.seq
 	j.undo = append(j.undo, s)
@@ -198,6 +195,10 @@ type State struct {
 	ok   bool
 }
 
+// SameStep reports whether s and t are at the same undo step, whatever
+// the segments' visibility, opacity or locks (which are not steps).
+func (s State) SameStep(t State) bool { return s.ok && t.ok && s.step == t.step }
+
 // State is what the map holds now.
 func (m *LabelMap) State() State {
 	m.mu.RLock()
@@ -223,6 +224,21 @@ func (m *LabelMap) CanRedo() (string, bool) {
 		return "", false
 	}
 	return m.hist.redo[len(m.hist.redo)-1].name, true
+}
+
+// DropRedo forgets the undone steps: a step made outside the map (a
+// measurement) ends what could be redone, as one of the map's own does.
+func (m *LabelMap) DropRedo() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hist.dropRedo()
+}
+
+func (j *journal) dropRedo() {
+	for _, r := range j.redo {
+		j.bytes -= r.bytes()
+	}
+	j.redo = nil
 }
 
 // Undo reverts the last step exactly (locks do not apply) and reports what
