@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer"
@@ -330,6 +333,8 @@ type aiPanel struct {
 	v        *Viewer
 	prompts  *widget.List
 	rows     []promptRow
+	rowH     float32           // a prompt row's height
+	listMin  *canvas.Rectangle // the prompt list's height, as its rows need
 	bar      *widget.ProgressBar
 	stage    *widget.Label
 	boxHint  *widget.Label // what to do about a box whose depth was guessed
@@ -355,18 +360,23 @@ var acceptOps = []struct {
 
 func newAIPanel(v *Viewer) *aiPanel {
 	p := &aiPanel{v: v}
-	p.prompts = widget.NewList(func() int { return len(p.rows) },
-		func() fyne.CanvasObject {
-			text := widget.NewLabel("")
-			text.Truncation = fyne.TextTruncateEllipsis // not under the button
-			return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButton("✕", nil), text))
-		},
+	newRow := func() fyne.CanvasObject {
+		text := widget.NewLabel("")
+		text.Truncation = fyne.TextTruncateEllipsis // not under the button
+		return scrollGutter(container.NewBorder(nil, nil, nil, widget.NewButton("✕", nil), text))
+	}
+	p.prompts = widget.NewList(func() int { return len(p.rows) }, newRow,
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			c := inGutter(o)
 			r := p.rows[i]
 			c.Objects[0].(*widget.Label).SetText(r.text)
 			c.Objects[1].(*widget.Button).OnTapped = func() { v.removePrompt(r.id) }
 		})
+	// The list grows with its prompts up to maxPromptRows: an empty list
+	// a hundred pixels high kept a result's Accept below the fold on a
+	// 1366x768 screen.
+	p.rowH = newRow().MinSize().Height
+	p.listMin = canvas.NewRectangle(color.Transparent)
 	p.bar = widget.NewProgressBar()
 	p.stage = widget.NewLabel("")
 	p.stage.Wrapping = fyne.TextWrapWord // an engine's stage can be long; the panel does not widen
@@ -391,7 +401,7 @@ func newAIPanel(v *Viewer) *aiPanel {
 	v.keyless(p.prompts, p.auto, p.opSelect)
 	p.content = container.NewVBox(
 		widget.NewLabelWithStyle("AI segmentation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		atLeast(100, v.wheelToPanel(p.prompts)), p.boxHint,
+		container.NewStack(p.listMin, v.wheelToPanel(p.prompts)), p.boxHint,
 		container.NewHBox(p.run, p.cancel, p.auto),
 		p.bar, p.stage,
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.accept, p.reject), p.opSelect),
@@ -475,8 +485,14 @@ func (p *aiPanel) sync() {
 	} else {
 		p.boxHint.Hide()
 	}
+	// A list puts a padding between its rows.
+	n := float32(min(max(len(p.rows), 1), maxPromptRows))
+	p.listMin.SetMinSize(fyne.NewSize(0, n*(p.rowH+theme.Padding())-theme.Padding()))
 	p.prompts.Refresh()
 }
+
+// maxPromptRows is how many prompts the list shows before it scrolls.
+const maxPromptRows = 3
 
 // promptsChanged runs the segmentation again when prompts change (and
 // auto-run is on); otherwise a run in progress stops, as its result would

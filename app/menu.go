@@ -123,10 +123,11 @@ func (v *Viewer) toggleLinked() {
 // or shows it again.
 func (v *Viewer) toggleSidePanel() {
 	v.sideItem.Checked = !v.sideItem.Checked
+	// The split's trailing part: the side panel in its fitting layout.
 	if v.sideItem.Checked {
-		v.side.Show()
+		v.split.Trailing.Show()
 	} else {
-		v.side.Hide()
+		v.split.Trailing.Hide()
 	}
 	v.split.Refresh()
 	v.win.MainMenu().Refresh()

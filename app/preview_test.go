@@ -384,9 +384,11 @@ func TestAcceptOfNothingSaysWhy(t *testing.T) {
 }
 
 // TestResultBringsAcceptIntoSight: on a 1366x768 screen the AI panel's
-// Accept lay below the side panel's fold; a result scrolls the panel as
-// little as brings it into sight (the segment list stays as far up as it
-// can), and a second result moves nothing.
+// Accept lay below the side panel's fold; the segment list gives up rows
+// (three left) and the prompt list has as many as its prompts, so that a
+// result's Accept is in sight with the list's first rows; where it is not,
+// a result scrolls the panel as little as brings it into sight. A second
+// result moves nothing.
 func TestResultBringsAcceptIntoSight(t *testing.T) {
 	v, segmented, box := liverViewer(t)
 	v.FitScreen(fyne.NewSize(1366, 768))
@@ -397,13 +399,19 @@ func TestResultBringsAcceptIntoSight(t *testing.T) {
 		return top >= 0 && top+accept.Size().Height <= side.Size().Height
 	}
 	side.ScrollToOffset(fyne.Position{})
-	if inSight() {
-		t.Fatal("Accept is in sight at 1366x768 already: nothing to test")
-	}
 	box(mpr.Axial)
 	awaitPreview(t, segmented)
 	if !inSight() {
 		t.Fatalf("after a result the panel is at %.0f and Accept out of sight (at %v, %v; panel %v, content %v)", side.Offset.Y, d.AbsolutePositionForObject(accept).Y-d.AbsolutePositionForObject(side).Y, accept.Size(), side.Size(), side.Content.Size())
+	}
+	// The segment list's first rows stay in sight with it, three at least:
+	// with ten rows always, Accept lay below the fold and bringing it into
+	// sight scrolled the list's title and first eight rows away.
+	list := v.segPanel.list
+	top := d.AbsolutePositionForObject(list).Y - d.AbsolutePositionForObject(side).Y
+	shown := min(top+list.Size().Height, side.Size().Height) - top
+	if rows := v.segPanel.rowsHeight(fewRows); top < 0 || shown < rows {
+		t.Errorf("after a result the segment list's top is at %.0f px in the panel and %.0f px of it in sight, want its first %d rows (%.0f px)", top, shown, fewRows, rows)
 	}
 	at := side.Offset.Y
 	box(mpr.Coronal)

@@ -32,12 +32,15 @@ type segmentsPanel struct {
 	outline *widget.Check
 	global  *widget.Slider
 	content fyne.CanvasObject
+	listMin *canvas.Rectangle // the list's least height, as fitRows sets it
 	timer   *time.Timer
 	syncing bool // the panel is being set from the session, not the user
 }
 
-// segmentRows is how many segments the list shows at least.
-const segmentRows = 10
+// The list shows segmentRows segments at least where the side panel is
+// high enough to show the AI panel below them, and down to fewRows where
+// it is not.
+const segmentRows, fewRows = 10, 3
 
 func newSegmentsPanel(v *Viewer) *segmentsPanel {
 	p := &segmentsPanel{v: v, stats: map[uint8]labels.Stats{}}
@@ -70,8 +73,10 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 		widget.NewButton("Colour", v.recolorSegmentDialog),
 		widget.NewButton("Delete", v.deleteActiveSegment))
 	// The list takes the height the panel has to spare, and never less
-	// than segmentRows rows (a list puts a padding between its rows).
-	list := atLeast(segmentRows*(p.newRow().MinSize().Height+theme.Padding())-theme.Padding(), v.wheelToPanel(p.list))
+	// than fitRows allows.
+	p.listMin = canvas.NewRectangle(color.Transparent)
+	p.listMin.SetMinSize(fyne.NewSize(0, p.rowsHeight(segmentRows)))
+	list := container.NewStack(p.listMin, v.wheelToPanel(p.list))
 	p.content = container.NewBorder(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(buttons,
@@ -88,6 +93,42 @@ func atLeast(h float32, o fyne.CanvasObject) fyne.CanvasObject {
 	r := canvas.NewRectangle(color.Transparent)
 	r.SetMinSize(fyne.NewSize(0, h))
 	return container.NewStack(r, o)
+}
+
+// rowsHeight is the height of n rows of the list, which puts a padding
+// between its rows.
+func (p *segmentsPanel) rowsHeight(n int) float32 {
+	return float32(n)*(p.newRow().MinSize().Height+theme.Padding()) - theme.Padding()
+}
+
+// fitRows sets the list's least height for a side panel h high: as many
+// rows as leave the AI panel (a result's Accept and Reject) in sight below
+// them, segmentRows at most and fewRows at least. With ten rows always,
+// on a 1366x768 screen the AI panel lay below the fold, and bringing a
+// result's Accept into sight scrolled the list away.
+func (p *segmentsPanel) fitRows(h float32) {
+	pad := theme.Padding()
+	row := p.rowsHeight(1) + pad
+	// What lies above the AI panel's end besides the list: the segment
+	// panel's other parts, a separator and the AI panel.
+	other := p.content.MinSize().Height - p.listMin.MinSize().Height + 2*pad + p.v.aiPanel.content.MinSize().Height
+	rows := min(max(int((h-other+pad)/row), fewRows), segmentRows)
+	if want := p.rowsHeight(rows); want != p.listMin.MinSize().Height {
+		p.listMin.SetMinSize(fyne.NewSize(0, want))
+		p.content.Refresh()
+	}
+}
+
+// sidePanelLayout gives the side panel its size, having fitted the
+// segment list's rows to its height.
+type sidePanelLayout struct{ v *Viewer }
+
+func (l sidePanelLayout) MinSize(o []fyne.CanvasObject) fyne.Size { return o[0].MinSize() }
+
+func (l sidePanelLayout) Layout(o []fyne.CanvasObject, size fyne.Size) {
+	l.v.segPanel.fitRows(size.Height)
+	o[0].Move(fyne.Position{})
+	o[0].Resize(size)
 }
 
 func (p *segmentsPanel) edit() *viewer.Editor {

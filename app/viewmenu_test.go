@@ -181,18 +181,28 @@ func TestLayoutFits1280x800(t *testing.T) {
 	for _, bad := range cutOff(t, c.Content()) {
 		t.Error("cut off in the narrowed panel: " + bad)
 	}
-	v.FitScreen(fyne.NewSize(1280, 800))
-	// Rows whole in view: a row and the padding after it, but the last.
+	// The segment list shows as many rows as leave the AI panel's Accept
+	// in sight below it: three at least on a 1280x800 screen, ten on a
+	// 1920x1080 one.
 	row, pad := v.segPanel.newRow().MinSize().Height, theme.Padding()
-	if h := v.segPanel.list.Size().Height; (h+pad)/(row+pad) < 10 {
-		t.Errorf("segment list %.0f high: %.1f rows of %.0f", h, (h+pad)/(row+pad), row)
-	}
-	// And they show without scrolling the side panel.
 	d := fyne.CurrentApp().Driver()
-	top := d.AbsolutePositionForObject(v.segPanel.list).Y - d.AbsolutePositionForObject(v.side).Y
-	if end, h := top+v.segPanel.list.Size().Height, v.side.Size().Height; end > h {
-		t.Errorf("the segment list ends %.0f px down the side panel, which is %.0f high", end, h)
+	for _, c := range []struct {
+		screen fyne.Size
+		rows   int
+	}{{fyne.NewSize(1280, 800), fewRows}, {fyne.NewSize(1920, 1080), segmentRows}} {
+		v.FitScreen(c.screen)
+		v.side.ScrollToOffset(fyne.Position{})
+		// Rows whole in view: a row and the padding after it, but the last.
+		if h := v.segPanel.list.Size().Height; (h+pad)/(row+pad) < float32(c.rows) {
+			t.Errorf("%v screen: segment list %.0f high: %.1f rows of %.0f", c.screen, h, (h+pad)/(row+pad), row)
+		}
+		acc := v.aiPanel.accept
+		end := d.AbsolutePositionForObject(acc).Y + acc.Size().Height - d.AbsolutePositionForObject(v.side).Y
+		if h := v.side.Size().Height; end > h {
+			t.Errorf("%v screen: Accept ends %.0f px down the side panel, which is %.0f high", c.screen, end, h)
+		}
 	}
+	v.FitScreen(fyne.NewSize(1280, 800))
 	// Hiding the side panel gives the views its width.
 	w0 := v.View(mpr.Axial).Size().Width
 	side := viewMenuItem(t, v, "Side panel")

@@ -65,15 +65,18 @@ func (v *Viewer) showInSidePanel(o fyne.CanvasObject) {
 		return
 	}
 	// Laid out now: the result's own lines (its size, the box hint) moved
-	// o down after a position taken before them.
+	// o down after a position taken before them, and the segment list
+	// gives up rows for them where the panel is short.
+	v.segPanel.fitRows(p.Size().Height)
 	p.Refresh()
 	p.Content.Refresh()
 	d := fyne.CurrentApp().Driver()
 	top := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(p).Y + p.Offset.Y
-	bottom := top + o.Size().Height + theme.Padding()
+	bottom := top + o.Size().Height
 	switch {
 	case bottom > p.Offset.Y+p.Size().Height:
-		p.ScrollToOffset(fyne.NewPos(p.Offset.X, bottom-p.Size().Height))
+		// A padding below it, as between the panel's controls.
+		p.ScrollToOffset(fyne.NewPos(p.Offset.X, bottom+theme.Padding()-p.Size().Height))
 	case top < p.Offset.Y:
 		p.ScrollToOffset(fyne.NewPos(p.Offset.X, top))
 	}

@@ -152,7 +152,7 @@ func New(a fyne.App, opt Options) *Viewer {
 	v.side = container.NewVScroll(scrollGutter(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), v.aiPanel.content,
 		widget.NewSeparator(), v.brushPanel.content, widget.NewSeparator(), v.measurePanel.content), nil, nil, v.segPanel.content)))
 	v.side.SetMinSize(fyne.NewSize(sidePanelMin, 0))
-	v.split = container.NewHSplit(v.panes, v.side)
+	v.split = container.NewHSplit(v.panes, container.New(sidePanelLayout{v}, v.side))
 	v.time = newTimeBar(v)
 	v.top = container.NewVBox(v.tools.content)
 	v.win.SetContent(container.NewBorder(v.top, container.NewVBox(v.time.content, v.status), nil, nil, v.split))
@@ -499,8 +499,7 @@ const sidePanelWidth = 340
 
 // FitScreen sizes the window to 95% of the width and 90% of the height of
 // a screen of the given size (in Fyne units; the height leaves room for a
-// task bar and a title bar, and gives the segment list its 10 rows on a
-// 1280x800 screen; the width gives the tool row its 1180 from a 1280 wide
+// task bar and a title bar; the width gives the tool row its 1180 from a 1280 wide
 // screen up, where 85% of a 1366x768 laptop's made it scroll), at least
 // minWindow where the screen has room for it; a zero screen (not known)
 // gives defaultWindow. The side panel keeps its width.
