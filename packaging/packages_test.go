@@ -214,10 +214,10 @@ func TestWindowsInstaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// NSIS's stub is 32-bit x86 (it runs on every Windows and installs the
-	// x64 programs); its compressed payload follows the PE image.
-	opt, ok := f.OptionalHeader.(*pe.OptionalHeader32)
-	if !ok || f.Machine != pe.IMAGE_FILE_MACHINE_I386 || opt.Subsystem != pe.IMAGE_SUBSYSTEM_WINDOWS_GUI {
+	// NSIS's amd64 stub, like the programs it installs (segvol.nsi says
+	// why); its compressed payload follows the PE image.
+	opt, ok := f.OptionalHeader.(*pe.OptionalHeader64)
+	if !ok || f.Machine != pe.IMAGE_FILE_MACHINE_AMD64 || opt.Subsystem != pe.IMAGE_SUBSYSTEM_WINDOWS_GUI {
 		t.Errorf("installer: machine %#x, optional header %T", f.Machine, f.OptionalHeader)
 	}
 	if !bytes.Contains(b, []byte("NullsoftInst")) {

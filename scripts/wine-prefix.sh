@@ -3,8 +3,9 @@
 # Windows package tests (packaging/wine_test.go), so Wine's slow first start
 # is paid once per run:
 #   scripts/wine-prefix.sh DIR      then WINEPREFIX=DIR wine ...
-# NSIS installers are 32-bit programs, so wine32 (i386) is needed beside
-# wine64, and the prefix is made after both are installed. Debian 12's Wine 8
+# Only wine64: the installer is a 64-bit NSIS program like the others, and
+# some machines (CI's among them) cannot run i386 code, where wine32's loader
+# fails with "Exec format error". Debian 12's Wine 8
 # lacks bcryptprimitives.dll, which Go 1.22+ programs load before main: a
 # stand-in built here from packaging/windows/wine/bcryptprimitives.c goes into
 # the prefix's system32 (tests only; never packaged).
@@ -12,13 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${1:?usage: scripts/wine-prefix.sh DIR}
 
-if ! dpkg --print-foreign-architectures | grep -qx i386; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo dpkg --add-architecture i386
-  $sudo apt-get update -qq
-fi
-"$root/scripts/apt-deps.sh" wine wine64 wine32:i386 gcc-mingw-w64-x86-64 xvfb xauth
+"$root/scripts/apt-deps.sh" wine wine64 gcc-mingw-w64-x86-64 xvfb xauth
 
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)

@@ -4,7 +4,10 @@
 ; adds a Start-menu entry and an uninstaller listed in Apps & features.
 ; Optional, off by default: .nii and .nii.gz open in the viewer (the
 ; components page, or /ASSOCIATE on a silent install's command line).
-Unicode true
+; The installer is a 64-bit program, like the programs it installs: Windows
+; on x64 runs it natively, and it needs no 32-bit support where it is tested
+; (Wine without wine32, on machines that cannot run i386 code).
+Target amd64-unicode
 !include "MUI2.nsh"
 !include "FileFunc.nsh"
 !include "LogicLib.nsh"
@@ -17,7 +20,8 @@ Unicode true
 Name "${APP} ${VERSION}"
 OutFile "${OUT}"
 ; An upgrade goes where the previous install is: .onInit reads that from
-; the 64-bit registry view (InstallDirRegKey reads the 32-bit one only).
+; the registry (and from the 32-bit view, where older 32-bit installers
+; wrote it).
 InstallDir "$PROGRAMFILES64\${APP}"
 RequestExecutionLevel admin
 SetCompressor /SOLID lzma
@@ -77,13 +81,13 @@ Section /o "Open .nii and .nii.gz files with SegVol" SecAssoc
   System::Call 'shell32::SHChangeNotify(i 0x08000000, i 0, p 0, p 0)'
 SectionEnd
 
-; The installer is 32-bit (NSIS's stub); the programs are 64-bit, so their
-; registry entries go to the 64-bit view, not Wow6432Node.
+; The programs are 64-bit, so their registry entries go to the 64-bit view
+; (a 64-bit installer's default; said so for the 32-bit lookups below).
 Function .onInit
   SetRegView 64
   ; The previous install's folder, unless /D chose another than the default
-  ; (NSIS has set $INSTDIR from /D before .onInit runs). Installs made before
-  ; the 64-bit view was used wrote it under Wow6432Node: read there second.
+  ; (NSIS has set $INSTDIR from /D before .onInit runs). Installs made by the
+  ; earlier 32-bit installers may have it under Wow6432Node: read there second.
   ${If} $INSTDIR == "$PROGRAMFILES64\${APP}"
     ReadRegStr $R2 HKLM "Software\${APP}" "InstallDir"
     ${If} $R2 == ""
