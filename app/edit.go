@@ -130,6 +130,20 @@ func (v *Viewer) editActive(what, whyNone string, op func(m *labels.LabelMap, s 
 	v.setStatusNote(editSummary(what+" ("+sg.Name+")", whyNone, c, e.Labels().VoxelML()))
 }
 
+// stroked says when a brush or eraser stroke left a locked segment's
+// voxels alone: the stroke seemed not to paint there, with no word why.
+func (v *Viewer) stroked(c labels.Change) {
+	if c.Spared == 0 {
+		return
+	}
+	sg, _ := v.session.Edit().Labels().Segment(c.SparedSeg)
+	tool := "the brush"
+	if v.session.Edit().Tool() == viewer.ToolEraser {
+		tool = "the eraser"
+	}
+	v.setStatusNote(fmt.Sprintf("%s left locked %q alone (unlock it in the segment list to paint over it)", tool, sg.Name))
+}
+
 // filled says what a 3D fill added and what it took from other segments
 // (a fill into a new segment took 939 of the liver's 940 mL without a
 // word), and warns when it added more than a tenth of the image: a range

@@ -522,3 +522,41 @@ func TestFillOverManySegmentsNamesTheLargest(t *testing.T) {
 		t.Errorf("a fill over %d segments says %q; want %q first and the rest counted", took, v.loadInfo, want)
 	}
 }
+
+// TestBrushOverLockedSegmentSays: a stroke across a locked segment leaves
+// its voxels alone and the status bar says so; before, the brush seemed
+// not to paint there, with no word why. A stroke that spares nothing says
+// nothing of locks.
+func TestBrushOverLockedSegmentSays(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, e := v.Session(), v.Session().Edit()
+	locked, _ := e.AddSegment("kidney")
+	v.SetTool(viewer.ToolBrush)
+	x, y := s.CursorOnScreen(mpr.Axial)
+	dragIn(t, v, mpr.Axial, x-30, y, x+30, y)
+	if err := e.Labels().SetLocked(locked, true); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Labels().Count(locked)
+	liver, _ := e.AddSegment("liver")
+	dragIn(t, v, mpr.Axial, x, y-30, x, y+30)
+	if e.Labels().Count(locked) != before || e.Labels().Count(liver) == 0 {
+		t.Fatalf("kidney %d voxels (was %d), liver %d", e.Labels().Count(locked), before, e.Labels().Count(liver))
+	}
+	if want := `the brush left locked "kidney" alone`; !strings.Contains(v.status.Text, want) {
+		t.Errorf("status %q, want %q", v.status.Text, want)
+	}
+	v.setStatusNote("")
+	dragIn(t, v, mpr.Axial, x-60, y+60, x-60, y+80)
+	if strings.Contains(v.status.Text, "locked") {
+		t.Errorf("a stroke clear of the locked segment: status %q", v.status.Text)
+	}
+	v.SetTool(viewer.ToolEraser)
+	dragIn(t, v, mpr.Axial, x-30, y, x+30, y)
+	if want := `the eraser left locked "kidney" alone`; e.Labels().Count(locked) != before || !strings.Contains(v.status.Text, want) {
+		t.Errorf("after erasing: kidney %d voxels (was %d), status %q", e.Labels().Count(locked), before, v.status.Text)
+	}
+}

@@ -58,6 +58,9 @@ type SliceView struct {
 	// OnFilled, when set, is told what a 3D fill changed and took from
 	// other segments.
 	OnFilled func(labels.Change, []labels.Take)
+	// OnStroke, when set, is told what a brush or eraser stroke changed
+	// and spared, when it ends.
+	OnStroke func(labels.Change)
 	// OnKey, when set, sees keys first; it reports whether it used them.
 	OnKey func(*fyne.KeyEvent) bool
 	// OnRune, when set, sees typed characters first (the window's own
@@ -232,6 +235,15 @@ func (v *SliceView) toolDown(at fyne.Position) {
 	}
 }
 
+// endStroke closes the brush or eraser stroke and says what it did.
+func (v *SliceView) endStroke() {
+	e := v.session.Edit()
+	e.EndStroke()
+	if v.OnStroke != nil {
+		v.OnStroke(e.StrokeDid())
+	}
+}
+
 // dragEnd is where a box drag or stroke has reached.
 func (v *SliceView) dragEnd() fyne.Position { return v.boxFrom.Add(v.dragSum) }
 
@@ -265,7 +277,7 @@ func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 	}
 	if v.mode == dragPaint && v.session != nil {
 		// A click without a drag gets no DragEnd: the stroke ends here.
-		v.session.Edit().EndStroke()
+		v.endStroke()
 		v.mode = dragNone
 	}
 	if v.session != nil && ev.Button == desktop.MouseButtonPrimary && v.dragSum.IsZero() {
@@ -326,7 +338,7 @@ func (v *SliceView) DragEnd() {
 			end := v.dragEnd()
 			v.toolError(e.SetBoxFromDrag(v.orient, float64(v.boxFrom.X), float64(v.boxFrom.Y), float64(end.X), float64(end.Y)))
 		case dragPaint:
-			e.EndStroke()
+			v.endStroke()
 		case dragMeasure:
 			v.endMeasure()
 		}

@@ -126,6 +126,7 @@ func New(a fyne.App, opt Options) *Viewer {
 		sv.OnRenderError = v.renderFailed
 		sv.OnToolError = v.report
 		sv.OnFilled = v.filled
+		sv.OnStroke = v.stroked
 		sv.OnKey = v.segmentKey
 		sv.OnRune = v.viewRune
 		v.views[o] = sv

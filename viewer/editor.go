@@ -78,6 +78,8 @@ type Editor struct {
 	shown   shown
 	stroke  bool // a brush stroke is open (one undo step)
 	lastDab [3]float64
+	// strokeDid is what the open or last stroke changed and spared.
+	strokeDid labels.Change
 	saved   labels.State
 }
 

@@ -43,7 +43,7 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 			}
 		}
 		e.labels.Begin(e.tool.String())
-		e.stroke = true
+		e.stroke, e.strokeDid = true, labels.Change{}
 	} else {
 		from = e.lastDab
 	}
@@ -53,16 +53,22 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 	for i := 1; i <= steps && err == nil; i++ {
 		f := float64(i) / float64(steps)
 		p := [3]float64{from[0] + (to[0]-from[0])*f, from[1] + (to[1]-from[1])*f, from[2] + (to[2]-from[2])*f}
+		var c labels.Change
 		if e.tool == ToolBrush {
-			_, err = e.labels.Paint(e.brush(o, p), p, e.active)
+			c, err = e.labels.Paint(e.brush(o, p), p, e.active)
 		} else {
-			_, err = e.labels.Erase(e.brush(o, p), p, 0)
+			c, err = e.labels.Erase(e.brush(o, p), p, 0)
 		}
+		e.strokeDid.Merge(c)
 	}
 	e.lastDab = to
 	e.labelsChanged()
 	return err
 }
+
+// StrokeDid is what the open or last brush or eraser stroke changed, and
+// the voxels of locked segments it left alone.
+func (e *Editor) StrokeDid() labels.Change { return e.strokeDid }
 
 // EndStroke closes the open brush stroke (one undo step).
 func (e *Editor) EndStroke() {

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/segvolapp/segvol/viewer/volume"
@@ -163,5 +164,44 @@ func BenchmarkPaintDab(b *testing.B) {
 	for b.Loop() {
 		m.Paint(Brush{RadiusMM: 15}, at, spleen)
 		m.Undo()
+	}
+}
+
+// TestPaintTellsOfLockedVoxels: a brush over a locked segment reports the
+// voxels it left alone and whose they are, so that the app can say why
+// the stroke did not paint there.
+func TestPaintTellsOfLockedVoxels(t *testing.T) {
+	m := sampleMap(t)
+	img := m.Image()
+	n := slices.Index(snapshot(m), liver)
+	if n < 0 {
+		t.Fatal("no liver voxel")
+	}
+	d := img.Dims
+	at := img.Geom.IndexToWorld([3]float64{float64(n % d[0]), float64(n / d[0] % d[1]), float64(n / (d[0] * d[1]))})
+	v, _ := m.AddSegment("new")
+	if err := m.SetLocked(liver, true); err != nil {
+		t.Fatal(err)
+	}
+	ball := Brush{RadiusMM: 10}
+	before := snapshot(m)
+	spared := 0
+	for k := range bruteBrush(img.Geom, img.Dims, ball, at) {
+		if before[k] == liver {
+			spared++
+		}
+	}
+	c, err := m.Paint(ball, at, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spared == 0 || c.Spared != spared || c.SparedSeg != liver {
+		t.Errorf("change spared %d voxels of segment %d, want %d of the liver (%d)", c.Spared, c.SparedSeg, spared, liver)
+	}
+	// Unlocked, nothing is spared.
+	m.Undo()
+	m.SetLocked(liver, false)
+	if c, _ := m.Paint(ball, at, v); c.Spared != 0 {
+		t.Errorf("unlocked: %d voxels spared", c.Spared)
 	}
 }

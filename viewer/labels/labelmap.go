@@ -17,6 +17,7 @@ package labels
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image/color"
@@ -57,6 +58,11 @@ type Change struct {
 	Voxels   int
 	Cleared  int // of Voxels, those that became background
 	Min, Max [3]int
+	// Spared counts the voxels of locked segments the edit left alone
+	// (SparedSeg is one of those segments), so that the user is told why
+	// the brush did not paint there.
+	Spared    int
+	SparedSeg uint8
 }
 
 // Empty reports whether nothing changed.
@@ -79,6 +85,8 @@ func MaskChange(mask []uint8, dims [3]int) Change {
 
 // Merge adds o's voxels to c: their count, and the box that holds both.
 func (c *Change) Merge(o Change) {
+	spared, seg := c.Spared+o.Spared, cmp.Or(o.SparedSeg, c.SparedSeg)
+	defer func() { c.Spared, c.SparedSeg = spared, seg }()
 	if o.Voxels == 0 {
 		return
 	}
@@ -439,8 +447,10 @@ func (m *LabelMap) end() {
 // the draw-over and lock rules; the caller holds the lock and visits
 // offsets in increasing order where it can (runs then merge).
 type writer struct {
-	m   *LabelMap
-	rec recorder
+	m         *LabelMap
+	rec       recorder
+	spared    int // voxels of locked segments left alone
+	sparedSeg uint8
 }
 
 func (m *LabelMap) writer() *writer {
@@ -455,6 +465,8 @@ func (w *writer) set(n int, v uint8) bool {
 		return true
 	}
 	if w.m.tab.seg[old].Locked && w.m.tab.used[old] {
+		w.spared++
+		w.sparedSeg = old
 		return false
 	}
 	if v != 0 && old != 0 && w.m.over == OverBackground {
@@ -468,6 +480,7 @@ func (w *writer) set(n int, v uint8) bool {
 // done closes the edit: its runs join the open step.
 func (w *writer) done() Change {
 	c := w.rec.finish()
+	c.Spared, c.SparedSeg = w.spared, w.sparedSeg
 	if c.Voxels > 0 {
 		s := w.m.hist.open
 		s.chunks = append(s.chunks, bytes.Clone(w.rec.buf)) // no spare capacity kept
