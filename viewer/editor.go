@@ -80,7 +80,7 @@ type Editor struct {
 	lastDab [3]float64
 	// strokeDid is what the open or last stroke changed and spared.
 	strokeDid labels.Change
-	saved   labels.State
+	saved     labels.State
 }
 
 func newEditor(s *Session) (*Editor, error) {
