@@ -560,3 +560,24 @@ func TestBrushOverLockedSegmentSays(t *testing.T) {
 		t.Errorf("after erasing: kidney %d voxels (was %d), status %q", e.Labels().Count(locked), before, v.status.Text)
 	}
 }
+
+// TestPromptAfterOpeningSegmentation: with a segmentation opened with the
+// study, the first prompt goes to a new segment, not to the first in the
+// list (a user's prompt on the kidney after reopening asked to replace all
+// of the liver).
+func TestPromptAfterOpeningSegmentation(t *testing.T) {
+	v, err := openViewer(t, Options{Labels: sampleSeg, RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	first, n := e.Active(), len(e.Labels().Segments())
+	if first == 0 {
+		t.Fatal("no segment active after opening the segmentation")
+	}
+	v.SetTool(viewer.ToolPositive)
+	press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(120, 100))
+	if e.Active() == first || len(e.Labels().Segments()) != n+1 {
+		t.Errorf("the first prompt goes to segment %d (first in the list %d), %d segments (were %d)", e.Active(), first, len(e.Labels().Segments()), n)
+	}
+}

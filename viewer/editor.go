@@ -100,11 +100,16 @@ func (e *Editor) SetLabels(m *labels.LabelMap) error {
 	if m.Dims() != e.s.Volume.Dims {
 		return fmt.Errorf("label map %v for a %v image", m.Dims(), e.s.Volume.Dims)
 	}
-	e.labels, e.stroke, e.nextObject, e.accepted, e.made = m, false, false, labels.Step{}, labels.Step{}
+	e.labels, e.stroke, e.accepted, e.made = m, false, labels.Step{}, labels.Step{}
 	e.active = 0
 	if segs := m.Segments(); len(segs) > 0 {
 		e.active = segs[0].Value
 	}
+	// Segments read from a file are finished work, as accepted ones are:
+	// the next prompt starts a new segment (a prompt on the kidney after
+	// reopening went to the liver, first in the table, and asked to
+	// replace all of it). Picking a segment in the list refines it.
+	e.nextObject = e.active != 0
 	e.saved = m.State()
 	e.labelsChanged()
 	return nil
@@ -392,9 +397,22 @@ func (e *Editor) startObject() {
 }
 
 // Reject drops the preview and the prompts.
+//
+// The segment the first of those prompts added goes with them while
+// nothing is in it (a Reject left "Label 4 (0.0 mL)" in the list, to be
+// saved), and the next prompt starts a new one again.
 func (e *Editor) Reject() {
 	e.SetPreview(nil)
 	e.ClearPrompts()
+	if e.made == (labels.Step{}) || e.labels.LastStep() != e.made || e.labels.Count(e.madeSeg) != 0 {
+		return
+	}
+	if _, ok := e.labels.Undo(); ok {
+		e.labels.DropRedo()
+		e.made, e.nextObject = labels.Step{}, true
+		e.fixActive()
+		e.labelsChanged()
+	}
 }
 
 // LabelsKey changes whenever the drawn label map does: a view compares it

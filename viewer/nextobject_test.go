@@ -189,7 +189,11 @@ func TestRedoneAcceptStartsNextObject(t *testing.T) {
 	if next == first {
 		t.Fatalf("after Accept, Undo, Redo the next prompt goes to the accepted segment %d", first)
 	}
-	e.Reject() // the prompt's segment stays, empty
+	e.Reject() // the prompt's segment goes with it, empty
+	if _, ok := e.Labels().Segment(next); ok {
+		t.Fatal("Reject left the prompt's empty segment")
+	}
+	next, _ = e.AddSegment("other")
 
 	// accept fills the emptied liver segment from a prompt again.
 	accept := func() {
@@ -335,5 +339,71 @@ func TestUndoneAcceptLeavesNoEmptySegment(t *testing.T) {
 	click()
 	if e.Active() == first {
 		t.Fatal("after undoing an Accept that made its segment, the next prompt goes to the liver")
+	}
+}
+
+// TestRejectTakesBackTheEmptySegment: the segment the first prompt after
+// an Accept added goes with a Reject while it is empty (it was left as
+// "Label 2 (0.0 mL)"), and the next prompt starts a new one again.
+func TestRejectTakesBackTheEmptySegment(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	e.AddPointAt(mpr.Axial, x, y, true)
+	e.SetPreview(liverMask)
+	if _, err := e.Accept(labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	first := e.Active()
+	e.AddPointAt(mpr.Axial, x, y, true)
+	if len(e.Labels().Segments()) != 2 {
+		t.Fatalf("segments after the next prompt: %+v", e.Labels().Segments())
+	}
+	e.SetPreview(liverMask)
+	e.Reject()
+	if segs := e.Labels().Segments(); len(segs) != 1 || e.Active() != first {
+		t.Fatalf("after Reject: segments %+v, active %d (the accepted one is %d)", segs, e.Active(), first)
+	}
+	if name, ok := e.CanRedo(); ok {
+		t.Errorf("after Reject Redo would take %q", name)
+	}
+	e.AddPointAt(mpr.Axial, x, y, true)
+	if e.Active() == first || len(e.Labels().Segments()) != 2 {
+		t.Errorf("the prompt after Reject goes to segment %d (the accepted one is %d)", e.Active(), first)
+	}
+}
+
+// TestPromptAfterOpeningStartsASegment: segments read from a file are
+// finished work: the first prompt goes to a new segment, not to the first
+// in the table (a prompt on the kidney after reopening asked to replace
+// all of the liver); picking a segment lets the next prompt refine it.
+func TestPromptAfterOpeningStartsASegment(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	liverMask, lo, hi := liver(t, s)
+	m, err := labels.New(s.Volume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m.AddSegment("liver")
+	if _, err := m.Apply(liverMask, v, labels.Replace); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetLabels(m); err != nil {
+		t.Fatal(err)
+	}
+	x, y := screenOf(s, mpr.Axial, [3]float64{float64(lo[0]+hi[0]) / 2, float64(lo[1]+hi[1]) / 2, float64(lo[2]+hi[2]) / 2})
+	e.AddPointAt(mpr.Axial, x, y, true)
+	if e.Active() == v || len(e.Labels().Segments()) != 2 {
+		t.Fatalf("the first prompt after opening goes to segment %d (the opened liver is %d)", e.Active(), v)
+	}
+	e.Reject()
+	if err := e.SetActive(v); err != nil {
+		t.Fatal(err)
+	}
+	e.AddPointAt(mpr.Axial, x, y, true)
+	if e.Active() != v || len(e.Labels().Segments()) != 1 {
+		t.Errorf("a prompt after picking the liver goes to segment %d, segments %+v", e.Active(), e.Labels().Segments())
 	}
 }
