@@ -543,3 +543,41 @@ func TestBrushShowsHiddenSegment(t *testing.T) {
 		t.Error("the eraser showed a hidden segment")
 	}
 }
+
+// TestEditShowsHiddenOverlay: with the overlay drawing nothing (opacity 0,
+// or Fill and Outline off) a brush stroke or a 3D fill draws it again:
+// a stroke took voxels from the liver with nothing on the slices showing.
+func TestEditShowsHiddenOverlay(t *testing.T) {
+	s := sample(t)
+	e := s.Edit()
+	e.AddSegment("")
+	for _, c := range []struct {
+		fill, outline bool
+		opacity       float64
+		tool          Tool
+	}{{true, true, 0, ToolBrush}, {false, false, 0.5, ToolEraser}, {true, false, 0.05, ToolFill}} {
+		e.SetOverlay(c.fill, c.outline, c.opacity)
+		e.SetTool(c.tool)
+		if c.tool == ToolFill {
+			if _, _, err := e.FillAt(mpr.Axial, 150, 150); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			if err := e.StrokeAt(mpr.Axial, 150, 150); err != nil {
+				t.Fatal(err)
+			}
+			e.EndStroke()
+		}
+		if f, o, a := e.Overlay(); !(f || o) || a < minOpacity {
+			t.Errorf("%v with fill %v, outline %v, opacity %v: overlay after it fill %v, outline %v, opacity %v", c.tool, c.fill, c.outline, c.opacity, f, o, a)
+		}
+	}
+	// A visible overlay is left as the user set it.
+	e.SetOverlay(false, true, 0.3)
+	e.SetTool(ToolBrush)
+	e.StrokeAt(mpr.Axial, 150, 150)
+	e.EndStroke()
+	if f, o, a := e.Overlay(); f || !o || a != 0.3 {
+		t.Errorf("a visible overlay changed to fill %v, outline %v, opacity %v", f, o, a)
+	}
+}

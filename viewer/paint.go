@@ -42,6 +42,7 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 				return err
 			}
 		}
+		e.showOverlay()
 		e.labels.Begin(e.tool.String())
 		e.stroke, e.strokeDid = true, labels.Change{}
 	} else {
@@ -64,6 +65,20 @@ func (e *Editor) StrokeAt(o mpr.Orientation, x, y float64) error {
 	e.lastDab = to
 	e.labelsChanged()
 	return err
+}
+
+// minOpacity is the least overlay opacity an edit leaves: below it the
+// segments are hard to see.
+const minOpacity = 0.2
+
+// showOverlay draws the segments again where the overlay draws none (Fill
+// and Outline both off, or an opacity near 0), so that an edit changes
+// only voxels the user sees: with the overall opacity dragged to 0, a
+// stroke took voxels from the liver with nothing on the slices showing it.
+func (e *Editor) showOverlay() {
+	if e.opacity < minOpacity || !e.fill && !e.outline {
+		e.SetOverlay(e.fill || !e.outline, e.outline, max(e.opacity, 0.5))
+	}
 }
 
 // StrokeDid is what the open or last brush or eraser stroke changed, and
@@ -97,6 +112,7 @@ func (e *Editor) FillAt(o mpr.Orientation, x, y float64) (labels.Change, []label
 	if !p.Inside {
 		return labels.Change{}, nil, fmt.Errorf("the click is outside the image")
 	}
+	e.showOverlay()
 	lo, hi := p.Value-e.FillTolerance, p.Value+e.FillTolerance
 	if e.Range != nil {
 		lo, hi = e.Range[0], e.Range[1]
