@@ -207,7 +207,7 @@ func editSummary(what, whyNone string, c labels.Change, voxelML float64) string 
 func (v *Viewer) numberDialog(title, label, initial string, done func(float64)) {
 	entry := widget.NewEntry()
 	entry.SetText(initial)
-	dialog.ShowForm(title, "OK", "Cancel", []*widget.FormItem{widget.NewFormItem(label, entry)}, func(ok bool) {
+	d := dialog.NewForm(title, "OK", "Cancel", []*widget.FormItem{widget.NewFormItem(label, entry)}, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -218,7 +218,13 @@ func (v *Viewer) numberDialog(title, label, initial string, done func(float64)) 
 		}
 		done(x)
 	}, v.win)
+	// At its own size the field showed one character of "0.27".
+	d.Resize(fyne.NewSize(numberDialogWidth, d.MinSize().Height))
+	d.Show()
 }
+
+// numberDialogWidth leaves a number dialog's field room for ten digits.
+const numberDialogWidth = 360
 
 // removeIslandsDialog asks for the smallest island to keep, offering the
 // label map's default for its voxel size.
@@ -334,8 +340,13 @@ func (v *Viewer) segmentationMenu() *fyne.Menu {
 }
 
 // segmentKey handles Enter (accept, replacing the segment) and Escape
-// (reject) in any view.
+// (reject) in any view. Escape first drops an angle being placed: its
+// points stayed, for the next Ctrl+Z to take instead of the last edit.
 func (v *Viewer) segmentKey(ev *fyne.KeyEvent) bool {
+	if v.session != nil && ev.Name == fyne.KeyEscape && v.session.Edit().CancelAngle() {
+		v.setStatusNote("angle cancelled")
+		return true
+	}
 	if v.session == nil || v.session.Edit().Preview() == nil {
 		return false
 	}

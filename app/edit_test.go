@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/segvolapp/segvol/infer/engine"
@@ -165,5 +166,31 @@ func TestSmoothDefaultChangesCoarseVoxels(t *testing.T) {
 		if lost == 0 || lost > n/20 {
 			t.Errorf("segment %d: the default smoothing changed %d of %d voxels, want some and under 5%%", seg, lost, n)
 		}
+	}
+}
+
+// TestNumberDialogFieldIsWide: the "Remove small islands" field showed one
+// character of its number at the dialog's own size.
+func TestNumberDialogFieldIsWide(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.removeIslandsDialog()
+	top := v.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog")
+	}
+	var entry *widget.Entry
+	walk(top.(*widget.PopUp).Content, func(o fyne.CanvasObject) {
+		if e, is := o.(*widget.Entry); is {
+			entry = e
+		}
+	})
+	if entry == nil {
+		t.Fatal("no field in the dialog")
+	}
+	if w, want := entry.Size().Width, fyne.MeasureText("0.123456789", theme.TextSize(), fyne.TextStyle{}).Width; w < want {
+		t.Errorf("the field is %.0f wide, less than ten digits' %.0f", w, want)
 	}
 }

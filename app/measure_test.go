@@ -220,3 +220,23 @@ func TestMeasurementLabelsFollowTheirShapes(t *testing.T) {
 		t.Errorf("the wheel leaves the list at %.0f of %.0f px in a %.0f px list: the last row is not whole", list.GetScrollOffset(), content, list.Size().Height)
 	}
 }
+
+// TestEscapeCancelsAngle: Escape drops the points of an angle being
+// placed; they stayed, and the next Ctrl+Z took one instead of the last
+// brush stroke.
+func TestEscapeCancelsAngle(t *testing.T) {
+	v, err := openViewer(t, Options{RecoveryDir: t.TempDir(), AutosaveInterval: -1}, samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Session().Edit()
+	v.SetTool(viewer.ToolAngle)
+	press(v.View(mpr.Axial), desktop.MouseButtonPrimary, 0, fyne.NewPos(120, 100))
+	if len(e.MeasurementsOn(mpr.Axial)) != 1 {
+		t.Fatal("the angle's first point is not shown")
+	}
+	v.View(mpr.Axial).TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if n := len(e.MeasurementsOn(mpr.Axial)); n != 0 || v.editItems.undo.Label == "Undo angle point" {
+		t.Errorf("after Escape %d shapes shown, Edit menu %q", n, v.editItems.undo.Label)
+	}
+}

@@ -309,8 +309,8 @@ func (v *Viewer) OfferRecovery() {
 		return
 	}
 	r := recs[0]
-	msg := widget.NewLabel(fmt.Sprintf("Unsaved segmentation of\n%s\nfrom %s (%d segments) was recovered after the app stopped unexpectedly.",
-		r.Source, r.Time.Local().Format("2006-01-02 15:04"), len(r.Segments)))
+	msg := widget.NewLabel(fmt.Sprintf("Unsaved segmentation of\n%s\nfrom %s (%s) was recovered after the app stopped unexpectedly.",
+		r.Source, r.Time.Local().Format("2006-01-02 15:04"), nItems(len(r.Segments), "segment", "segments")))
 	msg.Wrapping = fyne.TextWrapWord
 	var d dialog.Dialog
 	discard := widget.NewButton("Discard", func() {

@@ -215,6 +215,16 @@ func (e *Editor) AngleClick(o mpr.Orientation, x, y float64) (Measurement, bool)
 	return m, done
 }
 
+// CancelAngle drops the points of an angle being placed, if any.
+func (e *Editor) CancelAngle() bool {
+	if len(e.meas.pending) == 0 {
+		return false
+	}
+	e.meas.pending = nil
+	e.measuresChanged()
+	return true
+}
+
 // AddEllipse measures the voxels of view o's slice inside the ellipse
 // inscribed in the screen rectangle of corners (x0, y0) and (x1, y1).
 func (e *Editor) AddEllipse(o mpr.Orientation, x0, y0, x1, y1 float64) (Measurement, error) {
