@@ -489,6 +489,7 @@ func (p *aiPanel) sync() {
 	n := float32(min(max(len(p.rows), 1), maxPromptRows))
 	p.listMin.SetMinSize(fyne.NewSize(0, n*(p.rowH+theme.Padding())-theme.Padding()))
 	p.prompts.Refresh()
+	p.v.refitSidePanel()
 }
 
 // maxPromptRows is how many prompts the list shows before it scrolls.

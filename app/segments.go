@@ -119,6 +119,15 @@ func (p *segmentsPanel) fitRows(h float32) {
 	}
 }
 
+// refitSidePanel fits the segment list's rows again after the panels
+// above the AI panel's end changed height (a result's lines, the box hint,
+// statistics): the side panel's layout runs only when it is resized.
+func (v *Viewer) refitSidePanel() {
+	if v.side != nil && v.segPanel != nil && v.side.Size().Height > 0 {
+		v.segPanel.fitRows(v.side.Size().Height)
+	}
+}
+
 // sidePanelLayout gives the side panel its size, having fitted the
 // segment list's rows to its height.
 type sidePanelLayout struct{ v *Viewer }
@@ -225,6 +234,7 @@ func (p *segmentsPanel) sync() {
 	p.outline.SetChecked(outline)
 	p.global.SetValue(global)
 	p.showInfo()
+	p.v.refitSidePanel()
 	if p.timer != nil {
 		p.timer.Stop()
 	}
