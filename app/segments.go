@@ -33,6 +33,7 @@ type segmentsPanel struct {
 	global  *widget.Slider
 	content fyne.CanvasObject
 	listMin *canvas.Rectangle // the list's least height, as fitRows sets it
+	rowH    float32           // a row's height, measured once: fitRows runs on every sync
 	timer   *time.Timer
 	syncing bool // the panel is being set from the session, not the user
 }
@@ -74,6 +75,7 @@ func newSegmentsPanel(v *Viewer) *segmentsPanel {
 		widget.NewButton("Delete", v.deleteActiveSegment))
 	// The list takes the height the panel has to spare, and never less
 	// than fitRows allows.
+	p.rowH = p.newRow().MinSize().Height
 	p.listMin = canvas.NewRectangle(color.Transparent)
 	p.listMin.SetMinSize(fyne.NewSize(0, p.rowsHeight(segmentRows)))
 	list := container.NewStack(p.listMin, v.wheelToPanel(p.list))
@@ -98,7 +100,7 @@ func atLeast(h float32, o fyne.CanvasObject) fyne.CanvasObject {
 // rowsHeight is the height of n rows of the list, which puts a padding
 // between its rows.
 func (p *segmentsPanel) rowsHeight(n int) float32 {
-	return float32(n)*(p.newRow().MinSize().Height+theme.Padding()) - theme.Padding()
+	return float32(n)*(p.rowH+theme.Padding()) - theme.Padding()
 }
 
 // fitRows sets the list's least height for a side panel h high: as many

@@ -67,7 +67,7 @@ func (v *Viewer) showInSidePanel(o fyne.CanvasObject) {
 	// Laid out now: the result's own lines (its size, the box hint) moved
 	// o down after a position taken before them, and the segment list
 	// gives up rows for them where the panel is short.
-	v.segPanel.fitRows(p.Size().Height)
+	v.refitSidePanel()
 	p.Refresh()
 	p.Content.Refresh()
 	d := fyne.CurrentApp().Driver()

@@ -157,27 +157,26 @@ func (e *Editor) undoMeasure() bool {
 		e.measuresChanged()
 		return true
 	}
-	s, ok := e.nextMeasureStep(e.meas.undo)
-	if !ok {
-		return false
-	}
-	e.meas.undo = e.meas.undo[:len(e.meas.undo)-1]
-	e.meas.redo = append(e.meas.redo, s)
-	e.meas.list, e.meas.dirty = slices.Clone(s.before), true
-	e.measuresChanged()
-	return true
+	return e.moveMeasureStep(&e.meas.undo, &e.meas.redo, func(s measureStep) []Measurement { return s.before })
 }
 
 // redoMeasure redoes the last undone change to the measurements when it
 // was undone at the label map's present state.
 func (e *Editor) redoMeasure() bool {
-	s, ok := e.nextMeasureStep(e.meas.redo)
+	return e.moveMeasureStep(&e.meas.redo, &e.meas.undo, func(s measureStep) []Measurement { return s.after })
+}
+
+// moveMeasureStep moves the top step of from onto to, when it comes
+// before the label map's, and leaves the measurements as list gives them
+// from it.
+func (e *Editor) moveMeasureStep(from, to *[]measureStep, list func(measureStep) []Measurement) bool {
+	s, ok := e.nextMeasureStep(*from)
 	if !ok {
 		return false
 	}
-	e.meas.redo = e.meas.redo[:len(e.meas.redo)-1]
-	e.meas.undo = append(e.meas.undo, s)
-	e.meas.list, e.meas.dirty = slices.Clone(s.after), true
+	*from = (*from)[:len(*from)-1]
+	*to = append(*to, s)
+	e.meas.list, e.meas.dirty = slices.Clone(list(s)), true
 	e.measuresChanged()
 	return true
 }
